@@ -1,0 +1,74 @@
+/**
+ * The one error hierarchy of the project.
+ *
+ * Verdicts (pool, reasons, "no record", "spam") are *values*; exceptions are for faults the
+ * caller must handle: bad input it can report, or an infrastructure fault it may retry.
+ * Every subclass sets `name`, accepts `ErrorOptions` (so a `cause` is never lost) and carries
+ * its data, following Powertools' idempotency `errors.ts`.
+ */
+export class OutboundPoolsError extends Error {
+  /** True when the same input may succeed later (DNS SERVFAIL, throttling, a 5xx). */
+  readonly retryable: boolean;
+
+  constructor(message: string, options?: ErrorOptions & { retryable?: boolean }) {
+    super(message, options);
+    this.name = 'OutboundPoolsError';
+    this.retryable = options?.retryable ?? false;
+  }
+}
+
+/** The configuration file is missing, unreadable or fails validation. */
+export class ConfigError extends OutboundPoolsError {
+  /** Dotted path of the offending field, e.g. `limits.default.action`. */
+  readonly field: string | undefined;
+
+  constructor(message: string, options?: ErrorOptions & { field?: string }) {
+    super(message, options);
+    this.name = 'ConfigError';
+    this.field = options?.field;
+  }
+}
+
+/** An input (SES event, raw message, CLI argument) is malformed. Never retryable. */
+export class InvalidInputError extends OutboundPoolsError {
+  /** What was being read, e.g. `event`, `message`, `--now`. */
+  readonly input: string;
+
+  constructor(input: string, message: string, options?: ErrorOptions) {
+    super(`${input}: ${message}`, options);
+    this.name = 'InvalidInputError';
+    this.input = input;
+  }
+}
+
+/**
+ * DNS answered with a temporary failure (SERVFAIL, timeout, refused). RFC 7208 2.6.6/RFC 7489
+ * call this `temperror`: it is never "no record", so the decision must not downgrade on it.
+ */
+export class DnsTemporaryError extends OutboundPoolsError {
+  readonly domain: string;
+  readonly rrtype: string;
+
+  constructor(domain: string, rrtype: string, options?: ErrorOptions) {
+    super(`temporary DNS failure looking up ${rrtype} ${domain}`, { ...options, retryable: true });
+    this.name = 'DnsTemporaryError';
+    this.domain = domain;
+    this.rrtype = rrtype;
+  }
+}
+
+/** A call to a dependency (S3, SES, DynamoDB) failed in a way worth retrying later. */
+export class TransientDependencyError extends OutboundPoolsError {
+  readonly dependency: string;
+
+  constructor(dependency: string, message: string, options?: ErrorOptions) {
+    super(`${dependency}: ${message}`, { ...options, retryable: true });
+    this.name = 'TransientDependencyError';
+    this.dependency = dependency;
+  }
+}
+
+/** True for errors the caller should retry (ours, flagged retryable). */
+export function isRetryable(error: unknown): boolean {
+  return error instanceof OutboundPoolsError && error.retryable;
+}

@@ -1,0 +1,38 @@
+/**
+ * The fixed vocabulary of SPEC sections 2 and 3: pools and reason codes. Used verbatim in
+ * traces, metrics, SES EmailTags and the dry-run output, so never rename one lightly.
+ */
+
+/** The three SES delivery pools. */
+export const POOLS = ['normal', 'high-risk', 'relay'] as const;
+export type Pool = (typeof POOLS)[number];
+
+/** A pool, or `blocked`: nothing is sent. */
+export type Disposition = Pool | 'blocked';
+
+/** SPEC section 3 reason codes, in the order the rules are evaluated. */
+export const REASONS = [
+  'sender-restricted',
+  'virus',
+  'hard-limit-size',
+  'hard-limit-recipients',
+  'no-route',
+  'srs-invalid',
+  'ndr',
+  'srs-bounce',
+  'no-a-mx',
+  'spam',
+  'limit-external-hour',
+  'limit-internal-hour',
+  'limit-day',
+  'accepted-domain',
+  'spf-pass',
+  'dkim-aligned-pass',
+  'unauthenticated-relay',
+  'srs-rewritten',
+] as const;
+export type Reason = (typeof REASONS)[number];
+
+/** Policy actions of the outbound spam policy (SPEC section 4). */
+export const LIMIT_ACTIONS = ['alert', 'block-for-today', 'block'] as const;
+export type LimitAction = (typeof LIMIT_ACTIONS)[number];
