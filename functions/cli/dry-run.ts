@@ -1,0 +1,141 @@
+/**
+ * `outbound-pools dry-run`: which pool a message would take, and why, without sending.
+ */
+import { parseArgs } from 'node:util';
+import { type Decision, decideMessage } from '../core/decide.js';
+import { cachedResolver } from '../core/dns/cached-resolver.js';
+import { nodeResolver } from '../core/dns/node-resolver.js';
+import type { Resolver } from '../core/dns/resolver.js';
+import { parseZones, zoneResolver } from '../core/dns/zone-resolver.js';
+import { InvalidInputError } from '../core/errors.js';
+import type { SenderState } from '../core/limits.js';
+import { parseReceiptEvent } from '../core/ses-event.js';
+import { loadConfig, painter, parseNow, readInputFile, readJsonFile, table } from './io.js';
+
+export const DRY_RUN_USAGE = `Usage: outbound-pools dry-run --event EVENT.json --message RAW.eml
+         [--config CONFIG.json] [--zones ZONES.json] [--senders SENDERS.json]
+         [--now ISO-8601] [--pretty | --json]
+
+Prints which pool the message would leave through, the reasons, and every copy that would
+be sent. JSON when stdout is not a terminal (or with --json), a table with --pretty.`;
+
+/** The dry-run's JSON document: the decision without its internals. */
+export function dryRunReport(d: Decision) {
+  const c = d.classification;
+  return {
+    pool: d.pool,
+    reasons: d.reasons,
+    configurationSet: d.configurationSet,
+    sends: d.sends.map((s) => ({
+      kind: s.kind,
+      to: s.to,
+      pool: s.pool,
+      configurationSet: s.configurationSet,
+      envelopeFrom: s.envelopeFrom,
+      from: s.from,
+      replyTo: s.replyTo,
+    })),
+    unrouted: d.unrouted,
+    restrictions: d.restrictions,
+    alerts: d.alerts,
+    authentication: {
+      envelopeSender: c.envelopeSender,
+      sourceDomain: c.sourceDomain,
+      sourceDomainHasAOrMx: c.sourceDomainVerdict?.ok ?? false,
+      spf: c.spf,
+      dmarc: c.dmarc,
+      dkim: c.dkim.signatures,
+    },
+  };
+}
+
+function sendersFromJson(json: unknown): Record<string, SenderState> {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
+    throw new InvalidInputError('--senders', 'expected an object keyed by sending identity');
+  }
+  const out: Record<string, SenderState> = {};
+  for (const [identity, value] of Object.entries(json)) {
+    const v = value as Partial<SenderState> & { counters?: Partial<SenderState['counters']> };
+    const n = (x: unknown, field: string) => {
+      if (x === undefined) return 0;
+      if (typeof x !== 'number' || !Number.isInteger(x) || x < 0) {
+        throw new InvalidInputError(
+          '--senders',
+          `${identity}.counters.${field} must be a non-negative integer`,
+        );
+      }
+      return x;
+    };
+    out[identity.toLowerCase()] = {
+      counters: {
+        externalHour: n(v.counters?.externalHour, 'externalHour'),
+        internalHour: n(v.counters?.internalHour, 'internalHour'),
+        day: n(v.counters?.day, 'day'),
+        rolling24h: n(v.counters?.rolling24h, 'rolling24h'),
+      },
+      restriction: v.restriction ?? null,
+      releasedAt: v.releasedAt ?? null,
+    };
+  }
+  return out;
+}
+
+export async function dryRun(argv: string[], out: NodeJS.WriteStream): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      event: { type: 'string' },
+      message: { type: 'string' },
+      config: { type: 'string' },
+      zones: { type: 'string' },
+      senders: { type: 'string' },
+      now: { type: 'string' },
+      pretty: { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+    strict: true,
+  });
+  if (!values.event) throw new InvalidInputError('--event', 'required (the SES receipt event JSON)');
+  if (!values.message) throw new InvalidInputError('--message', 'required (the raw message, RFC 5322)');
+  const now = parseNow(values.now);
+  const config = await loadConfig(values.config);
+  const received = parseReceiptEvent(await readJsonFile(values.event, '--event'));
+  const raw = await readInputFile(values.message, '--message');
+  const resolver: Resolver = values.zones
+    ? zoneResolver(parseZones(await readJsonFile(values.zones, '--zones')))
+    : cachedResolver(nodeResolver());
+  const senders = values.senders ? sendersFromJson(await readJsonFile(values.senders, '--senders')) : {};
+
+  const decision = await decideMessage({ received, raw, config, resolver, now, senders });
+  const report = dryRunReport(decision);
+  const pretty = values.pretty || (!values.json && out.isTTY === true);
+  out.write(pretty ? `${renderPretty(report, out)}\n` : `${JSON.stringify(report)}\n`);
+}
+
+const POOL_STYLE = { normal: 'green', relay: 'yellow', 'high-risk': 'red', blocked: 'magenta' } as const;
+
+function renderPretty(r: ReturnType<typeof dryRunReport>, out: NodeJS.WriteStream): string {
+  const paint = painter(out);
+  const lines = [
+    `${paint('bold', 'pool')}     ${paint(POOL_STYLE[r.pool], r.pool)}${r.configurationSet ? `  (configuration set ${r.configurationSet})` : ''}`,
+    `${paint('bold', 'reasons')}  ${r.reasons.join(', ') || '-'}`,
+    `${paint('bold', 'auth')}     SPF ${r.authentication.spf}, DMARC ${r.authentication.dmarc}, DKIM ${
+      r.authentication.dkim
+        .map((s) => `${s.domain}=${s.result}${s.aligned ? ' (aligned)' : ''}`)
+        .join(', ') || 'none'
+    }, source domain ${r.authentication.sourceDomain ?? '-'} ${r.authentication.sourceDomainHasAOrMx ? 'has A/MX' : 'has no A/MX'}`,
+  ];
+  if (r.unrouted.length > 0) lines.push(`${paint('bold', 'unrouted')} ${r.unrouted.join(', ')}`);
+  lines.push('');
+  if (r.sends.length === 0) {
+    lines.push(paint('dim', 'nothing would be sent'));
+  } else {
+    lines.push(
+      table([
+        ['kind', 'pool', 'to', 'envelope from', 'from', 'reply-to'].map((h) => paint('bold', h)),
+        ...r.sends.map((s) => [s.kind, s.pool, s.to.join(', '), s.envelopeFrom, s.from, s.replyTo ?? '-']),
+      ]),
+    );
+  }
+  return lines.join('\n');
+}

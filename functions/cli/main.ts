@@ -1,0 +1,64 @@
+/**
+ * `outbound-pools`: the operator CLI. Each subcommand lives in its own module; this one
+ * dispatches and turns errors into exit codes (sysexits.h: 2 bad input, 75 try again later).
+ */
+import { ConfigError, InvalidInputError, isRetryable, OutboundPoolsError } from '../core/errors.js';
+import { DRY_RUN_USAGE, dryRun } from './dry-run.js';
+import { EXIT } from './io.js';
+import { SRS_USAGE, srsCommand } from './srs.js';
+
+const USAGE = `outbound-pools — outbound delivery pools for Amazon SES
+
+Commands:
+  dry-run   which pool a received message would leave through, and why
+  srs       rewrite (forward) or decode (reverse) an SRS address
+
+${DRY_RUN_USAGE}
+
+${SRS_USAGE}
+
+Exit codes: 0 done, 1 failed, 2 bad input or configuration, 75 temporary failure (retry).`;
+
+/** Errors of `node:util` parseArgs (unknown option, missing value) are bad input. */
+function isArgError(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
+}
+
+export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'dry-run':
+        await dryRun(rest, out);
+        return EXIT.ok;
+      case 'srs':
+        return await srsCommand(rest, out);
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        out.write(`${USAGE}\n`);
+        return command === undefined ? EXIT.badInput : EXIT.ok;
+      default:
+        err.write(`outbound-pools: unknown command "${command}"\n\n${USAGE}\n`);
+        return EXIT.badInput;
+    }
+  } catch (error) {
+    if (isRetryable(error)) {
+      // Machine-readable on stdout, like the success case: callers (an MTA, a script)
+      // see "try again" rather than a verdict.
+      out.write(`${JSON.stringify({ error: (error as Error).message, retryable: true })}\n`);
+      err.write(`outbound-pools: ${(error as Error).message} (temporary; try again)\n`);
+      return EXIT.tempFail;
+    }
+    if (error instanceof ConfigError || error instanceof InvalidInputError || isArgError(error)) {
+      err.write(`outbound-pools: ${(error as Error).message}\n`);
+      return EXIT.badInput;
+    }
+    const message =
+      error instanceof OutboundPoolsError ? error.message : String((error as Error)?.stack ?? error);
+    err.write(`outbound-pools: unexpected error: ${message}\n`);
+    return EXIT.failure;
+  }
+}

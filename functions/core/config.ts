@@ -1,0 +1,217 @@
+/**
+ * The configuration file: one JSON document read by the Lambda functions, the CDK app, the
+ * sandbox and the CLI. It is validated once, at the edge, by {@link parseConfig}; everything
+ * downstream receives a fully defaulted, normalised {@link Config}.
+ */
+import { z } from 'zod';
+import { ConfigError } from './errors.js';
+import { LIMIT_ACTIONS } from './vocabulary.js';
+
+/** SES accepts messages of up to 40 MB (SES quotas: "Maximum message size"). */
+export const SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
+
+// RFC 1035 2.3.4 / RFC 5321 4.5.3.1.2: labels of 1-63 LDH characters, 253 octets in all.
+const DOMAIN_RE =
+  /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)+$/;
+// A pragmatic mailbox: a dot-atom local part (RFC 5322 3.4.1) and a domain as above.
+const LOCAL_RE = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
+
+const lower = (s: string) => s.trim().toLowerCase();
+
+const domain = z
+  .string()
+  .transform(lower)
+  .refine((d) => DOMAIN_RE.test(d), { message: 'must be a domain name such as example.com' });
+
+export function isValidAddress(address: string): boolean {
+  const at = address.lastIndexOf('@');
+  if (at <= 0 || address.length > 254) return false;
+  const local = address.slice(0, at);
+  return local.length <= 64 && LOCAL_RE.test(local) && DOMAIN_RE.test(address.slice(at + 1));
+}
+
+const address = z
+  .string()
+  .transform(lower)
+  .refine(isValidAddress, { message: 'must be an email address such as alias@example.com' });
+
+const routeKey = z
+  .string()
+  .transform(lower)
+  .refine((k) => (k.startsWith('@') ? DOMAIN_RE.test(k.slice(1)) : isValidAddress(k)), {
+    message: 'route keys are a full address (alias@example.com) or a catch-all (@example.com)',
+  });
+
+const positiveInt = z.number().int().positive();
+
+const policyShape = {
+  /** Recipients in non-accepted domains per clock hour. */
+  externalPerHour: positiveInt,
+  /** Recipients in accepted domains per clock hour. */
+  internalPerHour: positiveInt,
+  /** Recipients per UTC day. */
+  perDay: positiveInt,
+  /** Recipients of one message after route expansion (a service limit: over it is blocked). */
+  recipientsPerMessage: positiveInt,
+  /** What happens when a policy limit is reached (SPEC 4). */
+  action: z.enum(LIMIT_ACTIONS),
+};
+
+// Microsoft's recommended outbound spam policy values (SPEC 4).
+const DEFAULT_POLICY = {
+  externalPerHour: 500,
+  internalPerHour: 1000,
+  perDay: 1000,
+  recipientsPerMessage: 500,
+  action: 'block-for-today' as const,
+};
+
+const policy = z.strictObject(policyShape);
+const policyOverride = policy.partial();
+
+const poolSchema = (defaultName: string) =>
+  z
+    .strictObject({
+      /** SES configuration set whose delivery options name the dedicated IP pool. */
+      configurationSet: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1-64)'),
+      /** SES dedicated IP pool name (`ses-shared-pool` for SES's shared IPs). */
+      ipPool: z
+        .string()
+        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1-64)')
+        .optional(),
+    })
+    .prefault({ configurationSet: defaultName })
+    .transform((p) => ({ configurationSet: p.configurationSet, ipPool: p.ipPool ?? p.configurationSet }));
+
+export const ConfigSchema = z
+  .strictObject({
+    /** Optional pointer to a JSON schema, ignored. */
+    $schema: z.string().optional(),
+    /** Domains this platform receives and sends for (SES-verified identities). */
+    acceptedDomains: z.array(domain).min(1, 'at least one accepted domain is required'),
+    /** Address or `@domain` → destinations. Recipients with no route get nothing. */
+    routes: z.record(routeKey, z.array(address).min(1, 'a route needs at least one destination')),
+    srs: z.strictObject({
+      /** Domain of SRS return paths; must receive mail through SES so bounces come back. */
+      domain,
+      /** HMAC secrets, newest first: the first signs, every one verifies (rotation). */
+      secrets: z.array(z.string().min(8, 'SRS secrets must be at least 8 characters')).min(1),
+      maxAgeDays: z.number().int().min(1).max(1023).default(21),
+      hashLength: z.number().int().min(4).max(27).default(4),
+      separator: z.enum(['=', '-', '+']).default('='),
+    }),
+    /**
+     * Return path for copies whose bounces must not reach the original sender (unauthenticated
+     * relay, NDRs): an address of the SRS domain that is not an SRS address, so a bounce to it
+     * is dropped (`srs-invalid`) instead of becoming backscatter.
+     */
+    bounceSink: address.optional(),
+    maxMessageBytes: positiveInt
+      .max(SES_MAX_MESSAGE_BYTES, `SES sends at most ${SES_MAX_MESSAGE_BYTES} bytes`)
+      .default(SES_MAX_MESSAGE_BYTES),
+    limits: z
+      .strictObject({
+        default: policyOverride.prefault({}),
+        domains: z.record(domain, policyOverride).default({}),
+        senders: z.record(address, policyOverride).default({}),
+        service: z
+          .strictObject({
+            /** Recipients per sending identity in any rolling 24 hours (Exchange Online: 10,000). */
+            recipientsPer24Hours: positiveInt.default(10_000),
+          })
+          .prefault({}),
+      })
+      .prefault({}),
+    relay: z
+      .strictObject({
+        /** Whether an aligned DKIM pass alone keeps forwarded mail out of the relay pool. */
+        dkimAvoidsRelay: z.boolean().default(true),
+      })
+      .prefault({}),
+    pools: z
+      .strictObject({
+        normal: poolSchema('outbound-normal'),
+        'high-risk': poolSchema('outbound-high-risk'),
+        relay: poolSchema('outbound-relay'),
+      })
+      .prefault({}),
+  })
+  .superRefine((c, ctx) => {
+    const accepted = new Set(c.acceptedDomains);
+    for (const key of Object.keys(c.routes)) {
+      const d = key.startsWith('@') ? key.slice(1) : key.slice(key.lastIndexOf('@') + 1);
+      if (!accepted.has(d)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['routes', key],
+          message: `routes may only be defined for accepted domains; ${d} is not in acceptedDomains`,
+        });
+      }
+    }
+    if (accepted.has(c.srs.domain)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['srs', 'domain'],
+        message: 'the SRS domain must not be an accepted domain (bounces to it are reversed, not routed)',
+      });
+    }
+  });
+
+type ParsedConfig = z.output<typeof ConfigSchema>;
+export type LimitPolicy = z.output<typeof policy>;
+
+export interface Config extends Omit<ParsedConfig, 'limits' | 'bounceSink' | '$schema'> {
+  bounceSink: string;
+  limits: {
+    default: LimitPolicy;
+    domains: Record<string, Partial<LimitPolicy>>;
+    senders: Record<string, Partial<LimitPolicy>>;
+    service: { recipientsPer24Hours: number };
+  };
+}
+
+function describePath(path: readonly PropertyKey[]): string {
+  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.') || '(root)';
+}
+
+/**
+ * Validates a parsed JSON document and returns the defaulted configuration. Throws a
+ * {@link ConfigError} naming the first bad field (all problems are listed in the message).
+ */
+export function parseConfig(json: unknown): Config {
+  const result = ConfigSchema.safeParse(json);
+  if (!result.success) {
+    const issues = result.error.issues;
+    const first = issues[0];
+    const field = first ? describePath(first.path) : '(root)';
+    const lines = issues.map((i) => `  ${describePath(i.path)}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`, { field, cause: result.error });
+  }
+  const { $schema: _ignored, ...c } = result.data;
+  return {
+    ...c,
+    bounceSink: c.bounceSink ?? `mailer-daemon@${c.srs.domain}`,
+    limits: { ...c.limits, default: { ...DEFAULT_POLICY, ...c.limits.default } },
+  };
+}
+
+/** Parses configuration text (JSON), reporting syntax errors as {@link ConfigError}. */
+export function parseConfigText(text: string, source = 'configuration'): Config {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${source} is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  return parseConfig(json);
+}
+
+/**
+ * The policy that applies to a sending identity: the sender's own override, then its
+ * domain's, then the default (SPEC 4: "policies can differ per sender, per domain").
+ */
+export function policyFor(config: Config, identity: string): LimitPolicy {
+  const id = identity.toLowerCase();
+  const dom = id.slice(id.lastIndexOf('@') + 1);
+  return { ...config.limits.default, ...config.limits.domains[dom], ...config.limits.senders[id] };
+}

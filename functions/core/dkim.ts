@@ -1,0 +1,78 @@
+/**
+ * DKIM of the sender's domain (SPEC 3, rule 6): a valid signature whose `d=` is aligned with
+ * the From domain in DMARC's relaxed mode. A third-party or broken signature does not count.
+ */
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+import { getDomain } from 'tldts';
+import type { Resolver } from './dns/resolver.js';
+
+/** mailauth's verdict values for one signature (RFC 8601 2.7.1). */
+export type DkimResult = 'pass' | 'fail' | 'neutral' | 'temperror' | 'permerror' | 'policy' | 'none';
+
+export interface DkimSignature {
+  domain: string;
+  selector: string;
+  result: DkimResult;
+  /** Whether `d=` shares the From domain's organizational domain. */
+  aligned: boolean;
+  /** mailauth's explanation when the result is not `pass`. */
+  comment?: string;
+}
+
+export interface DkimEvaluation {
+  signatures: DkimSignature[];
+  /** At least one signature passed and is aligned with the (single) From domain. */
+  alignedPass: boolean;
+  /**
+   * An aligned signature could not be checked because DNS failed temporarily, and no other
+   * aligned signature passed: the outcome is unknown, not "fail" (RFC 6376 6.1.2).
+   */
+  temperror: boolean;
+}
+
+/**
+ * Organizational domain per RFC 7489 3.2 (the Public Suffix List, private suffixes included
+ * as mailauth does), falling back to the name itself when it has no registrable part.
+ */
+export function organizationalDomain(domain: string): string {
+  const d = domain.toLowerCase().replace(/\.$/, '');
+  return getDomain(d, { allowPrivateDomains: true }) ?? d;
+}
+
+/** Relaxed identifier alignment, RFC 7489 3.1.1. */
+export function relaxedAligned(a: string, b: string): boolean {
+  return organizationalDomain(a) === organizationalDomain(b);
+}
+
+/**
+ * Verifies every DKIM signature of the raw message and evaluates alignment against
+ * `fromDomain` (undefined when the message has no single usable From domain: then nothing is
+ * aligned, as RFC 7489 6.6.1 leaves messages with several From domains to local policy).
+ */
+export async function evaluateDkim(
+  raw: Buffer,
+  fromDomain: string | undefined,
+  resolver: Resolver,
+  now: Date,
+): Promise<DkimEvaluation> {
+  const verified = await dkimVerify(raw, {
+    resolver,
+    curTime: now,
+  });
+  const signatures: DkimSignature[] = [];
+  for (const r of verified.results) {
+    if (!r.signingDomain) continue; // "none": the message carries no signature at all
+    const result = (r.status?.result ?? 'neutral') as DkimResult;
+    const sig: DkimSignature = {
+      domain: r.signingDomain.toLowerCase(),
+      selector: r.selector ?? '',
+      result,
+      aligned: fromDomain !== undefined && relaxedAligned(r.signingDomain, fromDomain),
+    };
+    if (result !== 'pass' && r.status?.comment) sig.comment = String(r.status.comment);
+    signatures.push(sig);
+  }
+  const alignedPass = signatures.some((s) => s.aligned && s.result === 'pass');
+  const temperror = !alignedPass && signatures.some((s) => s.aligned && s.result === 'temperror');
+  return { signatures, alignedPass, temperror };
+}

@@ -1,0 +1,156 @@
+/**
+ * What the decision needs from the raw message: its header fields. We only read the header
+ * block; the body is never parsed, decoded or altered here.
+ */
+import libmime from 'libmime';
+import addressparser from 'nodemailer/lib/addressparser';
+
+export interface HeaderField {
+  /** Lower-cased field name. */
+  key: string;
+  /** Unfolded value (RFC 5322 2.2.3), decoded as UTF-8 (RFC 6532 allows 8-bit headers). */
+  value: string;
+}
+
+export interface Mailbox {
+  /** Display name, RFC 2047 encoded-words decoded, control characters removed. */
+  name: string;
+  /** Lower-cased domain, original local part. Empty when the header held no address. */
+  address: string;
+}
+
+export interface MessageHeaders {
+  fields: HeaderField[];
+  /** Byte length of the header block (up to the empty line). */
+  headerBytes: number;
+  /** Whether an empty line separated a body (false for a header-only or truncated message). */
+  hasBody: boolean;
+  get(key: string): string | undefined;
+  getAll(key: string): string[];
+}
+
+/** Offset of the blank line that ends the header block (RFC 5322 2.1), or -1. */
+function headerEnd(raw: Uint8Array): { end: number; bodyStart: number } {
+  for (let i = 0; i < raw.length; i++) {
+    if (raw[i] !== 0x0a) continue;
+    // LF followed by LF, or by CR LF: an empty line.
+    if (raw[i + 1] === 0x0a) return { end: i + 1, bodyStart: i + 2 };
+    if (raw[i + 1] === 0x0d && raw[i + 2] === 0x0a) return { end: i + 1, bodyStart: i + 3 };
+  }
+  return { end: -1, bodyStart: raw.length };
+}
+
+/**
+ * Splits the header block into fields. Lines that do not start a field are appended to the
+ * field above (as mailauth does), so folding tricks can only lengthen a value, never
+ * invent a new field.
+ */
+export function parseHeaders(raw: Uint8Array): MessageHeaders {
+  const { end } = headerEnd(raw);
+  const block = Buffer.from(raw.buffer, raw.byteOffset, end < 0 ? raw.length : end).toString('utf8');
+  const fields: HeaderField[] = [];
+  for (const line of block.split(/\r?\n/)) {
+    const m = /^([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)$/s.exec(line);
+    if (m && !/^[ \t]/.test(line)) {
+      fields.push({ key: m[1]!.toLowerCase(), value: m[2]!.trim() });
+    } else if (fields.length > 0 && line.length > 0) {
+      const last = fields[fields.length - 1]!;
+      last.value = `${last.value} ${line.trim()}`.trim();
+    }
+  }
+  return {
+    fields,
+    headerBytes: end < 0 ? raw.length : end,
+    hasBody: end >= 0,
+    get: (key) => fields.find((f) => f.key === key.toLowerCase())?.value,
+    getAll: (key) => fields.filter((f) => f.key === key.toLowerCase()).map((f) => f.value),
+  };
+}
+
+/** Removes what must never reach a header we write: CR, LF and other control characters. */
+export function sanitizeHeaderText(text: string): string {
+  return text
+    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+function decodeWords(text: string): string {
+  try {
+    return libmime.decodeWords(text);
+  } catch {
+    return text;
+  }
+}
+
+/** Parses an address-list header (From, Reply-To, To) into mailboxes, flattening groups. */
+export function parseMailboxes(value: string | undefined): Mailbox[] {
+  if (!value) return [];
+  let parsed: ReturnType<typeof addressparser>;
+  try {
+    parsed = addressparser(value, { flatten: true });
+  } catch {
+    return [];
+  }
+  const out: Mailbox[] = [];
+  for (const entry of parsed) {
+    if (!('address' in entry) || entry.address === undefined) continue;
+    const address = sanitizeHeaderText(entry.address).replace(/\s/g, '');
+    const at = address.lastIndexOf('@');
+    out.push({
+      name: sanitizeHeaderText(decodeWords(entry.name ?? '')),
+      address: at > 0 ? `${address.slice(0, at)}@${address.slice(at + 1).toLowerCase()}` : address,
+    });
+  }
+  return out;
+}
+
+export interface ContentType {
+  type: string;
+  params: Record<string, string>;
+}
+
+/** Parses a Content-Type value (RFC 2045 5.1); lower-cased type and parameter names. */
+export function parseContentType(value: string | undefined): ContentType | undefined {
+  if (!value) return undefined;
+  const parsed = libmime.parseHeaderValue(value);
+  const params: Record<string, string> = {};
+  for (const [k, v] of Object.entries(parsed.params ?? {})) params[k.toLowerCase()] = String(v);
+  return {
+    type: String(parsed.value ?? '')
+      .toLowerCase()
+      .trim(),
+    params,
+  };
+}
+
+/** Domain part of an address, lower-cased, or undefined when there is none. */
+export function domainOf(address: string | undefined | null): string | undefined {
+  if (!address) return undefined;
+  const at = address.lastIndexOf('@');
+  if (at < 0 || at === address.length - 1) return undefined;
+  return address
+    .slice(at + 1)
+    .toLowerCase()
+    .replace(/\.$/, '');
+}
+
+/** Strips the angle brackets of a path (`<a@b>` → `a@b`, `<>` → ``). */
+export function unbracket(path: string): string {
+  const t = path.trim();
+  return t.startsWith('<') && t.endsWith('>') ? t.slice(1, -1).trim() : t;
+}
+
+/**
+ * Formats a mailbox for a header we write: the display name quoted (RFC 5322 3.2.4) or, when
+ * it is not ASCII, an RFC 2047 encoded-word. The name is sanitised first, so no CR/LF or other
+ * control character can be smuggled into the header.
+ */
+export function formatMailbox(name: string, address: string): string {
+  const clean = sanitizeHeaderText(name);
+  if (!clean) return `<${address}>`;
+  if (/^[\x20-\x7e]*$/.test(clean)) {
+    return `"${clean.replace(/(["\\])/g, '\\$1')}" <${address}>`;
+  }
+  return `${libmime.encodeWord(clean, 'Q', 52)} <${address}>`;
+}

@@ -1,0 +1,349 @@
+/**
+ * In-process SESv2 emulator: aws-ses-v2-local on an internal ephemeral loopback port, behind a recording proxy.
+ *
+ * The proxy records every successful SESv2 SendEmail (`POST /v2/email/outbound-emails`) with the fields that
+ * aws-ses-v2-local drops (configuration set, Destination, tags, feedback address, the raw MIME bytes), forwards the
+ * request body unchanged and returns the emulator's response unchanged. Every other path — the web viewer at `/`,
+ * `GET /store`, `POST /clear-store`, templates, v1 `POST /` — is proxied transparently.
+ *
+ * aws-ses-v2-local behaviour worth knowing (2.10.2):
+ *  - Raw sends: recipients shown in `/store` come from the MIME `To:`/`Cc:`/`Bcc:` headers; `Destination` is ignored
+ *    by the emulator (recorded here, though). A message without a `To:` header is accepted (200, MessageId) and
+ *    stored with `destination.to: []`. A message without a `From:` header is rejected with HTTP 400 and a body without
+ *    an error code (the SDK then throws a generic error named `Unknown`). `FromEmailAddress` is not used for Raw.
+ *  - Its store is module-global: several instances in one process share `/store` and `/clear-store`.
+ *  - JSON bodies are limited to 25 MB (≈ 18 MB of raw MIME after base64); larger sends get HTTP 413.
+ *  - If `SMTP_TRANSPORT` (nodemailer JSON config) is set in the environment it also relays every stored mail there.
+ *  - Message ids look like `ses-123456789`.
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  Agent,
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+
+const require = createRequire(import.meta.url);
+const sesLocal = require('aws-ses-v2-local') as {
+  default: (config?: Partial<{ host: string; port: number }>) => Promise<Server>;
+};
+
+export interface SesEmulatorOptions {
+  /** Port of the recording proxy (what clients talk to). 0 (default) = ephemeral port. */
+  port?: number;
+  /** Default 127.0.0.1. */
+  host?: string;
+}
+
+export interface RecordedSend {
+  /** ISO timestamp of when the emulator accepted the send. */
+  at: string;
+  /** MessageId returned to the caller. */
+  messageId: string;
+  configurationSetName: string | undefined;
+  fromEmailAddress: string | undefined;
+  /** As given in the request (empty arrays when omitted). */
+  destination: { ToAddresses: string[]; CcAddresses: string[]; BccAddresses: string[] };
+  feedbackForwardingEmailAddress: string | undefined;
+  emailTags: { Name: string; Value: string }[];
+  /** Which kind of `Content` was sent. */
+  content: 'Raw' | 'Simple' | 'Template' | 'Unknown';
+  /** Decoded `Content.Raw.Data` (empty for Simple/Template sends). */
+  raw: Buffer;
+  /** The parsed JSON request body, for fields not lifted above (ReplyToAddresses, ListManagementOptions, …). */
+  request: Record<string, unknown>;
+}
+
+export interface InjectedError {
+  /** HTTP status, e.g. 429, 400, 500. */
+  status: number;
+  /** Error code; the SDK v3 throws an error whose `.name` is this code (modelled class if SESv2 knows it). */
+  code: string;
+  message?: string;
+}
+
+export interface SesEmulator {
+  /** Recording proxy endpoint, e.g. http://127.0.0.1:41234 — use as the SESv2 client endpoint. */
+  endpoint: string;
+  /** aws-ses-v2-local web viewer (through the proxy). */
+  viewerUrl: string;
+  host: string;
+  port: number;
+  /** Successful SendEmail calls, oldest first (copies). */
+  sent(): RecordedSend[];
+  /** Forget recorded sends, pending injected failures, and clear aws-ses-v2-local's (process-global) store. */
+  clear(): Promise<void>;
+  /** Request counts keyed by SESv2 operation (`SendEmail`, `GetAccount`, …) or `METHOD /path` for other paths. */
+  requests(): Record<string, number>;
+  resetCounts(): void;
+  /**
+   * The next `n` SendEmail calls answer `error.status` with `x-amzn-ErrorType: <code>` and a JSON body
+   * `{ message, code, __type }` without reaching the emulator (nothing is recorded). Replaces any pending failures.
+   * NB: the SDK's default retry strategy (3 attempts) silently retries throttling (429, TooManyRequestsException,
+   * ThrottlingException, …) and 5xx errors — use `maxAttempts: 1` or n ≥ maxAttempts to see the error.
+   */
+  failNext(n: number, error: InjectedError): void;
+  stop(): Promise<void>;
+}
+
+const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'upgrade',
+  'te',
+  'trailer',
+]);
+
+/** SESv2 operation name of a REST request, or `METHOD /path` when it is not a known SESv2 route. */
+export function sesOperation(method: string, url: string): string {
+  const m = method.toUpperCase();
+  const path = (url.split('?')[0] ?? '/').replace(/\/+$/, '') || '/';
+  if (path === SEND_EMAIL_PATH && m === 'POST') return 'SendEmail';
+  if (path === '/v2/email/outbound-bulk-emails' && m === 'POST') return 'SendBulkEmail';
+  if (path === '/v2/email/account' && m === 'GET') return 'GetAccount';
+  if (path === '/v2/email/templates') {
+    if (m === 'GET') return 'ListEmailTemplates';
+    if (m === 'POST') return 'CreateEmailTemplate';
+  }
+  if (/^\/v2\/email\/templates\/[^/]+\/render$/.test(path) && m === 'POST') return 'TestRenderEmailTemplate';
+  if (/^\/v2\/email\/templates\/[^/]+$/.test(path)) {
+    const op = { GET: 'GetEmailTemplate', PUT: 'UpdateEmailTemplate', DELETE: 'DeleteEmailTemplate' }[m];
+    if (op) return op;
+  }
+  return `${m} ${path}`;
+}
+
+export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const inner = await sesLocal.default({ host: '127.0.0.1', port: 0 });
+  if (!inner.listening) throw new Error('ses emulator: aws-ses-v2-local failed to start');
+  const innerPort = (inner.address() as AddressInfo).port;
+  const agent = new Agent({ keepAlive: true });
+
+  let sends: RecordedSend[] = [];
+  let counts: Record<string, number> = {};
+  let failures: InjectedError[] = [];
+
+  const forward = (
+    req: IncomingMessage,
+    body: Buffer | undefined,
+    onResponse: (upstream: IncomingMessage) => void,
+    res: ServerResponse,
+  ) => {
+    const headers: IncomingHttpHeaders = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!HOP_BY_HOP.has(k)) headers[k] = v;
+    const up = httpRequest(
+      { host: '127.0.0.1', port: innerPort, method: req.method, path: req.url, headers, agent },
+      onResponse,
+    );
+    up.on('error', (err) => {
+      if (res.headersSent) return void res.destroy(err);
+      res.writeHead(502, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: `ses emulator proxy: ${err.message}` }));
+    });
+    if (body) up.end(body);
+    else req.pipe(up);
+  };
+
+  const responseHeaders = (upstream: IncomingMessage): Record<string, string | string[]> => {
+    const out: Record<string, string | string[]> = {};
+    for (const [k, v] of Object.entries(upstream.headers))
+      if (v !== undefined && !HOP_BY_HOP.has(k)) out[k] = v;
+    return out;
+  };
+
+  const handleSendEmail = async (req: IncomingMessage, res: ServerResponse) => {
+    const body = await readAll(req);
+    const failure = failures.shift();
+    if (failure) {
+      const payload = JSON.stringify({
+        message: failure.message ?? `Injected ${failure.code}`,
+        code: failure.code,
+        __type: failure.code,
+      });
+      res.writeHead(failure.status, {
+        'content-type': 'application/json',
+        'content-length': Buffer.byteLength(payload),
+        'x-amzn-errortype': failure.code,
+        'x-amzn-requestid': randomUUID(),
+      });
+      res.end(payload);
+      return;
+    }
+    forward(
+      req,
+      body,
+      (upstream) => {
+        void readAll(upstream).then(
+          (resBody) => {
+            const status = upstream.statusCode ?? 502;
+            if (status >= 200 && status < 300) {
+              const recorded = toRecordedSend(body, resBody);
+              if (recorded) sends.push(recorded);
+            }
+            const headers = responseHeaders(upstream);
+            headers['content-length'] = String(resBody.length);
+            res.writeHead(status, headers);
+            res.end(resBody);
+          },
+          (err: Error) => res.destroy(err),
+        );
+      },
+      res,
+    );
+  };
+
+  const server = createServer((req, res) => {
+    const op = sesOperation(req.method ?? 'GET', req.url ?? '/');
+    counts[op] = (counts[op] ?? 0) + 1;
+    if (op === 'SendEmail') {
+      handleSendEmail(req, res).catch((err: Error) => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ message: `ses emulator proxy: ${err.message}` }));
+      });
+      return;
+    }
+    forward(
+      req,
+      undefined,
+      (upstream) => {
+        res.writeHead(upstream.statusCode ?? 502, responseHeaders(upstream));
+        upstream.pipe(res);
+      },
+      res,
+    );
+  });
+
+  let port: number;
+  try {
+    port = await listen(server, opts.port ?? 0, host, 'ses');
+  } catch (err) {
+    agent.destroy();
+    await closeServer(inner);
+    throw err;
+  }
+  const endpoint = `http://${urlHost(host)}:${port}`;
+  let stopped: Promise<void> | undefined;
+  return {
+    endpoint,
+    viewerUrl: `${endpoint}/`,
+    host,
+    port,
+    sent: () => sends.map((s) => ({ ...s })),
+    clear: async () => {
+      sends = [];
+      failures = [];
+      const r = await fetch(`http://127.0.0.1:${innerPort}/clear-store`, { method: 'POST' });
+      await r.arrayBuffer();
+    },
+    requests: () => ({ ...counts }),
+    resetCounts: () => {
+      counts = {};
+    },
+    failNext: (n, error) => {
+      failures = Array.from({ length: Math.max(0, Math.floor(n)) }, () => ({ ...error }));
+    },
+    stop: () => {
+      stopped ??= (async () => {
+        await closeServer(server);
+        agent.destroy();
+        await closeServer(inner);
+      })();
+      return stopped;
+    },
+  };
+}
+
+function toRecordedSend(reqBody: Buffer, resBody: Buffer): RecordedSend | undefined {
+  let request: Record<string, unknown>;
+  let messageId: unknown;
+  try {
+    request = JSON.parse(reqBody.toString('utf8')) as Record<string, unknown>;
+    messageId = (JSON.parse(resBody.toString('utf8')) as { MessageId?: unknown }).MessageId;
+  } catch {
+    return undefined;
+  }
+  if (typeof messageId !== 'string') return undefined;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  const list = (v: unknown) => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
+  const obj = (v: unknown): Record<string, unknown> =>
+    v !== null && typeof v === 'object' ? (v as Record<string, unknown>) : {};
+  const destination = obj(request.Destination);
+  const content = obj(request.Content);
+  const rawData = str(obj(content.Raw).Data);
+  const tags = Array.isArray(request.EmailTags) ? request.EmailTags.map(obj) : [];
+  return {
+    at: new Date().toISOString(),
+    messageId,
+    configurationSetName: str(request.ConfigurationSetName),
+    fromEmailAddress: str(request.FromEmailAddress),
+    destination: {
+      ToAddresses: list(destination.ToAddresses),
+      CcAddresses: list(destination.CcAddresses),
+      BccAddresses: list(destination.BccAddresses),
+    },
+    feedbackForwardingEmailAddress: str(request.FeedbackForwardingEmailAddress),
+    emailTags: tags.map((t) => ({ Name: str(t.Name) ?? '', Value: str(t.Value) ?? '' })),
+    content: content.Raw ? 'Raw' : content.Simple ? 'Simple' : content.Template ? 'Template' : 'Unknown',
+    raw: rawData === undefined ? Buffer.alloc(0) : Buffer.from(rawData, 'base64'),
+    request,
+  };
+}
+
+function readAll(stream: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    stream.on('data', (c: Buffer) => chunks.push(c));
+    stream.on('end', () => resolve(Buffer.concat(chunks)));
+    stream.on('error', reject);
+  });
+}
+
+// --- small net helpers (duplicated in dynamodb.ts / s3.ts to keep each emulator module self-contained) ---
+
+function urlHost(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+function listen(server: Server, port: number, host: string, service: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off('listening', onListening);
+      const what =
+        err.code === 'EADDRINUSE'
+          ? `port ${port} on ${host} is already in use (EADDRINUSE)`
+          : `cannot listen on ${host}:${port}: ${err.message}`;
+      reject(
+        Object.assign(new Error(`${service} emulator: ${what}`, { cause: err }), {
+          code: err.code,
+          service,
+          port,
+        }),
+      );
+    };
+    const onListening = () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    };
+    server.once('error', onError);
+    server.once('listening', onListening);
+    server.listen(port, host);
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    // Drop keep-alive sockets of SDK clients so close() completes immediately and the port is freed.
+    server.closeAllConnections();
+  });
+}
