@@ -184,7 +184,10 @@ export function parseConfig(json: unknown): Config {
     const issues = result.error.issues;
     const first = issues[0];
     const field = first ? describePath(first.path) : '(root)';
-    const lines = issues.map((i) => `  ${describePath(i.path)}: ${i.message}`);
+    // A bad record key is reported by zod as "Invalid key in record"; say why instead.
+    const why = (i: (typeof issues)[number]) =>
+      i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message;
+    const lines = issues.map((i) => `  ${describePath(i.path)}: ${why(i)}`);
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`, { field, cause: result.error });
   }
   const { $schema: _ignored, ...c } = result.data;

@@ -1,0 +1,199 @@
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { describe, it } from 'node:test';
+import { parseConfig, parseConfigText, policyFor } from '../../functions/core/config.js';
+import { ConfigError } from '../../functions/core/errors.js';
+import { CONFIG_JSON } from '../helpers/mail.js';
+
+const minimal = {
+  acceptedDomains: ['example.com'],
+  routes: { 'alias@example.com': ['dest@remote.test'] },
+  srs: { domain: 'fwd.example.com', secrets: ['a-long-secret'] },
+};
+
+describe('parseConfig: defaults', () => {
+  it('fills every default of SPEC 4 and the pools table', () => {
+    // Act
+    const c = parseConfig(minimal);
+    // Assess
+    assert.equal(c.maxMessageBytes, 41_943_040);
+    assert.deepEqual(c.limits.default, {
+      externalPerHour: 500,
+      internalPerHour: 1000,
+      perDay: 1000,
+      recipientsPerMessage: 500,
+      action: 'block-for-today',
+    });
+    assert.equal(c.limits.service.recipientsPer24Hours, 10_000);
+    assert.deepEqual(c.pools, {
+      normal: { configurationSet: 'outbound-normal', ipPool: 'outbound-normal' },
+      'high-risk': { configurationSet: 'outbound-high-risk', ipPool: 'outbound-high-risk' },
+      relay: { configurationSet: 'outbound-relay', ipPool: 'outbound-relay' },
+    });
+    assert.equal(c.relay.dkimAvoidsRelay, true);
+    assert.deepEqual(
+      [c.srs.maxAgeDays, c.srs.hashLength, c.srs.separator, c.bounceSink],
+      [21, 4, '=', 'mailer-daemon@fwd.example.com'],
+    );
+  });
+
+  it('normalises domains, addresses and route keys to lower case', () => {
+    const c = parseConfig({
+      ...minimal,
+      acceptedDomains: ['Example.COM'],
+      routes: { 'Alias@Example.com': ['Dest@Remote.test'], '@EXAMPLE.com': ['x@remote.test'] },
+    });
+    assert.deepEqual(c.acceptedDomains, ['example.com']);
+    assert.deepEqual(Object.keys(c.routes), ['alias@example.com', '@example.com']);
+    assert.deepEqual(c.routes['alias@example.com'], ['dest@remote.test']);
+  });
+
+  it('merges policies: sender over domain over default', () => {
+    const c = parseConfig({
+      ...minimal,
+      limits: {
+        default: { perDay: 100 },
+        domains: { 'example.com': { perDay: 200, externalPerHour: 7 } },
+        senders: { 'bulk@example.com': { perDay: 5000 } },
+      },
+    });
+    assert.equal(policyFor(c, 'someone@other.test').perDay, 100);
+    assert.equal(policyFor(c, 'someone@example.com').perDay, 200);
+    assert.equal(policyFor(c, 'BULK@example.com').perDay, 5000);
+    assert.equal(policyFor(c, 'bulk@example.com').externalPerHour, 7);
+    assert.equal(policyFor(c, 'bulk@example.com').internalPerHour, 1000);
+  });
+
+  it('accepts the example configuration shipped in config/ and the test configuration', () => {
+    const shipped = parseConfigText(readFileSync('config/outbound-pools.json', 'utf8'));
+    assert.ok(shipped.acceptedDomains.length > 0);
+    assert.ok(parseConfig(CONFIG_JSON));
+  });
+});
+
+describe('parseConfig: bad input names the field', () => {
+  const cases: { name: string; config: unknown; field: string; message: RegExp }[] = [
+    { name: 'not an object', config: 42, field: '(root)', message: /expected object/ },
+    {
+      name: 'missing acceptedDomains',
+      config: { ...minimal, acceptedDomains: undefined },
+      field: 'acceptedDomains',
+      message: /acceptedDomains/,
+    },
+    {
+      name: 'empty acceptedDomains',
+      config: { ...minimal, acceptedDomains: [] },
+      field: 'acceptedDomains',
+      message: /at least one/,
+    },
+    {
+      name: 'bad domain',
+      config: { ...minimal, acceptedDomains: ['not a domain'] },
+      field: 'acceptedDomains.[0]',
+      message: /domain name/,
+    },
+    { name: 'missing routes', config: { ...minimal, routes: undefined }, field: 'routes', message: /routes/ },
+    {
+      name: 'bad route key',
+      config: { ...minimal, routes: { 'no-at-sign': ['a@b.test'] } },
+      field: 'routes.no-at-sign',
+      message: /route keys/,
+    },
+    {
+      name: 'empty route',
+      config: { ...minimal, routes: { 'a@example.com': [] } },
+      field: 'routes.a@example.com',
+      message: /at least one destination/,
+    },
+    {
+      name: 'bad destination',
+      config: { ...minimal, routes: { 'a@example.com': ['nope'] } },
+      field: 'routes.a@example.com.[0]',
+      message: /email address/,
+    },
+    {
+      name: 'route for a foreign domain (open relay)',
+      config: { ...minimal, routes: { 'a@other.test': ['x@remote.test'] } },
+      field: 'routes.a@other.test',
+      message: /accepted domains/,
+    },
+    { name: 'missing srs', config: { ...minimal, srs: undefined }, field: 'srs', message: /srs/ },
+    {
+      name: 'no SRS secret',
+      config: { ...minimal, srs: { domain: 'fwd.example.com', secrets: [] } },
+      field: 'srs.secrets',
+      message: /srs\.secrets/,
+    },
+    {
+      name: 'short SRS secret',
+      config: { ...minimal, srs: { domain: 'fwd.example.com', secrets: ['short'] } },
+      field: 'srs.secrets.[0]',
+      message: /at least 8/,
+    },
+    {
+      name: 'SRS domain is accepted',
+      config: { ...minimal, srs: { domain: 'example.com', secrets: ['a-long-secret'] } },
+      field: 'srs.domain',
+      message: /must not be an accepted domain/,
+    },
+    {
+      name: 'bad action',
+      config: { ...minimal, limits: { default: { action: 'quarantine' } } },
+      field: 'limits.default.action',
+      message: /limits\.default\.action/,
+    },
+    {
+      name: 'negative limit',
+      config: { ...minimal, limits: { default: { perDay: -1 } } },
+      field: 'limits.default.perDay',
+      message: /too small|>0/,
+    },
+    {
+      name: 'fractional limit',
+      config: { ...minimal, limits: { default: { perDay: 1.5 } } },
+      field: 'limits.default.perDay',
+      message: /int/,
+    },
+    {
+      name: 'size over SES maximum',
+      config: { ...minimal, maxMessageBytes: 50_000_000 },
+      field: 'maxMessageBytes',
+      message: /SES sends at most/,
+    },
+    {
+      name: 'unknown field (typo)',
+      config: { ...minimal, acceptedDomain: ['x.test'] },
+      field: '(root)',
+      message: /acceptedDomain/,
+    },
+    {
+      name: 'bad configuration set name',
+      config: { ...minimal, pools: { normal: { configurationSet: 'has space' } } },
+      field: 'pools.normal.configurationSet',
+      message: /letters, digits/,
+    },
+    {
+      name: 'dkimAvoidsRelay not boolean',
+      config: { ...minimal, relay: { dkimAvoidsRelay: 'yes' } },
+      field: 'relay.dkimAvoidsRelay',
+      message: /boolean/,
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      assert.throws(
+        () => parseConfig(c.config),
+        (e: unknown) => {
+          assert.ok(e instanceof ConfigError, 'a ConfigError');
+          assert.equal(e.field, c.field);
+          assert.match(e.message, c.message);
+          return true;
+        },
+      );
+    });
+  }
+
+  it('reports invalid JSON text as a ConfigError naming the source', () => {
+    assert.throws(() => parseConfigText('{ nope', 'my.json'), /my\.json is not valid JSON/);
+  });
+});
