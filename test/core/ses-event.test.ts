@@ -5,6 +5,7 @@ import { InvalidInputError } from '../../functions/core/errors.js';
 import { parseReceiptEvent } from '../../functions/core/ses-event.js';
 import { sesEvent } from '../helpers/mail.js';
 
+// biome-ignore lint/suspicious/noExplicitAny: events are mutated freely to build bad inputs
 type Json = Record<string, any>;
 const receiptOf = (e: Json) => e.Records[0].ses.receipt;
 
