@@ -83,6 +83,12 @@ const poolSchema = (defaultName: string) =>
     .prefault({ configurationSet: defaultName })
     .transform((p) => ({ configurationSet: p.configurationSet, ipPool: p.ipPool ?? p.configurationSet }));
 
+/** Where the ARC signing key comes from: never from the configuration file itself. */
+const keySource = z.union([
+  z.strictObject({ file: z.string().min(1) }),
+  z.strictObject({ ssmParameter: z.string().regex(/^\/?[A-Za-z0-9_.\-/]+$/, 'an SSM parameter name') }),
+]);
+
 export const ConfigSchema = z
   .strictObject({
     /** Optional pointer to a JSON schema, ignored. */
@@ -126,6 +132,29 @@ export const ConfigSchema = z
       .strictObject({
         /** Whether an aligned DKIM pass alone keeps forwarded mail out of the relay pool. */
         dkimAvoidsRelay: z.boolean().default(true),
+      })
+      .prefault({}),
+    /**
+     * ARC sealing (RFC 8617) of re-sent mail, carrying the authentication results seen on
+     * arrival. Absent: copies are sent without a seal.
+     */
+    arc: z
+      .strictObject({
+        domain,
+        selector: z.string().regex(/^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/, 'a DKIM selector such as arc1'),
+        /** authserv-id of the ARC-Authentication-Results (RFC 8601 2.5); default the SRS domain. */
+        authservId: z
+          .string()
+          .regex(/^[A-Za-z0-9.-]+$/)
+          .optional(),
+        /** RSA (PEM, PKCS#8 or PKCS#1) private key: a file (local) or an SSM SecureString parameter. */
+        privateKey: keySource,
+      })
+      .optional(),
+    trace: z
+      .strictObject({
+        /** Days a message trace record is kept (DynamoDB TTL). */
+        retentionDays: z.number().int().min(1).max(3650).default(30),
       })
       .prefault({}),
     pools: z

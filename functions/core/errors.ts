@@ -72,3 +72,40 @@ export class TransientDependencyError extends OutboundPoolsError {
 export function isRetryable(error: unknown): boolean {
   return error instanceof OutboundPoolsError && error.retryable;
 }
+
+/** The receipt rule's S3 action stored no object for this message id. */
+export class MessageNotFoundError extends OutboundPoolsError {
+  readonly messageId: string;
+
+  constructor(messageId: string, options?: ErrorOptions) {
+    super(`no raw message stored for ${messageId}`, options);
+    this.name = 'MessageNotFoundError';
+    this.messageId = messageId;
+  }
+}
+
+/**
+ * Another invocation owns the message now (its lease expired and was taken over, or it is
+ * still being processed): stop without side effects. Retryable, so the event comes back
+ * later and finds the message either done or free.
+ */
+export class LeaseLostError extends OutboundPoolsError {
+  readonly messageId: string;
+
+  constructor(messageId: string, message = 'another invocation owns this message', options?: ErrorOptions) {
+    super(`${messageId}: ${message}`, { ...options, retryable: true });
+    this.name = 'LeaseLostError';
+    this.messageId = messageId;
+  }
+}
+
+/** SES refused a copy for a reason retrying will not fix (e.g. an unverified From). */
+export class SendRejectedError extends OutboundPoolsError {
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(`SES rejected the copy (${code}): ${message}`, options);
+    this.name = 'SendRejectedError';
+    this.code = code;
+  }
+}

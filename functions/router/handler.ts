@@ -1,0 +1,100 @@
+/**
+ * The router Lambda: invoked by the SES receipt rule's Lambda action (`Event`) after its S3
+ * action stored the raw message. Thin: settings and clients at cold start, then
+ * `processReceipt`. Errors are logged with the SES message id as correlation id and re-thrown,
+ * so Lambda's asynchronous retries and the on-failure destination keep the event.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import middy from '@middy/core';
+import { loadArcKey } from '../adapters/arc-key.js';
+import { SDK_RETRY } from '../adapters/aws-errors.js';
+import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
+import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
+import { S3MailStore } from '../adapters/s3-mail-store.js';
+import { SesMailer } from '../adapters/ses-mailer.js';
+import { cachedResolver } from '../core/dns/cached-resolver.js';
+import { nodeResolver } from '../core/dns/node-resolver.js';
+import { isRetryable } from '../core/errors.js';
+import { METRICS_NAMESPACE, powertoolsObserver } from './observer.js';
+import { type PipelineDeps, processReceipt } from './process.js';
+import { readSettings } from './settings.js';
+
+const logger = new Logger({ serviceName: 'outbound-pools-router' });
+const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'outbound-pools-router' });
+
+// DNS answers are cached across invocations of a container (positive and negative, never
+// temporary failures), so a burst from one domain costs one lookup.
+const resolver = cachedResolver(nodeResolver());
+
+/**
+ * Builds the pipeline's dependencies from the environment (SDK clients take their endpoints
+ * and credentials from it too). Exported for the sandbox and the integration tests, which
+ * may replace single dependencies (a zone resolver, a clock).
+ */
+export async function createDeps(
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: Partial<PipelineDeps> = {},
+): Promise<PipelineDeps> {
+  const settings = readSettings(env);
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...SDK_RETRY }), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+  const arcKey = await loadArcKey(settings.config, () => new SSMClient({ ...SDK_RETRY }));
+  return {
+    config: settings.config,
+    mailStore: new S3MailStore({
+      client: new S3Client({ ...SDK_RETRY }),
+      bucket: settings.mailBucket,
+      prefix: settings.mailPrefix,
+    }),
+    limits: new DynamoLimitsStore({
+      client: dynamo,
+      tableName: settings.limitsTable,
+      restrictionCacheMs: settings.restrictionCacheMs,
+    }),
+    trace: new DynamoTraceStore({
+      client: dynamo,
+      tableName: settings.traceTable,
+      retentionDays: settings.config.trace.retentionDays,
+    }),
+    mailer: new SesMailer(new SESv2Client({ ...SDK_RETRY })),
+    resolver,
+    arcKey,
+    clock: () => new Date(),
+    leaseMs: settings.leaseMs,
+    observer: powertoolsObserver(logger, metrics),
+    ...overrides,
+  };
+}
+
+let deps: Promise<PipelineDeps> | undefined;
+
+async function route(event: unknown) {
+  deps ??= createDeps().catch((error: unknown) => {
+    deps = undefined; // a bad deployment fails every invocation loudly, not just the first
+    throw error;
+  });
+  const messageId = (event as { Records?: { ses?: { mail?: { messageId?: string } } }[] })?.Records?.[0]?.ses
+    ?.mail?.messageId;
+  if (messageId) logger.appendKeys({ messageId });
+  try {
+    const result = await processReceipt(event, await deps);
+    logger.info('done', { outcome: result.outcome, pool: result.pool, sends: result.sends.length });
+    return result;
+  } catch (error) {
+    logger.error('failed', { retryable: isRetryable(error), error: error as Error });
+    throw error;
+  }
+}
+
+export const handler = middy(route)
+  .use(injectLambdaContext(logger, { resetKeys: true }))
+  .use(logMetrics(metrics, { captureColdStartMetric: true }));

@@ -1,0 +1,138 @@
+/**
+ * The seams between the pipeline and the outside world. The pipeline (`process.ts`) only
+ * knows these interfaces; AWS adapters (`functions/adapters/`) and test doubles implement
+ * them. Following Powertools' idempotency package: the core is abstract, each adapter is the
+ * only file that imports its SDK.
+ */
+import type { PlannedSend } from '../core/decide.js';
+import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
+import type { Disposition, Reason } from '../core/vocabulary.js';
+
+/** Where the receipt rule's S3 action stored the raw message. */
+export interface MailStore {
+  /**
+   * Reads the raw message of `messageId`, streaming, and stops after `maxBytes + 1` bytes
+   * (`truncated: true`): an oversized message is blocked without being held in memory.
+   * Throws `MessageNotFoundError` when there is no such object.
+   */
+  get(messageId: string, maxBytes: number): Promise<{ raw: Buffer; truncated: boolean; sizeBytes: number }>;
+}
+
+/** Sending-limit counters and restrictions (SPEC 4), shared by every concurrent invocation. */
+export interface LimitsStore {
+  /**
+   * Atomically adds this message's recipients to the identity's counters and returns the
+   * counters as they were *before* this message, plus the identity's restriction. One
+   * conditional `UpdateItem` in the common case; no read.
+   */
+  count(usage: LimitUsage, now: Date): Promise<SenderState>;
+  /** Records a restriction unless one is already in force. */
+  restrict(restriction: Restriction, now: Date): Promise<void>;
+  /** Lifts a restriction; false when the identity was not restricted. */
+  release(identity: string, now: Date): Promise<boolean>;
+  /** Identities whose restriction is in force at `now`. */
+  listRestricted(now: Date): Promise<Restriction[]>;
+  /** The identity's current counters and restriction (operators' `limits show`), or null. */
+  peek(identity: string, now: Date): Promise<SenderState | null>;
+}
+
+/** What one planned copy became. */
+export interface SendRecord {
+  index: number;
+  kind: PlannedSend['kind'];
+  to: string[];
+  pool: PlannedSend['pool'];
+  configurationSet: string;
+  envelopeFrom: string;
+  status: 'sent' | 'failed';
+  /** The id SES returned for the copy (SES replaces Message-ID with its own). */
+  sesMessageId?: string;
+  at: string;
+  error?: string;
+}
+
+/** The decision part of a trace record, written with the first send (or alone). */
+export interface TraceSummary {
+  messageId: string;
+  receivedAt: string;
+  /** Envelope sender, `''` for a null reverse path. */
+  sender: string;
+  /** The recipients SES received the message for. */
+  recipients: string[];
+  /** Every destination any copy goes to. */
+  destinations: string[];
+  unrouted: string[];
+  pool: Disposition;
+  /** `OutboundIpPoolName` as Microsoft's message trace calls it; null when blocked. */
+  outboundIpPoolName: string | null;
+  configurationSet: string | null;
+  reasons: Reason[];
+  /** The planned copies, so a retried event resumes instead of re-deciding. */
+  plan: PlannedSend[];
+  sizeBytes: number;
+  decisionMs: number;
+}
+
+/** A delivery event SES reported for one of our sends (feedback function). */
+export interface DeliveryEvent {
+  type:
+    | 'Send'
+    | 'Delivery'
+    | 'Bounce'
+    | 'Complaint'
+    | 'Reject'
+    | 'DeliveryDelay'
+    | 'RenderingFailure'
+    | string;
+  at: string;
+  sesMessageId: string;
+  recipients: string[];
+  /** A short human summary: bounce type, SMTP response, complaint feedback type. */
+  detail?: string;
+}
+
+export type ClaimResult =
+  /** This invocation owns the message; `attempt` fences its writes. */
+  | { state: 'claimed'; attempt: number; resumed: { summary: TraceSummary; sent: SendRecord[] } | null }
+  /** The message was fully processed before: a duplicate delivery, nothing to do. */
+  | { state: 'done' }
+  /** Another invocation holds a live lease on it. */
+  | { state: 'busy'; leaseUntil: string };
+
+/**
+ * The message trace (SPEC 6), which is also the idempotency record: one item per received
+ * message, claimed with a lease before any side effect and updated after every send.
+ */
+export interface TraceStore {
+  claim(messageId: string, now: Date, leaseMs: number): Promise<ClaimResult>;
+  /**
+   * Records one send (and the summary with the first write of an attempt), fenced by
+   * `attempt`: a write from an attempt that lost its lease fails with `LeaseLostError`.
+   * `final` marks the message done.
+   */
+  recordSend(
+    messageId: string,
+    attempt: number,
+    send: SendRecord | null,
+    summary: TraceSummary | null,
+    final: boolean,
+  ): Promise<void>;
+  /** Appends a delivery event to the trace of the message a send belongs to. */
+  appendEvent(messageId: string, event: DeliveryEvent): Promise<boolean>;
+}
+
+/** One SESv2 SendEmail call. */
+export interface SendRequest {
+  raw: Buffer;
+  to: string[];
+  configurationSet: string;
+  /** Verified From address (SES checks it against its identities). */
+  fromAddress: string;
+  feedbackForwardingAddress: string;
+  tags: { name: string; value: string }[];
+}
+
+export interface Mailer {
+  /** Sends one copy; returns SES's message id. Throttling is retried inside. */
+  send(request: SendRequest): Promise<{ messageId: string }>;
+}

@@ -1,0 +1,68 @@
+/**
+ * The Lambda's runtime settings, read from the environment once at cold start and validated
+ * with a message naming the bad variable (the CDK stack sets them; the sandbox too).
+ */
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { type Config, parseConfigText } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+
+const SettingsSchema = z.object({
+  /** The configuration document itself (JSON), or … */
+  OUTBOUND_POOLS_CONFIG: z.string().optional(),
+  /** … a path to it; default: the file bundled next to the handler. */
+  OUTBOUND_POOLS_CONFIG_FILE: z.string().default('outbound-pools.json'),
+  MAIL_BUCKET: z.string().min(3),
+  /** The receipt rule's S3 object key prefix. */
+  MAIL_PREFIX: z.string().default(''),
+  LIMITS_TABLE: z.string().min(3),
+  TRACE_TABLE: z.string().min(3),
+  /** A claim protects a message this long: the function timeout plus a margin. */
+  LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(150),
+  /** How long a container trusts a restriction it saw before asking DynamoDB again. */
+  RESTRICTION_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+});
+
+export interface RouterSettings {
+  config: Config;
+  mailBucket: string;
+  mailPrefix: string;
+  limitsTable: string;
+  traceTable: string;
+  leaseMs: number;
+  restrictionCacheMs: number;
+}
+
+export function readSettings(env: NodeJS.ProcessEnv = process.env): RouterSettings {
+  const parsed = SettingsSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const name = String(issue.path[0] ?? '');
+    throw new ConfigError(`environment variable ${name}: ${issue.message}`, {
+      field: name,
+      cause: parsed.error,
+    });
+  }
+  const s = parsed.data;
+  let text = s.OUTBOUND_POOLS_CONFIG;
+  let source = 'OUTBOUND_POOLS_CONFIG';
+  if (text === undefined) {
+    source = s.OUTBOUND_POOLS_CONFIG_FILE;
+    try {
+      text = readFileSync(source, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`cannot read configuration ${source}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+  }
+  return {
+    config: parseConfigText(text, source),
+    mailBucket: s.MAIL_BUCKET,
+    mailPrefix: s.MAIL_PREFIX,
+    limitsTable: s.LIMITS_TABLE,
+    traceTable: s.TRACE_TABLE,
+    leaseMs: s.LEASE_SECONDS * 1000,
+    restrictionCacheMs: s.RESTRICTION_CACHE_SECONDS * 1000,
+  };
+}

@@ -1,0 +1,363 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { authenticate } from 'mailauth';
+import {
+  type ArcSealOptions,
+  type ArcSigningKey,
+  type ArrivalAuthResults,
+  arcSeal,
+  authenticationResultsValue,
+  sealArc,
+  verdictResult,
+} from '../../../functions/core/compose/arc.js';
+import { rewriteMessage, splitMessage } from '../../../functions/core/compose/rewrite.js';
+import type { DkimEvaluation } from '../../../functions/core/dkim.js';
+import type { Resolver } from '../../../functions/core/dns/resolver.js';
+import { zoneResolver } from '../../../functions/core/dns/zone-resolver.js';
+import { InvalidInputError } from '../../../functions/core/errors.js';
+import { parseHeaders } from '../../../functions/core/message.js';
+import type { VerdictStatus } from '../../../functions/core/ses-event.js';
+import { type DkimKey, dkimKey, message, sign, zones } from '../../helpers/mail.js';
+
+/** An Ed25519 key (RFC 8463) and its TXT record. */
+function ed25519Key(domain: string, selector: string): DkimKey {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(-32).toString('base64');
+  return {
+    domain,
+    selector,
+    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    record: `v=DKIM1; k=ed25519; p=${raw}`,
+  };
+}
+
+const senderKey = dkimKey('sender.test');
+const hopOne = dkimKey('fwd.example.com', 'arc1');
+const hopTwo = dkimKey('relay.example.net', 'arc2');
+const edKey = ed25519Key('fwd.example.com', 'ed1');
+const resolver: Resolver = zoneResolver(zones([senderKey, hopOne, hopTwo, edKey]));
+/** ARC timestamps must not be in the verifier's future: mailauth's authenticate uses the clock. */
+const now = () => new Date();
+
+const PASSING: DkimEvaluation = {
+  signatures: [{ domain: 'sender.test', selector: 'sel1', result: 'pass', aligned: true }],
+  alignedPass: true,
+  temperror: false,
+};
+
+const ARRIVAL: ArrivalAuthResults = {
+  spf: 'PASS',
+  dmarc: 'PASS',
+  envelopeSender: 'alice@sender.test',
+  fromDomain: 'sender.test',
+  dkim: PASSING,
+  clientIp: '192.0.2.10',
+};
+
+function key(k: DkimKey, algorithm?: ArcSigningKey['algorithm']): ArcSigningKey {
+  return {
+    domain: k.domain,
+    selector: k.selector,
+    privateKey: k.privateKey,
+    ...(algorithm ? { algorithm } : {}),
+  };
+}
+
+function sealOpts(k: DkimKey, over: Partial<ArcSealOptions> = {}): ArcSealOptions {
+  return { key: key(k), authservId: 'mx.fwd.example.com', results: ARRIVAL, resolver, now: now(), ...over };
+}
+
+/** What a receiver sees: mailauth's full check, ARC included. */
+async function receive(raw: Buffer) {
+  return authenticate(raw, {
+    resolver,
+    trustReceived: false,
+    ip: '198.51.100.7',
+    helo: 'outbound.ses.test',
+    sender: 'bounce@fwd.example.com',
+    mta: 'mx.remote.test',
+    disableBimi: true,
+  });
+}
+
+describe('verdictResult', () => {
+  const cases: { status: VerdictStatus; expected: ReturnType<typeof verdictResult> }[] = [
+    { status: 'PASS', expected: { result: 'pass' } },
+    { status: 'FAIL', expected: { result: 'fail' } },
+    { status: 'GRAY', expected: { result: 'none' } },
+    { status: 'PROCESSING_FAILED', expected: { result: 'temperror' } },
+    { status: 'DISABLED', expected: { result: 'none', reason: 'not checked' } },
+  ];
+  for (const c of cases) {
+    it(`maps SES ${c.status}`, () => {
+      // Prepare / Act
+      const r = verdictResult(c.status);
+      // Assess
+      assert.deepEqual(r, c.expected);
+    });
+  }
+});
+
+describe('authenticationResultsValue', () => {
+  const cases: {
+    name: string;
+    authservId?: string;
+    results: Partial<ArrivalAuthResults>;
+    expected: string;
+  }[] = [
+    {
+      name: 'all passing',
+      results: {},
+      expected:
+        'mx.fwd.example.com; spf=pass (sender IP is 192.0.2.10) smtp.mailfrom=alice@sender.test; ' +
+        'dkim=pass header.d=sender.test header.s=sel1; dmarc=pass header.from=sender.test',
+    },
+    {
+      name: 'SES FAIL verdicts',
+      results: { spf: 'FAIL', dmarc: 'FAIL', clientIp: undefined },
+      expected:
+        'mx.fwd.example.com; spf=fail smtp.mailfrom=alice@sender.test; ' +
+        'dkim=pass header.d=sender.test header.s=sel1; dmarc=fail header.from=sender.test',
+    },
+    {
+      name: 'GRAY (no record published) is none',
+      results: { spf: 'GRAY', dmarc: 'GRAY', clientIp: undefined },
+      expected:
+        'mx.fwd.example.com; spf=none smtp.mailfrom=alice@sender.test; ' +
+        'dkim=pass header.d=sender.test header.s=sel1; dmarc=none header.from=sender.test',
+    },
+    {
+      name: 'PROCESSING_FAILED is temperror',
+      results: { spf: 'PROCESSING_FAILED', dmarc: 'PROCESSING_FAILED', clientIp: undefined },
+      expected:
+        'mx.fwd.example.com; spf=temperror smtp.mailfrom=alice@sender.test; ' +
+        'dkim=pass header.d=sender.test header.s=sel1; dmarc=temperror header.from=sender.test',
+    },
+    {
+      name: 'DISABLED is none with a reason',
+      results: { spf: 'DISABLED', dmarc: 'DISABLED', clientIp: undefined },
+      expected:
+        'mx.fwd.example.com; spf=none reason="not checked" smtp.mailfrom=alice@sender.test; ' +
+        'dkim=pass header.d=sender.test header.s=sel1; dmarc=none reason="not checked" header.from=sender.test',
+    },
+    {
+      name: 'unsigned message, null sender, no From domain',
+      results: {
+        envelopeSender: null,
+        fromDomain: undefined,
+        clientIp: undefined,
+        dkim: { signatures: [], alignedPass: false, temperror: false },
+      },
+      expected: 'mx.fwd.example.com; spf=pass (null reverse-path); dkim=none; dmarc=pass',
+    },
+    {
+      name: 'one dkim= per signature, with the reason a signature failed as a comment',
+      results: {
+        clientIp: undefined,
+        dkim: {
+          signatures: [
+            {
+              domain: 'sender.test',
+              selector: 'sel1',
+              result: 'fail',
+              aligned: true,
+              comment: 'body hash (bh) failed',
+            },
+            { domain: 'third-party.test', selector: 's', result: 'temperror', aligned: false },
+          ],
+          alignedPass: false,
+          temperror: false,
+        },
+      },
+      expected:
+        'mx.fwd.example.com; spf=pass smtp.mailfrom=alice@sender.test; ' +
+        'dkim=fail (body hash bh failed) header.d=sender.test header.s=sel1; ' +
+        'dkim=temperror header.d=third-party.test header.s=s; dmarc=pass header.from=sender.test',
+    },
+    {
+      name: 'hostile values are sanitised and quoted, an invalid IP is left out',
+      authservId: 'mx\r\nX-Evil: 1',
+      results: { envelopeSender: 'a b"@evil.test\r\nX-Evil: 2', clientIp: '1.2.3.4\r\nX: y' },
+      expected:
+        '"mx X-Evil: 1"; spf=pass smtp.mailfrom="ab\\"@evil.testX-Evil:2"; ' +
+        'dkim=pass header.d=sender.test header.s=sel1; dmarc=pass header.from=sender.test',
+    },
+  ];
+  for (const c of cases) {
+    it(c.name, () => {
+      // Prepare
+      const results = { ...ARRIVAL, ...c.results };
+      // Act
+      const value = authenticationResultsValue(c.authservId ?? 'mx.fwd.example.com', results);
+      // Assess
+      assert.equal(value, c.expected);
+      assert.doesNotMatch(value, /[\r\n]/);
+    });
+  }
+
+  it('rejects an empty authserv-id', () => {
+    // Prepare / Act / Assess
+    assert.throws(() => authenticationResultsValue('\r\n', ARRIVAL), InvalidInputError);
+  });
+});
+
+describe('arcSeal', () => {
+  it('seals a DKIM-signed message so that a receiver sees ARC pass with our results', async () => {
+    // Prepare
+    const raw = await sign(message(), senderKey);
+    // Act
+    const sealed = await arcSeal(raw, sealOpts(hopOne));
+    // Assess
+    assert.deepEqual(sealed.subarray(sealed.length - raw.length), raw);
+    const h = parseHeaders(sealed);
+    assert.deepEqual(
+      h.fields.slice(0, 3).map((f) => f.key),
+      ['arc-seal', 'arc-message-signature', 'arc-authentication-results'],
+    );
+    assert.match(h.get('arc-seal') ?? '', /^i=1; .*cv=none/);
+    assert.doesNotMatch(h.get('arc-message-signature') ?? '', /h=[^;]*(Date|Message-ID)/i);
+    const result = await receive(sealed);
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'pass');
+    assert.equal(result.arc.i, 1);
+    assert.deepEqual(result.arc.authenticationResults, {
+      mta: 'mx.fwd.example.com',
+      spf: { result: 'pass', comment: 'sender IP is 192.0.2.10', smtp: { mailfrom: 'alice@sender.test' } },
+      dkim: [{ result: 'pass', header: { d: 'sender.test', s: 'sel1' } }],
+      dmarc: { result: 'pass', header: { from: 'sender.test' } },
+      arc: { result: 'none', smtp: { 'remote-ip': '192.0.2.10' } },
+    });
+    for (const line of splitMessage(sealed).header.toString().split('\r\n')) assert.ok(line.length <= 998);
+  });
+
+  it('seals a second hop with i=2 and cv=pass, and the chain still passes', async () => {
+    // Prepare
+    const first = await arcSeal(await sign(message(), senderKey), sealOpts(hopOne));
+    // Act
+    const outcome = await sealArc(first, sealOpts(hopTwo, { authservId: 'mx.relay.example.net' }));
+    // Assess
+    assert.equal(outcome.sealed, true);
+    assert.equal(outcome.instance, 2);
+    assert.equal(outcome.cv, 'pass');
+    assert.match(parseHeaders(outcome.message).get('arc-seal') ?? '', /^i=2; .*cv=pass/);
+    const result = await receive(outcome.message);
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'pass');
+    assert.equal(result.arc.i, 2);
+    assert.equal(result.arc.authenticationResults?.mta, 'mx.relay.example.net');
+  });
+
+  it('fails at the receiver when the body is changed after sealing', async () => {
+    // Prepare
+    const sealed = await arcSeal(await sign(message(), senderKey), sealOpts(hopOne));
+    const tampered = Buffer.from(sealed.toString().replace('Hello there.', 'Hello THERE.'));
+    // Act
+    const result = await receive(tampered);
+    // Assess
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'fail');
+  });
+
+  it('seals a rewritten copy with the chain status of the message as it arrived', async () => {
+    // Prepare
+    const arrived = await arcSeal(await sign(message(), senderKey), sealOpts(hopTwo));
+    const copy = rewriteMessage(arrived, {
+      send: {
+        from: '"Alice Sender via example.com" <alias@example.com>',
+        fromRewritten: true,
+        replyTo: '<alice@sender.test>',
+        envelopeFrom: 'bounce@fwd.example.com',
+        pool: 'relay',
+      },
+      reasons: ['unauthenticated-relay'],
+      inboundMessageId: 'inbound-0001',
+      dkim: PASSING,
+    });
+    // Act
+    const withArrival = await sealArc(copy, sealOpts(hopOne, { received: arrived }));
+    const withoutArrival = await sealArc(copy, sealOpts(hopOne));
+    // Assess
+    assert.equal(withArrival.cv, 'pass');
+    assert.equal(withArrival.instance, 2);
+    const result = await receive(withArrival.message);
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'pass');
+    // The rewrite broke the first hop's message signature: validated on the copy, it fails.
+    assert.equal(withoutArrival.cv, 'fail');
+  });
+
+  it('seals a failed chain once with cv=fail, then never again', async () => {
+    // Prepare
+    const sealed = await arcSeal(await sign(message(), senderKey), sealOpts(hopOne));
+    const tampered = Buffer.from(sealed.toString().replace('Hello there.', 'Hello THERE.'));
+    // Act
+    const failed = await sealArc(tampered, sealOpts(hopTwo));
+    const again = await sealArc(failed.message, sealOpts(hopOne));
+    // Assess
+    assert.equal(failed.sealed, true);
+    assert.equal(failed.cv, 'fail');
+    assert.match(parseHeaders(failed.message).get('arc-seal') ?? '', /^i=2; .*cv=fail/);
+    assert.equal(again.sealed, false);
+    assert.equal(again.skipped, 'chain-failed');
+    assert.deepEqual(again.message, failed.message);
+  });
+
+  it('seals a chain too broken to parse with cv=fail after its highest instance', async () => {
+    // Prepare
+    const raw = message({ headers: ['ARC-Seal: i=1; a=rsa-sha256; cv=none; d=evil.test; s=x; b=AAAA'] });
+    // Act
+    const outcome = await sealArc(raw, sealOpts(hopOne));
+    // Assess
+    assert.equal(outcome.cv, 'fail');
+    assert.equal(outcome.instance, 2);
+    const result = await receive(outcome.message);
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'fail');
+  });
+
+  it('adds no set beyond i=50 (RFC 8617 4.2.1), with an Ed25519 key', async () => {
+    // Prepare
+    let raw = message();
+    for (let i = 1; i <= 50; i++) {
+      raw = (await sealArc(raw, sealOpts(edKey, { key: key(edKey, 'ed25519-sha256') }))).message;
+    }
+    // Act
+    const outcome = await sealArc(raw, sealOpts(edKey, { key: key(edKey, 'ed25519-sha256') }));
+    // Assess
+    assert.match(parseHeaders(raw).get('arc-seal') ?? '', /^i=50; a=ed25519-sha256;.*cv=pass/);
+    assert.equal(outcome.sealed, false);
+    assert.equal(outcome.skipped, 'chain-full');
+    assert.deepEqual(outcome.message, raw);
+    const result = await receive(raw);
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'pass');
+  });
+
+  it('writes bare LF line ends into a bare-LF message, and it still verifies', async () => {
+    // Prepare
+    const raw = Buffer.from(message().toString().replace(/\r\n/g, '\n'));
+    // Act
+    const sealed = await arcSeal(raw, sealOpts(hopOne));
+    // Assess
+    assert.equal(splitMessage(sealed).header.includes(0x0d), false);
+    const result = await receive(sealed);
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'pass');
+  });
+
+  const invalid: { name: string; raw?: unknown; opts: Partial<ArcSealOptions> }[] = [
+    { name: 'a message that is not a Buffer', raw: 'From: x', opts: {} },
+    { name: 'an invalid date', opts: { now: new Date(Number.NaN) } },
+    { name: 'a key domain with CR/LF', opts: { key: { ...key(hopOne), domain: 'fwd.example.com\r\nX: y' } } },
+    { name: 'a private key that is not one', opts: { key: { ...key(hopOne), privateKey: 'not a key' } } },
+  ];
+  for (const c of invalid) {
+    it(`rejects ${c.name}`, async () => {
+      // Prepare
+      const raw = (c.raw ?? message()) as Buffer;
+      // Act / Assess
+      await assert.rejects(sealArc(raw, sealOpts(hopOne, c.opts)), InvalidInputError);
+    });
+  }
+});
