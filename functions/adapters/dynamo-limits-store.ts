@@ -1,0 +1,472 @@
+/**
+ * `LimitsStore` on DynamoDB: one item per sending identity, counted with conditional
+ * `UpdateItem`s and never read on the hot path.
+ *
+ * ## Item (`pk = "S#" + identity`)
+ *
+ * | attribute            | meaning                                                                  |
+ * | -------------------- | ------------------------------------------------------------------------ |
+ * | `identity`           | the identity, unprefixed                                                 |
+ * | `hk`, `ext`, `int`   | current hour key `YYYY-MM-DDTHH` (UTC); its external/internal recipients  |
+ * | `dk`, `day`          | current day key `YYYY-MM-DD`; its recipients                             |
+ * | `h00`..`h23`         | recipients of the hour slot NN (hour of day), for the rolling 24 h cap   |
+ * | `k00`..`k23`         | the hour key each slot belongs to (a slot is reused a day later)         |
+ * | `rUntil`, `rReason`, `rSince`, `rstate = "R"` | a restriction; `rstate` + `rUntil` key the sparse GSI `byRestriction` |
+ * | `releasedAt`         | last operator release                                                    |
+ * | `expiresAt`          | TTL (epoch s): now + 3 days, refreshed by each count                     |
+ * | `pin`                | far-future epoch set while a `block` (until released) holds              |
+ *
+ * `rolling24h` is the sum of the slots whose key lies in the 24 hours ending now (the current
+ * hour and the 23 before): each slot index occurs exactly once in that window, so 24 slots are
+ * enough, and a slot left from an older day is simply ignored until its hour comes round and
+ * it is overwritten.
+ *
+ * An operator-only `block` is stored with `rUntil = 9999-12-31T23:59:59.999Z` (surfaced as
+ * `until: null`) and sets `pin`; every counter update writes `expiresAt = if_not_exists(pin,
+ * :ttl)`, so a blocked identity is never deleted by TTL; `release` removes `pin`.
+ *
+ * ## `count`: requests per message
+ *
+ * No reads. Three conditional updates, each returning `ALL_NEW`:
+ * - fast path (same hour): `ADD ext, int, day, hNN` if `hk = :hk`;
+ * - path A (new hour, same day): `SET hk, ext, int, hNN, kNN ADD day` if `dk = :dk AND hk < :hk`;
+ * - path B (new day, or no item yet): `SET hk, dk, ext, int, day, hNN, kNN, identity`
+ *   if `attribute_not_exists(dk) OR dk < :dk`.
+ * The store remembers (per container, in memory) the window the item was last seen in, so it
+ * tries the right path first: **1 request** in the steady state and on a rollover this
+ * container sees first, 2 for an identity the container has never seen whose item does not
+ * exist yet (fast path, then B), 2 when another container rolled the window first. The windows
+ * only move forward (`<`, not `<>`): a container whose clock is a few ms behind at an hour
+ * boundary cannot reset a window another one opened. When the three paths and the fast path
+ * once more all fail (in practice only a clock behind the stored window does that), one `GetItem` finds
+ * the stored window and the message is counted into it. At most 6 updates, then
+ * `TransientDependencyError`. The counters returned are those *before* this message: the
+ * returned item minus the delta, which is exact under any concurrency because each update is
+ * atomic.
+ *
+ * ## Hot partitions
+ *
+ * Each message writes only its identity's item (about 0.7 KB with its 24 slot pairs, so 1 WCU
+ * for usual address lengths), so one identity can take about 1 000 messages a second before
+ * its partition throttles, far above any sending limit;
+ * distinct identities spread over partitions. A flood to a *restricted* identity (the one case
+ * with unbounded traffic to one key) does not reach DynamoDB at all: see the cache below. The
+ * `byRestriction` index has one partition (`R`), but it projects only the restriction
+ * attributes, so counter updates never write to it: it sees restrict and release only.
+ *
+ * ## Restriction cache
+ *
+ * When `count` or `restrict` shows an identity restricted until T, this instance remembers it
+ * until min(T, now + `restrictionCacheMs`, default 60 s). While remembered, `count` answers
+ * from memory (no request; such mail is blocked anyway, so it is not counted). `release`
+ * clears this instance's entry; other Lambda containers see the release within
+ * `restrictionCacheMs`.
+ */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { TransientDependencyError } from '../core/errors.js';
+import type { LimitUsage, Restriction, SenderCounters, SenderState } from '../core/limits.js';
+import type { Reason } from '../core/vocabulary.js';
+import type { LimitsStore } from '../router/ports.js';
+import {
+  documentClient,
+  Expr,
+  isConditionFailed,
+  LIMITS_IDENTITY_PREFIX,
+  LIMITS_PARTITION_KEY,
+  LIMITS_RESTRICTION_INDEX,
+  LIMITS_RESTRICTION_INDEX_PK,
+  LIMITS_RESTRICTION_INDEX_SK,
+  LIMITS_RESTRICTION_STATE,
+  LIMITS_TTL_ATTRIBUTE,
+  sendMapped,
+} from './tables.js';
+
+/** `rUntil` of an operator-only `block` (surfaced as `until: null`). */
+export const BLOCK_UNTIL = '9999-12-31T23:59:59.999Z';
+/** `pin` / `expiresAt` while a `block` holds: 9999-12-31T23:59:59Z in epoch seconds. */
+export const PIN_EPOCH_SECONDS = 253_402_300_799;
+/** Items expire this long after their last count. */
+export const LIMITS_TTL_SECONDS = 3 * 24 * 3600;
+export const DEFAULT_RESTRICTION_CACHE_MS = 60_000;
+const MAX_UPDATES = 6;
+/** Bound on the per-container memories (identities), oldest forgotten first. */
+const MEMORY_ENTRIES = 10_000;
+const HOUR_MS = 3_600_000;
+
+export interface DynamoLimitsStoreOptions {
+  client: DynamoDBDocumentClient | DynamoDBClient;
+  tableName: string;
+  /** How long a restriction seen by this instance is answered from memory (0 disables). */
+  restrictionCacheMs?: number;
+}
+
+type Item = Record<string, unknown>;
+type Path = 'fast' | 'hour' | 'day';
+
+interface Window {
+  /** `YYYY-MM-DDTHH` */
+  hk: string;
+  /** `YYYY-MM-DD` */
+  dk: string;
+  /** Hour of day, `00`..`23`. */
+  slot: string;
+  /** Oldest hour key inside the rolling 24 hours ending in `hk`. */
+  minKey: string;
+}
+
+interface Delta {
+  e: number;
+  i: number;
+  t: number;
+}
+
+const NO_DELTA: Delta = { e: 0, i: 0, t: 0 };
+const SLOTS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
+
+function windowAt(ms: number): Window {
+  const iso = new Date(ms).toISOString();
+  return {
+    hk: iso.slice(0, 13),
+    dk: iso.slice(0, 10),
+    slot: iso.slice(11, 13),
+    minKey: new Date(ms - 23 * HOUR_MS).toISOString().slice(0, 13),
+  };
+}
+
+function windowOfHourKey(hk: string): Window {
+  return windowAt(Date.parse(`${hk}:00:00.000Z`));
+}
+
+const str = (item: Item, key: string): string | undefined => {
+  const v = item[key];
+  return typeof v === 'string' ? v : undefined;
+};
+const num = (item: Item, key: string): number => {
+  const v = item[key];
+  return typeof v === 'number' ? v : 0;
+};
+
+/** Counters of the item as seen in window `w`, minus what the current message added. */
+function countersOf(item: Item, w: Window, delta: Delta): SenderCounters {
+  const sameHour = str(item, 'hk') === w.hk;
+  let rolling = 0;
+  for (const s of SLOTS) {
+    const key = str(item, `k${s}`);
+    if (key !== undefined && key >= w.minKey && key <= w.hk) rolling += num(item, `h${s}`);
+  }
+  return {
+    externalHour: sameHour ? num(item, 'ext') - delta.e : 0,
+    internalHour: sameHour ? num(item, 'int') - delta.i : 0,
+    day: str(item, 'dk') === w.dk ? num(item, 'day') - delta.t : 0,
+    rolling24h: rolling - delta.t,
+  };
+}
+
+/** The item's restriction when it is in force at `now`, else null. */
+function restrictionOf(item: Item, now: Date): Restriction | null {
+  const until = str(item, LIMITS_RESTRICTION_INDEX_SK);
+  if (item[LIMITS_RESTRICTION_INDEX_PK] !== LIMITS_RESTRICTION_STATE || until === undefined) return null;
+  if (until <= now.toISOString()) return null;
+  return toRestriction(item, until);
+}
+
+function toRestriction(item: Item, until: string): Restriction {
+  const pk = str(item, LIMITS_PARTITION_KEY) ?? '';
+  return {
+    identity: str(item, 'identity') ?? pk.slice(LIMITS_IDENTITY_PREFIX.length),
+    reason: (str(item, 'rReason') ?? 'limit-day') as Reason,
+    since: str(item, 'rSince') ?? '',
+    until: until === BLOCK_UNTIL ? null : until,
+  };
+}
+
+function stateOf(item: Item, w: Window, now: Date, delta: Delta): SenderState {
+  return {
+    counters: countersOf(item, w, delta),
+    restriction: restrictionOf(item, now),
+    releasedAt: str(item, 'releasedAt') ?? null,
+  };
+}
+
+/** A Map that forgets its oldest entries beyond `max`. */
+class BoundedMap<V> extends Map<string, V> {
+  constructor(private readonly max: number) {
+    super();
+  }
+  override set(key: string, value: V): this {
+    this.delete(key);
+    super.set(key, value);
+    if (this.size > this.max) {
+      const oldest = this.keys().next();
+      if (!oldest.done) this.delete(oldest.value);
+    }
+    return this;
+  }
+}
+
+export class DynamoLimitsStore implements LimitsStore {
+  private readonly doc: DynamoDBDocumentClient;
+  private readonly tableName: string;
+  private readonly cacheMs: number;
+  /** Window (hour and day keys) the identity's item was last seen in; absent = unknown. */
+  private readonly windows = new BoundedMap<{ hk: string; dk: string } | null>(MEMORY_ENTRIES);
+  /** Restricted identities: the item last returned, answered from until `until` (epoch ms). */
+  private readonly restricted = new BoundedMap<{ item: Item; until: number }>(MEMORY_ENTRIES);
+
+  constructor(opts: DynamoLimitsStoreOptions) {
+    this.doc = documentClient(opts.client);
+    this.tableName = opts.tableName;
+    this.cacheMs = opts.restrictionCacheMs ?? DEFAULT_RESTRICTION_CACHE_MS;
+  }
+
+  async count(usage: LimitUsage, now: Date): Promise<SenderState> {
+    const identity = usage.identity;
+    const cached = this.restricted.get(identity);
+    if (cached) {
+      if (now.getTime() < cached.until) return stateOf(cached.item, windowAt(now.getTime()), now, NO_DELTA);
+      this.restricted.delete(identity);
+    }
+
+    const delta: Delta = { e: usage.external, i: usage.internal, t: usage.external + usage.internal };
+    const ttl = Math.floor(now.getTime() / 1000) + LIMITS_TTL_SECONDS;
+    let plan = this.plan(identity, windowAt(now.getTime()));
+    let w = plan.window;
+    // The paths in the planned order, then the fast path once more (a concurrent writer rolled
+    // the window meanwhile); only if that fails too, one read to find the stored window.
+    let queue: Path[] = [...plan.order, 'fast'];
+    let next = 0;
+    let looked = false;
+    for (let updates = 0; updates < MAX_UPDATES; updates++) {
+      if (next === queue.length) {
+        if (!looked) {
+          // Either the window keeps rolling under us, or the stored one is ahead of our clock.
+          looked = true;
+          await this.learnWindow(identity);
+          plan = this.plan(identity, windowAt(now.getTime()));
+          w = plan.window;
+          queue = plan.order;
+        }
+        next = 0;
+      }
+      const path = queue[next++]!;
+      const item = await this.update(path, identity, w, delta, ttl);
+      if (!item) continue;
+      this.windows.set(identity, { hk: str(item, 'hk') ?? w.hk, dk: str(item, 'dk') ?? w.dk });
+      const state = stateOf(item, w, now, delta);
+      this.remember(identity, item, state.restriction ?? null, now);
+      return state;
+    }
+    throw new TransientDependencyError(
+      'dynamodb',
+      `count ${identity}: the counter window kept changing under ${MAX_UPDATES} conditional updates`,
+    );
+  }
+
+  async restrict(restriction: Restriction, now: Date): Promise<void> {
+    const x = new Expr();
+    const nowSeconds = Math.floor(now.getTime() / 1000);
+    const sets = [
+      `${x.n(LIMITS_RESTRICTION_INDEX_SK)} = ${x.v(restriction.until ?? BLOCK_UNTIL)}`,
+      `${x.n('rReason')} = ${x.v(restriction.reason)}`,
+      `${x.n('rSince')} = ${x.v(restriction.since)}`,
+      `${x.n(LIMITS_RESTRICTION_INDEX_PK)} = ${x.v(LIMITS_RESTRICTION_STATE)}`,
+      `${x.n('identity')} = ${x.v(restriction.identity)}`,
+    ];
+    let remove = '';
+    if (restriction.until === null) {
+      const pin = x.v(PIN_EPOCH_SECONDS);
+      sets.push(`${x.n('pin')} = ${pin}`, `${x.n(LIMITS_TTL_ATTRIBUTE)} = ${pin}`);
+    } else {
+      const untilSeconds = Math.ceil(Date.parse(restriction.until) / 1000);
+      const ttl = Math.max(nowSeconds + LIMITS_TTL_SECONDS, untilSeconds || 0);
+      sets.push(`${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}`);
+      remove = ` REMOVE ${x.n('pin')}`;
+    }
+    const rstate = x.n(LIMITS_RESTRICTION_INDEX_PK);
+    const condition = `attribute_not_exists(${rstate}) OR ${x.n(LIMITS_RESTRICTION_INDEX_SK)} <= ${x.v(now.toISOString())}`;
+    try {
+      const out = await sendMapped('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.key(restriction.identity),
+            UpdateExpression: `SET ${sets.join(', ')}${remove}`,
+            ConditionExpression: condition,
+            ReturnValues: 'ALL_NEW',
+            ...x.params(),
+          }),
+        ),
+      );
+      const item = out.Attributes ?? {};
+      this.remember(restriction.identity, item, restrictionOf(item, now), now);
+    } catch (err) {
+      // A restriction is already in force: keep it (its reason and end are the first ones).
+      if (!isConditionFailed(err)) throw err;
+    }
+  }
+
+  async release(identity: string, now: Date): Promise<boolean> {
+    this.restricted.delete(identity);
+    const x = new Expr();
+    const removed = [
+      LIMITS_RESTRICTION_INDEX_SK,
+      'rReason',
+      'rSince',
+      LIMITS_RESTRICTION_INDEX_PK,
+      'pin',
+    ].map((a) => x.n(a));
+    const ttl = Math.floor(now.getTime() / 1000) + LIMITS_TTL_SECONDS;
+    const nowIso = x.v(now.toISOString());
+    try {
+      await sendMapped('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.key(identity),
+            UpdateExpression: `REMOVE ${removed.join(', ')} SET ${x.n('releasedAt')} = ${nowIso}, ${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}`,
+            ConditionExpression: `attribute_exists(${x.n(LIMITS_RESTRICTION_INDEX_PK)}) AND ${x.n(LIMITS_RESTRICTION_INDEX_SK)} > ${nowIso}`,
+            ...x.params(),
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  async listRestricted(now: Date): Promise<Restriction[]> {
+    const out: Restriction[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const x = new Expr();
+      const page = await sendMapped('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            IndexName: LIMITS_RESTRICTION_INDEX,
+            KeyConditionExpression: `${x.n(LIMITS_RESTRICTION_INDEX_PK)} = ${x.v(LIMITS_RESTRICTION_STATE)} AND ${x.n(LIMITS_RESTRICTION_INDEX_SK)} > ${x.v(now.toISOString())}`,
+            ExclusiveStartKey: start,
+            ...x.params(),
+          }),
+        ),
+      );
+      for (const item of page.Items ?? []) {
+        const restriction = restrictionOf(item, now);
+        if (restriction) out.push(restriction);
+      }
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async peek(identity: string, now: Date): Promise<SenderState | null> {
+    const out = await sendMapped('GetItem', () =>
+      this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: this.key(identity), ConsistentRead: true }),
+      ),
+    );
+    if (!out.Item) return null;
+    return stateOf(out.Item, windowAt(now.getTime()), now, NO_DELTA);
+  }
+
+  private key(identity: string): Record<string, string> {
+    return { [LIMITS_PARTITION_KEY]: LIMITS_IDENTITY_PREFIX + identity };
+  }
+
+  /**
+   * Which window to count into and in which order to try the paths, from what this container
+   * last saw of the item. Never moves a window backwards: when the stored window is ahead of
+   * `w` (clock skew between containers), the message is counted into the stored one.
+   */
+  private plan(identity: string, w: Window): { window: Window; order: Path[] } {
+    const seen = this.windows.get(identity);
+    if (seen === undefined) return { window: w, order: ['fast', 'day', 'hour'] };
+    if (seen === null) return { window: w, order: ['day', 'fast', 'hour'] };
+    if (seen.hk >= w.hk) {
+      return { window: seen.hk === w.hk ? w : windowOfHourKey(seen.hk), order: ['fast', 'hour', 'day'] };
+    }
+    if (seen.dk === w.dk) return { window: w, order: ['hour', 'fast', 'day'] };
+    return { window: w, order: ['day', 'fast', 'hour'] };
+  }
+
+  private async learnWindow(identity: string): Promise<void> {
+    const out = await sendMapped('GetItem', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: this.key(identity),
+          ConsistentRead: true,
+          ProjectionExpression: '#hk, #dk',
+          ExpressionAttributeNames: { '#hk': 'hk', '#dk': 'dk' },
+        }),
+      ),
+    );
+    const hk = out.Item ? str(out.Item, 'hk') : undefined;
+    const dk = out.Item ? str(out.Item, 'dk') : undefined;
+    this.windows.set(identity, hk !== undefined && dk !== undefined ? { hk, dk } : null);
+  }
+
+  /** One conditional update; the new item, or null when its condition failed. */
+  private async update(path: Path, identity: string, w: Window, d: Delta, ttl: number): Promise<Item | null> {
+    const x = new Expr();
+    const hk = x.v(w.hk);
+    const e = x.v(d.e);
+    const i = x.v(d.i);
+    const t = x.v(d.t);
+    const slot = x.n(`h${w.slot}`);
+    const expires = `${x.n(LIMITS_TTL_ATTRIBUTE)} = if_not_exists(${x.n('pin')}, ${x.v(ttl)})`;
+    let update: string;
+    let condition: string;
+    switch (path) {
+      case 'fast':
+        update = `ADD ${x.n('ext')} ${e}, ${x.n('int')} ${i}, ${x.n('day')} ${t}, ${slot} ${t} SET ${expires}`;
+        condition = `${x.n('hk')} = ${hk}`;
+        break;
+      case 'hour': {
+        const dk = x.v(w.dk);
+        const slotKey = x.n(`k${w.slot}`);
+        update = `SET ${x.n('hk')} = ${hk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${slot} = ${t}, ${slotKey} = ${hk}, ${expires} ADD ${x.n('day')} ${t}`;
+        condition = `${x.n('dk')} = ${dk} AND ${x.n('hk')} < ${hk}`;
+        break;
+      }
+      case 'day': {
+        const dk = x.v(w.dk);
+        const slotKey = x.n(`k${w.slot}`);
+        update = `SET ${x.n('hk')} = ${hk}, ${x.n('dk')} = ${dk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${x.n('day')} = ${t}, ${slot} = ${t}, ${slotKey} = ${hk}, ${x.n('identity')} = ${x.v(identity)}, ${expires}`;
+        condition = `attribute_not_exists(${x.n('dk')}) OR ${x.n('dk')} < ${dk}`;
+        break;
+      }
+    }
+    try {
+      const out = await sendMapped('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: this.key(identity),
+            UpdateExpression: update,
+            ConditionExpression: condition,
+            ReturnValues: 'ALL_NEW',
+            ...x.params(),
+          }),
+        ),
+      );
+      return out.Attributes ?? {};
+    } catch (err) {
+      if (isConditionFailed(err)) return null;
+      throw err;
+    }
+  }
+
+  /** Caches a restriction in force (until min(its end, now + cacheMs)), or forgets one. */
+  private remember(identity: string, item: Item, restriction: Restriction | null, now: Date): void {
+    if (!restriction || this.cacheMs <= 0) {
+      this.restricted.delete(identity);
+      return;
+    }
+    const end = restriction.until === null ? Number.POSITIVE_INFINITY : Date.parse(restriction.until);
+    this.restricted.set(identity, { item, until: Math.min(end, now.getTime() + this.cacheMs) });
+  }
+}

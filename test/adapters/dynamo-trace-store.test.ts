@@ -1,0 +1,525 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import {
+  DynamoDBClient,
+  QueryCommand as RawQueryCommand,
+  ThrottlingException,
+} from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import { mockClient } from 'aws-sdk-client-mock';
+import { DynamoTraceStore } from '../../functions/adapters/dynamo-trace-store.js';
+import { createTables } from '../../functions/adapters/tables.js';
+import type { PlannedSend } from '../../functions/core/decide.js';
+import { InvalidInputError, LeaseLostError, TransientDependencyError } from '../../functions/core/errors.js';
+import type { DeliveryEvent, SendRecord, TraceSummary } from '../../functions/router/ports.js';
+import { type DynamoDbEmulator, EMULATOR_CREDENTIALS, startDynamoDb } from '../../sandbox/emulators/index.js';
+
+const TABLE = 'trace';
+const RETENTION_DAYS = 30;
+const LEASE_MS = 60_000;
+
+const at = (iso: string) => new Date(iso);
+const epoch = (iso: string) => Math.floor(Date.parse(iso) / 1000);
+
+function planned(to: string[]): PlannedSend {
+  return {
+    kind: 'forward',
+    to,
+    pool: 'normal',
+    configurationSet: 'pool-normal',
+    envelopeFrom: 'alice@example.com',
+    from: 'Alice <alice@example.com>',
+    fromRewritten: false,
+    replyTo: null,
+    identity: 'alice@example.com',
+  };
+}
+
+function summary(messageId: string, receivedAt: string, over: Partial<TraceSummary> = {}): TraceSummary {
+  const destinations = over.destinations ?? ['bob@rcpt.example'];
+  return {
+    messageId,
+    receivedAt,
+    sender: 'alice@example.com',
+    recipients: ['bob@rcpt.example'],
+    destinations,
+    unrouted: [],
+    pool: 'normal',
+    outboundIpPoolName: 'pool-normal-ips',
+    configurationSet: 'pool-normal',
+    reasons: ['accepted-domain'],
+    plan: [planned(destinations)],
+    sizeBytes: 1234,
+    decisionMs: 7,
+    ...over,
+  };
+}
+
+function sendRecord(
+  index: number,
+  status: SendRecord['status'] = 'sent',
+  over: Partial<SendRecord> = {},
+): SendRecord {
+  return {
+    index,
+    kind: 'forward',
+    to: ['bob@rcpt.example'],
+    pool: 'normal',
+    configurationSet: 'pool-normal',
+    envelopeFrom: 'alice@example.com',
+    status,
+    at: '2025-03-10T10:00:01.000Z',
+    ...(status === 'sent' ? { sesMessageId: `ses-${index}` } : { error: 'MessageRejected' }),
+    ...over,
+  };
+}
+
+describe('DynamoTraceStore (dynalite)', () => {
+  let emu: DynamoDbEmulator;
+  let ddb: DynamoDBClient;
+  let store: DynamoTraceStore;
+  const newStore = (client: DynamoDBClient | DynamoDBDocumentClient = ddb) =>
+    new DynamoTraceStore({ client, tableName: TABLE, retentionDays: RETENTION_DAYS });
+  const itemsOf = async (messageId: string) =>
+    (
+      await DynamoDBDocumentClient.from(ddb).send(
+        new QueryCommand({
+          TableName: TABLE,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `M#${messageId}` },
+        }),
+      )
+    ).Items ?? [];
+
+  before(async () => {
+    emu = await startDynamoDb();
+    ddb = new DynamoDBClient({
+      endpoint: emu.endpoint,
+      region: 'us-east-1',
+      credentials: { ...EMULATOR_CREDENTIALS },
+    });
+    await createTables(ddb, { trace: TABLE });
+    store = newStore();
+  });
+  after(async () => {
+    ddb?.destroy();
+    await emu?.stop();
+  });
+
+  it('claim → recordSend → done costs 2 writes; a duplicate then says done', async () => {
+    const id = 'msg-done';
+    const now = at('2025-03-10T10:00:00Z');
+    const s = summary(id, '2025-03-10T09:59:59.500Z');
+    emu.resetCounts();
+    assert.deepEqual(await store.claim(id, now, LEASE_MS), { state: 'claimed', attempt: 1, resumed: null });
+    await store.recordSend(id, 1, sendRecord(0), s, true);
+    assert.deepEqual(emu.requests(), { UpdateItem: 2 }, 'claim (1) + recordSend (1)');
+
+    emu.resetCounts();
+    assert.deepEqual(await store.claim(id, at('2025-03-10T10:05:00Z'), LEASE_MS), { state: 'done' });
+    assert.deepEqual(emu.requests(), { UpdateItem: 1, GetItem: 1 }, 'the GetItem only on the duplicate path');
+
+    const record = await store.get(id);
+    assert.ok(record);
+    assert.equal(record.status, 'done');
+    assert.equal(record.attempt, 1);
+    assert.equal(record.leaseUntil, '2025-03-10T10:01:00.000Z');
+    assert.equal(record.receivedAt, s.receivedAt);
+    assert.equal(record.expiresAt, epoch(s.receivedAt) + RETENTION_DAYS * 86_400);
+    assert.deepEqual(record.summary, s);
+    assert.deepEqual(record.sends, [sendRecord(0)]);
+    assert.deepEqual(record.events, []);
+    const [item, ...others] = await itemsOf(id);
+    assert.deepEqual(others, [], 'one recipient and one destination: no pointer items');
+    assert.equal(item?.gsiSender, 'alice@example.com');
+    assert.equal(item?.gsiRcpt, 'bob@rcpt.example');
+    assert.equal(item?.gsiDest, 'bob@rcpt.example');
+    assert.equal(item?.status, 'done');
+  });
+
+  it('a live lease is busy; a message never seen and a blocked one cost one write each', async () => {
+    const id = 'msg-busy';
+    await store.claim(id, at('2025-03-10T10:00:00Z'), LEASE_MS);
+    assert.deepEqual(await store.claim(id, at('2025-03-10T10:00:30Z'), LEASE_MS), {
+      state: 'busy',
+      leaseUntil: '2025-03-10T10:01:00.000Z',
+    });
+    assert.deepEqual(await store.claim(id, at('2025-03-10T10:01:00Z'), LEASE_MS), {
+      state: 'busy',
+      leaseUntil: '2025-03-10T10:01:00.000Z',
+    });
+
+    emu.resetCounts();
+    const blocked = 'msg-blocked';
+    await store.claim(blocked, at('2025-03-10T10:00:00Z'), LEASE_MS);
+    const s = summary(blocked, '2025-03-10T10:00:00.000Z', {
+      pool: 'blocked',
+      outboundIpPoolName: null,
+      configurationSet: null,
+      reasons: ['virus'],
+      plan: [],
+    });
+    await store.recordSend(blocked, 1, null, s, true);
+    assert.deepEqual(emu.requests(), { UpdateItem: 2 });
+    assert.deepEqual((await store.get(blocked))?.summary, s);
+  });
+
+  it('an expired lease is taken over: attempt 2 resumes with the sent records; the stale attempt is fenced', async () => {
+    const id = 'msg-crash';
+    const s = summary(id, '2025-03-10T10:00:00.000Z', {
+      destinations: ['bob@rcpt.example', 'carol@rcpt.example'],
+      plan: [planned(['bob@rcpt.example']), planned(['carol@rcpt.example'])],
+    });
+    assert.equal((await store.claim(id, at('2025-03-10T10:00:00Z'), LEASE_MS)).state, 'claimed');
+    await store.recordSend(id, 1, sendRecord(0), s, false);
+    await store.recordSend(id, 1, sendRecord(1, 'failed'), null, false);
+    // attempt 1 crashes; its lease runs out.
+    const takeover = await store.claim(id, at('2025-03-10T10:01:00.001Z'), LEASE_MS);
+    assert.deepEqual(takeover, {
+      state: 'claimed',
+      attempt: 2,
+      resumed: { summary: s, sent: [sendRecord(0)] },
+    });
+
+    await assert.rejects(store.recordSend(id, 1, sendRecord(1), null, false), (err: unknown) => {
+      assert.ok(err instanceof LeaseLostError);
+      assert.equal(err.messageId, id);
+      assert.equal(err.retryable, true);
+      assert.equal((err.cause as Error).name, 'ConditionalCheckFailedException');
+      return true;
+    });
+    await assert.rejects(store.recordSend(id, 1, null, null, true), LeaseLostError);
+
+    await store.recordSend(id, 2, sendRecord(1, 'sent', { at: '2025-03-10T10:01:02.000Z' }), null, true);
+    const record = await store.get(id);
+    assert.equal(record?.status, 'done');
+    assert.equal(record?.attempt, 2);
+    assert.deepEqual(record?.sends, [
+      sendRecord(0),
+      sendRecord(1, 'sent', { at: '2025-03-10T10:01:02.000Z' }),
+    ]);
+    assert.deepEqual(await store.claim(id, at('2025-03-10T11:00:00Z'), LEASE_MS), { state: 'done' });
+
+    // A crash before the decision was recorded: the takeover starts afresh.
+    const early = 'msg-early-crash';
+    await store.claim(early, at('2025-03-10T10:00:00Z'), LEASE_MS);
+    assert.deepEqual(await store.claim(early, at('2025-03-10T10:02:00Z'), LEASE_MS), {
+      state: 'claimed',
+      attempt: 2,
+      resumed: null,
+    });
+    const rec = await store.get(early);
+    assert.equal(rec?.receivedAt, '2025-03-10T10:00:00.000Z', 'receivedAt kept from the first claim');
+    assert.equal(rec?.summary, null);
+
+    await assert.rejects(store.recordSend('never-claimed', 1, sendRecord(0), null, false), LeaseLostError);
+  });
+
+  it('appends delivery events; unknown messages answer false and create nothing', async () => {
+    const id = 'msg-events';
+    await store.claim(id, at('2025-03-10T10:00:00Z'), LEASE_MS);
+    await store.recordSend(id, 1, sendRecord(0), summary(id, '2025-03-10T10:00:00.000Z'), true);
+    const send: DeliveryEvent = {
+      type: 'Send',
+      at: '2025-03-10T10:00:02.000Z',
+      sesMessageId: 'ses-0',
+      recipients: ['bob@rcpt.example'],
+    };
+    const bounce: DeliveryEvent = {
+      type: 'Bounce',
+      at: '2025-03-10T10:00:05.000Z',
+      sesMessageId: 'ses-0',
+      recipients: ['bob@rcpt.example'],
+      detail: 'Permanent/General: 550 5.1.1 user unknown',
+    };
+    const { detail: _, ...bounceWithoutDetail } = bounce;
+    assert.equal(await store.appendEvent(id, send), true);
+    // An explicit undefined member is dropped, whatever client was injected.
+    assert.equal(await store.appendEvent(id, { ...bounce, detail: undefined }), true);
+    assert.equal(await store.appendEvent(id, bounce), true);
+    assert.deepEqual((await store.get(id))?.events, [send, bounceWithoutDetail, bounce]);
+    assert.equal(await store.appendEvent('msg-unknown', send), false);
+    assert.equal(await store.get('msg-unknown'), null);
+    assert.deepEqual(await itemsOf('msg-unknown'), []);
+  });
+
+  describe('pointer items and query', () => {
+    const many = Array.from({ length: 30 }, (_, k) => `d${k}@list.example`);
+    const m1 = summary('q1', '2025-03-11T08:00:00.000Z', {
+      sender: 'Alice@Q.example',
+      recipients: ['team@corp.example'],
+      destinations: ['Bob@Q.example', 'carol@q.example'],
+    });
+    const m2 = summary('q2', '2025-03-11T09:00:00.000Z', {
+      sender: 'alice@q.example',
+      recipients: ['bob@q.example', 'Dave@z.example'],
+      destinations: ['bob@q.example', 'dave@z.example'],
+    });
+    const m3 = summary('q3', '2025-03-11T10:00:00.000Z', {
+      sender: 'other@q.example',
+      recipients: ['bob@q.example'],
+      destinations: many,
+    });
+    const m4 = summary('q4', '2025-03-11T11:00:00.000Z', {
+      sender: '',
+      recipients: ['bob@q.example'],
+      destinations: ['bob@q.example'],
+    });
+    const ids = (records: { messageId: string }[]) => records.map((r) => r.messageId);
+
+    before(async () => {
+      const now = at('2025-03-11T12:00:00Z');
+      // q1, q4: summary and send in one final call.
+      for (const s of [m1, m4]) {
+        await store.claim(s.messageId, now, LEASE_MS);
+        await store.recordSend(s.messageId, 1, sendRecord(0), s, true);
+      }
+      // q2: the summary in a first call, final by another container (no memory of it).
+      await store.claim('q2', now, LEASE_MS);
+      await store.recordSend('q2', 1, sendRecord(0), m2, false);
+      await newStore().recordSend('q2', 1, sendRecord(1), null, true);
+      // q3: 30 destinations, summary remembered by this instance from an earlier call.
+      await store.claim('q3', now, LEASE_MS);
+      await store.recordSend('q3', 1, null, m3, false);
+      emu.resetCounts();
+      await store.recordSend('q3', 1, sendRecord(0, 'sent', { to: many }), null, true);
+    });
+
+    it('writes pointer items for every recipient/destination but the first, 25 per BatchWriteItem', async () => {
+      assert.deepEqual(
+        emu.requests(),
+        { BatchWriteItem: 2, UpdateItem: 1 },
+        'q3: 29 pointers + the final update',
+      );
+      const q3 = await itemsOf('q3');
+      const pointers = q3.filter((i) => i.sk !== 'MSG');
+      assert.equal(pointers.length, 29);
+      assert.deepEqual(
+        pointers.find((p) => p.sk === 'R#d17@list.example'),
+        {
+          pk: 'M#q3',
+          sk: 'R#d17@list.example',
+          messageId: 'q3',
+          receivedAt: m3.receivedAt,
+          gsiDest: 'd17@list.example',
+          expiresAt: epoch(m3.receivedAt) + RETENTION_DAYS * 86_400,
+        },
+      );
+      assert.equal(
+        pointers.find((p) => p.sk === 'R#d0@list.example'),
+        undefined,
+        'the first destination is on the main item',
+      );
+      const q2 = await itemsOf('q2');
+      assert.deepEqual(
+        q2.filter((i) => i.sk !== 'MSG'),
+        [
+          {
+            pk: 'M#q2',
+            sk: 'R#dave@z.example',
+            messageId: 'q2',
+            receivedAt: m2.receivedAt,
+            gsiRcpt: 'dave@z.example',
+            gsiDest: 'dave@z.example',
+            expiresAt: epoch(m2.receivedAt) + RETENTION_DAYS * 86_400,
+          },
+        ],
+      );
+      const q1 = await itemsOf('q1');
+      assert.deepEqual(
+        q1.map((i) => i.sk),
+        ['MSG', 'R#carol@q.example'],
+      );
+      assert.equal(q1[0]?.gsiDest, 'bob@q.example', 'index keys are lower-cased');
+      assert.equal(q1[0]?.sender, 'alice@q.example');
+      assert.equal((await itemsOf('q4'))[0]?.gsiSender, '<>');
+    });
+
+    it('finds messages by sender, most recent first, case-insensitively', async () => {
+      assert.deepEqual(ids(await store.query({ sender: 'ALICE@q.example' })), ['q2', 'q1']);
+      assert.deepEqual(ids(await store.query({ sender: 'other@q.example' })), ['q3']);
+      assert.deepEqual(ids(await store.query({ sender: 'nobody@example.com' })), []);
+      const nullSender = await store.query({ sender: '' });
+      assert.deepEqual(ids(nullSender), ['q4']);
+      assert.equal(nullSender[0]?.summary?.sender, '', 'the null sender reads back as ""');
+      assert.deepEqual(ids(await store.query({ sender: '<>' })), ['q4']);
+      const [q1] = await store.query({ sender: 'alice@q.example', until: '2025-03-11T08:30:00Z' });
+      assert.equal(q1?.summary?.sender, 'alice@q.example', 'stored lower-case');
+      assert.deepEqual(q1?.summary?.destinations, m1.destinations, 'address lists keep their case');
+      assert.equal(q1?.status, 'done');
+      assert.deepEqual(q1?.sends, [sendRecord(0)]);
+    });
+
+    it('finds messages by recipient or destination through the main item and pointers, deduplicated', async () => {
+      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example' })), ['q4', 'q3', 'q2', 'q1']);
+      assert.deepEqual(ids(await store.query({ recipient: 'BOB@q.example', limit: 2 })), ['q4', 'q3']);
+      assert.deepEqual(ids(await store.query({ recipient: 'd17@list.example' })), ['q3']);
+      assert.deepEqual(ids(await store.query({ recipient: 'd0@list.example' })), ['q3']);
+      assert.deepEqual(ids(await store.query({ recipient: 'dave@z.example' })), ['q2']);
+      assert.deepEqual(ids(await store.query({ recipient: 'carol@q.example' })), ['q1']);
+      assert.deepEqual(ids(await store.query({ recipient: 'team@corp.example' })), ['q1']);
+      assert.deepEqual(ids(await store.query({ recipient: 'nobody@q.example' })), []);
+      const q2 = (await store.query({ recipient: 'dave@z.example' }))[0];
+      assert.deepEqual(q2?.sends, [sendRecord(0), sendRecord(1)]);
+      assert.deepEqual(q2?.summary, m2);
+    });
+
+    it('combines recipient with sender and a time range (inclusive bounds)', async () => {
+      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example', sender: 'alice@q.example' })), [
+        'q2',
+        'q1',
+      ]);
+      assert.deepEqual(
+        ids(await store.query({ recipient: 'bob@q.example', since: m2.receivedAt, until: m3.receivedAt })),
+        ['q3', 'q2'],
+      );
+      assert.deepEqual(
+        ids(await store.query({ recipient: 'bob@q.example', since: new Date('2025-03-11T09:30:00Z') })),
+        ['q4', 'q3'],
+      );
+      assert.deepEqual(ids(await store.query({ sender: 'alice@q.example', until: '2025-03-11T08:59:59Z' })), [
+        'q1',
+      ]);
+      assert.deepEqual(
+        ids(await store.query({ recipient: 'bob@q.example', sender: '<>', since: '2025-03-11' })),
+        ['q4'],
+      );
+    });
+
+    it('pages through an index until the limit is reached after filtering', async () => {
+      const now = at('2025-03-12T12:00:00Z');
+      for (let k = 0; k < 7; k++) {
+        const id = `page-${k}`;
+        const s = summary(id, `2025-03-12T0${k}:00:00.000Z`, {
+          sender: k < 2 ? 'wanted@example.com' : 'noise@example.com',
+          recipients: ['paged@rcpt.example'],
+          destinations: ['paged@rcpt.example'],
+        });
+        await store.claim(id, now, LEASE_MS);
+        await store.recordSend(id, 1, null, s, true);
+      }
+      assert.deepEqual(ids(await store.query({ recipient: 'paged@rcpt.example', limit: 3 })), [
+        'page-6',
+        'page-5',
+        'page-4',
+      ]);
+      assert.deepEqual(
+        ids(await store.query({ recipient: 'paged@rcpt.example', sender: 'wanted@example.com', limit: 1 })),
+        ['page-1'],
+      );
+      assert.deepEqual(
+        ids(await store.query({ recipient: 'paged@rcpt.example', sender: 'wanted@example.com', limit: 5 })),
+        ['page-1', 'page-0'],
+      );
+      assert.equal((await store.query({ recipient: 'paged@rcpt.example' })).length, 7);
+    });
+
+    it('rejects a query without sender or recipient, and bad times', async () => {
+      await assert.rejects(store.query({}), InvalidInputError);
+      await assert.rejects(store.query({ sender: 'a@b', since: 'yesterday-ish' }), (err: unknown) => {
+        assert.ok(err instanceof InvalidInputError);
+        assert.match(err.message, /since/);
+        return true;
+      });
+    });
+  });
+
+  describe('SDK faults', () => {
+    it('maps throttling to TransientDependencyError and re-throws unknown errors unchanged', async () => {
+      const doc = DynamoDBDocumentClient.from(ddb);
+      const mock = mockClient(doc);
+      const faulty = newStore(doc);
+      try {
+        const throttled = new ThrottlingException({
+          message: 'Rate exceeded',
+          $metadata: { httpStatusCode: 400 },
+        });
+        mock.on(UpdateCommand).rejects(throttled);
+        await assert.rejects(faulty.claim('m', at('2025-03-10T10:00:00Z'), LEASE_MS), (err: unknown) => {
+          assert.ok(err instanceof TransientDependencyError);
+          assert.equal(err.retryable, true);
+          assert.equal(err.dependency, 'dynamodb');
+          assert.equal(err.cause, throttled);
+          return true;
+        });
+        await assert.rejects(faulty.recordSend('m', 1, sendRecord(0), null, false), TransientDependencyError);
+        await assert.rejects(
+          faulty.appendEvent('m', { type: 'Send', at: '', sesMessageId: '', recipients: [] }),
+          {
+            name: 'TransientDependencyError',
+            retryable: true,
+          },
+        );
+        mock.on(GetCommand).rejects(Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT' }));
+        await assert.rejects(faulty.get('m'), TransientDependencyError);
+
+        const unknown = Object.assign(new Error('Requested resource not found'), {
+          name: 'ResourceNotFoundException',
+        });
+        mock.reset();
+        mock.on(UpdateCommand).rejects(unknown);
+        await assert.rejects(
+          faulty.claim('m', at('2025-03-10T10:00:00Z'), LEASE_MS),
+          (err: unknown) => err === unknown,
+        );
+        await assert.rejects(faulty.recordSend('m', 1, null, null, true), (err: unknown) => err === unknown);
+      } finally {
+        mock.restore();
+      }
+    });
+
+    it('retries UnprocessedItems of BatchWriteItem with backoff', async () => {
+      const doc = DynamoDBDocumentClient.from(ddb);
+      const mock = mockClient(doc);
+      const faulty = newStore(doc);
+      try {
+        const s = summary('m-batch', '2025-03-10T10:00:00.000Z', {
+          destinations: ['a@x.example', 'b@x.example', 'c@x.example'],
+        });
+        mock.on(UpdateCommand).resolves({});
+        const left = { PutRequest: { Item: { pk: 'M#m-batch', sk: 'R#c@x.example' } } };
+        mock
+          .on(BatchWriteCommand)
+          .resolvesOnce({ UnprocessedItems: { [TABLE]: [left] } })
+          .resolves({});
+        await faulty.recordSend('m-batch', 1, null, s, true);
+        const calls = mock.commandCalls(BatchWriteCommand);
+        assert.equal(calls.length, 2);
+        assert.deepEqual(
+          calls[0]?.args[0].input.RequestItems?.[TABLE]?.map((r) => r.PutRequest?.Item?.sk),
+          ['R#b@x.example', 'R#c@x.example'],
+        );
+        assert.deepEqual(calls[1]?.args[0].input.RequestItems?.[TABLE], [left]);
+        // Pointers are written before the fenced final update.
+        assert.equal(mock.commandCalls(UpdateCommand).length, 1);
+
+        mock.reset();
+        mock.on(UpdateCommand).resolves({});
+        mock.on(BatchWriteCommand).resolves({ UnprocessedItems: { [TABLE]: [left] } });
+        await assert.rejects(faulty.recordSend('m-batch', 1, null, s, true), TransientDependencyError);
+        assert.equal(mock.commandCalls(UpdateCommand).length, 0, 'not marked done when its pointers failed');
+      } finally {
+        mock.restore();
+      }
+    });
+  });
+
+  it('createTables describes the three KEYS_ONLY indexes sorted by receivedAt', async () => {
+    const out = await ddb.send(
+      new RawQueryCommand({
+        TableName: TABLE,
+        IndexName: 'bySender',
+        KeyConditionExpression: 'gsiSender = :s',
+        ExpressionAttributeValues: { ':s': { S: 'alice@example.com' } },
+        Limit: 1,
+      }),
+    );
+    assert.deepEqual(Object.keys(out.Items?.[0] ?? {}).sort(), ['gsiSender', 'pk', 'receivedAt', 'sk']);
+  });
+});
