@@ -287,13 +287,22 @@ export function decide(
     const u = c.usage.find((x) => x.identity === l.identity)!;
     return u.external + u.internal > l.policy.recipientsPerMessage;
   });
-  if (overPerMessage || limits.some((l) => l.serviceCap)) {
+  if (overPerMessage) {
+    reasons.add('hard-limit-recipients');
+    blocked = true;
+  }
+  const noRoute = !routedAny && validSrs.length === 0;
+  // A message blocked for what it is (virus, size, too many recipients, no route) is never
+  // sent, so it is not counted against its sender and cannot restrict it: only mail that
+  // would go out meets the rate limits (the pipeline counts nothing for it either).
+  const countable = !c.virus && c.sizeBytes <= config.maxMessageBytes && !overPerMessage && !noRoute;
+  if (countable && limits.some((l) => l.serviceCap)) {
     reasons.add('hard-limit-recipients');
     blocked = true;
   }
   const alerts: Decision['alerts'] = [];
   const restrictions: Restriction[] = [];
-  for (const l of limits) {
+  for (const l of countable ? limits : []) {
     for (const r of l.crossed) reasons.add(r);
     if (l.effect === 'block') {
       blocked = true;
@@ -302,7 +311,7 @@ export function decide(
       alerts.push({ identity: l.identity, reasons: l.crossed });
     }
   }
-  if (!routedAny && validSrs.length === 0) {
+  if (noRoute) {
     if (c.srsBounces.length === 0 || c.expansion.unrouted.length > 0) reasons.add('no-route');
     blocked = true;
   }
@@ -353,7 +362,10 @@ export function decide(
   const keepFrom =
     c.from.length > 0 && fromDomain !== undefined && accepted.has(fromDomain) && c.acceptedSender;
   const originalFrom = c.from.map((m) => formatMailbox(m.name, m.address)).join(', ');
-  const author = c.replyTo.length > 0 ? c.replyTo : c.from;
+  // Only mailboxes with an address can be replied to; a Reply-To that parses to none falls
+  // back to the author.
+  const withAddress = (list: Mailbox[]) => list.filter((m) => m.address.includes('@'));
+  const author = withAddress(c.replyTo).length > 0 ? withAddress(c.replyTo) : withAddress(c.from);
   const replyTo = author.length > 0 ? author.map((m) => formatMailbox(m.name, m.address)).join(', ') : null;
 
   const sends: PlannedSend[] = [];

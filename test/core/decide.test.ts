@@ -255,6 +255,25 @@ const CASES: Case[] = [
     reasons: ['hard-limit-recipients', 'spf-pass'],
   },
   {
+    name: 'a message blocked for what it is is not counted and restricts nobody',
+    event: { recipients: ['team@example.com'] },
+    config: { limits: { default: { recipientsPerMessage: 1, externalPerHour: 1 } } },
+    senders: { 'team@example.com': day({ externalHour: 1 }) },
+    pool: 'blocked',
+    reasons: ['hard-limit-recipients', 'spf-pass'],
+    check: (d) => {
+      assert.deepEqual(d.restrictions, []);
+      assert.deepEqual(d.alerts, []);
+    },
+  },
+  {
+    name: 'a Reply-To without an address falls back to the author for the rewritten copy',
+    msg: { headers: ['Reply-To: "Nobody"'] },
+    pool: 'normal',
+    reasons: ['spf-pass', 'srs-rewritten'],
+    check: (d) => assert.equal(d.sends[0]?.replyTo, '"Alice Sender" <alice@sender.test>'),
+  },
+  {
     name: 'restricted sender → blocked sender-restricted, no new restriction',
     senders: {
       'alias@example.com': {

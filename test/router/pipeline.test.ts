@@ -35,7 +35,9 @@ before(async () => {
         'alias@example.com': ['dest@remote.test'],
         'team@example.com': ['ann@remote.test', 'bob@example.org'],
         'big@example.com': Array.from({ length: 120 }, (_, i) => `m${i}@remote.test`),
+        'huge@example.com': Array.from({ length: 1000 }, (_, i) => `h${i}@remote.test`),
       },
+      maxMessageBytes: 5_000_000,
       limits: {
         default: { externalPerHour: 20, internalPerHour: 1000, perDay: 1000, recipientsPerMessage: 500 },
         senders: { 'big@example.com': { externalPerHour: 10_000, perDay: 10_000 } },
@@ -279,6 +281,63 @@ describe('router: reliability (SPEC 8)', () => {
       processReceipt({ Records: [{ eventSource: 'aws:ses' }] }, await h.deps()),
       /not an SES receipt event/,
     );
+  });
+});
+
+describe('router: hostile input', () => {
+  it('a list expanding to 1,000 recipients is blocked (hard-limit-recipients), nothing forwarded', async () => {
+    const { messageId, event } = await receive({ recipients: ['huge@example.com'], spf: 'FAIL' }, message());
+    const result = await processReceipt(event, await h.deps());
+    assert.equal(result.pool, 'blocked');
+    assert.ok(result.reasons.includes('hard-limit-recipients'));
+    assert.deepEqual(h.emu.ses.sent(), []);
+    assert.equal((await h.trace.get(messageId))?.status, 'done');
+  });
+
+  it('a message over maxMessageBytes is blocked without being read whole', async () => {
+    const big = Buffer.concat([message(), Buffer.alloc(6_000_000, 0x41)]);
+    const { event } = await receive({}, big);
+    const result = await processReceipt(event, await h.deps());
+    assert.equal(result.pool, 'blocked');
+    assert.ok(result.reasons.includes('hard-limit-size'));
+    assert.deepEqual(
+      h.emu.ses.sent().map((s) => tag(s, 'kind')),
+      ['ndr'],
+    );
+  });
+
+  it('CR/LF in the display name, Bcc and X-SES-* fields cannot steer or inject into the copy', async () => {
+    // An encoded-word whose decoded display name holds CR LF and a field, a Bcc field and an
+    // SES steering field.
+    const raw = Buffer.from(
+      'From: =?UTF-8?Q?Eve=0D=0ABcc=3A_victim@remote.test?= <eve@sender.test>\r\n' +
+        'Reply-To: "Eve" <eve@sender.test>\r\n' +
+        'Bcc: hidden@remote.test\r\n' +
+        'X-SES-CONFIGURATION-SET: outbound-normal\r\nTo: alias@example.com\r\nSubject: hi\r\n\r\nbody\r\n',
+    );
+    const { event } = await receive({ spf: 'FAIL' }, raw);
+    await processReceipt(event, await h.deps());
+    const s = h.emu.ses.sent()[0]!;
+    assert.equal(s.configurationSetName, 'outbound-relay');
+    const header = splitMessage(s.raw).header.toString('utf8');
+    assert.doesNotMatch(header, /^Bcc:/im);
+    assert.doesNotMatch(header, /^X-SES-/im);
+    assert.match(header, /^From: "Eve Bcc: victim@remote\.test via example\.com" <alias@example\.com>\r$/m);
+    assert.deepEqual(s.destination.ToAddresses, ['dest@remote.test']);
+  });
+
+  it('SES refusing one copy for good (MessageRejected) records it as failed; the message is done', async () => {
+    h.emu.ses.failNext(1, {
+      status: 400,
+      code: 'MessageRejected',
+      message: 'Email address is not verified.',
+    });
+    const { messageId, event } = await receive({}, message());
+    const result = await processReceipt(event, await h.deps());
+    assert.equal(result.sends[0]?.status, 'failed');
+    const record = await h.trace.get(messageId);
+    assert.equal(record?.status, 'done');
+    assert.match(record?.sends[0]?.error ?? '', /MessageRejected/);
   });
 });
 

@@ -32,6 +32,10 @@
  *   dropped and ours (`envelopeFrom`) written.
  * - Our trace fields (`X-Outbound-Pool*`) are written on top; copies of them that arrived
  *   with the message are dropped, since they would lie about us.
+ * - `Bcc` never leaves a message (RFC 5322 3.6.3 leaves it to the sender to remove before
+ *   transmission); a copy carrying one would disclose hidden recipients, and a raw send that
+ *   took recipients from headers would deliver to them. Only `Destination` decides who gets
+ *   a copy.
  *
  * A field that hides a bare CR followed by something that looks like a new field
  * (`Subject: x<CR>X-SES-CONFIGURATION-SET: y`) is dropped: a parser that ends lines at a bare
@@ -424,7 +428,15 @@ export function rewriteMessage(raw: Buffer, opts: RewriteOptions): Buffer {
   let fromKept = false;
   for (const field of fields) {
     const { name } = field;
-    if (isSesField(name) || isTraceField(name) || name === 'return-path' || smuggles(field)) continue;
+    if (
+      isSesField(name) ||
+      isTraceField(name) ||
+      name === 'return-path' ||
+      name === 'bcc' ||
+      smuggles(field)
+    ) {
+      continue;
+    }
     if (send.fromRewritten) {
       if (name === 'from') {
         if (!authorWritten) out.push(Buffer.from(authorBlock.join('')));

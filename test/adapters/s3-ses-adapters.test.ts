@@ -1,0 +1,186 @@
+/**
+ * The S3 and SES adapters: size-capped streaming against s3rver, and error mapping with
+ * aws-sdk-client-mock for the faults an emulator cannot produce on demand.
+ */
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import {
+  GetObjectCommand,
+  NoSuchKey,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { SESv2Client, SESv2ServiceException, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import { mockClient } from 'aws-sdk-client-mock';
+import { S3MailStore } from '../../functions/adapters/s3-mail-store.js';
+import { SesMailer } from '../../functions/adapters/ses-mailer.js';
+import {
+  MessageNotFoundError,
+  SendRejectedError,
+  TransientDependencyError,
+} from '../../functions/core/errors.js';
+import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
+
+const sdkError = <T extends new (...a: never[]) => Error>(
+  Base: T,
+  name: string,
+  status: number,
+): InstanceType<T> =>
+  new (Base as unknown as new (o: object) => Error)({
+    name,
+    message: `${name} injected`,
+    $fault: status >= 500 ? 'server' : 'client',
+    $metadata: { httpStatusCode: status },
+  }) as InstanceType<T>;
+
+describe('S3MailStore against s3rver', () => {
+  let emu: Emulators;
+  let s3: S3Client;
+  before(async () => {
+    emu = await startEmulators({ buckets: ['mail'] });
+    s3 = new S3Client({ ...emu.clientConfig('s3'), maxAttempts: 1 });
+  });
+  after(() => emu.stop());
+
+  it('reads a stored message byte for byte, with the prefix', async () => {
+    const raw = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251));
+    await s3.send(new PutObjectCommand({ Bucket: 'mail', Key: 'raw/m1', Body: raw }));
+    const got = await new S3MailStore({ client: s3, bucket: 'mail', prefix: 'raw/' }).get('m1', 1_000_000);
+    assert.equal(got.truncated, false);
+    assert.equal(got.sizeBytes, raw.length);
+    assert.ok(got.raw.equals(raw));
+  });
+
+  it('stops reading one byte past the cap and reports the real size', async () => {
+    const raw = Buffer.alloc(2_000_000, 0x61);
+    await s3.send(new PutObjectCommand({ Bucket: 'mail', Key: 'raw/big', Body: raw }));
+    const got = await new S3MailStore({ client: s3, bucket: 'mail', prefix: 'raw/' }).get('big', 100_000);
+    assert.equal(got.truncated, true);
+    assert.equal(got.raw.length, 100_001);
+    assert.equal(got.sizeBytes, 2_000_000);
+  });
+
+  it('a missing object is MessageNotFoundError (not retryable)', async () => {
+    await assert.rejects(
+      new S3MailStore({ client: s3, bucket: 'mail', prefix: 'raw/' }).get('nope', 10),
+      (e: unknown) => e instanceof MessageNotFoundError && !e.retryable && e.messageId === 'nope',
+    );
+  });
+});
+
+describe('S3MailStore fault mapping', () => {
+  // mockClient patches every S3Client, so it is created only once the emulator tests are done.
+  let mock: ReturnType<typeof mockClient>;
+  before(() => {
+    mock = mockClient(S3Client);
+  });
+  after(() => mock.restore());
+  const store = () => new S3MailStore({ client: new S3Client({ region: 'us-east-1' }), bucket: 'b' });
+
+  it('SlowDown / 503 after the SDK retries → retryable TransientDependencyError', async () => {
+    mock.reset();
+    mock.on(GetObjectCommand).rejects(sdkError(S3ServiceException, 'SlowDown', 503));
+    await assert.rejects(
+      store().get('m', 10),
+      (e: unknown) => e instanceof TransientDependencyError && e.retryable,
+    );
+  });
+
+  it('NoSuchKey → MessageNotFoundError', async () => {
+    mock.reset();
+    mock.on(GetObjectCommand).rejects(new NoSuchKey({ message: 'gone', $metadata: {} }));
+    await assert.rejects(store().get('m', 10), MessageNotFoundError);
+  });
+
+  it('AccessDenied is re-thrown unchanged (a deployment fault, not a message fault)', async () => {
+    mock.reset();
+    mock.on(GetObjectCommand).rejects(sdkError(S3ServiceException, 'AccessDenied', 403));
+    await assert.rejects(store().get('m', 10), (e: unknown) => (e as Error).name === 'AccessDenied');
+  });
+
+  it('a stream that breaks mid-body → retryable', async () => {
+    mock.reset();
+    const broken = new Readable({
+      read() {
+        this.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET', name: 'ECONNRESET' }));
+      },
+    });
+    mock.on(GetObjectCommand).resolves({ Body: broken as never, ContentLength: 10 });
+    await assert.rejects(store().get('m', 100), TransientDependencyError);
+  });
+});
+
+describe('SesMailer fault mapping', () => {
+  let mock: ReturnType<typeof mockClient>;
+  before(() => {
+    mock = mockClient(SESv2Client);
+  });
+  after(() => mock.restore());
+  const mailer = () => new SesMailer(new SESv2Client({ region: 'us-east-1' }));
+  const request = {
+    raw: Buffer.from('From: a@example.com\r\n\r\nx'),
+    to: ['d@remote.test'],
+    configurationSet: 'outbound-normal',
+    fromAddress: 'a@example.com',
+    feedbackForwardingAddress: 'a@example.com',
+    tags: [{ name: 'pool', value: 'normal' }],
+  };
+
+  it('passes the configuration set, destination, feedback address and tags', async () => {
+    mock.reset();
+    mock.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
+    assert.deepEqual(await mailer().send(request), { messageId: 'ses-1' });
+    const input = mock.commandCalls(SendEmailCommand)[0]!.args[0].input;
+    assert.equal(input.ConfigurationSetName, 'outbound-normal');
+    assert.deepEqual(input.Destination, { ToAddresses: ['d@remote.test'] });
+    assert.equal(input.FeedbackForwardingEmailAddress, 'a@example.com');
+    assert.deepEqual(input.EmailTags, [{ Name: 'pool', Value: 'normal' }]);
+  });
+
+  const cases = [
+    {
+      name: 'TooManyRequestsException (429)',
+      error: 'TooManyRequestsException',
+      status: 429,
+      expect: 'transient',
+    },
+    { name: 'InternalFailure (500)', error: 'InternalFailure', status: 500, expect: 'transient' },
+    { name: 'MessageRejected', error: 'MessageRejected', status: 400, expect: 'rejected' },
+    { name: 'BadRequestException', error: 'BadRequestException', status: 400, expect: 'rejected' },
+    {
+      name: 'MailFromDomainNotVerifiedException',
+      error: 'MailFromDomainNotVerifiedException',
+      status: 400,
+      expect: 'as-is',
+    },
+    {
+      name: 'NotFoundException (missing configuration set)',
+      error: 'NotFoundException',
+      status: 404,
+      expect: 'as-is',
+    },
+  ] as const;
+  for (const c of cases) {
+    it(`${c.name} → ${c.expect}`, async () => {
+      mock.reset();
+      mock.on(SendEmailCommand).rejects(sdkError(SESv2ServiceException, c.error, c.status));
+      await assert.rejects(mailer().send(request), (e: unknown) => {
+        if (c.expect === 'transient') return e instanceof TransientDependencyError && e.retryable;
+        if (c.expect === 'rejected')
+          return e instanceof SendRejectedError && e.code === c.error && !e.retryable;
+        return (e as Error).name === c.error && !(e instanceof SendRejectedError);
+      });
+    });
+  }
+
+  it('refuses more than 50 recipients before calling SES', async () => {
+    mock.reset();
+    await assert.rejects(
+      mailer().send({ ...request, to: Array.from({ length: 51 }, (_, i) => `r${i}@remote.test`) }),
+      RangeError,
+    );
+    assert.equal(mock.commandCalls(SendEmailCommand).length, 0);
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * The deployed entry point: the middy handler with settings read from the environment,
+ * structured JSON logs with the SES message id as correlation id, and EMF metrics.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Context } from 'aws-lambda';
+import { readSettings } from '../../functions/router/settings.js';
+import { message, sesEvent } from '../helpers/mail.js';
+import { type Harness, startHarness } from '../helpers/pipeline.js';
+
+const context = {
+  functionName: 'router',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:router',
+  memoryLimitInMB: '1024',
+  awsRequestId: 'req-1',
+  logGroupName: '/aws/lambda/router',
+  logStreamName: 's',
+  getRemainingTimeInMillis: () => 60_000,
+} as unknown as Context;
+
+/** Collects the JSON lines the handler writes (Powertools: stdout, and stderr for errors). */
+async function captureStdout<T>(
+  fn: () => Promise<T>,
+): Promise<{ result: T; lines: Record<string, unknown>[] }> {
+  const chunks: string[] = [];
+  const streams = [process.stdout, process.stderr];
+  const writes = streams.map((s) => s.write.bind(s));
+  for (const s of streams) {
+    s.write = ((chunk: string | Uint8Array) => {
+      chunks.push(`${String(chunk)}\n`);
+      return true;
+    }) as typeof s.write;
+  }
+  try {
+    const result = await fn();
+    return { result, lines: parseLines(chunks.join('')) };
+  } finally {
+    streams.forEach((s, i) => {
+      s.write = writes[i]!;
+    });
+  }
+}
+
+function parseLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((l) => l.startsWith('{'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+describe('router handler (middy + Powertools)', () => {
+  let h: Harness;
+  before(async () => {
+    h = await startHarness();
+    Object.assign(process.env, h.env, { POWERTOOLS_DEV: 'false' });
+  });
+  after(() => h.stop());
+
+  it('processes an event, logs JSON with the message id, and emits EMF metrics per pool and reason', async () => {
+    // Prepare: a bounce with no From: no DNS needed (this machine has none).
+    const messageId = 'handler-msg-1';
+    await h.put(messageId, message({ from: null }));
+    const event = sesEvent({ messageId, source: '' });
+    const { handler } = await import('../../functions/router/handler.js');
+    // Act
+    const { result, lines } = await captureStdout(() => handler(event, context));
+    // Assess
+    assert.equal((result as { pool: string }).pool, 'high-risk');
+    const decided = lines.find((l) => l.message === 'decided');
+    assert.ok(decided, 'a "decided" log line');
+    assert.equal(decided.messageId, messageId);
+    assert.equal(decided.level, 'INFO');
+    assert.deepEqual(decided.reasons, ['ndr', 'no-a-mx', 'spf-pass']);
+    const emf = lines.filter((l) => l._aws !== undefined);
+    const metric = (name: string, dim?: [string, string]) =>
+      emf.find(
+        (l) =>
+          (
+            l._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }
+          ).CloudWatchMetrics[0]?.Metrics.some((m) => m.Name === name) &&
+          (!dim || l[dim[0]] === dim[1]),
+      );
+    assert.ok(metric('Messages', ['Pool', 'high-risk']), 'Messages{Pool=high-risk}');
+    assert.ok(metric('Reasons', ['Reason', 'ndr']), 'Reasons{Reason=ndr}');
+    assert.ok(metric('Sends', ['Pool', 'high-risk']), 'Sends{Pool=high-risk}');
+    assert.ok(metric('DecisionLatency'), 'DecisionLatency');
+    assert.equal(h.emu.ses.sent().length, 1);
+  });
+
+  it('a failure is logged with its message id and re-thrown (Lambda retries, then the DLQ keeps it)', async () => {
+    const { handler } = await import('../../functions/router/handler.js');
+    const event = sesEvent({ messageId: 'handler-msg-2', source: '' }); // never stored in S3
+    let lines: Record<string, unknown>[] = [];
+    await assert.rejects(async () => {
+      const out = await captureStdout(async () => {
+        try {
+          return await handler(event, context);
+        } catch (error) {
+          return error;
+        }
+      });
+      lines = out.lines;
+      if (out.result instanceof Error) throw out.result;
+    });
+    const failed = lines.find((l) => l.message === 'failed');
+    assert.equal(failed?.level, 'ERROR');
+    assert.equal(failed?.retryable, false);
+    assert.equal(failed?.messageId, 'handler-msg-2');
+    assert.match(JSON.stringify(failed?.error), /MessageNotFoundError/);
+  });
+});
+
+describe('readSettings', () => {
+  const base = {
+    OUTBOUND_POOLS_CONFIG: JSON.stringify({
+      acceptedDomains: ['example.com'],
+      routes: { 'a@example.com': ['b@remote.test'] },
+      srs: { domain: 'fwd.example.com', secrets: ['0123456789'] },
+    }),
+    MAIL_BUCKET: 'bucket',
+    LIMITS_TABLE: 'limits',
+    TRACE_TABLE: 'trace',
+  };
+
+  it('reads the defaults', () => {
+    const s = readSettings(base);
+    assert.equal(s.leaseMs, 150_000);
+    assert.equal(s.restrictionCacheMs, 60_000);
+    assert.equal(s.mailPrefix, '');
+    assert.deepEqual(s.config.acceptedDomains, ['example.com']);
+  });
+
+  const bad: [string, Record<string, string | undefined>, RegExp][] = [
+    ['missing bucket', { MAIL_BUCKET: undefined }, /environment variable MAIL_BUCKET/],
+    ['bad lease', { LEASE_SECONDS: 'soon' }, /environment variable LEASE_SECONDS/],
+    ['bad config JSON', { OUTBOUND_POOLS_CONFIG: '{' }, /OUTBOUND_POOLS_CONFIG is not valid JSON/],
+    [
+      'missing config file',
+      { OUTBOUND_POOLS_CONFIG: undefined, OUTBOUND_POOLS_CONFIG_FILE: '/nope.json' },
+      /cannot read configuration \/nope\.json/,
+    ],
+  ];
+  for (const [name, env, message] of bad) {
+    it(`${name}: a ConfigError naming the variable`, () => {
+      assert.throws(() => readSettings({ ...base, ...env }), message);
+    });
+  }
+});
