@@ -75,26 +75,32 @@ export async function createDeps(
   };
 }
 
-let deps: Promise<PipelineDeps> | undefined;
-
-async function route(event: unknown) {
-  deps ??= createDeps().catch((error: unknown) => {
-    deps = undefined; // a bad deployment fails every invocation loudly, not just the first
-    throw error;
-  });
-  const messageId = (event as { Records?: { ses?: { mail?: { messageId?: string } } }[] })?.Records?.[0]?.ses
-    ?.mail?.messageId;
-  if (messageId) logger.appendKeys({ messageId });
-  try {
-    const result = await processReceipt(event, await deps);
-    logger.info('done', { outcome: result.outcome, pool: result.pool, sends: result.sends.length });
-    return result;
-  } catch (error) {
-    logger.error('failed', { retryable: isRetryable(error), error: error as Error });
-    throw error;
+/**
+ * The middy handler around `processReceipt`, with dependencies built once (lazily, on the
+ * first invocation) by `makeDeps`. The sandbox builds its own with local endpoints and DNS.
+ */
+export function createHandler(makeDeps: () => Promise<PipelineDeps>) {
+  let deps: Promise<PipelineDeps> | undefined;
+  async function route(event: unknown) {
+    deps ??= makeDeps().catch((error: unknown) => {
+      deps = undefined; // a bad deployment fails every invocation loudly, not just the first
+      throw error;
+    });
+    const messageId = (event as { Records?: { ses?: { mail?: { messageId?: string } } }[] })?.Records?.[0]
+      ?.ses?.mail?.messageId;
+    if (messageId) logger.appendKeys({ messageId });
+    try {
+      const result = await processReceipt(event, await deps);
+      logger.info('done', { outcome: result.outcome, pool: result.pool, sends: result.sends.length });
+      return result;
+    } catch (error) {
+      logger.error('failed', { retryable: isRetryable(error), error: error as Error });
+      throw error;
+    }
   }
+  return middy(route)
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
 
-export const handler = middy(route)
-  .use(injectLambdaContext(logger, { resetKeys: true }))
-  .use(logMetrics(metrics, { captureColdStartMetric: true }));
+export const handler = createHandler(() => createDeps());
