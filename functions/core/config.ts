@@ -3,6 +3,7 @@
  * sandbox and the CLI. It is validated once, at the edge, by {@link parseConfig}; everything
  * downstream receives a fully defaulted, normalised {@link Config}.
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { LIMIT_ACTIONS } from './vocabulary.js';
@@ -17,6 +18,17 @@ const DOMAIN_RE =
 const LOCAL_RE = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 
 const lower = (s: string) => s.trim().toLowerCase();
+
+/** An IPv4 or IPv6 network in CIDR notation (a bare address means a single host). */
+export function isCidr(value: string): boolean {
+  const [address, bits, ...rest] = value.split('/');
+  if (rest.length > 0 || !address) return false;
+  const v = isIP(address);
+  if (v === 0) return false;
+  if (bits === undefined) return true;
+  if (!/^\d{1,3}$/.test(bits)) return false;
+  return Number(bits) <= (v === 4 ? 32 : 128);
+}
 
 const domain = z
   .string()
@@ -134,6 +146,19 @@ export const ConfigSchema = z
         dkimAvoidsRelay: z.boolean().default(true),
       })
       .prefault({}),
+    /**
+     * Enhanced filtering (the article's "Enhanced Filtering for Connectors"): gateways in front
+     * of SES (a third-party filter, an on-premises server). Mail that reached SES from one of
+     * them gets SPF recomputed against the first untrusted hop of its Received chain.
+     */
+    trustedGateways: z
+      .array(
+        z.strictObject({
+          name: z.string().min(1),
+          cidrs: z.array(z.string().refine(isCidr, 'an IPv4 or IPv6 CIDR such as 203.0.113.0/24')).min(1),
+        }),
+      )
+      .default([]),
     /**
      * ARC sealing (RFC 8617) of re-sent mail, carrying the authentication results seen on
      * arrival. Absent: copies are sent without a seal.

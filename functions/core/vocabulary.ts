@@ -30,6 +30,8 @@ export const REASONS = [
   'dkim-aligned-pass',
   'unauthenticated-relay',
   'srs-rewritten',
+  // Issue "Enhanced filtering": SPF was recomputed behind a trusted gateway.
+  'enhanced-filtering',
 ] as const;
 export type Reason = (typeof REASONS)[number];
 
