@@ -7,7 +7,7 @@
 
 import type { IncomingMessage, Server } from 'node:http';
 import { createRequire } from 'node:module';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen, urlHost } from './net.js';
 
 interface DynaliteOptions {
   /** ms a table stays CREATING after CreateTable (dynalite default 500). */
@@ -75,44 +75,4 @@ export async function startDynamoDb(opts: DynamoDbEmulatorOptions = {}): Promise
       return stopped;
     },
   };
-}
-
-// --- small net helpers (duplicated in s3.ts / ses.ts to keep each emulator module self-contained) ---
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-function listen(server: Server, port: number, host: string, service: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      const what =
-        err.code === 'EADDRINUSE'
-          ? `port ${port} on ${host} is already in use (EADDRINUSE)`
-          : `cannot listen on ${host}:${port}: ${err.message}`;
-      reject(
-        Object.assign(new Error(`${service} emulator: ${what}`, { cause: err }), {
-          code: err.code,
-          service,
-          port,
-        }),
-      );
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
-    // Drop keep-alive sockets of SDK clients so close() completes immediately and the port is freed.
-    server.closeAllConnections();
-  });
 }

@@ -28,6 +28,7 @@ import {
 } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { closeServer, listen, urlHost } from './net.js';
 
 const require = createRequire(import.meta.url);
 const sesLocal = require('aws-ses-v2-local') as {
@@ -305,45 +306,5 @@ function readAll(stream: IncomingMessage): Promise<Buffer> {
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => resolve(Buffer.concat(chunks)));
     stream.on('error', reject);
-  });
-}
-
-// --- small net helpers (duplicated in dynamodb.ts / s3.ts to keep each emulator module self-contained) ---
-
-function urlHost(host: string): string {
-  return host.includes(':') ? `[${host}]` : host;
-}
-
-function listen(server: Server, port: number, host: string, service: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: NodeJS.ErrnoException) => {
-      server.off('listening', onListening);
-      const what =
-        err.code === 'EADDRINUSE'
-          ? `port ${port} on ${host} is already in use (EADDRINUSE)`
-          : `cannot listen on ${host}:${port}: ${err.message}`;
-      reject(
-        Object.assign(new Error(`${service} emulator: ${what}`, { cause: err }), {
-          code: err.code,
-          service,
-          port,
-        }),
-      );
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen(port, host);
-  });
-}
-
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.close((err) => (err ? reject(err) : resolve()));
-    // Drop keep-alive sockets of SDK clients so close() completes immediately and the port is freed.
-    server.closeAllConnections();
   });
 }
