@@ -195,6 +195,29 @@ function recordOf(item: Item): TraceRecord {
   };
 }
 
+/**
+ * Runs a DynamoDB batch call until nothing is left: batch APIs answer with what they did not
+ * process (throttling, size), to be sent again after a backoff. Gives up after
+ * `BATCH_ROUNDS` rounds with a retryable error.
+ */
+async function drainBatch<T>(
+  operation: string,
+  items: T[],
+  call: (pending: T[]) => Promise<T[]>,
+): Promise<void> {
+  let pending = items;
+  for (let round = 0; pending.length > 0; round++) {
+    if (round >= BATCH_ROUNDS) {
+      throw new TransientDependencyError(
+        'dynamodb',
+        `${operation}: ${pending.length} items left unprocessed`,
+      );
+    }
+    if (round > 0) await sleep(backoffMs(round));
+    pending = await call(pending);
+  }
+}
+
 export class DynamoTraceStore implements TraceStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
@@ -477,41 +500,32 @@ export class DynamoTraceStore implements TraceStore {
 
   /** One BatchWriteItem of at most 25 puts, retrying unprocessed items with backoff. */
   private async batchWrite(items: Item[]): Promise<void> {
-    let requests = items.map((Item) => ({ PutRequest: { Item } }));
-    for (let round = 0; requests.length > 0; round++) {
-      if (round >= BATCH_ROUNDS) {
-        throw new TransientDependencyError(
-          'dynamodb',
-          `BatchWriteItem: ${requests.length} items left unprocessed`,
+    await drainBatch(
+      'BatchWriteItem',
+      items.map((Item) => ({ PutRequest: { Item } })),
+      async (requests) => {
+        const out = await sendMapped('BatchWriteItem', () =>
+          this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } })),
         );
-      }
-      if (round > 0) await sleep(backoffMs(round));
-      const out = await sendMapped('BatchWriteItem', () =>
-        this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } })),
-      );
-      requests = (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-    }
+        return (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
+      },
+    );
   }
 
   /** Main items by message id (missing ones left out), retrying unprocessed keys with backoff. */
   private async batchGet(messageIds: string[]): Promise<Item[]> {
     const out: Item[] = [];
     for (let i = 0; i < messageIds.length; i += BATCH_GET_SIZE) {
-      let keys: Record<string, unknown>[] = messageIds.slice(i, i + BATCH_GET_SIZE).map((id) => this.key(id));
-      for (let round = 0; keys.length > 0; round++) {
-        if (round >= BATCH_ROUNDS) {
-          throw new TransientDependencyError(
-            'dynamodb',
-            `BatchGetItem: ${keys.length} keys left unprocessed`,
-          );
-        }
-        if (round > 0) await sleep(backoffMs(round));
+      const keys: Record<string, unknown>[] = messageIds
+        .slice(i, i + BATCH_GET_SIZE)
+        .map((id) => this.key(id));
+      await drainBatch('BatchGetItem', keys, async (pending) => {
         const page = await sendMapped('BatchGetItem', () =>
-          this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: keys } } })),
+          this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } })),
         );
         out.push(...(page.Responses?.[this.tableName] ?? []));
-        keys = page.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      }
+        return page.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+      });
     }
     return out;
   }
