@@ -1,0 +1,150 @@
+/**
+ * The CDK app's settings that the configuration file does not (yet) carry, read from CDK
+ * context: `cdk.json` or `-c key=value` on the command line. Values from `-c` arrive as
+ * strings, values from `cdk.json` as JSON; both are accepted. Every error names the key.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import type { Node } from 'constructs';
+import { POOLS, type Pool } from '../functions/core/vocabulary.js';
+import type { OutboundPoolsProps } from './outbound-pools.js';
+import { InfrastructureValidationError, logRetentionFromDays } from './validation.js';
+
+/** Context keys the app reads (besides `config`, the configuration file's path). */
+export const CONTEXT_KEYS = [
+  'stackName',
+  'ipPoolScaling',
+  'existingIpPools',
+  'logRetentionDays',
+  'reservedConcurrency',
+  'routerTimeoutSeconds',
+  'mailRetentionDays',
+  'alarmEmail',
+  'activateRuleSet',
+  'createIdentities',
+  'ruleSetName',
+] as const;
+
+/** The configuration file the app reads unless `-c config=...` says otherwise. */
+export const DEFAULT_CONFIG_PATH = 'config/outbound-pools.json';
+export const DEFAULT_STACK_NAME = 'OutboundPools';
+
+/** Settings from context: the stack name and the props beyond the configuration file. */
+export interface ContextSettings {
+  readonly configPath: string;
+  readonly stackName: string;
+  readonly props: Omit<OutboundPoolsProps, 'config'>;
+}
+
+type Lookup = (key: string) => unknown;
+
+const contextError = (key: string, message: string) =>
+  new InfrastructureValidationError(`context ${key}`, message);
+
+function str(get: Lookup, key: string): string | undefined {
+  const v = get(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v !== 'string') throw contextError(key, `must be a string (got ${JSON.stringify(v)})`);
+  return v;
+}
+
+function bool(get: Lookup, key: string): boolean | undefined {
+  const v = get(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (v === true || v === 'true') return true;
+  if (v === false || v === 'false') return false;
+  throw contextError(key, `must be true or false (got ${JSON.stringify(v)})`);
+}
+
+function int(get: Lookup, key: string, min: number): number | undefined {
+  const v = get(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  const n =
+    typeof v === 'number' ? v : typeof v === 'string' && /^-?\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
+  if (!Number.isInteger(n) || n < min) {
+    throw contextError(key, `must be an integer of at least ${min} (got ${JSON.stringify(v)})`);
+  }
+  return n;
+}
+
+function list(get: Lookup, key: string): string[] | undefined {
+  const v = get(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string') {
+    return v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+  }
+  if (Array.isArray(v) && v.every((s) => typeof s === 'string')) return v as string[];
+  throw contextError(key, `must be a comma-separated string or a list of strings (got ${JSON.stringify(v)})`);
+}
+
+const SCALING = { STANDARD: ses.ScalingMode.STANDARD, MANAGED: ses.ScalingMode.MANAGED } as const;
+
+function scalingMode(key: string, v: unknown): ses.ScalingMode {
+  const mode = typeof v === 'string' ? SCALING[v.trim().toUpperCase() as keyof typeof SCALING] : undefined;
+  if (!mode) throw contextError(key, `must be STANDARD or MANAGED (got ${JSON.stringify(v)})`);
+  return mode;
+}
+
+/**
+ * `ipPoolScaling`: `MANAGED` (the normal pool's), or per pool as JSON —
+ * `{"normal": "MANAGED", "relay": "STANDARD"}` (also accepted as a JSON string from `-c`).
+ */
+function poolScaling(get: Lookup, key: string): Partial<Record<Pool, ses.ScalingMode>> | undefined {
+  let v = get(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'string' && v.trim().startsWith('{')) {
+    try {
+      v = JSON.parse(v);
+    } catch (error) {
+      throw contextError(key, `is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+  if (typeof v === 'string') return { normal: scalingMode(key, v) };
+  if (typeof v !== 'object' || Array.isArray(v) || v === null) {
+    throw contextError(key, `must be STANDARD, MANAGED or an object of pools (got ${JSON.stringify(v)})`);
+  }
+  const out: Partial<Record<Pool, ses.ScalingMode>> = {};
+  for (const [pool, mode] of Object.entries(v)) {
+    if (!(POOLS as readonly string[]).includes(pool)) {
+      throw contextError(`${key}.${pool}`, `is not a pool (${POOLS.join(', ')})`);
+    }
+    out[pool as Pool] = scalingMode(`${key}.${pool}`, mode);
+  }
+  return out;
+}
+
+/** Reads the app's settings from a construct node's context (the `App`'s). */
+export function readContextSettings(node: Node): ContextSettings {
+  const get: Lookup = (key) => node.tryGetContext(key);
+  const logDays = int(get, 'logRetentionDays', 1);
+  const timeout = int(get, 'routerTimeoutSeconds', 1);
+  const mailDays = int(get, 'mailRetentionDays', 1);
+  const scaling = poolScaling(get, 'ipPoolScaling');
+  const existing = list(get, 'existingIpPools');
+  const reserved = int(get, 'reservedConcurrency', 1);
+  const alarmEmail = str(get, 'alarmEmail');
+  const activate = bool(get, 'activateRuleSet');
+  const identities = bool(get, 'createIdentities');
+  const ruleSetName = str(get, 'ruleSetName');
+  return {
+    configPath: str(get, 'config') ?? DEFAULT_CONFIG_PATH,
+    stackName: str(get, 'stackName') ?? DEFAULT_STACK_NAME,
+    props: {
+      ...(scaling ? { ipPoolScaling: scaling } : {}),
+      ...(existing ? { existingIpPools: existing } : {}),
+      ...(logDays !== undefined
+        ? { logRetention: logRetentionFromDays('context logRetentionDays', logDays) }
+        : {}),
+      ...(reserved !== undefined ? { reservedConcurrency: reserved } : {}),
+      ...(timeout !== undefined ? { routerTimeout: Duration.seconds(timeout) } : {}),
+      ...(mailDays !== undefined ? { mailRetention: Duration.days(mailDays) } : {}),
+      ...(alarmEmail !== undefined ? { alarmEmail } : {}),
+      ...(activate !== undefined ? { activateRuleSet: activate } : {}),
+      ...(identities !== undefined ? { createIdentities: identities } : {}),
+      ...(ruleSetName !== undefined ? { ruleSetName } : {}),
+    },
+  };
+}

@@ -1,0 +1,104 @@
+/**
+ * What the two functions have in common: the repository layout, Node.js 22 on ARM, and the
+ * esbuild options (local esbuild, never Docker) that bundle a handler and its dependencies,
+ * AWS SDK included, into one ES module.
+ */
+import { createHash } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { Config } from '../functions/core/config.js';
+import { acknowledge } from './nag.js';
+
+/** The repository root (`lib/..`): esbuild's working directory and where the lock file is. */
+export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** A handler module of `functions/`, e.g. `router/handler.ts`. */
+export function handlerEntry(relativePath: string): string {
+  return join(PROJECT_ROOT, 'functions', relativePath);
+}
+
+/**
+ * The runtime the handlers are built and tested for: the repository pins Node.js 22 (the
+ * `node@22` devDependency, `@types/node` 22). Explicit, or NodejsFunction picks its own.
+ */
+export const RUNTIME = lambda.Runtime.NODEJS_22_X;
+export const ARCHITECTURE = lambda.Architecture.ARM_64;
+
+/** Acknowledges cdk-nag's "not the latest runtime" for a function on {@link RUNTIME}, and why. */
+export function acknowledgePinnedRuntime(fn: lambda.IFunction): void {
+  acknowledge(
+    fn,
+    'AwsSolutions-L1',
+    'Node.js 22 is pinned on purpose: the repository builds, type-checks (@types/node 22) and tests the ' +
+      'handlers on Node 22 (the node@22 devDependency), so the Lambda runtime is the one the tests ran on. ' +
+      'Move RUNTIME and the toolchain to the next LTS together.',
+  );
+}
+
+/** File name of the configuration bundled next to the handler (the router's default). */
+export const BUNDLED_CONFIG_FILE = 'outbound-pools.json';
+
+/**
+ * ES modules have no `require`; CommonJS dependencies bundled into one (esbuild's
+ * `__require` shim) need it, so the bundle defines one from `import.meta.url`.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __outboundPoolsCreateRequire } from 'node:module'; " +
+  'const require = __outboundPoolsCreateRequire(import.meta.url);';
+
+/**
+ * Writes the validated configuration where the bundling step can copy it from: a file named
+ * by the hash of its content (so each distinct configuration is its own file), readable by
+ * the current user only (it holds the SRS secrets). Returns the path.
+ */
+export function stageConfigFile(config: Config): string {
+  const text = `${JSON.stringify(config, null, 2)}\n`;
+  const dir = join(tmpdir(), 'outbound-pools-cdk');
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const file = join(dir, `${createHash('sha256').update(text).digest('hex').slice(0, 32)}.json`);
+  writeFileSync(file, text, { mode: 0o600 });
+  return file;
+}
+
+/** Options of {@link bundlingOptions}. */
+export interface BundlingOptionsProps {
+  /** Files to place next to the handler: bundle file name → absolute source path. */
+  readonly extraFiles?: Readonly<Record<string, string>>;
+}
+
+/**
+ * ESM output (`index.mjs`) with a `require` banner, minified, with source maps
+ * (`NODE_OPTIONS=--enable-source-maps` is set by the functions), and every module bundled —
+ * `externalModules: []`, so the function runs the SDK version the repository tests.
+ */
+export function bundlingOptions(props: BundlingOptionsProps = {}): nodejs.BundlingOptions {
+  const copies = Object.entries(props.extraFiles ?? {});
+  return {
+    format: nodejs.OutputFormat.ESM,
+    target: 'node22',
+    mainFields: ['module', 'main'],
+    banner: ESM_REQUIRE_BANNER,
+    minify: true,
+    sourceMap: true,
+    externalModules: [],
+    forceDockerBundling: false,
+    ...(copies.length > 0
+      ? {
+          commandHooks: {
+            beforeBundling: () => [],
+            beforeInstall: () => [],
+            afterBundling: (_inputDir: string, outputDir: string) =>
+              copies.map(([name, source]) => {
+                const target = JSON.stringify(join(outputDir, name));
+                // Lambda runs the code as another user: the copy must be world-readable.
+                return `cp ${JSON.stringify(source)} ${target} && chmod 644 ${target}`;
+              }),
+          },
+        }
+      : {}),
+  };
+}

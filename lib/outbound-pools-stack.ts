@@ -1,0 +1,36 @@
+/**
+ * The application stack: {@link OutboundPools} and the outputs an operator needs after
+ * `cdk deploy` (bucket, tables, rule set and the command that activates it, dashboard).
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import { OutboundPools, type OutboundPoolsProps } from './outbound-pools.js';
+
+/** Properties of {@link OutboundPoolsStack}: the stack's own and those of {@link OutboundPools}. */
+export interface OutboundPoolsStackProps extends StackProps, OutboundPoolsProps {}
+
+export class OutboundPoolsStack extends Stack {
+  readonly outboundPools: OutboundPools;
+
+  constructor(scope: Construct, id: string, props: OutboundPoolsStackProps) {
+    super(scope, id, props);
+    this.outboundPools = new OutboundPools(this, 'OutboundPools', props);
+    const { mailBucket, tables, receipt, dashboard, deliveryPools } = this.outboundPools;
+    new CfnOutput(this, 'MailBucketName', { value: mailBucket.bucket.bucketName });
+    new CfnOutput(this, 'LimitsTableName', { value: tables.limits.tableName });
+    new CfnOutput(this, 'TraceTableName', { value: tables.trace.tableName });
+    new CfnOutput(this, 'ReceiptRuleSetName', { value: receipt.ruleSetName });
+    new CfnOutput(this, 'ActivateReceiptRuleSetCommand', {
+      description: receipt.activation
+        ? 'Already done by this stack (activateRuleSet)'
+        : 'Run once: CloudFormation cannot activate a receipt rule set',
+      value: receipt.activationCommand,
+    });
+    new CfnOutput(this, 'ConfigurationSets', {
+      value: Object.values(deliveryPools.pools)
+        .map((p) => `${p.pool}=${p.configurationSetName}`)
+        .join(' '),
+    });
+    new CfnOutput(this, 'DashboardName', { value: dashboard.dashboard.dashboardName });
+  }
+}

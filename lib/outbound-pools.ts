@@ -1,0 +1,220 @@
+/**
+ * `OutboundPools`: the whole system of SPEC 7 as one reusable construct — receipt rule set
+ * and rule (S3, then Lambda), the raw-mail bucket, the limits and trace tables, the three
+ * delivery pools (configuration sets on dedicated IP pools) with their event destinations,
+ * the router and feedback functions with dead-letter queues, the dashboard and alarms.
+ */
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as ses from 'aws-cdk-lib/aws-ses';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { Config } from '../functions/core/config.js';
+import type { Pool } from '../functions/core/vocabulary.js';
+import { AlarmTopic } from './alarm-topic.js';
+import { OutboundPoolsDashboard } from './dashboard.js';
+import { DeliveryPools } from './delivery-pools.js';
+import { FeedbackFunction } from './feedback-function.js';
+import { MailBucket } from './mail-bucket.js';
+import { InboundReceipt } from './receipt-rules.js';
+import { RouterFunction } from './router-function.js';
+import { SendingIdentities } from './sending-identities.js';
+import { OutboundPoolsTables } from './tables.js';
+import { InfrastructureValidationError } from './validation.js';
+
+/** Properties of {@link OutboundPools}. */
+export interface OutboundPoolsProps {
+  /**
+   * The validated configuration (`parseConfig`/`parseConfigText` of
+   * `functions/core/config.ts`): domains, SRS, limits, pools. The router gets this exact
+   * document, bundled next to its handler.
+   */
+  readonly config: Config;
+  /**
+   * Scaling mode of each dedicated IP pool the stack creates.
+   *
+   * @default ScalingMode.STANDARD for every created pool
+   */
+  readonly ipPoolScaling?: Partial<Record<Pool, ses.ScalingMode>>;
+  /**
+   * IP pool names (`pools.<pool>.ipPool`) that already exist in the account: referenced by
+   * name, not created. `ses-shared-pool` needs no entry.
+   *
+   * @default - the stack creates every pool that is not managed by SES
+   */
+  readonly existingIpPools?: readonly string[];
+  /**
+   * How long raw received messages are kept in the bucket.
+   *
+   * @default Duration.days(14)
+   */
+  readonly mailRetention?: Duration;
+  /**
+   * How long the functions' logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * Concurrent executions reserved for (and capping) the router.
+   *
+   * @default - no reservation
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Router timeout (its message claim lasts this plus 60 seconds).
+   *
+   * @default Duration.seconds(90)
+   */
+  readonly routerTimeout?: Duration;
+  /**
+   * Router memory, MB.
+   *
+   * @default 1024
+   */
+  readonly routerMemorySize?: number;
+  /**
+   * An address to notify of alarms, through a new encrypted SNS topic. Not together with
+   * `alarmTopic`.
+   *
+   * @default - no notification unless `alarmTopic` is given
+   */
+  readonly alarmEmail?: string;
+  /**
+   * An existing topic to notify of alarms.
+   *
+   * @default - a new topic when `alarmEmail` is set, otherwise none
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * Make the receipt rule set the account's active one during deployment (replacing the
+   * active one). See {@link InboundReceipt}.
+   *
+   * @default false
+   */
+  readonly activateRuleSet?: boolean;
+  /**
+   * Name of the receipt rule set.
+   *
+   * @default `${stackName}-inbound`
+   */
+  readonly ruleSetName?: string;
+  /**
+   * Create SES domain identities (Easy DKIM) for the accepted domains, the SRS domain and
+   * the bounce sink's domain.
+   *
+   * @default false - the domains are verified in SES already
+   */
+  readonly createIdentities?: boolean;
+  /**
+   * What happens to the bucket, tables and log groups when they leave the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+  /**
+   * A bucket for the mail bucket's S3 server access logs.
+   *
+   * @default - no server access logs
+   */
+  readonly mailAccessLogsBucket?: s3.IBucket;
+  /**
+   * Customer managed key of the ARC key's SecureString parameter, if not `aws/ssm`.
+   *
+   * @default - `aws/ssm`
+   */
+  readonly arcKeyEncryptionKey?: kms.IKey;
+}
+
+/** The outbound delivery pools system. */
+export class OutboundPools extends Construct {
+  readonly mailBucket: MailBucket;
+  readonly tables: OutboundPoolsTables;
+  readonly deliveryPools: DeliveryPools;
+  readonly identities: SendingIdentities;
+  readonly router: RouterFunction;
+  readonly feedback: FeedbackFunction;
+  readonly receipt: InboundReceipt;
+  readonly dashboard: OutboundPoolsDashboard;
+  /** The topic alarms notify, when there is one. */
+  readonly alarmTopic: sns.ITopic | undefined;
+
+  constructor(scope: Construct, id: string, props: OutboundPoolsProps) {
+    super(scope, id);
+    const { config } = props;
+    if (props.alarmEmail !== undefined && props.alarmTopic !== undefined) {
+      throw new InfrastructureValidationError(
+        'alarmEmail',
+        'give alarmEmail (a new topic) or alarmTopic (an existing one), not both',
+        this,
+      );
+    }
+    this.alarmTopic =
+      props.alarmTopic ??
+      (props.alarmEmail !== undefined
+        ? new AlarmTopic(this, 'AlarmTopic', { email: props.alarmEmail }).topic
+        : undefined);
+
+    this.deliveryPools = new DeliveryPools(this, 'DeliveryPools', {
+      pools: config.pools,
+      existingIpPools: props.existingIpPools,
+      scalingMode: props.ipPoolScaling,
+    });
+    this.mailBucket = new MailBucket(this, 'MailBucket', {
+      retention: props.mailRetention ?? Duration.days(14),
+      removalPolicy: props.removalPolicy,
+      serverAccessLogsBucket: props.mailAccessLogsBucket,
+    });
+    this.tables = new OutboundPoolsTables(this, 'Tables', {
+      removalPolicy: props.removalPolicy,
+    });
+    this.identities = new SendingIdentities(this, 'Identities', {
+      config,
+      createIdentities: props.createIdentities ?? false,
+    });
+    this.router = new RouterFunction(this, 'Router', {
+      config,
+      mailBucket: this.mailBucket,
+      tables: this.tables,
+      deliveryPools: this.deliveryPools,
+      identityArns: this.identities.identityArns,
+      timeout: props.routerTimeout,
+      memorySize: props.routerMemorySize,
+      reservedConcurrency: props.reservedConcurrency,
+      logRetention: props.logRetention,
+      arcKeyEncryptionKey: props.arcKeyEncryptionKey,
+      removalPolicy: props.removalPolicy,
+    });
+    this.feedback = new FeedbackFunction(this, 'Feedback', {
+      tables: this.tables,
+      eventPattern: this.deliveryPools.eventPattern,
+      traceRetentionDays: config.trace.retentionDays,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.receipt = new InboundReceipt(this, 'Receipt', {
+      // The SRS domain receives the bounces of re-sent mail (reversed through high-risk).
+      recipients: [...config.acceptedDomains, config.srs.domain],
+      mailBucket: this.mailBucket,
+      router: this.router.function,
+      activateRuleSet: props.activateRuleSet ?? false,
+      ruleSetName: props.ruleSetName,
+    });
+    this.dashboard = new OutboundPoolsDashboard(this, 'Dashboard', {
+      deliveryPools: this.deliveryPools,
+      router: {
+        label: 'Router',
+        function: this.router.function,
+        deadLetterQueue: this.router.deadLetterQueue,
+      },
+      feedback: {
+        label: 'Feedback',
+        function: this.feedback.function,
+        deadLetterQueue: this.feedback.deadLetterQueue,
+      },
+      alarmTopic: this.alarmTopic,
+    });
+  }
+}

@@ -1,0 +1,220 @@
+/**
+ * The router Lambda (`functions/router/handler.ts`): invoked by the receipt rule's Lambda
+ * action (`Event`), it reads the raw message, decides the pool and sends through SES. Failed
+ * invocations are retried twice, then land in a dead-letter queue with an alarm (SPEC 8).
+ */
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { Config } from '../functions/core/config.js';
+import { DeadLetterQueue } from './dead-letter-queue.js';
+import type { IDeliveryPools } from './delivery-pools.js';
+import {
+  ARCHITECTURE,
+  acknowledgePinnedRuntime,
+  BUNDLED_CONFIG_FILE,
+  bundlingOptions,
+  handlerEntry,
+  PROJECT_ROOT,
+  RUNTIME,
+  stageConfigFile,
+} from './lambda-bundling.js';
+import type { IMailBucket } from './mail-bucket.js';
+import { acknowledge, cfnResourceOf, wildcardArnFinding } from './nag.js';
+import type { IOutboundPoolsTables } from './tables.js';
+import { checkInteger, InfrastructureValidationError } from './validation.js';
+
+/** Seconds a claim outlives the function timeout (`LEASE_SECONDS` = timeout + margin). */
+export const LEASE_MARGIN_SECONDS = 60;
+
+/** Properties of {@link RouterFunction}. */
+export interface RouterFunctionProps {
+  /** The validated configuration, bundled next to the handler as `outbound-pools.json`. */
+  readonly config: Config;
+  /** Where the receipt rule stores raw messages. */
+  readonly mailBucket: IMailBucket;
+  /** Limits and trace tables. */
+  readonly tables: IOutboundPoolsTables;
+  /** The configuration sets the router sends through. */
+  readonly deliveryPools: IDeliveryPools;
+  /** ARNs of the SES identities the router sends as. */
+  readonly identityArns: readonly string[];
+  /**
+   * Function timeout. The router's claim on a message (`LEASE_SECONDS`) lasts this long plus
+   * 60 seconds, so a retry never takes over a message still being processed.
+   *
+   * @default Duration.seconds(90)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Memory (and so CPU) of the function, MB. DKIM verification and ARC sealing of 40 MB
+   * messages are CPU- and memory-bound.
+   *
+   * @default 1024
+   */
+  readonly memorySize?: number;
+  /**
+   * Concurrent executions reserved for (and capping) the router: a cap protects DynamoDB
+   * and the SES send rate from a burst of inbound mail. Events beyond it wait and retry.
+   *
+   * @default - no reservation (the account's unreserved concurrency)
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * How long the router's logs are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * How long a container trusts a sender restriction it read before asking DynamoDB again.
+   *
+   * @default Duration.seconds(60)
+   */
+  readonly restrictionCacheTtl?: Duration;
+  /**
+   * The customer managed KMS key of the ARC key's SecureString parameter. Not needed for the
+   * default `aws/ssm` key, which SSM uses on the caller's behalf without a KMS permission.
+   *
+   * @default - the parameter is encrypted with `aws/ssm`
+   */
+  readonly arcKeyEncryptionKey?: kms.IKey;
+  /**
+   * What happens to the log group when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/**
+ * The router: Node.js 22 on ARM, the configuration bundled with the code, a role granted
+ * exactly what the pipeline uses (read raw mail under the prefix, read/write both tables,
+ * send through the three configuration sets as the sending identities, read the ARC key).
+ */
+export class RouterFunction extends Construct implements iam.IGrantable {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly deadLetterQueue: DeadLetterQueue;
+  readonly grantPrincipal: iam.IPrincipal;
+  /** `LEASE_SECONDS` given to the function (timeout + 60). */
+  readonly leaseSeconds: number;
+
+  constructor(scope: Construct, id: string, props: RouterFunctionProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.seconds(90);
+    const timeoutSeconds = timeout.toSeconds();
+    checkInteger(this, 'routerTimeout', timeoutSeconds, { min: 10, max: 900 });
+    checkInteger(this, 'routerMemorySize', props.memorySize, { min: 128, max: 10_240 });
+    checkInteger(this, 'reservedConcurrency', props.reservedConcurrency, { min: 1 });
+    const restrictionCache = (props.restrictionCacheTtl ?? Duration.seconds(60)).toSeconds();
+    checkInteger(this, 'restrictionCacheTtl', restrictionCache, { min: 0, max: 3600 });
+    const arc = props.config.arc;
+    if (arc && 'file' in arc.privateKey) {
+      throw new InfrastructureValidationError(
+        'arc.privateKey.file',
+        'a key file exists only on this machine, not in Lambda; store the key in an SSM SecureString parameter and set arc.privateKey.ssmParameter',
+        this,
+      );
+    }
+    this.leaseSeconds = timeoutSeconds + LEASE_MARGIN_SECONDS;
+
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy,
+    });
+    // An own role instead of AWSLambdaBasicExecutionRole: logs only to its own log group.
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Outbound pools router: reads received mail, decides the pool, sends through SES',
+    });
+    this.logGroup.grantWrite(this.role);
+    this.grantPrincipal = this.role;
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', { purpose: 'router events' });
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: 'Outbound pools router (SES receipt rule Lambda action)',
+      entry: handlerEntry('router/handler.ts'),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
+      runtime: RUNTIME,
+      architecture: ARCHITECTURE,
+      memorySize: props.memorySize ?? 1024,
+      timeout,
+      role: this.role,
+      logGroup: this.logGroup,
+      reservedConcurrentExecutions: props.reservedConcurrency,
+      onFailure: new SqsDestination(this.deadLetterQueue.queue),
+      retryAttempts: 2,
+      maxEventAge: Duration.hours(6),
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        OUTBOUND_POOLS_CONFIG_FILE: `/var/task/${BUNDLED_CONFIG_FILE}`,
+        MAIL_BUCKET: props.mailBucket.bucket.bucketName,
+        MAIL_PREFIX: props.mailBucket.prefix,
+        LIMITS_TABLE: props.tables.limits.tableName,
+        TRACE_TABLE: props.tables.trace.tableName,
+        LEASE_SECONDS: String(this.leaseSeconds),
+        RESTRICTION_CACHE_SECONDS: String(restrictionCache),
+      },
+      bundling: bundlingOptions({ extraFiles: { [BUNDLED_CONFIG_FILE]: stageConfigFile(props.config) } }),
+    });
+
+    props.mailBucket.grantReadMail(this.role);
+    props.tables.grantReadWrite(this.role);
+    props.deliveryPools.grantSend(this.role, props.identityArns);
+    if (arc && 'ssmParameter' in arc.privateKey) {
+      this.grantReadArcKey(arc.privateKey.ssmParameter, props.arcKeyEncryptionKey);
+    }
+    acknowledgePinnedRuntime(this.function);
+    this.acknowledgeScopedWildcards(props);
+  }
+
+  /** The wildcards of the router's policy: objects under one prefix, the indexes of two tables. */
+  private acknowledgeScopedWildcards(props: RouterFunctionProps): void {
+    const bucket = cfnResourceOf(props.mailBucket.bucket);
+    if (bucket) {
+      acknowledge(
+        this.role,
+        wildcardArnFinding(bucket, `/${props.mailBucket.prefix}*`),
+        'Raw messages are objects named by their SES message id, unknown in advance: the router reads ' +
+          `(s3:GetObject) any object under the receipt rule's prefix "${props.mailBucket.prefix}" and nothing else.`,
+      );
+    }
+    for (const table of [props.tables.limits, props.tables.trace]) {
+      const cfn = cfnResourceOf(table);
+      if (!cfn) continue;
+      acknowledge(
+        this.role,
+        wildcardArnFinding(cfn, '/index/*'),
+        'The router queries the global secondary indexes of its own table (restricted senders; trace by ' +
+          'sender, recipient, destination); the wildcard covers only the index ARNs of that one table.',
+      );
+    }
+  }
+
+  /** The function as an `IFunction` (receipt rule action, metrics). */
+  get lambda(): lambda.IFunction {
+    return this.function;
+  }
+
+  private grantReadArcKey(parameterName: string, key: kms.IKey | undefined): void {
+    const parameterArn = Stack.of(this).formatArn({
+      service: 'ssm',
+      resource: 'parameter',
+      resourceName: parameterName.replace(/^\//, ''),
+    });
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameterArn] }),
+    );
+    key?.grantDecrypt(this.role);
+  }
+}

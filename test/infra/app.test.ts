@@ -1,0 +1,73 @@
+/**
+ * `bin/app.ts` as the CDK CLI runs it (`cdk.json`: `npx tsx bin/app.ts`), without the CLI:
+ * the CLI passes context in `CDK_CONTEXT_JSON` and the output directory in `CDK_OUTDIR`.
+ * No credentials, no network: the app synthesizes (bundling included) from the repository's
+ * configuration, and a bad configuration stops it with the field named.
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../../lib/lambda-bundling.js';
+
+function runApp(context: Record<string, unknown>) {
+  const outdir = mkdtempSync(join(tmpdir(), 'outbound-pools-app-'));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    CDK_OUTDIR: outdir,
+    CDK_CONTEXT_JSON: JSON.stringify(context),
+  };
+  for (const key of ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'CDK_DEFAULT_ACCOUNT'])
+    delete env[key];
+  const result = spawnSync(process.execPath, ['--import', 'tsx', 'bin/app.ts'], {
+    cwd: PROJECT_ROOT,
+    env,
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { ...result, outdir };
+}
+
+describe('bin/app.ts', () => {
+  it('synthesizes the repository configuration offline, cdk-nag clean', () => {
+    // Act
+    const run = runApp({ config: 'config/outbound-pools.json', stackName: 'OutboundPools' });
+    // Assess
+    assert.equal(run.status, 0, run.stderr);
+    const template = JSON.parse(readFileSync(join(run.outdir, 'OutboundPools.template.json'), 'utf8'));
+    const types = new Set(
+      Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type),
+    );
+    for (const type of ['AWS::SES::ReceiptRule', 'AWS::SES::ConfigurationSet', 'AWS::Lambda::Function']) {
+      assert.ok(types.has(type), type);
+    }
+    const report = JSON.parse(readFileSync(join(run.outdir, 'validation-report.json'), 'utf8'));
+    assert.deepEqual(report.pluginReports, []);
+  });
+
+  it('a bad configuration stops the synth with the field named, no stack trace', () => {
+    // Prepare
+    const dir = mkdtempSync(join(tmpdir(), 'outbound-pools-config-'));
+    const file = join(dir, 'bad.json');
+    const config = JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/outbound-pools.json'), 'utf8'));
+    config.limits.default.action = 'explode';
+    writeFileSync(file, JSON.stringify(config));
+    // Act
+    const run = runApp({ config: file });
+    // Assess
+    assert.equal(run.status, 1);
+    assert.match(run.stderr, /^outbound-pools: invalid configuration:\n {2}limits\.default\.action: /m);
+    assert.doesNotMatch(run.stderr, /\n\s+at /);
+  });
+
+  it('an impossible combination stops the synth too', () => {
+    const run = runApp({ reservedConcurrency: '0' });
+    assert.equal(run.status, 1);
+    assert.equal(
+      run.stderr.trim().split('\n').at(-1),
+      'outbound-pools: context reservedConcurrency: must be an integer of at least 1 (got "0")',
+    );
+  });
+});

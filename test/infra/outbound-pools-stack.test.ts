@@ -1,0 +1,587 @@
+/**
+ * The application stack with the test configuration, synthesized once with real bundling:
+ * one assertion block per promise of SPEC 7 and 8 and of the infrastructure issue.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { before, describe, it } from 'node:test';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { createTableInput, LIMITS_TABLE, TRACE_TABLE } from '../../functions/adapters/tables.js';
+import { parseConfigText } from '../../functions/core/config.js';
+import { METRIC } from '../../functions/router/observer.js';
+import { readSettings } from '../../functions/router/settings.js';
+import {
+  ACCOUNT,
+  ARC_PARAMETER,
+  allStatements,
+  asArray,
+  dashboardBody,
+  dashboardMetrics,
+  infraConfig,
+  logicalId,
+  REGION,
+  resourceNamed,
+  resourcesOf,
+  type Synthesized,
+  synthStack,
+} from './helpers.js';
+
+type Json = Record<string, unknown>;
+
+let synth: Synthesized;
+let template: Template;
+let ids: {
+  bucket: string;
+  bucketPolicy: string;
+  router: string;
+  feedback: string;
+  limits: string;
+  trace: string;
+  routerDlq: string;
+  feedbackDlq: string;
+  permission: string;
+  ruleSet: string;
+};
+
+const ruleArn = {
+  'Fn::Join': [
+    '',
+    [
+      'arn:',
+      { Ref: 'AWS::Partition' },
+      `:ses:${REGION}:${ACCOUNT}:receipt-rule-set/Test-inbound:receipt-rule/route-to-pools`,
+    ],
+  ],
+};
+const arn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
+const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+before(() => {
+  // Prepare (bundles both functions with local esbuild)
+  synth = synthStack();
+  template = synth.template;
+  ids = {
+    bucket: logicalId(template, 'AWS::S3::Bucket', 'MailBucket'),
+    bucketPolicy: logicalId(template, 'AWS::S3::BucketPolicy', 'MailBucket'),
+    router: logicalId(template, 'AWS::Lambda::Function', 'Router'),
+    feedback: logicalId(template, 'AWS::Lambda::Function', 'Feedback'),
+    limits: logicalId(template, 'AWS::DynamoDB::Table', 'Limits'),
+    trace: logicalId(template, 'AWS::DynamoDB::Table', 'Trace'),
+    routerDlq: logicalId(template, 'AWS::SQS::Queue', 'Router'),
+    feedbackDlq: logicalId(template, 'AWS::SQS::Queue', 'Feedback'),
+    permission: logicalId(template, 'AWS::Lambda::Permission', 'AllowSes'),
+    ruleSet: logicalId(template, 'AWS::SES::ReceiptRuleSet', 'Receipt'),
+  };
+});
+
+describe('mail bucket', () => {
+  it('is encrypted, private, owner-enforced and expires raw mail after 14 days', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+      OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] },
+      LifecycleConfiguration: {
+        Rules: [
+          Match.objectLike({
+            Prefix: 'raw/',
+            ExpirationInDays: 14,
+            Status: 'Enabled',
+            AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
+          }),
+        ],
+      },
+    });
+  });
+
+  it('denies every request without TLS (and below TLS 1.2)', () => {
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Effect: 'Deny',
+            Action: 's3:*',
+            Principal: { AWS: '*' },
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          }),
+          Match.objectLike({ Effect: 'Deny', Condition: { NumericLessThan: { 's3:TlsVersion': 1.2 } } }),
+        ]),
+      },
+    });
+  });
+
+  it('lets SES put objects only for this account and this receipt rule, under the prefix', () => {
+    const [, policy] = resourceNamed(template, 'AWS::S3::BucketPolicy', 'MailBucket');
+    const statements = (policy.PolicyDocument as { Statement: Json[] }).Statement;
+    const ses = statements.filter((s) => JSON.stringify(s.Principal).includes('ses.amazonaws.com'));
+    assert.deepEqual(ses, [
+      {
+        Sid: 'AllowSesReceiptRulePutObject',
+        Effect: 'Allow',
+        Principal: { Service: 'ses.amazonaws.com' },
+        Action: 's3:PutObject',
+        Resource: { 'Fn::Join': ['', [getAtt(ids.bucket), '/raw/*']] },
+        Condition: {
+          StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' }, 'aws:SourceArn': ruleArn },
+        },
+      },
+    ]);
+  });
+});
+
+describe('receipt rule', () => {
+  it('stores the message in S3, then invokes the router asynchronously, with TLS and scanning', () => {
+    const [, rule] = resourceNamed(template, 'AWS::SES::ReceiptRule', 'Receipt');
+    assert.deepEqual(rule.Rule, {
+      Name: 'route-to-pools',
+      Enabled: true,
+      ScanEnabled: true,
+      TlsPolicy: 'Require',
+      Recipients: ['example.com', 'example.org', 'fwd.example.com'],
+      Actions: [
+        { S3Action: { BucketName: { Ref: ids.bucket }, ObjectKeyPrefix: 'raw/' } },
+        { LambdaAction: { FunctionArn: getAtt(ids.router), InvocationType: 'Event' } },
+      ],
+    });
+    assert.deepEqual(rule.RuleSetName, { Ref: ids.ruleSet });
+  });
+
+  it('is created after the bucket policy and the invoke permission SES checks on creation', () => {
+    const [, rule] = Object.entries(template.findResources('AWS::SES::ReceiptRule'))[0]!;
+    assert.deepEqual(
+      new Set((rule as { DependsOn: string[] }).DependsOn),
+      new Set([ids.bucketPolicy, ids.permission]),
+    );
+  });
+
+  it('lets only SES of this account, for this rule, invoke the router', () => {
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunction',
+      FunctionName: getAtt(ids.router),
+      Principal: 'ses.amazonaws.com',
+      SourceAccount: { Ref: 'AWS::AccountId' },
+      SourceArn: ruleArn,
+    });
+  });
+
+  it('names the rule set after the stack and leaves activation to the operator by default', () => {
+    template.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'Test-inbound' });
+    template.resourceCountIs('Custom::AWS', 0);
+    template.hasOutput('ActivateReceiptRuleSetCommand', {
+      Value: `aws ses set-active-receipt-rule-set --rule-set-name Test-inbound --region ${REGION}`,
+    });
+  });
+});
+
+describe('delivery pools', () => {
+  const pools = [
+    ['normal', 'outbound-normal'],
+    ['high-risk', 'outbound-high-risk'],
+    ['relay', 'outbound-relay'],
+  ] as const;
+  const cid = { normal: 'Normal', 'high-risk': 'HighRisk', relay: 'Relay' } as const;
+
+  it('creates three dedicated IP pools, STANDARD scaling', () => {
+    template.resourceCountIs('AWS::SES::DedicatedIpPool', 3);
+    for (const [, name] of pools) {
+      template.hasResourceProperties('AWS::SES::DedicatedIpPool', {
+        PoolName: name,
+        ScalingMode: 'STANDARD',
+      });
+    }
+  });
+
+  it('creates three configuration sets, each sending through its own pool, reputation metrics on', () => {
+    template.resourceCountIs('AWS::SES::ConfigurationSet', 3);
+    for (const [pool, name] of pools) {
+      const poolId = logicalId(template, 'AWS::SES::DedicatedIpPool', cid[pool]);
+      template.hasResourceProperties('AWS::SES::ConfigurationSet', {
+        Name: name,
+        DeliveryOptions: { SendingPoolName: { Ref: poolId } },
+        ReputationOptions: { ReputationMetricsEnabled: true },
+        SendingOptions: { SendingEnabled: true },
+      });
+    }
+  });
+
+  it('never tracks opens or clicks (tracking rewrites the body and breaks DKIM and ARC)', () => {
+    for (const [, props] of resourcesOf(template, 'AWS::SES::ConfigurationSet')) {
+      assert.equal(props.TrackingOptions, undefined);
+    }
+    const destinations = resourcesOf(template, 'AWS::SES::ConfigurationSetEventDestination');
+    assert.equal(destinations.length, 6);
+    for (const [, props] of destinations) {
+      assert.deepEqual((props.EventDestination as Json).MatchingEventTypes, [
+        'send',
+        'delivery',
+        'bounce',
+        'complaint',
+        'reject',
+        'deliveryDelay',
+        'renderingFailure',
+      ]);
+    }
+  });
+
+  it('publishes SES event metrics to CloudWatch by configuration set and the pool and reason tags', () => {
+    const dims = ['ses:configuration-set', 'pool', 'reason'].map((DimensionName) => ({
+      DimensionName,
+      DimensionValueSource: 'messageTag',
+      DefaultDimensionValue: 'none',
+    }));
+    for (const [pool] of pools) {
+      const setId = logicalId(template, 'AWS::SES::ConfigurationSet', cid[pool]);
+      template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+        ConfigurationSetName: { Ref: setId },
+        EventDestination: Match.objectLike({
+          Enabled: true,
+          CloudWatchDestination: { DimensionConfigurations: dims },
+        }),
+      });
+      template.hasResourceProperties('AWS::SES::ConfigurationSetEventDestination', {
+        ConfigurationSetName: { Ref: setId },
+        EventDestination: Match.objectLike({
+          EventBridgeDestination: { EventBusArn: arn(`:events:${REGION}:${ACCOUNT}:event-bus/default`) },
+        }),
+      });
+    }
+  });
+});
+
+describe('SES events → feedback function', () => {
+  it('routes the SES events of the three configuration sets from the default bus to the feedback function', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      EventPattern: {
+        source: ['aws.ses'],
+        'detail-type': Match.arrayWith(['Email Delivered', 'Email Bounced', 'Email Complaint Received']),
+        detail: {
+          mail: {
+            tags: { 'ses:configuration-set': ['outbound-normal', 'outbound-high-risk', 'outbound-relay'] },
+          },
+        },
+      },
+      Targets: [
+        Match.objectLike({
+          Arn: getAtt(ids.feedback),
+          DeadLetterConfig: { Arn: getAtt(ids.feedbackDlq) },
+          RetryPolicy: { MaximumRetryAttempts: 8, MaximumEventAgeInSeconds: 21_600 },
+        }),
+      ],
+    });
+    template.hasResourceProperties('AWS::Lambda::Permission', {
+      FunctionName: getAtt(ids.feedback),
+      Principal: 'events.amazonaws.com',
+    });
+  });
+});
+
+describe('tables', () => {
+  const cases = [
+    ['limits', 'Limits', LIMITS_TABLE],
+    ['trace', 'Trace', TRACE_TABLE],
+  ] as const;
+
+  for (const [name, idPart, description] of cases) {
+    it(`${name}: keys, attributes and GSIs exactly as functions/adapters/tables.ts describes them`, () => {
+      // Prepare
+      const expected = createTableInput('x', description);
+      const [, props] = resourceNamed(template, 'AWS::DynamoDB::Table', idPart);
+      type Named = { AttributeName?: string; IndexName?: string };
+      const byName = (xs: unknown) =>
+        [...((xs as Named[] | undefined) ?? [])].sort((a, b) =>
+          String(a.AttributeName ?? a.IndexName).localeCompare(String(b.AttributeName ?? b.IndexName)),
+        );
+      // Assess
+      assert.deepEqual(props.KeySchema, expected.KeySchema);
+      assert.deepEqual(byName(props.AttributeDefinitions), byName(expected.AttributeDefinitions));
+      assert.deepEqual(byName(props.GlobalSecondaryIndexes), byName(expected.GlobalSecondaryIndexes));
+    });
+
+    it(`${name}: on demand, encrypted, point-in-time recovery, TTL on ${description.ttlAttribute}, retained`, () => {
+      const [id, props] = resourceNamed(template, 'AWS::DynamoDB::Table', idPart);
+      assert.equal(props.BillingMode, 'PAY_PER_REQUEST');
+      assert.deepEqual(props.SSESpecification, { SSEEnabled: true });
+      assert.deepEqual(props.PointInTimeRecoverySpecification, { PointInTimeRecoveryEnabled: true });
+      assert.deepEqual(props.TimeToLiveSpecification, {
+        AttributeName: description.ttlAttribute,
+        Enabled: true,
+      });
+      assert.equal((template.toJSON().Resources[id] as Json).DeletionPolicy, 'Retain');
+    });
+  }
+});
+
+describe('functions', () => {
+  it('run Node.js 22 on ARM, ESM bundles, logs kept a month', () => {
+    for (const id of [ids.router, ids.feedback]) {
+      const props = (template.toJSON().Resources[id] as { Properties: Json }).Properties;
+      assert.equal(props.Runtime, 'nodejs22.x');
+      assert.deepEqual(props.Architectures, ['arm64']);
+      assert.equal(props.Handler, 'index.handler');
+      const logGroup = (props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+      assert.ok(logGroup.includes(id.includes('Router') ? 'Router' : 'Feedback'));
+    }
+  });
+
+  it('router: 1024 MB, 90 s, no reserved concurrency unless asked, the settings.ts variables', () => {
+    const [, props] = resourceNamed(template, 'AWS::Lambda::Function', 'Router');
+    assert.equal(props.MemorySize, 1024);
+    assert.equal(props.Timeout, 90);
+    assert.equal(props.ReservedConcurrentExecutions, undefined);
+    assert.deepEqual((props.Environment as { Variables: Json }).Variables, {
+      NODE_OPTIONS: '--enable-source-maps',
+      OUTBOUND_POOLS_CONFIG_FILE: '/var/task/outbound-pools.json',
+      MAIL_BUCKET: { Ref: ids.bucket },
+      MAIL_PREFIX: 'raw/',
+      LIMITS_TABLE: { Ref: ids.limits },
+      TRACE_TABLE: { Ref: ids.trace },
+      LEASE_SECONDS: '150',
+      RESTRICTION_CACHE_SECONDS: '60',
+    });
+  });
+
+  it('router: settings.ts accepts its environment, and the bundled configuration is the validated one', () => {
+    // Prepare: the asset directory of the router's code in the cloud assembly
+    const [, props] = resourceNamed(template, 'AWS::Lambda::Function', 'Router');
+    const key = (props.Code as { S3Key: string }).S3Key;
+    const assetDir = join(synth.app.outdir, `asset.${key.replace(/\.zip$/, '')}`);
+    const vars = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+    const env = Object.fromEntries(
+      Object.entries(vars).map(([k, v]) => [k, typeof v === 'string' ? v : 'resolved-at-deploy']),
+    );
+    env.OUTBOUND_POOLS_CONFIG_FILE = join(assetDir, 'outbound-pools.json');
+    // Act
+    const settings = readSettings(env);
+    // Assess
+    assert.deepEqual(settings.config, infraConfig());
+    assert.equal(settings.mailPrefix, 'raw/');
+    assert.equal(settings.leaseMs, 150_000);
+    assert.deepEqual(parseConfigText(readFileSync(env.OUTBOUND_POOLS_CONFIG_FILE, 'utf8')), infraConfig());
+    assert.ok(readFileSync(join(assetDir, 'index.mjs'), 'utf8').startsWith('import { createRequire'));
+  });
+
+  it('feedback: the trace table and retention its handler reads', () => {
+    const [, props] = resourceNamed(template, 'AWS::Lambda::Function', 'Feedback');
+    assert.deepEqual((props.Environment as { Variables: Json }).Variables, {
+      NODE_OPTIONS: '--enable-source-maps',
+      TRACE_TABLE: { Ref: ids.trace },
+      TRACE_RETENTION_DAYS: '30',
+    });
+  });
+
+  it('no secret reaches the template: the configuration (SRS secrets) is only in the code asset', () => {
+    const text = JSON.stringify(template.toJSON());
+    for (const secret of infraConfig().srs.secrets) assert.equal(text.includes(secret), false, secret);
+    assert.equal(text.includes('OUTBOUND_POOLS_CONFIG"'), false);
+  });
+});
+
+describe('IAM: least privilege', () => {
+  const routerStatements = () => {
+    const [, policy] = resourceNamed(template, 'AWS::IAM::Policy', 'RouterRole');
+    return (policy.PolicyDocument as { Statement: Json[] }).Statement;
+  };
+  const withAction = (statements: Json[], action: string) =>
+    statements.filter((s) => asArray(s.Action as string | string[]).includes(action));
+
+  it('SES sending only through the three configuration sets, as the sending identities', () => {
+    const [send] = withAction(routerStatements(), 'ses:SendEmail');
+    const setId = (part: string) => logicalId(template, 'AWS::SES::ConfigurationSet', part);
+    assert.deepEqual(send, {
+      Effect: 'Allow',
+      Action: ['ses:SendEmail', 'ses:SendRawEmail'],
+      Resource: [
+        ...['Normal', 'HighRisk', 'Relay'].map((p) => ({
+          'Fn::Join': [
+            '',
+            [
+              'arn:',
+              { Ref: 'AWS::Partition' },
+              `:ses:${REGION}:${ACCOUNT}:configuration-set/`,
+              { Ref: setId(p) },
+            ],
+          ],
+        })),
+        ...['example.com', 'example.org', 'fwd.example.com'].map((d) =>
+          arn(`:ses:${REGION}:${ACCOUNT}:identity/${d}`),
+        ),
+      ],
+    });
+  });
+
+  it('no statement anywhere allows an SES send on "*"', () => {
+    for (const s of allStatements(template)) {
+      const actions = asArray(s.Action as string | string[]);
+      if (actions.some((a) => a.startsWith('ses:Send') || a === 'ses:*' || a === '*')) {
+        assert.ok(!asArray(s.Resource).includes('*'), JSON.stringify(s));
+      }
+    }
+  });
+
+  it('S3: reads raw mail under the prefix only (and lists that prefix)', () => {
+    const statements = routerStatements();
+    assert.deepEqual(withAction(statements, 's3:GetObject'), [
+      {
+        Effect: 'Allow',
+        Action: 's3:GetObject',
+        Resource: { 'Fn::Join': ['', [getAtt(ids.bucket), '/raw/*']] },
+      },
+    ]);
+    assert.deepEqual(withAction(statements, 's3:ListBucket'), [
+      {
+        Effect: 'Allow',
+        Action: 's3:ListBucket',
+        Resource: getAtt(ids.bucket),
+        Condition: { StringLike: { 's3:prefix': ['raw/*'] } },
+      },
+    ]);
+    assert.equal(withAction(statements, 's3:PutObject').length, 0);
+  });
+
+  it('DynamoDB: item reads and writes on the two tables and their indexes, no Scan', () => {
+    const dynamo = withAction(routerStatements(), 'dynamodb:UpdateItem');
+    assert.deepEqual(
+      dynamo.map((s) => s.Resource),
+      [ids.limits, ids.trace].map((t) => [getAtt(t), { 'Fn::Join': ['', [getAtt(t), '/index/*']] }]),
+    );
+    for (const s of routerStatements()) {
+      assert.ok(
+        !asArray(s.Action as string[]).some(
+          (a) => a === 'dynamodb:Scan' || a.startsWith('dynamodb:GetRecords'),
+        ),
+      );
+    }
+  });
+
+  it('SSM: reads the ARC key parameter, nothing else', () => {
+    assert.deepEqual(withAction(routerStatements(), 'ssm:GetParameter'), [
+      {
+        Effect: 'Allow',
+        Action: 'ssm:GetParameter',
+        Resource: arn(`:ssm:${REGION}:${ACCOUNT}:parameter${ARC_PARAMETER}`),
+      },
+    ]);
+  });
+
+  it('feedback: appends to the trace table only', () => {
+    const [, policy] = resourceNamed(template, 'AWS::IAM::Policy', 'FeedbackRole');
+    const statements = (policy.PolicyDocument as { Statement: Json[] }).Statement;
+    const dynamo = statements.filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+    assert.deepEqual(dynamo, [
+      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: getAtt(ids.trace) },
+    ]);
+  });
+
+  it('roles carry no AWS managed policy: logs go to their own log group', () => {
+    for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
+      assert.equal(role.ManagedPolicyArns, undefined);
+    }
+  });
+});
+
+describe('dead-letter queues', () => {
+  for (const fn of ['router', 'feedback'] as const) {
+    it(`${fn}: two retries, then the event goes to an encrypted, TLS-only queue kept 14 days`, () => {
+      const fnId = ids[fn];
+      const dlq = fn === 'router' ? ids.routerDlq : ids.feedbackDlq;
+      template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: fnId },
+        MaximumRetryAttempts: 2,
+        MaximumEventAgeInSeconds: 21_600,
+        DestinationConfig: { OnFailure: { Destination: getAtt(dlq) } },
+      });
+      const queue = (template.toJSON().Resources[dlq] as { Properties: Json }).Properties;
+      assert.deepEqual(queue, { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+      template.hasResourceProperties('AWS::SQS::QueuePolicy', {
+        Queues: [{ Ref: dlq }],
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          ]),
+        },
+      });
+    });
+
+    it(`${fn}: alarms as soon as one event is in the queue`, () => {
+      const dlq = fn === 'router' ? ids.routerDlq : ids.feedbackDlq;
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SQS',
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [dlq, 'QueueName'] } }],
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+  }
+});
+
+describe('dashboard and alarms', () => {
+  it('shows every router metric, the functions, the queues and each configuration set', () => {
+    const metrics = dashboardMetrics(dashboardBody(template));
+    const names = new Set(metrics.map((m) => m.metricName));
+    for (const name of Object.values(METRIC)) assert.ok(names.has(name), name);
+    for (const name of ['Errors', 'Throttles', 'ApproximateNumberOfMessagesVisible'])
+      assert.ok(names.has(name), name);
+    const latency = metrics.filter((m) => m.metricName === METRIC.decisionLatency).map((m) => m.stat);
+    assert.deepEqual(latency, ['p50', 'p99']);
+    for (const set of ['outbound-normal', 'outbound-high-risk', 'outbound-relay']) {
+      for (const rate of ['Reputation.BounceRate', 'Reputation.ComplaintRate']) {
+        assert.ok(
+          metrics.some(
+            (m) =>
+              m.namespace === 'AWS/SES' &&
+              m.metricName === rate &&
+              m.dimensions['ses:configuration-set'] === set,
+          ),
+          `${rate} ${set}`,
+        );
+      }
+      for (const event of ['Send', 'Delivery', 'Bounce', 'Complaint']) {
+        assert.ok(
+          metrics.some(
+            (m) =>
+              m.expression?.includes(`MetricName="${event}"`) &&
+              m.expression.includes(`"ses:configuration-set"="${set}"`),
+          ),
+          `${event} ${set}`,
+        );
+      }
+    }
+  });
+
+  it('alarms when the normal pool bounces over 5 % or draws complaints over 0.1 %', () => {
+    for (const [metric, threshold] of [
+      ['Reputation.BounceRate', 0.05],
+      ['Reputation.ComplaintRate', 0.001],
+    ] as const) {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'AWS/SES',
+        MetricName: metric,
+        Dimensions: [{ Name: 'ses:configuration-set', Value: 'outbound-normal' }],
+        Threshold: threshold,
+        ComparisonOperator: 'GreaterThanThreshold',
+      });
+    }
+  });
+
+  it('alarms on router errors; five alarms in all, notifying nobody without a topic', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AWS/Lambda',
+      MetricName: 'Errors',
+      Dimensions: [{ Name: 'FunctionName', Value: { Ref: ids.router } }],
+      Threshold: 5,
+    });
+    const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
+    assert.equal(alarms.length, 5);
+    for (const [, alarm] of alarms) assert.equal(alarm.AlarmActions, undefined);
+  });
+});

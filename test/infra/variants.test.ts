@@ -1,0 +1,229 @@
+/**
+ * Props and configuration variants: IP pools SES manages or that exist already, MANAGED
+ * scaling, concurrency, timeouts, retention, rule set activation, identities, alarm
+ * notifications. No function code is needed, so these synthesize without bundling.
+ */
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match } from 'aws-cdk-lib/assertions';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as ses from 'aws-cdk-lib/aws-ses';
+import { parseConfigText } from '../../functions/core/config.js';
+import { PROJECT_ROOT } from '../../lib/lambda-bundling.js';
+import { allStatements, asArray, infraConfig, resourceNamed, resourcesOf, synthStack } from './helpers.js';
+
+type Json = Record<string, unknown>;
+
+const pools = (over: Record<string, Record<string, string>>) => ({
+  pools: {
+    normal: { configurationSet: 'outbound-normal' },
+    'high-risk': { configurationSet: 'outbound-high-risk' },
+    relay: { configurationSet: 'outbound-relay' },
+    ...over,
+  },
+});
+
+const sendingPoolOf = (props: Json) => (props.DeliveryOptions as Json | undefined)?.SendingPoolName;
+const configurationSet = (template: ReturnType<typeof synthStack>['template'], name: string) =>
+  resourcesOf(template, 'AWS::SES::ConfigurationSet').find(([, p]) => p.Name === name)![1];
+
+describe('IP pools', () => {
+  it('a pool on ses-shared-pool gets no DedicatedIpPool; its configuration set names the shared pool', () => {
+    // Act
+    const { template } = synthStack(
+      {
+        config: infraConfig(
+          pools({ normal: { configurationSet: 'outbound-normal', ipPool: 'ses-shared-pool' } }),
+        ),
+      },
+      { bundle: false },
+    );
+    // Assess
+    template.resourceCountIs('AWS::SES::DedicatedIpPool', 2);
+    assert.deepEqual(
+      resourcesOf(template, 'AWS::SES::DedicatedIpPool').map(([, p]) => p.PoolName),
+      ['outbound-high-risk', 'outbound-relay'],
+    );
+    assert.equal(sendingPoolOf(configurationSet(template, 'outbound-normal')), 'ses-shared-pool');
+  });
+
+  it('an existing pool is referenced by name, not created', () => {
+    const { template } = synthStack(
+      {
+        config: infraConfig(
+          pools({ relay: { configurationSet: 'outbound-relay', ipPool: 'legacy-relay-ips' } }),
+        ),
+        existingIpPools: ['legacy-relay-ips'],
+      },
+      { bundle: false },
+    );
+    template.resourceCountIs('AWS::SES::DedicatedIpPool', 2);
+    assert.equal(sendingPoolOf(configurationSet(template, 'outbound-relay')), 'legacy-relay-ips');
+  });
+
+  it('all three on ses-shared-pool (a test account): no pool resource, and a warning', () => {
+    const shared = { ipPool: 'ses-shared-pool' };
+    const { stack, template } = synthStack(
+      {
+        config: infraConfig(
+          pools({
+            normal: { configurationSet: 'outbound-normal', ...shared },
+            'high-risk': { configurationSet: 'outbound-high-risk', ...shared },
+            relay: { configurationSet: 'outbound-relay', ...shared },
+          }),
+        ),
+      },
+      { bundle: false },
+    );
+    template.resourceCountIs('AWS::SES::DedicatedIpPool', 0);
+    Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('all send through ses-shared-pool'));
+  });
+
+  it('MANAGED scaling where asked, STANDARD elsewhere', () => {
+    const { template } = synthStack(
+      { ipPoolScaling: { normal: ses.ScalingMode.MANAGED } },
+      { bundle: false },
+    );
+    template.hasResourceProperties('AWS::SES::DedicatedIpPool', {
+      PoolName: 'outbound-normal',
+      ScalingMode: 'MANAGED',
+    });
+    template.hasResourceProperties('AWS::SES::DedicatedIpPool', {
+      PoolName: 'outbound-relay',
+      ScalingMode: 'STANDARD',
+    });
+  });
+});
+
+describe('router and retention props', () => {
+  it('reserved concurrency, timeout (lease = timeout + 60 s), log and mail retention', () => {
+    const { template } = synthStack(
+      {
+        reservedConcurrency: 20,
+        routerTimeout: Duration.seconds(120),
+        logRetention: logs.RetentionDays.THREE_MONTHS,
+        mailRetention: Duration.days(30),
+      },
+      { bundle: false },
+    );
+    const [, router] = resourceNamed(template, 'AWS::Lambda::Function', 'Router');
+    assert.equal(router.ReservedConcurrentExecutions, 20);
+    assert.equal(router.Timeout, 120);
+    assert.equal(((router.Environment as Json).Variables as Json).LEASE_SECONDS, '180');
+    for (const [, group] of resourcesOf(template, 'AWS::Logs::LogGroup'))
+      assert.equal(group.RetentionInDays, 90);
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: [Match.objectLike({ ExpirationInDays: 30 })] },
+    });
+  });
+
+  it('without ARC sealing the router gets no SSM permission', () => {
+    const config = infraConfig();
+    delete (config as { arc?: unknown }).arc;
+    const { template } = synthStack({ config }, { bundle: false });
+    for (const s of allStatements(template)) {
+      assert.ok(!asArray(s.Action as string | string[]).some((a) => a.startsWith('ssm:')));
+    }
+  });
+
+  it('a bounce sink in another domain adds that identity to the send permission', () => {
+    const { template } = synthStack(
+      { config: infraConfig({ bounceSink: 'bounces@sink.example.net' }) },
+      { bundle: false },
+    );
+    const send = allStatements(template).find((s) =>
+      asArray(s.Action as string[]).includes('ses:SendEmail'),
+    )!;
+    assert.ok(JSON.stringify(send.Resource).includes(':identity/sink.example.net'));
+  });
+});
+
+describe('receipt rule set activation (opt-in)', () => {
+  it('a custom resource sets the rule set active after the rule exists, and deactivates on delete', () => {
+    // Act
+    const { template } = synthStack({ activateRuleSet: true }, { bundle: false });
+    // Assess
+    const [id, resource] = Object.entries(template.findResources('Custom::AWS'))[0]!;
+    const props = (resource as { Properties: Json }).Properties;
+    // The SDK calls are JSON documents in the template (plain strings: no token in them).
+    const create = JSON.parse(String(props.Create)) as Json;
+    const remove = JSON.parse(String(props.Delete)) as Json;
+    assert.deepEqual(
+      [create.service, create.action, create.parameters],
+      ['SES', 'setActiveReceiptRuleSet', { RuleSetName: 'Test-inbound' }],
+    );
+    assert.deepEqual([remove.action, remove.parameters], ['setActiveReceiptRuleSet', {}]);
+    const rule = Object.keys(template.findResources('AWS::SES::ReceiptRule'))[0]!;
+    assert.ok(asArray((resource as { DependsOn?: string[] }).DependsOn).includes(rule), id);
+    template.hasResourceProperties('AWS::IAM::Policy', {
+      PolicyDocument: {
+        Statement: [{ Effect: 'Allow', Action: 'ses:SetActiveReceiptRuleSet', Resource: '*' }],
+      },
+    });
+  });
+});
+
+describe('identities (opt-in)', () => {
+  it('creates a domain identity for each sending domain', () => {
+    const { template } = synthStack({ createIdentities: true }, { bundle: false });
+    assert.deepEqual(
+      resourcesOf(template, 'AWS::SES::EmailIdentity').map(([, p]) => p.EmailIdentity),
+      ['example.com', 'example.org', 'fwd.example.com'],
+    );
+  });
+
+  it('creates none by default', () => {
+    const { template } = synthStack({}, { bundle: false });
+    template.resourceCountIs('AWS::SES::EmailIdentity', 0);
+  });
+});
+
+describe('alarm notifications', () => {
+  it('alarmEmail: a KMS-encrypted, TLS-only topic CloudWatch may use, subscribed, on every alarm', () => {
+    const { template } = synthStack({ alarmEmail: 'ops@example.com' }, { bundle: false });
+    const [topicId] = resourceNamed(template, 'AWS::SNS::Topic', 'AlarmTopic');
+    const [keyId] = resourceNamed(template, 'AWS::KMS::Key', 'AlarmTopic');
+    template.hasResourceProperties('AWS::SNS::Topic', { KmsMasterKeyId: { 'Fn::GetAtt': [keyId, 'Arn'] } });
+    template.hasResourceProperties('AWS::KMS::Key', {
+      EnableKeyRotation: true,
+      KeyPolicy: {
+        Statement: Match.arrayWith([
+          Match.objectLike({
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          }),
+        ]),
+      },
+    });
+    template.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+    template.hasResourceProperties('AWS::SNS::TopicPolicy', {
+      PolicyDocument: {
+        Statement: Match.arrayWith([
+          Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+        ]),
+      },
+    });
+    const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
+    assert.equal(alarms.length, 5);
+    for (const [, alarm] of alarms) assert.deepEqual(alarm.AlarmActions, [{ Ref: topicId }]);
+  });
+});
+
+describe('the example configuration of the repository', () => {
+  it('config/outbound-pools.json synthesizes, receiving for its accepted domains and SRS domain', () => {
+    // Prepare
+    const config = parseConfigText(readFileSync(join(PROJECT_ROOT, 'config/outbound-pools.json'), 'utf8'));
+    // Act
+    const { template } = synthStack({ config }, { bundle: false });
+    // Assess
+    template.hasResourceProperties('AWS::SES::ReceiptRule', {
+      Rule: Match.objectLike({ Recipients: [...config.acceptedDomains, config.srs.domain] }),
+    });
+  });
+});
