@@ -45,6 +45,9 @@ export function dryRunReport(d: Decision) {
       spf: c.spf,
       dmarc: c.dmarc,
       dkim: c.dkim.signatures,
+      // Enhanced filtering: the SPF recomputed behind a trusted gateway (IP, HELO, gateway,
+      // result) or why SES's verdict was kept; null when no trusted gateway is configured.
+      enhancedFiltering: c.gateway,
     },
   };
 }

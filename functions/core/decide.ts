@@ -11,9 +11,10 @@
  * {@link decideMessage} runs both, for callers that already hold the counters (dry-run).
  */
 import type { Config } from './config.js';
-import { type DkimEvaluation, evaluateDkim } from './dkim.js';
+import { type DkimEvaluation, evaluateDkim, relaxedAligned } from './dkim.js';
 import type { Resolver } from './dns/resolver.js';
 import { DnsTemporaryError, InvalidInputError } from './errors.js';
+import { evaluateGatewayChain, type GatewayVerdict } from './gateways.js';
 import { evaluateLimits, type LimitVerdict, type Restriction, type SenderState } from './limits.js';
 import {
   domainOf,
@@ -75,7 +76,10 @@ export interface Classification {
   expansion: Expansion;
   /** Sender (envelope, else From) is in an accepted domain and not evidently spoofed. */
   acceptedSender: boolean;
+  /** SES's `spfVerdict`, or the SPF recomputed behind a trusted gateway when `gateway.applied`. */
   spf: VerdictStatus;
+  /** Enhanced filtering: the gateway-chain verdict, null when no trusted gateway is configured. */
+  gateway: GatewayVerdict | null;
   dmarc: VerdictStatus;
   dkim: DkimEvaluation;
   spam: boolean;
@@ -180,13 +184,34 @@ export async function classify(input: DecisionInput): Promise<Classification> {
 
   // SPEC 3 rule 3: envelope sender's domain; the From domain where the envelope is null.
   const sourceDomain = (envelopeSender ? domainOf(envelopeSender) : fromDomain) ?? null;
-  const [sourceDomainVerdict, dkim] = await Promise.all([
+  const [sourceDomainVerdict, dkim, gateway] = await Promise.all([
     sourceDomain ? checkSourceDomain(sourceDomain, resolver) : Promise.resolve(null),
     evaluateDkim(raw, fromDomain, resolver, now),
+    // Enhanced filtering: behind a trusted gateway, SPF is recomputed against the first
+    // untrusted hop (a temporary DNS failure throws DnsTemporaryError, never a downgrade).
+    config.trustedGateways.length > 0
+      ? evaluateGatewayChain({
+          headers: headers.fields,
+          envelopeSender,
+          trustedGateways: config.trustedGateways,
+          resolver,
+          now,
+        })
+      : Promise.resolve(null),
   ]);
 
-  const spf = receipt.spfVerdict.status;
-  const dmarc = receipt.dmarcVerdict.status;
+  const spf = gateway?.applied ? gateway.spf : receipt.spfVerdict.status;
+  // SES's DMARC verdict rests on SES's SPF, i.e. on the gateway's IP. A recomputed SPF pass
+  // whose MAIL FROM domain is aligned with the From domain (RFC 7489 3.1.2, relaxed) is a
+  // DMARC pass (RFC 7489 4.2) whatever SES concluded; nothing else about DMARC changes.
+  const spfAlignedPass =
+    gateway?.applied === true &&
+    spf === 'PASS' &&
+    envelopeSender !== null &&
+    fromDomain !== undefined &&
+    relaxedAligned(domainOf(envelopeSender) ?? '', fromDomain);
+  const dmarc =
+    spfAlignedPass && receipt.dmarcVerdict.status === 'FAIL' ? 'PASS' : receipt.dmarcVerdict.status;
   const accepted = new Set(config.acceptedDomains);
   // An accepted-domain sender arriving from the internet is trusted unless SES saw it fail
   // SPF or DMARC with no aligned DKIM pass: that is a spoof of our own domain, not our user.
@@ -226,6 +251,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     expansion,
     acceptedSender,
     spf,
+    gateway,
     dmarc,
     dkim,
     spam: receipt.spamVerdict.status === 'FAIL',
@@ -343,6 +369,7 @@ export function decide(
   // --- Rule 6: relay ---------------------------------------------------------------------
   if (c.acceptedSender) reasons.add('accepted-domain');
   if (spfPass) reasons.add('spf-pass');
+  if (c.gateway?.applied) reasons.add('enhanced-filtering');
   if (c.dkim.alignedPass) reasons.add('dkim-aligned-pass');
   const relay = !isNdr && c.forwarded && !spfPass && !dkimCounts;
   if (relay) {
