@@ -53,14 +53,26 @@ export async function loadConfig(path: string | undefined): Promise<Config> {
   }
 }
 
-/** `--now`: an ISO-8601 instant, or the real clock. */
-export function parseNow(value: string | undefined): Date {
-  if (value === undefined) return new Date();
+/** An ISO-8601 time given to `flag` (a date alone means its 00:00 UTC). */
+export function parseTime(value: string | undefined, flag: string): Date | undefined {
+  if (value === undefined) return undefined;
   const t = Date.parse(value);
   if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {
-    throw new InvalidInputError('--now', `not an ISO-8601 time: ${JSON.stringify(value)}`);
+    throw new InvalidInputError(flag, `not an ISO-8601 time: ${JSON.stringify(value)}`);
   }
   return new Date(t);
+}
+
+/** JSON unless a person is looking (or `--pretty` says so). */
+export function wantsJson(values: { json?: boolean; pretty?: boolean }, out: NodeJS.WriteStream): boolean {
+  if (values.json) return true;
+  if (values.pretty) return false;
+  return out.isTTY !== true;
+}
+
+/** `--now`: an ISO-8601 instant, or the real clock. */
+export function parseNow(value: string | undefined): Date {
+  return parseTime(value, '--now') ?? new Date();
 }
 
 type Style = Parameters<typeof styleText>[0];

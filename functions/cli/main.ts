@@ -3,19 +3,40 @@
  * dispatches and turns errors into exit codes (sysexits.h: 2 bad input, 75 try again later).
  */
 import { ConfigError, InvalidInputError, isRetryable, OutboundPoolsError } from '../core/errors.js';
+import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import { DRY_RUN_USAGE, dryRun } from './dry-run.js';
 import { EXIT } from './io.js';
+import { LIMITS_USAGE, limitsCommand } from './limits.js';
+import { RESTRICTIONS_USAGE, restrictionsCommand } from './restrictions.js';
 import { SRS_USAGE, srsCommand } from './srs.js';
+import { TRACE_USAGE, traceCommand } from './trace.js';
 
 const USAGE = `outbound-pools — outbound delivery pools for Amazon SES
 
 Commands:
-  dry-run   which pool a received message would leave through, and why
-  srs       rewrite (forward) or decode (reverse) an SRS address
+  dry-run       which pool a received message would leave through, and why
+  srs           rewrite (forward) or decode (reverse) an SRS address
+  trace         look messages up in the message trace: pool, reasons, sends, delivery events
+  restrictions  list the senders a sending limit restricted, or release one
+  limits        a sending identity's counters against its policy
+  doctor        check DNS and SES setup for every domain, with the fix for each problem
 
 ${DRY_RUN_USAGE}
 
 ${SRS_USAGE}
+
+${TRACE_USAGE}
+
+${RESTRICTIONS_USAGE}
+
+${LIMITS_USAGE}
+
+${DOCTOR_USAGE}
+
+trace, restrictions and limits read the DynamoDB tables of a deployment, or of the sandbox
+(npm start prints the environment to export), through the standard AWS configuration:
+AWS_REGION, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_DYNAMODB;
+table names from TRACE_TABLE/LIMITS_TABLE or --trace-table/--limits-table.
 
 Exit codes: 0 done, 1 failed, 2 bad input or configuration, 75 temporary failure (retry).`;
 
@@ -34,6 +55,14 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return EXIT.ok;
       case 'srs':
         return await srsCommand(rest, out);
+      case 'trace':
+        return await traceCommand(rest, out, err);
+      case 'restrictions':
+        return await restrictionsCommand(rest, out);
+      case 'limits':
+        return await limitsCommand(rest, out);
+      case 'doctor':
+        return await doctorCommand(rest, out);
       case undefined:
       case 'help':
       case '--help':

@@ -236,6 +236,26 @@ describe('outbound-pools srs', () => {
   });
 });
 
+describe('outbound-pools doctor (dispatch)', () => {
+  it('runs offline over a zone file: JSON rows, exit 1 when a check fails', async () => {
+    const r = await cli(
+      'doctor',
+      '--config',
+      'config/outbound-pools.json',
+      '--zones',
+      'examples/zones.json',
+      '--region',
+      'us-east-1',
+      '--offline',
+      '--json',
+    );
+    assert.equal(r.code, 1, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.equal(out.ok, false);
+    assert.ok(out.rows.some((row: { check: string; ok: boolean }) => row.check === 'mx' && row.ok === true));
+  });
+});
+
 describe('outbound-pools (no command)', () => {
   it('unknown command: usage on stderr, exit 2', async () => {
     const r = await cli('frob');

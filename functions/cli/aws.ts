@@ -1,0 +1,125 @@
+/**
+ * The plumbing the DynamoDB commands share (`trace`, `restrictions`, `limits`): table names
+ * from a flag or the environment, a client from the standard SDK configuration (so the same
+ * commands work against AWS and against the sandbox), errors that say what to do, and
+ * progress on a terminal.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import {
+  ConfigError,
+  InvalidInputError,
+  OutboundPoolsError,
+  TransientDependencyError,
+} from '../core/errors.js';
+
+/** The table named by `--flag` or the environment variable, else a clear error. */
+export function tableName(value: string | undefined, envName: string, flag: string): string {
+  const name = value ?? process.env[envName];
+  if (name === undefined || name.trim() === '') {
+    throw new InvalidInputError(flag, `no table name: set ${envName} or pass ${flag}`);
+  }
+  if (!/^[A-Za-z0-9_.-]{3,255}$/.test(name)) {
+    throw new InvalidInputError(flag, `not a DynamoDB table name: ${JSON.stringify(name)}`);
+  }
+  return name;
+}
+
+/**
+ * A DynamoDB document client from the standard SDK configuration: `AWS_REGION`,
+ * `AWS_PROFILE` or `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, `AWS_ENDPOINT_URL_DYNAMODB`
+ * (the sandbox prints all of them).
+ */
+export function documentClientFromEnv(): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true },
+  });
+}
+
+function where(): string {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
+  return [region ? `region ${region}` : 'the default region', endpoint ? `endpoint ${endpoint}` : '']
+    .filter(Boolean)
+    .join(', ');
+}
+
+/**
+ * Runs DynamoDB calls on `table`, turning the SDK's errors into ones that say what to do:
+ * no credentials, no region, unknown table (exit 2), access denied (exit 1), unreachable
+ * endpoint (exit 75, retryable).
+ */
+export async function withTable<T>(
+  table: string,
+  flag: string,
+  envName: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof TransientDependencyError) {
+      const cause = (error.cause as { code?: string; name?: string } | undefined) ?? {};
+      if (
+        cause.code === 'ECONNREFUSED' ||
+        cause.name === 'ECONNREFUSED' ||
+        /ECONNREFUSED/.test(error.message)
+      ) {
+        throw new TransientDependencyError(
+          'dynamodb',
+          `cannot reach DynamoDB (${where()}): connection refused — is the sandbox running, and AWS_ENDPOINT_URL_DYNAMODB its endpoint?`,
+          { cause: error },
+        );
+      }
+      throw error;
+    }
+    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
+    const name = e?.name ?? '';
+    const message = e?.message ?? String(error);
+    if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+      throw new ConfigError(
+        'no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for the sandbox, run the export line it prints)',
+        { cause: error },
+      );
+    }
+    if (/Region is missing/i.test(message)) {
+      throw new ConfigError(
+        'no AWS region: set AWS_REGION (for the sandbox, run the export line it prints)',
+        {
+          cause: error,
+        },
+      );
+    }
+    if (name === 'ResourceNotFoundException') {
+      throw new ConfigError(
+        `table "${table}" not found (${where()}): pass ${flag} or set ${envName} to the stack's table name, and check AWS_REGION`,
+        { cause: error },
+      );
+    }
+    if (
+      ['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException'].includes(name)
+    ) {
+      throw new ConfigError(`AWS rejected the credentials (${name}): refresh them or check AWS_PROFILE`, {
+        cause: error,
+      });
+    }
+    if (name === 'AccessDeniedException') {
+      throw new OutboundPoolsError(`access denied to table "${table}": ${message}`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** A spinner on stderr while `fn` runs, only when stderr is a terminal. */
+export async function withProgress<T>(text: string, fn: () => Promise<T>, err = process.stderr): Promise<T> {
+  if (err.isTTY !== true) return fn();
+  const frames = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+  let i = 0;
+  const timer = setInterval(() => err.write(`\r${frames[i++ % frames.length]} ${text}`), 80);
+  try {
+    return await fn();
+  } finally {
+    clearInterval(timer);
+    err.write(`\r${' '.repeat(text.length + 2)}\r`);
+  }
+}

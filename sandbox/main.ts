@@ -1,0 +1,140 @@
+/**
+ * `npm start`: the local sandbox (see `server.ts`). Exit codes as the CLI's: 0 stopped
+ * cleanly (SIGINT/SIGTERM), 1 failed, 2 bad input or configuration, or a port already in use.
+ */
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import { EXIT } from '../functions/cli/io.js';
+import { ConfigError, InvalidInputError } from '../functions/core/errors.js';
+import { startSandbox } from './server.js';
+
+export const SANDBOX_USAGE = `Usage: npm start -- [--config CONFIG.json] [--zones ZONES.json] [--smtp-port N] [--ses-port N]
+                 [--dynamodb-port N] [--s3-port N] [--state-dir DIR] [--json | --pretty]
+
+Runs Amazon SES inbound (SMTP), the router Lambda and local DynamoDB, S3 and SES on 127.0.0.1,
+and prints one line per message: sender → recipients, pool, reasons, what was sent.
+
+  --config FILE      the configuration (default config/outbound-pools.json)
+  --zones FILE       answer DNS from a zone map instead of real DNS (see the dry-run's --zones)
+  --smtp-port N      SMTP port (default 2525; 0 = any free port)
+  --ses-port N       SES emulator and its web viewer (default: any free port)
+  --dynamodb-port N, --s3-port N   fixed ports for the other emulators (default: any free port)
+  --state-dir DIR    keep S3 objects and the tables in DIR between runs (default: in memory)
+  --json             JSON lines (the default when stdout is not a terminal); --pretty for text
+
+Send mail with any SMTP client; loopback clients may set the client IP used for SPF with
+XCLIENT, e.g. swaks --server 127.0.0.1:2525 --xclient-addr 192.0.2.10 --from a@b.test --to alias@example.com`;
+
+const PORT_FLAG: Record<string, string> = {
+  smtp: '--smtp-port',
+  ses: '--ses-port',
+  dynamodb: '--dynamodb-port',
+  s3: '--s3-port',
+};
+
+function port(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) {
+    throw new InvalidInputError(flag, `not a port number (0-65535): ${JSON.stringify(value)}`);
+  }
+  return Number(value);
+}
+
+function parseOptions(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      zones: { type: 'string' },
+      'smtp-port': { type: 'string' },
+      'ses-port': { type: 'string' },
+      'dynamodb-port': { type: 'string' },
+      's3-port': { type: 'string' },
+      'state-dir': { type: 'string' },
+      json: { type: 'boolean' },
+      pretty: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values: ReturnType<typeof parseOptions>['values'];
+  try {
+    ({ values } = parseOptions(argv));
+  } catch (error) {
+    process.stderr.write(`sandbox: ${(error as Error).message}\n\n${SANDBOX_USAGE}\n`);
+    return EXIT.badInput;
+  }
+  if (values.help) {
+    process.stdout.write(`${SANDBOX_USAGE}\n`);
+    return EXIT.ok;
+  }
+
+  // Signals are handled from the start: one that arrives while the sandbox is starting stops
+  // it as soon as it is up.
+  let signalled: NodeJS.Signals | null = null;
+  let onSignal: (signal: NodeJS.Signals) => void = (signal) => {
+    signalled = signal;
+  };
+  const handler = (signal: NodeJS.Signals) => onSignal(signal);
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+
+  let sandbox: Awaited<ReturnType<typeof startSandbox>>;
+  try {
+    sandbox = await startSandbox({
+      config: values.config,
+      zones: values.zones,
+      smtpPort: port(values['smtp-port'], '--smtp-port') ?? 2525,
+      sesPort: port(values['ses-port'], '--ses-port'),
+      dynamoPort: port(values['dynamodb-port'], '--dynamodb-port'),
+      s3Port: port(values['s3-port'], '--s3-port'),
+      statePath: values['state-dir'],
+      json: values.json === true || (values.pretty !== true && process.stdout.isTTY !== true),
+    });
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { service?: string; port?: number };
+    if (e.code === 'EADDRINUSE') {
+      const flag = PORT_FLAG[e.service ?? ''] ?? 'another port option';
+      process.stderr.write(
+        `sandbox: ${e.message}. Stop what listens on port ${e.port} or pass ${flag} with another port (0 = any free port).\n`,
+      );
+      return EXIT.badInput;
+    }
+    if (error instanceof ConfigError || error instanceof InvalidInputError) {
+      process.stderr.write(`sandbox: ${e.message}\n`);
+      return EXIT.badInput;
+    }
+    process.stderr.write(`sandbox: failed to start: ${e.stack ?? e.message}\n`);
+    return EXIT.failure;
+  }
+
+  const running = sandbox;
+  return await new Promise<number>((resolve) => {
+    let stopping = false;
+    onSignal = (signal) => {
+      if (stopping) {
+        // A second Ctrl-C: do not wait any longer.
+        process.stderr.write(`sandbox: ${signal} again, exiting now\n`);
+        resolve(130);
+        return;
+      }
+      stopping = true;
+      if (process.stderr.isTTY) process.stderr.write(`\nsandbox: ${signal}, stopping…\n`);
+      running.stop().then(
+        () => resolve(EXIT.ok),
+        (error: unknown) => {
+          process.stderr.write(`sandbox: error while stopping: ${(error as Error).message}\n`);
+          resolve(EXIT.failure);
+        },
+      );
+    };
+    if (signalled) onSignal(signalled);
+  });
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  process.exit(await main(process.argv.slice(2)));
+}
