@@ -31,6 +31,9 @@ export interface MessageHeaders {
 
 /** Offset of the blank line that ends the header block (RFC 5322 2.1), or -1. */
 function headerEnd(raw: Uint8Array): { end: number; bodyStart: number } {
+  // A message that starts with an empty line has no header at all: all of it is body.
+  if (raw[0] === 0x0a) return { end: 0, bodyStart: 1 };
+  if (raw[0] === 0x0d && raw[1] === 0x0a) return { end: 0, bodyStart: 2 };
   for (let i = 0; i < raw.length; i++) {
     if (raw[i] !== 0x0a) continue;
     // LF followed by LF, or by CR LF: an empty line.
@@ -67,10 +70,13 @@ export function parseHeaders(raw: Uint8Array): MessageHeaders {
   };
 }
 
-/** Removes what must never reach a header we write: CR, LF and other control characters. */
+/**
+ * Removes what must never reach a header we write: CR, LF and every other control character
+ * (C0, DEL, C1 such as NEL U+0085, and the Unicode line/paragraph separators).
+ */
 export function sanitizeHeaderText(text: string): string {
-  return text
-    .replace(/[\u0000-\u001f\u007f\u2028\u2029]+/g, ' ')
+  return String(text)
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }

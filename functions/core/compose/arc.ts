@@ -21,6 +21,7 @@
  * `X-Original-From`. SES's own DKIM-Signature is added on top, so the one we keep (the
  * bottom-most) is still the one signed.
  */
+
 import { isIP } from 'node:net';
 import type { ARCData } from 'mailauth';
 import { arc, createSeal } from 'mailauth/lib/arc/index.js';
@@ -28,8 +29,9 @@ import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import type { DkimEvaluation } from '../dkim.js';
 import type { Resolver } from '../dns/resolver.js';
 import { InvalidInputError } from '../errors.js';
+import { sanitizeHeaderText } from '../message.js';
 import type { VerdictStatus } from '../ses-event.js';
-import { formatField, headerText, lineEnding, splitMessage } from './rewrite.js';
+import { formatField, lineEnding, splitMessage } from './rewrite.js';
 
 export interface ArcSigningKey {
   domain: string;
@@ -98,19 +100,19 @@ function quoted(text: string): string {
 
 /** A `value` (RFC 2045 token or quoted-string), e.g. the authserv-id or a reason. */
 function value(text: string): string {
-  const clean = headerText(text);
+  const clean = sanitizeHeaderText(text);
   return TOKEN.test(clean) ? clean : quoted(clean);
 }
 
 /** A `pvalue` (RFC 8601 section 2.2): an address or domain as is when it can be, else quoted. */
 function pvalue(text: string): string {
-  const clean = headerText(text).replace(/\s/g, '');
+  const clean = sanitizeHeaderText(text).replace(/\s/g, '');
   return DOT_ATOM_ADDRESS.test(clean) || DOMAIN.test(clean) ? clean : quoted(clean);
 }
 
 /** A comment (RFC 5322 3.2.2) with nothing that could end or nest it. */
 function comment(text: string): string {
-  const clean = headerText(text)
+  const clean = sanitizeHeaderText(text)
     .replace(/[()\\]/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();

@@ -12,10 +12,12 @@
  * lines (RFC 6522 section 4 allows exactly that), so even broken headers survive; it is cut
  * at a field boundary past {@link MAX_ORIGINAL_HEADER_BYTES}, and the report says so.
  */
+
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
+import { sanitizeHeaderText } from '../message.js';
 import { REASONS, type Reason } from '../vocabulary.js';
-import { formatField, headerFields, headerText, MAX_LINE_OCTETS } from './rewrite.js';
+import { formatField, headerFields, MAX_LINE_OCTETS } from './rewrite.js';
 
 export interface NdrOptions {
   /** Formatted mailbox, e.g. `"Mail Delivery System" <mailer-daemon@fwd.example.com>`. */
@@ -96,13 +98,13 @@ export function rfc5322Date(d: Date): string {
 
 /** A host name for `Reporting-MTA` and the right side of the Message-ID, or undefined. */
 function hostName(text: string): string | undefined {
-  const clean = headerText(text).toLowerCase().replace(/\.$/, '');
+  const clean = sanitizeHeaderText(text).toLowerCase().replace(/\.$/, '');
   return /^[a-z0-9_-]+(?:\.[a-z0-9_-]+)*$/.test(clean) && clean.length <= 253 ? clean : undefined;
 }
 
 /** The left side of a Message-ID (RFC 5322 `dot-atom-text`) from any text. */
 function idLeft(text: string): string {
-  const clean = headerText(text)
+  const clean = sanitizeHeaderText(text)
     .replace(/[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]/g, '-')
     .replace(/\.{2,}/g, '.')
     .replace(/^\.+|\.+$/g, '')
@@ -112,7 +114,7 @@ function idLeft(text: string): string {
 
 /** An address as one word: sanitised, without whitespace or angle brackets. */
 function address(text: string): string {
-  return headerText(text).replace(/[\s<>]/g, '');
+  return sanitizeHeaderText(text).replace(/[\s<>]/g, '');
 }
 
 /**
@@ -253,7 +255,7 @@ export function buildNdr(opts: NdrOptions): Buffer {
   if (!mta) throw new InvalidInputError('reportingMta', 'must be a host name');
   const to = address(opts.to ?? '');
   if (!to) throw new InvalidInputError('to', 'an address is required');
-  const from = headerText(opts.from ?? '');
+  const from = sanitizeHeaderText(opts.from ?? '');
   if (!from) throw new InvalidInputError('from', 'a mailbox is required');
   const recipients = [...new Set((opts.recipients ?? []).map(address).filter((r) => r.length > 0))];
   if (recipients.length === 0) {
@@ -261,7 +263,7 @@ export function buildNdr(opts: NdrOptions): Buffer {
   }
 
   const { status, diagnostic } = statusFor(opts.reasons ?? []);
-  const inboundId = headerText(opts.inboundMessageId ?? '');
+  const inboundId = sanitizeHeaderText(opts.inboundMessageId ?? '');
 
   // text/rfc822-headers: the original header block, cut at a field boundary if too long.
   const original = truncateHeaders(opts.originalHeaders, MAX_ORIGINAL_HEADER_BYTES);

@@ -232,14 +232,6 @@ function smuggles(field: RawField): boolean {
   return SMUGGLED_FIELD.test(field.bytes.toString('latin1'));
 }
 
-/**
- * Text that may be written into a header: no CR, LF, NUL or other C0/C1 control character
- * and single spaces (`sanitizeHeaderText`, plus the C1 controls such as NEL, U+0085).
- */
-export function headerText(text: string): string {
-  return sanitizeHeaderText(String(text).replace(/[\u0080-\u009f]/g, ' '));
-}
-
 /** An encoded-word (RFC 2047 section 2), which must never be cut by a fold. */
 const ENCODED_WORD = /=\?[^?\s]+\?[BbQq]\?[^?\s]*\?=/g;
 
@@ -275,14 +267,14 @@ function cutWord(word: string, firstMax: number, max: number): string[] {
 }
 
 /**
- * Writes one header field: `Name: value` with the value sanitised ({@link headerText}) and
+ * Writes one header field: `Name: value` with the value sanitised ({@link sanitizeHeaderText}) and
  * folded (RFC 5322 section 2.2.3) at whitespace, at 78 octets where a word allows it and
  * always within 998. Folding only inserts a line end before an existing space, so unfolding
  * gives the value back; a single word longer than a line (no valid header has one) is cut
  * between characters, outside encoded-words, which adds a space where it was cut.
  */
 export function formatField(name: string, value: string, eol: '\r\n' | '\n' = '\r\n'): string {
-  const words = headerText(value)
+  const words = sanitizeHeaderText(value)
     .split(' ')
     .filter((w) => w.length > 0);
   const lines: string[] = [];
@@ -371,7 +363,7 @@ const isTraceField = (name: string) => name.startsWith('x-outbound-pool');
 
 /** `<address>` for a path, whether or not it came bracketed. */
 function path(address: string): string {
-  const clean = headerText(address).replace(/\s/g, '');
+  const clean = sanitizeHeaderText(address).replace(/\s/g, '');
   const bare = clean.startsWith('<') && clean.endsWith('>') ? clean.slice(1, -1) : clean;
   return `<${bare.replace(/[<>]/g, '')}>`;
 }
@@ -384,7 +376,7 @@ function path(address: string): string {
 export function rewriteMessage(raw: Buffer, opts: RewriteOptions): Buffer {
   if (!Buffer.isBuffer(raw)) throw new InvalidInputError('message', 'raw message must be a Buffer');
   const { send } = opts;
-  const newFrom = headerText(send.from ?? '');
+  const newFrom = sanitizeHeaderText(send.from ?? '');
   if (send.fromRewritten && newFrom === '') {
     throw new InvalidInputError('send.from', 'a rewritten From needs an address');
   }
@@ -408,12 +400,12 @@ export function rewriteMessage(raw: Buffer, opts: RewriteOptions): Buffer {
   if (send.fromRewritten) {
     authorBlock.push(formatField('From', newFrom, eol));
     if (send.replyTo) {
-      const replyTo = headerText(send.replyTo);
+      const replyTo = sanitizeHeaderText(send.replyTo);
       if (replyTo) authorBlock.push(formatField('Reply-To', replyTo, eol));
     }
-    const from = headerText(originalFrom.join(', '));
+    const from = sanitizeHeaderText(originalFrom.join(', '));
     if (from) authorBlock.push(formatField('X-Original-From', from, eol));
-    const sender = headerText(originalSender.join(', '));
+    const sender = sanitizeHeaderText(originalSender.join(', '));
     if (sender) authorBlock.push(formatField('X-Original-Sender', sender, eol));
   }
 
