@@ -10,7 +10,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { Config } from '../functions/core/config.js';
 import { acknowledge } from './nag.js';
 
 /** The repository root (`lib/..`): esbuild's working directory and where the lock file is. */
@@ -53,9 +52,9 @@ export const ESM_REQUIRE_BANNER =
 /**
  * Writes the validated configuration where the bundling step can copy it from: a file named
  * by the hash of its content (so each distinct configuration is its own file), readable by
- * the current user only (it holds the SRS secrets). Returns the path.
+ * the current user only. Returns the path.
  */
-export function stageConfigFile(config: Config): string {
+export function stageConfigFile(config: object): string {
   const text = `${JSON.stringify(config, null, 2)}\n`;
   const dir = join(tmpdir(), 'outbound-pools-cdk');
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -123,6 +123,14 @@ export class RouterFunction extends Construct implements iam.IGrantable {
         this,
       );
     }
+    const srsParameter = props.config.srs.secretsParameter;
+    if (!srsParameter) {
+      throw new InfrastructureValidationError(
+        'srs.secretsParameter',
+        'a deployment reads the SRS secrets from an SSM SecureString parameter (one secret per line, newest first); literal srs.secrets would ship inside the Lambda code. Create it (aws ssm put-parameter --type SecureString) and set srs.secretsParameter',
+        this,
+      );
+    }
     this.leaseSeconds = timeoutSeconds + LEASE_MARGIN_SECONDS;
 
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
@@ -165,15 +173,21 @@ export class RouterFunction extends Construct implements iam.IGrantable {
         LEASE_SECONDS: String(this.leaseSeconds),
         RESTRICTION_CACHE_SECONDS: String(restrictionCache),
       },
-      bundling: bundlingOptions({ extraFiles: { [BUNDLED_CONFIG_FILE]: stageConfigFile(props.config) } }),
+      // The bundled configuration never carries the SRS secrets: the router reads them from
+      // srs.secretsParameter at cold start.
+      bundling: bundlingOptions({
+        extraFiles: {
+          [BUNDLED_CONFIG_FILE]: stageConfigFile(withoutSrsSecrets(props.config)),
+        },
+      }),
     });
 
     props.mailBucket.grantReadMail(this.role);
     props.tables.grantReadWrite(this.role);
     props.deliveryPools.grantSend(this.role, props.identityArns);
-    if (arc && 'ssmParameter' in arc.privateKey) {
-      this.grantReadArcKey(arc.privateKey.ssmParameter, props.arcKeyEncryptionKey);
-    }
+    const parameters = [srsParameter];
+    if (arc && 'ssmParameter' in arc.privateKey) parameters.push(arc.privateKey.ssmParameter);
+    this.grantReadParameters(parameters, props.arcKeyEncryptionKey);
     acknowledgePinnedRuntime(this.function);
     this.acknowledgeScopedWildcards(props);
   }
@@ -206,15 +220,24 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     return this.function;
   }
 
-  private grantReadArcKey(parameterName: string, key: kms.IKey | undefined): void {
-    const parameterArn = Stack.of(this).formatArn({
-      service: 'ssm',
-      resource: 'parameter',
-      resourceName: parameterName.replace(/^\//, ''),
-    });
-    this.role.addToPrincipalPolicy(
-      new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources: [parameterArn] }),
+  /** `ssm:GetParameter` on the SecureStrings it needs (SRS secrets, ARC key), nothing else. */
+  private grantReadParameters(parameterNames: string[], key: kms.IKey | undefined): void {
+    const resources = parameterNames.map((name) =>
+      Stack.of(this).formatArn({
+        service: 'ssm',
+        resource: 'parameter',
+        resourceName: name.replace(/^\//, ''),
+      }),
     );
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['ssm:GetParameter'], resources }));
     key?.grantDecrypt(this.role);
   }
+}
+
+/** The configuration as bundled: `srs.secrets` left out (they come from `srs.secretsParameter`). */
+export function withoutSrsSecrets(
+  config: Config,
+): Omit<Config, 'srs'> & { srs: Omit<Config['srs'], 'secrets'> } {
+  const { secrets: _secrets, ...srs } = config.srs;
+  return { ...config, srs };
 }

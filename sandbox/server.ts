@@ -304,6 +304,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     };
     if (zones) zones = { ...zones, [`${arc.selector}._domainkey.${arc.domain}`]: { TXT: [record] } };
   }
+  // The sandbox has no SSM: its router gets the SRS secrets loadConfig resolved, literally.
+  const { secretsParameter: _parameter, ...srs } = configJson.srs as Record<string, unknown>;
+  configJson.srs = { ...srs, secrets: config.srs.secrets };
   const resolver = opts.resolver ?? (zones ? zoneResolver(zones) : cachedResolver(nodeResolver()));
   const dns = opts.resolver ? 'injected resolver' : opts.zones ? `zones from ${opts.zones}` : 'real DNS';
 

@@ -4,6 +4,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { styleText } from 'node:util';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { resolveSrsSecrets } from '../adapters/ssm-secrets.js';
 import { type Config, parseConfigText } from '../core/config.js';
 import { ConfigError, InvalidInputError } from '../core/errors.js';
 
@@ -43,14 +45,18 @@ export async function loadConfig(path: string | undefined): Promise<Config> {
   } catch (error) {
     throw new ConfigError(`cannot read configuration ${file}: ${(error as Error).message}`, { cause: error });
   }
+  let config: Config;
   try {
-    return parseConfigText(text, file);
+    config = parseConfigText(text, file);
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new ConfigError(`${file}: ${error.message}`, { cause: error, field: error.field ?? '' });
     }
     throw error;
   }
+  // Local tools use literal SRS secrets when the file has them, else the deployment's
+  // parameter (standard AWS configuration).
+  return resolveSrsSecrets(config, () => new SSMClient({}), 'literal');
 }
 
 /** An ISO-8601 time given to `flag` (a date alone means its 00:00 UTC). */

@@ -113,7 +113,16 @@ export const ConfigSchema = z
       /** Domain of SRS return paths; must receive mail through SES so bounces come back. */
       domain,
       /** HMAC secrets, newest first: the first signs, every one verifies (rotation). */
-      secrets: z.array(z.string().min(8, 'SRS secrets must be at least 8 characters')).min(1),
+      secrets: z.array(z.string().min(8, 'SRS secrets must be at least 8 characters')).min(1).optional(),
+      /**
+       * An SSM SecureString parameter holding the secrets (one per line, newest first). What a
+       * deployment uses: the functions read it at cold start, and the secrets never ship in
+       * the code or the template. Local tools use `secrets` when both are given.
+       */
+      secretsParameter: z
+        .string()
+        .regex(/^\/?[A-Za-z0-9_.\-/]+$/, 'an SSM parameter name')
+        .optional(),
       maxAgeDays: z.number().int().min(1).max(1023).default(21),
       hashLength: z.number().int().min(4).max(27).default(4),
       separator: z.enum(['=', '-', '+']).default('='),
@@ -202,6 +211,14 @@ export const ConfigSchema = z
         });
       }
     }
+    if (!c.srs.secrets && !c.srs.secretsParameter) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['srs', 'secrets'],
+        message:
+          'give the SRS secrets (srs.secrets) or the SSM parameter holding them (srs.secretsParameter)',
+      });
+    }
     if (accepted.has(c.srs.domain)) {
       ctx.addIssue({
         code: 'custom',
@@ -214,7 +231,9 @@ export const ConfigSchema = z
 type ParsedConfig = z.output<typeof ConfigSchema>;
 export type LimitPolicy = z.output<typeof policy>;
 
-export interface Config extends Omit<ParsedConfig, 'limits' | 'bounceSink' | '$schema'> {
+export interface Config extends Omit<ParsedConfig, 'limits' | 'bounceSink' | '$schema' | 'srs'> {
+  /** `secrets` is empty until resolved from `secretsParameter` (see the SSM adapter). */
+  srs: Omit<ParsedConfig['srs'], 'secrets'> & { secrets: string[] };
   bounceSink: string;
   limits: {
     default: LimitPolicy;
@@ -247,6 +266,7 @@ export function parseConfig(json: unknown): Config {
   const { $schema: _ignored, ...c } = result.data;
   return {
     ...c,
+    srs: { ...c.srs, secrets: c.srs.secrets ?? [] },
     bounceSink: c.bounceSink ?? `mailer-daemon@${c.srs.domain}`,
     limits: { ...c.limits, default: { ...DEFAULT_POLICY, ...c.limits.default } },
   };

@@ -14,12 +14,12 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import { loadArcKey } from '../adapters/arc-key.js';
 import { SDK_RETRY } from '../adapters/aws-errors.js';
 import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
 import { S3MailStore } from '../adapters/s3-mail-store.js';
 import { SesMailer } from '../adapters/ses-mailer.js';
+import { loadArcKey, resolveSrsSecrets } from '../adapters/ssm-secrets.js';
 import { cachedResolver } from '../core/dns/cached-resolver.js';
 import { nodeResolver } from '../core/dns/node-resolver.js';
 import { isRetryable } from '../core/errors.js';
@@ -44,12 +44,18 @@ export async function createDeps(
   overrides: Partial<PipelineDeps> = {},
 ): Promise<PipelineDeps> {
   const settings = readSettings(env);
+  let ssmClient: SSMClient | undefined;
+  const ssm = () => {
+    ssmClient ??= new SSMClient({ ...SDK_RETRY });
+    return ssmClient;
+  };
+  const config = await resolveSrsSecrets(settings.config, ssm, 'parameter');
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...SDK_RETRY }), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const arcKey = await loadArcKey(settings.config, () => new SSMClient({ ...SDK_RETRY }));
+  const arcKey = await loadArcKey(config, ssm);
   return {
-    config: settings.config,
+    config,
     mailStore: new S3MailStore({
       client: new S3Client({ ...SDK_RETRY }),
       bucket: settings.mailBucket,
@@ -63,7 +69,7 @@ export async function createDeps(
     trace: new DynamoTraceStore({
       client: dynamo,
       tableName: settings.traceTable,
-      retentionDays: settings.config.trace.retentionDays,
+      retentionDays: config.trace.retentionDays,
     }),
     mailer: new SesMailer(new SESv2Client({ ...SDK_RETRY })),
     resolver,

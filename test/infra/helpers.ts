@@ -14,10 +14,12 @@ import { CONFIG_JSON } from '../helpers/mail.js';
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
 export const ARC_PARAMETER = '/outbound-pools/arc-key';
+export const SRS_PARAMETER = '/outbound-pools/srs-secrets';
 
-/** The shared test configuration, with ARC sealing keyed from an SSM parameter. */
+/** The shared test configuration, with the SRS secrets and the ARC key in SSM parameters. */
 export const INFRA_CONFIG_JSON = {
   ...CONFIG_JSON,
+  srs: { ...CONFIG_JSON.srs, secretsParameter: SRS_PARAMETER },
   arc: { domain: 'fwd.example.com', selector: 'arc1', privateKey: { ssmParameter: ARC_PARAMETER } },
 };
 

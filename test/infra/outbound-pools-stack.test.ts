@@ -23,6 +23,7 @@ import {
   REGION,
   resourceNamed,
   resourcesOf,
+  SRS_PARAMETER,
   type Synthesized,
   synthStack,
 } from './helpers.js';
@@ -360,11 +361,16 @@ describe('functions', () => {
     env.OUTBOUND_POOLS_CONFIG_FILE = join(assetDir, 'outbound-pools.json');
     // Act
     const settings = readSettings(env);
-    // Assess
-    assert.deepEqual(settings.config, infraConfig());
+    // Assess: the validated configuration without the SRS secrets, which the router reads from
+    // srs.secretsParameter at cold start.
+    const expected = { ...infraConfig(), srs: { ...infraConfig().srs, secrets: [] } };
+    assert.deepEqual(settings.config, expected);
     assert.equal(settings.mailPrefix, 'raw/');
     assert.equal(settings.leaseMs, 150_000);
-    assert.deepEqual(parseConfigText(readFileSync(env.OUTBOUND_POOLS_CONFIG_FILE, 'utf8')), infraConfig());
+    const bundled = readFileSync(env.OUTBOUND_POOLS_CONFIG_FILE, 'utf8');
+    assert.deepEqual(parseConfigText(bundled), expected);
+    for (const secret of infraConfig().srs.secrets)
+      assert.ok(!bundled.includes(secret), 'no SRS secret in the asset');
     assert.ok(readFileSync(join(assetDir, 'index.mjs'), 'utf8').startsWith('import { createRequire'));
   });
 
@@ -461,12 +467,15 @@ describe('IAM: least privilege', () => {
     }
   });
 
-  it('SSM: reads the ARC key parameter, nothing else', () => {
+  it('SSM: reads the SRS secrets and the ARC key parameters, nothing else', () => {
     assert.deepEqual(withAction(routerStatements(), 'ssm:GetParameter'), [
       {
         Effect: 'Allow',
         Action: 'ssm:GetParameter',
-        Resource: arn(`:ssm:${REGION}:${ACCOUNT}:parameter${ARC_PARAMETER}`),
+        Resource: [
+          arn(`:ssm:${REGION}:${ACCOUNT}:parameter${SRS_PARAMETER}`),
+          arn(`:ssm:${REGION}:${ACCOUNT}:parameter${ARC_PARAMETER}`),
+        ],
       },
     ]);
   });

@@ -11,8 +11,9 @@ import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
-import { parseConfigText } from '../../functions/core/config.js';
+import { parseConfig, parseConfigText } from '../../functions/core/config.js';
 import { PROJECT_ROOT } from '../../lib/lambda-bundling.js';
+import { CONFIG_JSON } from '../helpers/mail.js';
 import { allStatements, asArray, infraConfig, resourceNamed, resourcesOf, synthStack } from './helpers.js';
 
 type Json = Record<string, unknown>;
@@ -120,13 +121,24 @@ describe('router and retention props', () => {
     });
   });
 
-  it('without ARC sealing the router gets no SSM permission', () => {
+  it('without ARC sealing the router reads only the SRS secrets parameter from SSM', () => {
     const config = infraConfig();
     delete (config as { arc?: unknown }).arc;
     const { template } = synthStack({ config }, { bundle: false });
-    for (const s of allStatements(template)) {
-      assert.ok(!asArray(s.Action as string | string[]).some((a) => a.startsWith('ssm:')));
-    }
+    const ssm = allStatements(template).filter((s) =>
+      asArray(s.Action as string | string[]).some((a) => a.startsWith('ssm:')),
+    );
+    assert.equal(ssm.length, 1);
+    assert.match(JSON.stringify(ssm[0]!.Resource), /parameter\/outbound-pools\/srs-secrets/);
+    assert.doesNotMatch(JSON.stringify(ssm[0]!.Resource), /arc-key/);
+  });
+
+  it('a configuration without srs.secretsParameter cannot be deployed (secrets would ship in the code)', () => {
+    const json = { ...CONFIG_JSON }; // literal srs.secrets only
+    assert.throws(
+      () => synthStack({ config: parseConfig(json) }, { bundle: false }),
+      /srs\.secretsParameter: a deployment reads the SRS secrets from an SSM SecureString parameter/,
+    );
   });
 
   it('a bounce sink in another domain adds that identity to the send permission', () => {

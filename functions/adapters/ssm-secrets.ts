@@ -1,0 +1,80 @@
+/**
+ * Secrets named by the configuration, loaded once per container: the ARC signing key and the
+ * SRS secrets, from SSM Parameter Store SecureStrings in AWS, or (the ARC key) from a file
+ * locally. Neither ever appears in the configuration file of a deployment, its bundle or the
+ * CloudFormation template.
+ */
+import { readFile } from 'node:fs/promises';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import type { ArcSigningKey } from '../core/compose/arc.js';
+import type { Config } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { rethrowAws } from './aws-errors.js';
+
+/** The decrypted value of a SecureString parameter; `field` names the config field in errors. */
+async function secureParameter(
+  ssm: (() => SSMClient) | undefined,
+  name: string,
+  field: string,
+): Promise<string> {
+  if (!ssm) throw new ConfigError(`${field}: no SSM client available to read ${name}`, { field });
+  try {
+    const out = await ssm().send(new GetParameterCommand({ Name: name, WithDecryption: true }));
+    return out.Parameter?.Value ?? '';
+  } catch (error) {
+    if ((error as Error).name === 'ParameterNotFound') {
+      throw new ConfigError(`${field}: parameter ${name} does not exist`, { field, cause: error });
+    }
+    return rethrowAws('ssm', `GetParameter ${name}`, error);
+  }
+}
+
+export async function loadArcKey(config: Config, ssm?: () => SSMClient): Promise<ArcSigningKey | null> {
+  const arc = config.arc;
+  if (!arc) return null;
+  let pem: string;
+  if ('file' in arc.privateKey) {
+    try {
+      pem = await readFile(arc.privateKey.file, 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        `arc.privateKey.file: cannot read ${arc.privateKey.file}: ${(error as Error).message}`,
+        {
+          field: 'arc.privateKey.file',
+          cause: error,
+        },
+      );
+    }
+  } else {
+    pem = await secureParameter(ssm, arc.privateKey.ssmParameter, 'arc.privateKey.ssmParameter');
+  }
+  if (!pem.includes('PRIVATE KEY')) {
+    throw new ConfigError('arc.privateKey: the key is not a PEM private key', { field: 'arc.privateKey' });
+  }
+  return { domain: arc.domain, selector: arc.selector, privateKey: pem };
+}
+
+/**
+ * The configuration with `srs.secrets` filled in. `prefer: 'parameter'` (the functions) reads
+ * `srs.secretsParameter` whenever it is set; `prefer: 'literal'` (local tools) keeps literal
+ * secrets when the file has them and reads the parameter only otherwise.
+ */
+export async function resolveSrsSecrets(
+  config: Config,
+  ssm: (() => SSMClient) | undefined,
+  prefer: 'parameter' | 'literal',
+): Promise<Config> {
+  const name = config.srs.secretsParameter;
+  if (!name || (prefer === 'literal' && config.srs.secrets.length > 0)) return config;
+  const secrets = (await secureParameter(ssm, name, 'srs.secretsParameter'))
+    .split(/\r?\n/)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (secrets.length === 0 || secrets.some((s) => s.length < 8)) {
+    throw new ConfigError(
+      `srs.secretsParameter: ${name} must hold one secret of at least 8 characters per line, newest first`,
+      { field: 'srs.secretsParameter' },
+    );
+  }
+  return { ...config, srs: { ...config.srs, secrets } };
+}
