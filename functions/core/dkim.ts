@@ -2,6 +2,8 @@
  * DKIM of the sender's domain (SPEC 3, rule 6): a valid signature whose `d=` is aligned with
  * the From domain in DMARC's relaxed mode. A third-party or broken signature does not count.
  */
+import type { ARCData } from 'mailauth';
+import { arc } from 'mailauth/lib/arc/index.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { getDomain } from 'tldts';
 import type { Resolver } from './dns/resolver.js';
@@ -28,6 +30,12 @@ export interface DkimEvaluation {
    * aligned signature passed: the outcome is unknown, not "fail" (RFC 6376 6.1.2).
    */
   temperror: boolean;
+  /**
+   * Validation of the ARC chain the message arrived with (RFC 8617 5.2): the `cv=` of the seal
+   * we add. Computed here, from the same verification pass, so sealing each copy need not
+   * verify the message again.
+   */
+  arcChain?: 'none' | 'pass' | 'fail';
 }
 
 /**
@@ -74,5 +82,8 @@ export async function evaluateDkim(
   }
   const alignedPass = signatures.some((s) => s.aligned && s.result === 'pass');
   const temperror = !alignedPass && signatures.some((s) => s.aligned && s.result === 'temperror');
-  return { signatures, alignedPass, temperror };
+  const chain = await arc(verified.arc as unknown as ARCData, { resolver });
+  const arcChain =
+    chain.status.result === 'pass' || chain.status.result === 'fail' ? chain.status.result : 'none';
+  return { signatures, alignedPass, temperror, arcChain };
 }

@@ -201,8 +201,9 @@ export interface ArcSealOptions {
   resolver: Resolver;
   now: Date;
   /**
-   * The message as it arrived, whose ARC chain is validated for `cv`. Defaults to `raw`;
-   * pass it whenever `raw` is a rewritten copy.
+   * The message as it arrived, whose ARC chain is validated for `cv` when
+   * `results.dkim.arcChain` does not already say. Defaults to `raw`; pass it whenever `raw` is
+   * a rewritten copy.
    */
   received?: Buffer;
 }
@@ -242,10 +243,16 @@ export async function sealArc(raw: Buffer, opts: ArcSealOptions): Promise<ArcSea
     throw new InvalidInputError('arc key', 'domain and selector must be DNS names');
   }
 
-  // RFC 8617 section 5.1.1 step 2 / 5.2: the chain as it arrived.
-  const verified = await dkimVerify(received, { resolver, curTime: now });
-  const validation = await arc(verified.arc as unknown as ARCData, { resolver });
-  const cv = (validation.status.result ?? 'none') as ChainStatus;
+  // RFC 8617 section 5.1.1 step 2 / 5.2: the chain as it arrived — known from the arrival
+  // DKIM pass when the caller has it (`results.dkim.arcChain`), else verified here.
+  let cv: ChainStatus;
+  if (opts.results.dkim.arcChain) {
+    cv = opts.results.dkim.arcChain;
+  } else {
+    const verified = await dkimVerify(received, { resolver, curTime: now });
+    const validation = await arc(verified.arc as unknown as ARCData, { resolver });
+    cv = (validation.status.result ?? 'none') as ChainStatus;
+  }
 
   const ip = opts.results.clientIp && isIP(opts.results.clientIp.trim()) ? opts.results.clientIp.trim() : '';
   const authResults = `${authenticationResultsValue(opts.authservId, opts.results)}; arc=${cv}${
