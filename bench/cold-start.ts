@@ -58,6 +58,7 @@ export async function bundleSettings(): Promise<BundleSettings> {
         sourceMap?: boolean;
         externalModules?: string[];
       };
+      BUNDLE_ALIASES?: Record<string, string>;
     };
     const o = mod.bundlingOptions();
     return {
@@ -72,6 +73,7 @@ export async function bundleSettings(): Promise<BundleSettings> {
         sourcemap: o.sourceMap ?? false,
         // NodejsFunction's default externals are `@aws-sdk/*`; the stack sets [] (bundle all).
         external: o.externalModules ?? ['@aws-sdk/*'],
+        ...(mod.BUNDLE_ALIASES ? { alias: mod.BUNDLE_ALIASES } : {}),
       },
     };
   } catch {

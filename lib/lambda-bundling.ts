@@ -38,6 +38,16 @@ export function acknowledgePinnedRuntime(fn: lambda.IFunction): void {
   );
 }
 
+/**
+ * Modules replaced at bundle time by small stand-ins in `functions/shims/` (bundle size and
+ * cold start: libmime's legacy charset tables are ~0.7 MB; `TextDecoder` decodes the same
+ * charsets). Tested in `test/core/shims.test.ts`.
+ */
+export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
+  'iconv-lite': join(PROJECT_ROOT, 'functions/shims/iconv-lite.ts'),
+  'encoding-japanese': join(PROJECT_ROOT, 'functions/shims/encoding-japanese.ts'),
+};
+
 /** File name of the configuration bundled next to the handler (the router's default). */
 export const BUNDLED_CONFIG_FILE = 'outbound-pools.json';
 
@@ -84,6 +94,9 @@ export function bundlingOptions(props: BundlingOptionsProps = {}): nodejs.Bundli
     minify: true,
     sourceMap: true,
     externalModules: [],
+    esbuildArgs: Object.fromEntries(
+      Object.entries(BUNDLE_ALIASES).map(([from, to]) => [`--alias:${from}`, to]),
+    ),
     forceDockerBundling: false,
     ...(copies.length > 0
       ? {
