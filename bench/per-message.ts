@@ -26,10 +26,9 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { authenticate } from 'mailauth';
 import { S3MailStore } from '../functions/adapters/s3-mail-store.js';
 import { SesMailer } from '../functions/adapters/ses-mailer.js';
-import { sealArc } from '../functions/core/compose/arc.js';
+import { arrivalResults, sealArc } from '../functions/core/compose/arc.js';
 import { rewriteMessage } from '../functions/core/compose/rewrite.js';
 import { classify, decide } from '../functions/core/decide.js';
-import { domainOf } from '../functions/core/message.js';
 import type { ReceivedMail } from '../functions/core/ses-event.js';
 import type { LimitsStore, TraceStore } from '../functions/router/ports.js';
 import { type PipelineDeps, processReceipt } from '../functions/router/process.js';
@@ -82,13 +81,7 @@ export async function runOurs(
     const sealed = await sealArc(rewritten, {
       key: arcKey,
       authservId: config.arc?.authservId ?? config.srs.domain,
-      results: {
-        spf: c.spf,
-        dmarc: c.dmarc,
-        envelopeSender: c.envelopeSender,
-        fromDomain: domainOf(c.from[0]?.address),
-        dkim: c.dkim,
-      },
+      results: arrivalResults(c),
       resolver,
       now,
       received: raw,

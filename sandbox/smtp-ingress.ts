@@ -54,6 +54,7 @@
  * then the event goes to an in-memory dead-letter list (Lambda's on-failure destination). A
  * non-retryable error goes there at once: a retry would fail the same way.
  */
+
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -64,6 +65,7 @@ import { SMTPServer, type SMTPServerDataStream, type SMTPServerSession } from 's
 import type { Config } from '../functions/core/config.js';
 import type { Resolver } from '../functions/core/dns/resolver.js';
 import { isRetryable } from '../functions/core/errors.js';
+import { mapSpfResult } from '../functions/core/gateways.js';
 import { domainOf } from '../functions/core/message.js';
 import { routeFor } from '../functions/core/routes.js';
 import type { VerdictStatus } from '../functions/core/ses-event.js';
@@ -129,20 +131,9 @@ export const eicarScanner: Scanner = ({ raw }) => (containsTestString(raw, EICAR
 
 // --- verdict mapping (see the table above) -------------------------------------------------
 
-/** mailauth's SPF result → SES `spfVerdict`. */
+/** mailauth's SPF result → SES `spfVerdict` (as enhanced filtering maps it; temperror → PROCESSING_FAILED). */
 export function spfVerdict(result: string | undefined): VerdictStatus {
-  switch (result) {
-    case 'pass':
-      return 'PASS';
-    case 'fail':
-    case 'softfail':
-      return 'FAIL';
-    case 'none':
-    case 'neutral':
-      return 'GRAY';
-    default:
-      return 'PROCESSING_FAILED';
-  }
+  return mapSpfResult(result ?? '') ?? 'PROCESSING_FAILED';
 }
 
 /** mailauth's DKIM results (one per signature, or one `none` row) → SES `dkimVerdict`. */

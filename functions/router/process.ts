@@ -14,7 +14,7 @@
  * - the one window for a duplicate is a crash between SES accepting a copy and the trace write
  *   that follows it: at-least-once, because the alternative is losing mail.
  */
-import { type ArcSigningKey, sealArc } from '../core/compose/arc.js';
+import { type ArcSigningKey, arrivalResults, sealArc } from '../core/compose/arc.js';
 import { buildNdr } from '../core/compose/ndr.js';
 import { rewriteMessage, splitMessage } from '../core/compose/rewrite.js';
 import type { Config } from '../core/config.js';
@@ -22,7 +22,7 @@ import { type Classification, classify, type Decision, decide, type PlannedSend 
 import type { Resolver } from '../core/dns/resolver.js';
 import { LeaseLostError, SendRejectedError } from '../core/errors.js';
 import type { Restriction, SenderState } from '../core/limits.js';
-import { domainOf, parseMailboxes } from '../core/message.js';
+import { parseMailboxes } from '../core/message.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
 import type { Reason } from '../core/vocabulary.js';
 import type { LimitsStore, Mailer, MailStore, SendRecord, TraceStore, TraceSummary } from './ports.js';
@@ -163,13 +163,7 @@ async function compose(
     const sealed = await sealArc(rewritten, {
       key: deps.arcKey,
       authservId: config.arc?.authservId ?? config.srs.domain,
-      results: {
-        spf: c.spf,
-        dmarc: c.dmarc,
-        envelopeSender: c.envelopeSender,
-        fromDomain: domainOf(c.from[0]?.address),
-        dkim: c.dkim,
-      },
+      results: arrivalResults(c),
       resolver: deps.resolver,
       now,
       received: raw,

@@ -15,7 +15,7 @@ import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type ArcSigningKey, sealArc } from '../../functions/core/compose/arc.js';
+import { type ArcSigningKey, arrivalResults, sealArc } from '../../functions/core/compose/arc.js';
 import {
   headerFields,
   lineEnding,
@@ -468,13 +468,7 @@ describe('hardening: decide → rewrite → ARC seal over hostile headers and re
           sealed = await sealArc(raw, {
             key: ARC_KEY,
             authservId: 'fwd.example.com',
-            results: {
-              spf: c.spf,
-              dmarc: c.dmarc,
-              envelopeSender: c.envelopeSender,
-              fromDomain: domainOf(c.from[0]?.address),
-              dkim: c.dkim,
-            },
+            results: arrivalResults(c),
             resolver,
             now: NOW,
           });

@@ -26,10 +26,11 @@ import { isIP } from 'node:net';
 import type { ARCData } from 'mailauth';
 import { arc, createSeal } from 'mailauth/lib/arc/index.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+import type { Classification } from '../decide.js';
 import type { DkimEvaluation } from '../dkim.js';
 import type { Resolver } from '../dns/resolver.js';
 import { InvalidInputError } from '../errors.js';
-import { sanitizeHeaderText } from '../message.js';
+import { domainOf, sanitizeHeaderText } from '../message.js';
 import type { VerdictStatus } from '../ses-event.js';
 import { formatField, lineEnding, splitMessage } from './rewrite.js';
 
@@ -53,6 +54,19 @@ export interface ArrivalAuthResults {
   dkim: DkimEvaluation;
   /** The connecting client, when known (recorded as `smtp.remote-ip` of the `arc` result). */
   clientIp?: string;
+}
+
+/** The arrival results of a classified message, as the seal of each copy carries them. */
+export function arrivalResults(
+  c: Pick<Classification, 'spf' | 'dmarc' | 'envelopeSender' | 'from' | 'dkim'>,
+): ArrivalAuthResults {
+  return {
+    spf: c.spf,
+    dmarc: c.dmarc,
+    envelopeSender: c.envelopeSender,
+    fromDomain: domainOf(c.from[0]?.address),
+    dkim: c.dkim,
+  };
 }
 
 /** An RFC 8601 result with its optional `reason=` (section 2.2, `reasonspec`). */
