@@ -76,14 +76,12 @@ describe('resolveSrsSecrets', () => {
     [
       'throttling (retryable)',
       () =>
-        mock
-          .on(GetParameterCommand)
-          .rejects(
-            Object.assign(new Error('slow down'), {
-              name: 'ThrottlingException',
-              $metadata: { httpStatusCode: 400 },
-            }),
-          ),
+        mock.on(GetParameterCommand).rejects(
+          Object.assign(new Error('slow down'), {
+            name: 'ThrottlingException',
+            $metadata: { httpStatusCode: 400 },
+          }),
+        ),
       (e: unknown) => e instanceof TransientDependencyError && e.retryable,
     ],
   ];
