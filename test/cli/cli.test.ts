@@ -1,33 +1,14 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { Srs } from '../../functions/core/srs.js';
+import { runCli } from '../helpers/cli.js';
+
+const cli = (...args: string[]) => runCli(args);
+
 import { CONFIG_JSON, dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from '../helpers/mail.js';
-
-const run = promisify(execFile);
-const BIN = 'bin/outbound-pools.mjs';
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(...args: string[]): Promise<Result> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('outbound-pools dry-run', () => {
   let dir: string;

@@ -2,29 +2,16 @@
  * `outbound-pools dry-run` behind a trusted gateway: the JSON shows what enhanced filtering
  * did (`authentication.enhancedFiltering`).
  */
+
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
+import { runCli } from '../helpers/cli.js';
 import { CONFIG_JSON, message, NOW, sesEvent, zones } from '../helpers/mail.js';
 
-const run = promisify(execFile);
-const BIN = 'bin/outbound-pools.mjs';
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      env: { ...process.env, NO_COLOR: '1' },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(args);
 
 const DATE = 'Mon, 23 Nov 2026 10:00:00 +0000';
 const SES = `Received: from mx1.filter.test (mx1.filter.test [198.51.100.7]) by inbound-smtp.us-east-1.amazonaws.com with SMTP id msg-0001 for alias@example.com; ${DATE} (UTC)`;

@@ -2,14 +2,13 @@
  * The operator commands (`trace`, `restrictions`, `limits`) as a child process against the
  * local DynamoDB emulator, with tables seeded through the same stores the router writes with.
  */
+
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoLimitsStore } from '../../functions/adapters/dynamo-limits-store.js';
 import { DynamoTraceStore } from '../../functions/adapters/dynamo-trace-store.js';
@@ -17,17 +16,10 @@ import { createTables } from '../../functions/adapters/tables.js';
 import { nextUtcMidnight } from '../../functions/core/limits.js';
 import type { SendRecord, TraceSummary } from '../../functions/router/ports.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
+import { type CliResult as Result, runCli } from '../helpers/cli.js';
 import { CONFIG_JSON } from '../helpers/mail.js';
 
-const run = promisify(execFile);
-const BIN = 'bin/outbound-pools.mjs';
 const TABLES = { limits: 'op-cli-limits', trace: 'op-cli-trace' };
-
-interface Result {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
 /** The environment without the developer's own AWS settings. */
 function cleanEnv(): Record<string, string> {
@@ -51,13 +43,7 @@ describe('operator CLI: trace, restrictions, limits', () => {
       if (v === undefined) delete merged[k];
       else merged[k] = v;
     }
-    try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: merged });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
+    return runCli(args, merged);
   }
 
   /** One processed message in the trace, as the router writes it. */

@@ -6,6 +6,7 @@
  * swaks is required (`apt-get install swaks`; `.ci/run` installs it): without it these tests
  * fail, they never skip.
  */
+
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,11 +40,11 @@ import {
   spfVerdict,
   startSmtpIngress,
 } from '../../sandbox/smtp-ingress.js';
+import { runCli } from '../helpers/cli.js';
 import { type DkimKey, dkimKey } from '../helpers/mail.js';
 
 const run = promisify(execFile);
 const SWAKS = '/usr/bin/swaks';
-const BIN = 'bin/outbound-pools.mjs';
 
 const CONFIG = {
   acceptedDomains: ['example.com', 'example.org'],
@@ -180,17 +181,7 @@ describe('sandbox: SMTP (swaks) → ingress → router handler → SES emulator 
     return sandbox.waitFor(r.messageId, 20_000);
   }
 
-  async function cli(...args: string[]) {
-    try {
-      const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-        env: { ...process.env, ...sandbox.env, NO_COLOR: '1' },
-      });
-      return { code: 0, stdout, stderr };
-    } catch (error) {
-      const e = error as { code: number; stdout: string; stderr: string };
-      return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-    }
-  }
+  const cli = (...args: string[]) => runCli(args, { ...process.env, ...sandbox.env, NO_COLOR: '1' });
 
   const tag = (s: RecordedSend, name: string) => s.emailTags.find((t) => t.Name === name)?.Value;
 
