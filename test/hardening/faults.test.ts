@@ -329,7 +329,7 @@ describe('faults: DNS', () => {
     });
   }
 
-  it('DNS fails only after the decision (the ARC seal re-reads the DKIM key): sent once, without failing', async () => {
+  it('DNS failing after the decision does not matter: the seal reuses the arrival DKIM pass, sent once', async () => {
     const { messageId, event } = await receive();
     let keyLookups = 0;
     const resolver = flakyResolver(
@@ -337,7 +337,7 @@ describe('faults: DNS', () => {
     );
     const result = await processReceipt(event, { ...base, resolver });
     assert.equal(result.outcome, 'processed');
-    assert.ok(keyLookups >= 2, 'the seal looked the key up again');
+    assert.equal(keyLookups, 1, 'the DKIM key is looked up once, at classification, never again by the seal');
     const sent = sendsOf(messageId);
     assert.equal(sent.length, 1);
     assert.match(sent[0]!.raw.toString('utf8'), /^ARC-Seal: i=1;/m);
