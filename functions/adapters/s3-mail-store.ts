@@ -42,27 +42,34 @@ export class S3MailStore implements MailStore {
     }
     const body = response.Body as AsyncIterable<Uint8Array> | undefined;
     if (!body) throw new MessageNotFoundError(messageId);
-    const chunks: Buffer[] = [];
+    // One buffer of the announced size (capped), filled in place: the message is held once,
+    // not once as chunks and again as their concatenation. It grows only if S3's
+    // Content-Length was wrong.
+    const cap = maxBytes + 1;
+    let out = Buffer.allocUnsafe(Math.min(response.ContentLength ?? 64 * 1024, cap));
     let read = 0;
     let truncated = false;
     try {
       for await (const chunk of body) {
-        const room = maxBytes + 1 - read;
-        if (chunk.length >= room) {
-          chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, room));
-          read += room;
+        const take = Math.min(chunk.length, cap - read);
+        if (read + take > out.length) {
+          const bigger = Buffer.allocUnsafe(Math.min(cap, Math.max(out.length * 2, read + take)));
+          out.copy(bigger, 0, 0, read);
+          out = bigger;
+        }
+        out.set(chunk.subarray(0, take), read);
+        read += take;
+        if (read >= cap) {
           truncated = true;
           break;
         }
-        chunks.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-        read += chunk.length;
       }
     } catch (error) {
       return rethrowAws('s3', `reading s3://${this.#bucket}/${key}`, error);
     } finally {
       if (truncated) (body as { destroy?: () => void }).destroy?.();
     }
-    const raw = Buffer.concat(chunks, read);
+    const raw = out.subarray(0, read);
     return { raw, truncated, sizeBytes: response.ContentLength ?? read };
   }
 }

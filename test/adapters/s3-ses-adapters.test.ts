@@ -100,6 +100,23 @@ describe('S3MailStore fault mapping', () => {
     await assert.rejects(store().get('m', 10), (e: unknown) => (e as Error).name === 'AccessDenied');
   });
 
+  for (const [name, contentLength] of [
+    ['a wrong (too small) Content-Length', 10],
+    ['no Content-Length', undefined],
+  ] as const) {
+    it(`${name}: the whole body is still read, byte for byte`, async () => {
+      mock.reset();
+      const data = Buffer.from(Array.from({ length: 300_000 }, (_, i) => (i * 7) % 256));
+      const chunks = [data.subarray(0, 1000), data.subarray(1000, 150_000), data.subarray(150_000)];
+      mock
+        .on(GetObjectCommand)
+        .resolves({ Body: Readable.from(chunks) as never, ContentLength: contentLength });
+      const got = await store().get('m', 1_000_000);
+      assert.equal(got.truncated, false);
+      assert.ok(got.raw.equals(data));
+    });
+  }
+
   it('a stream that breaks mid-body → retryable', async () => {
     mock.reset();
     const broken = new Readable({
