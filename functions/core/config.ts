@@ -4,7 +4,13 @@
  * downstream receives a fully defaulted, normalised {@link Config}.
  */
 import { isIP } from 'node:net';
-import { z } from 'zod';
+import { en } from 'zod/locales';
+import * as z from 'zod/mini';
+
+// zod/mini (not the classic API) keeps ~440 KB out of the Lambda bundles; it ships no error
+// messages of its own, so load the English ones (only those: a named import tree-shakes).
+z.config(en());
+
 import { ConfigError } from './errors.js';
 import { LIMIT_ACTIONS } from './vocabulary.js';
 
@@ -30,10 +36,12 @@ export function isCidr(value: string): boolean {
   return Number(bits) <= (v === 4 ? 32 : 128);
 }
 
-const domain = z
-  .string()
-  .transform(lower)
-  .refine((d) => DOMAIN_RE.test(d), { message: 'must be a domain name such as example.com' });
+const domain = z.pipe(
+  z.string(),
+  z
+    .transform(lower)
+    .check(z.refine((d: string) => DOMAIN_RE.test(d), 'must be a domain name such as example.com')),
+);
 
 export function isValidAddress(address: string): boolean {
   const at = address.lastIndexOf('@');
@@ -42,29 +50,37 @@ export function isValidAddress(address: string): boolean {
   return local.length <= 64 && LOCAL_RE.test(local) && DOMAIN_RE.test(address.slice(at + 1));
 }
 
-const address = z
-  .string()
-  .transform(lower)
-  .refine(isValidAddress, { message: 'must be an email address such as alias@example.com' });
+const address = z.pipe(
+  z.string(),
+  z.transform(lower).check(z.refine(isValidAddress, 'must be an email address such as alias@example.com')),
+);
 
-const routeKey = z
-  .string()
-  .transform(lower)
-  .refine((k) => (k.startsWith('@') ? DOMAIN_RE.test(k.slice(1)) : isValidAddress(k)), {
-    message: 'route keys are a full address (alias@example.com) or a catch-all (@example.com)',
-  });
+const routeKey = z.pipe(
+  z.string(),
+  z
+    .transform(lower)
+    .check(
+      z.refine(
+        (k: string) => (k.startsWith('@') ? DOMAIN_RE.test(k.slice(1)) : isValidAddress(k)),
+        'route keys are a full address (alias@example.com) or a catch-all (@example.com)',
+      ),
+    ),
+);
 
-const positiveInt = z.number().int().positive();
+const positiveInt = () => z.int().check(z.positive());
+const boundedInt = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
+const ssmName = z.string().check(z.regex(/^\/?[A-Za-z0-9_.\-/]+$/, 'an SSM parameter name'));
+const sesName = () => z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1-64)'));
 
 const policyShape = {
   /** Recipients in non-accepted domains per clock hour. */
-  externalPerHour: positiveInt,
+  externalPerHour: positiveInt(),
   /** Recipients in accepted domains per clock hour. */
-  internalPerHour: positiveInt,
+  internalPerHour: positiveInt(),
   /** Recipients per UTC day. */
-  perDay: positiveInt,
+  perDay: positiveInt(),
   /** Recipients of one message after route expansion (a service limit: over it is blocked). */
-  recipientsPerMessage: positiveInt,
+  recipientsPerMessage: positiveInt(),
   /** What happens when a policy limit is reached (SPEC 4). */
   action: z.enum(LIMIT_ACTIONS),
 };
@@ -79,154 +95,171 @@ const DEFAULT_POLICY = {
 };
 
 const policy = z.strictObject(policyShape);
-const policyOverride = policy.partial();
+const policyOverride = z.partial(policy);
 
 const poolSchema = (defaultName: string) =>
-  z
-    .strictObject({
-      /** SES configuration set whose delivery options name the dedicated IP pool. */
-      configurationSet: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1-64)'),
-      /** SES dedicated IP pool name (`ses-shared-pool` for SES's shared IPs). */
-      ipPool: z
-        .string()
-        .regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1-64)')
-        .optional(),
-    })
-    .prefault({ configurationSet: defaultName })
-    .transform((p) => ({ configurationSet: p.configurationSet, ipPool: p.ipPool ?? p.configurationSet }));
+  z.pipe(
+    z.prefault(
+      z.strictObject({
+        /** SES configuration set whose delivery options name the dedicated IP pool. */
+        configurationSet: sesName(),
+        /** SES dedicated IP pool name (`ses-shared-pool` for SES's shared IPs). */
+        ipPool: z.optional(sesName()),
+      }),
+      { configurationSet: defaultName },
+    ),
+    z.transform((p: { configurationSet: string; ipPool?: string | undefined }) => ({
+      configurationSet: p.configurationSet,
+      ipPool: p.ipPool ?? p.configurationSet,
+    })),
+  );
 
 /** Where the ARC signing key comes from: never from the configuration file itself. */
 const keySource = z.union([
-  z.strictObject({ file: z.string().min(1) }),
-  z.strictObject({ ssmParameter: z.string().regex(/^\/?[A-Za-z0-9_.\-/]+$/, 'an SSM parameter name') }),
+  z.strictObject({ file: z.string().check(z.minLength(1)) }),
+  z.strictObject({ ssmParameter: ssmName }),
 ]);
 
 export const ConfigSchema = z
   .strictObject({
     /** Optional pointer to a JSON schema, ignored. */
-    $schema: z.string().optional(),
+    $schema: z.optional(z.string()),
     /** Domains this platform receives and sends for (SES-verified identities). */
-    acceptedDomains: z.array(domain).min(1, 'at least one accepted domain is required'),
+    acceptedDomains: z.array(domain).check(z.minLength(1, 'at least one accepted domain is required')),
     /** Address or `@domain` → destinations. Recipients with no route get nothing. */
-    routes: z.record(routeKey, z.array(address).min(1, 'a route needs at least one destination')),
+    routes: z.record(
+      routeKey,
+      z.array(address).check(z.minLength(1, 'a route needs at least one destination')),
+    ),
     srs: z.strictObject({
       /** Domain of SRS return paths; must receive mail through SES so bounces come back. */
       domain,
       /** HMAC secrets, newest first: the first signs, every one verifies (rotation). */
-      secrets: z.array(z.string().min(8, 'SRS secrets must be at least 8 characters')).min(1).optional(),
+      secrets: z.optional(
+        z
+          .array(z.string().check(z.minLength(8, 'SRS secrets must be at least 8 characters')))
+          .check(z.minLength(1)),
+      ),
       /**
        * An SSM SecureString parameter holding the secrets (one per line, newest first). What a
        * deployment uses: the functions read it at cold start, and the secrets never ship in
        * the code or the template. Local tools use `secrets` when both are given.
        */
-      secretsParameter: z
-        .string()
-        .regex(/^\/?[A-Za-z0-9_.\-/]+$/, 'an SSM parameter name')
-        .optional(),
-      maxAgeDays: z.number().int().min(1).max(1023).default(21),
-      hashLength: z.number().int().min(4).max(27).default(4),
-      separator: z.enum(['=', '-', '+']).default('='),
+      secretsParameter: z.optional(ssmName),
+      maxAgeDays: z._default(boundedInt(1, 1023), 21),
+      hashLength: z._default(boundedInt(4, 27), 4),
+      separator: z._default(z.enum(['=', '-', '+']), '='),
     }),
     /**
      * Return path for copies whose bounces must not reach the original sender (unauthenticated
      * relay, NDRs): an address of the SRS domain that is not an SRS address, so a bounce to it
      * is dropped (`srs-invalid`) instead of becoming backscatter.
      */
-    bounceSink: address.optional(),
-    maxMessageBytes: positiveInt
-      .max(SES_MAX_MESSAGE_BYTES, `SES sends at most ${SES_MAX_MESSAGE_BYTES} bytes`)
-      .default(SES_MAX_MESSAGE_BYTES),
-    limits: z
-      .strictObject({
-        default: policyOverride.prefault({}),
-        domains: z.record(domain, policyOverride).default({}),
-        senders: z.record(address, policyOverride).default({}),
-        service: z
-          .strictObject({
+    bounceSink: z.optional(address),
+    maxMessageBytes: z._default(
+      positiveInt().check(z.lte(SES_MAX_MESSAGE_BYTES, `SES sends at most ${SES_MAX_MESSAGE_BYTES} bytes`)),
+      SES_MAX_MESSAGE_BYTES,
+    ),
+    limits: z.prefault(
+      z.strictObject({
+        default: z.prefault(policyOverride, {}),
+        domains: z._default(z.record(domain, policyOverride), {}),
+        senders: z._default(z.record(address, policyOverride), {}),
+        service: z.prefault(
+          z.strictObject({
             /** Recipients per sending identity in any rolling 24 hours (Exchange Online: 10,000). */
-            recipientsPer24Hours: positiveInt.default(10_000),
-          })
-          .prefault({}),
-      })
-      .prefault({}),
-    relay: z
-      .strictObject({
+            recipientsPer24Hours: z._default(positiveInt(), 10_000),
+          }),
+          {},
+        ),
+      }),
+      {},
+    ),
+    relay: z.prefault(
+      z.strictObject({
         /** Whether an aligned DKIM pass alone keeps forwarded mail out of the relay pool. */
-        dkimAvoidsRelay: z.boolean().default(true),
-      })
-      .prefault({}),
+        dkimAvoidsRelay: z._default(z.boolean(), true),
+      }),
+      {},
+    ),
     /**
      * Enhanced filtering (the article's "Enhanced Filtering for Connectors"): gateways in front
      * of SES (a third-party filter, an on-premises server). Mail that reached SES from one of
      * them gets SPF recomputed against the first untrusted hop of its Received chain.
      */
-    trustedGateways: z
-      .array(
+    trustedGateways: z._default(
+      z.array(
         z.strictObject({
-          name: z.string().min(1),
-          cidrs: z.array(z.string().refine(isCidr, 'an IPv4 or IPv6 CIDR such as 203.0.113.0/24')).min(1),
+          name: z.string().check(z.minLength(1)),
+          cidrs: z
+            .array(z.string().check(z.refine(isCidr, 'an IPv4 or IPv6 CIDR such as 203.0.113.0/24')))
+            .check(z.minLength(1)),
         }),
-      )
-      .default([]),
+      ),
+      [],
+    ),
     /**
      * ARC sealing (RFC 8617) of re-sent mail, carrying the authentication results seen on
      * arrival. Absent: copies are sent without a seal.
      */
-    arc: z
-      .strictObject({
+    arc: z.optional(
+      z.strictObject({
         domain,
-        selector: z.string().regex(/^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/, 'a DKIM selector such as arc1'),
-        /** authserv-id of the ARC-Authentication-Results (RFC 8601 2.5); default the SRS domain. */
-        authservId: z
+        selector: z
           .string()
-          .regex(/^[A-Za-z0-9.-]+$/)
-          .optional(),
+          .check(z.regex(/^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/, 'a DKIM selector such as arc1')),
+        /** authserv-id of the ARC-Authentication-Results (RFC 8601 2.5); default the SRS domain. */
+        authservId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9.-]+$/))),
         /** RSA (PEM, PKCS#8 or PKCS#1) private key: a file (local) or an SSM SecureString parameter. */
         privateKey: keySource,
-      })
-      .optional(),
-    trace: z
-      .strictObject({
+      }),
+    ),
+    trace: z.prefault(
+      z.strictObject({
         /** Days a message trace record is kept (DynamoDB TTL). */
-        retentionDays: z.number().int().min(1).max(3650).default(30),
-      })
-      .prefault({}),
-    pools: z
-      .strictObject({
+        retentionDays: z._default(boundedInt(1, 3650), 30),
+      }),
+      {},
+    ),
+    pools: z.prefault(
+      z.strictObject({
         normal: poolSchema('outbound-normal'),
         'high-risk': poolSchema('outbound-high-risk'),
         relay: poolSchema('outbound-relay'),
-      })
-      .prefault({}),
+      }),
+      {},
+    ),
   })
-  .superRefine((c, ctx) => {
-    const accepted = new Set(c.acceptedDomains);
-    for (const key of Object.keys(c.routes)) {
-      const d = key.startsWith('@') ? key.slice(1) : key.slice(key.lastIndexOf('@') + 1);
-      if (!accepted.has(d)) {
+  .check(
+    z.superRefine((c, ctx) => {
+      const accepted = new Set(c.acceptedDomains);
+      for (const key of Object.keys(c.routes)) {
+        const d = key.startsWith('@') ? key.slice(1) : key.slice(key.lastIndexOf('@') + 1);
+        if (!accepted.has(d)) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['routes', key],
+            message: `routes may only be defined for accepted domains; ${d} is not in acceptedDomains`,
+          });
+        }
+      }
+      if (!c.srs.secrets && !c.srs.secretsParameter) {
         ctx.addIssue({
           code: 'custom',
-          path: ['routes', key],
-          message: `routes may only be defined for accepted domains; ${d} is not in acceptedDomains`,
+          path: ['srs', 'secrets'],
+          message:
+            'give the SRS secrets (srs.secrets) or the SSM parameter holding them (srs.secretsParameter)',
         });
       }
-    }
-    if (!c.srs.secrets && !c.srs.secretsParameter) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['srs', 'secrets'],
-        message:
-          'give the SRS secrets (srs.secrets) or the SSM parameter holding them (srs.secretsParameter)',
-      });
-    }
-    if (accepted.has(c.srs.domain)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['srs', 'domain'],
-        message: 'the SRS domain must not be an accepted domain (bounces to it are reversed, not routed)',
-      });
-    }
-  });
+      if (accepted.has(c.srs.domain)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['srs', 'domain'],
+          message: 'the SRS domain must not be an accepted domain (bounces to it are reversed, not routed)',
+        });
+      }
+    }),
+  );
 
 type ParsedConfig = z.output<typeof ConfigSchema>;
 export type LimitPolicy = z.output<typeof policy>;

@@ -6,7 +6,7 @@
  * `dmarcPolicy` (SES only sends it when DMARC fails) and refuses the `DISABLED` verdict that
  * SES reports when scanning is off. Unknown fields are kept: SES adds fields over time.
  */
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { InvalidInputError } from './errors.js';
 
 export const VERDICT_STATUSES = ['PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED'] as const;
@@ -20,25 +20,25 @@ export const SesMailSchema = z.looseObject({
   timestamp: z.string(),
   /** Envelope sender (MAIL FROM). Empty for a null reverse path. */
   source: z.string(),
-  messageId: z.string().min(1),
+  messageId: z.string().check(z.minLength(1)),
   destination: z.array(z.string()),
-  headersTruncated: z.boolean().optional(),
-  headers: z.array(header).default([]),
-  commonHeaders: z.looseObject({}).optional(),
+  headersTruncated: z.optional(z.boolean()),
+  headers: z._default(z.array(header), []),
+  commonHeaders: z.optional(z.looseObject({})),
 });
 
 export const SesReceiptSchema = z.looseObject({
   timestamp: z.string(),
-  processingTimeMillis: z.number().optional(),
+  processingTimeMillis: z.optional(z.number()),
   /** The recipients of this message that the receipt rule matched. */
-  recipients: z.array(z.string()).min(1),
+  recipients: z.array(z.string()).check(z.minLength(1)),
   spamVerdict: verdict,
   virusVerdict: verdict,
   spfVerdict: verdict,
   dkimVerdict: verdict,
   dmarcVerdict: verdict,
   /** Present only when DMARC failed: `none`, `quarantine` or `reject`. */
-  dmarcPolicy: z.string().optional(),
+  dmarcPolicy: z.optional(z.string()),
   action: z.looseObject({ type: z.string() }),
 });
 
@@ -51,7 +51,7 @@ export const SesReceiptEventSchema = z.looseObject({
         ses: z.looseObject({ mail: SesMailSchema, receipt: SesReceiptSchema }),
       }),
     )
-    .min(1),
+    .check(z.minLength(1)),
 });
 
 export type SesMail = z.output<typeof SesMailSchema>;

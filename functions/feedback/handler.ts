@@ -8,7 +8,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { SDK_RETRY } from '../adapters/aws-errors.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
 import { ConfigError } from '../core/errors.js';
@@ -48,8 +48,8 @@ export async function processFeedback(
 }
 
 const Env = z.object({
-  TRACE_TABLE: z.string().min(3),
-  TRACE_RETENTION_DAYS: z.coerce.number().int().min(1).default(30),
+  TRACE_TABLE: z.string().check(z.minLength(3)),
+  TRACE_RETENTION_DAYS: z._default(z.coerce.number().check(z.int(), z.gte(1)), 30),
 });
 
 let trace: TraceStore | undefined;

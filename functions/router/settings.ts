@@ -3,24 +3,24 @@
  * with a message naming the bad variable (the CDK stack sets them; the sandbox too).
  */
 import { readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type Config, parseConfigText } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 
 const SettingsSchema = z.object({
   /** The configuration document itself (JSON), or … */
-  OUTBOUND_POOLS_CONFIG: z.string().optional(),
+  OUTBOUND_POOLS_CONFIG: z.optional(z.string()),
   /** … a path to it; default: the file bundled next to the handler. */
-  OUTBOUND_POOLS_CONFIG_FILE: z.string().default('outbound-pools.json'),
-  MAIL_BUCKET: z.string().min(3),
+  OUTBOUND_POOLS_CONFIG_FILE: z._default(z.string(), 'outbound-pools.json'),
+  MAIL_BUCKET: z.string().check(z.minLength(3)),
   /** The receipt rule's S3 object key prefix. */
-  MAIL_PREFIX: z.string().default(''),
-  LIMITS_TABLE: z.string().min(3),
-  TRACE_TABLE: z.string().min(3),
+  MAIL_PREFIX: z._default(z.string(), ''),
+  LIMITS_TABLE: z.string().check(z.minLength(3)),
+  TRACE_TABLE: z.string().check(z.minLength(3)),
   /** A claim protects a message this long: the function timeout plus a margin. */
-  LEASE_SECONDS: z.coerce.number().int().min(10).max(3600).default(150),
+  LEASE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(10), z.lte(3600)), 150),
   /** How long a container trusts a restriction it saw before asking DynamoDB again. */
-  RESTRICTION_CACHE_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  RESTRICTION_CACHE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 60),
 });
 
 export interface RouterSettings {
