@@ -28,6 +28,7 @@ import { DynamoTraceStore } from '../functions/adapters/dynamo-trace-store.js';
 import { createTables } from '../functions/adapters/tables.js';
 import { createDeps } from '../functions/router/handler.js';
 import { type PipelineDeps, processReceipt } from '../functions/router/process.js';
+import { settingsEnvironment } from '../functions/router/settings.js';
 import { type Emulators, startEmulators } from '../sandbox/emulators/index.js';
 import { type Corpus, IDENTITIES, loadCorpus, receiptEvent } from './corpus.js';
 
@@ -98,13 +99,15 @@ export async function startStack(corpus: Corpus): Promise<StackHandle> {
   const s3 = new S3Client(emu.clientConfig('s3'));
   const env: Record<string, string> = {
     ...emu.env,
-    OUTBOUND_POOLS_CONFIG: JSON.stringify(corpus.configJson),
-    MAIL_BUCKET: BUCKET,
-    MAIL_PREFIX: PREFIX,
-    LIMITS_TABLE: tables.limits,
-    TRACE_TABLE: tables.trace,
-    LEASE_SECONDS: '150',
-    RESTRICTION_CACHE_SECONDS: '60',
+    ...settingsEnvironment({
+      config: corpus.configJson,
+      mailBucket: BUCKET,
+      mailPrefix: PREFIX,
+      limitsTable: tables.limits,
+      traceTable: tables.trace,
+      leaseSeconds: 150,
+      restrictionCacheSeconds: 60,
+    }),
   };
   return {
     emu,

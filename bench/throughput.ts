@@ -24,6 +24,7 @@ import nodemailer from 'nodemailer';
 import { DynamoLimitsStore } from '../functions/adapters/dynamo-limits-store.js';
 import { createTables } from '../functions/adapters/tables.js';
 import type { PipelineDeps } from '../functions/router/process.js';
+import { settingsEnvironment } from '../functions/router/settings.js';
 import { type Corpus, IDENTITIES, loadCorpus, receiptEvent, SENDER } from './corpus.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -207,13 +208,15 @@ async function runProcessReceiptMode(
     });
     const env = {
       ...emu.env,
-      OUTBOUND_POOLS_CONFIG: JSON.stringify(corpus.configJson),
-      MAIL_BUCKET: BUCKET,
-      MAIL_PREFIX: PREFIX,
-      LIMITS_TABLE: tables.limits,
-      TRACE_TABLE: tables.trace,
-      LEASE_SECONDS: '150',
-      RESTRICTION_CACHE_SECONDS: '60',
+      ...settingsEnvironment({
+        config: corpus.configJson,
+        mailBucket: BUCKET,
+        mailPrefix: PREFIX,
+        limitsTable: tables.limits,
+        traceTable: tables.trace,
+        leaseSeconds: 150,
+        restrictionCacheSeconds: 60,
+      }),
     };
     // Imported after the environment is set (Powertools reads it at load).
     const { createDeps } = await import('../functions/router/handler.js');

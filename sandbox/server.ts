@@ -45,6 +45,7 @@ import { nodeResolver } from '../functions/core/dns/node-resolver.js';
 import type { Resolver } from '../functions/core/dns/resolver.js';
 import { parseZones, type Zones, zoneResolver } from '../functions/core/dns/zone-resolver.js';
 import type { PipelineResult } from '../functions/router/process.js';
+import { settingsEnvironment } from '../functions/router/settings.js';
 import { type Emulators, startEmulators } from './emulators/index.js';
 import {
   type DeadLetter,
@@ -333,15 +334,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await createTables(dynamo, SANDBOX_TABLES);
     if (opts.statePath) await loadTables(dynamo, join(opts.statePath, 'dynamodb.json'));
 
-    const routerEnv: Record<string, string> = {
-      OUTBOUND_POOLS_CONFIG: JSON.stringify(configJson),
-      MAIL_BUCKET: SANDBOX_BUCKET,
-      MAIL_PREFIX: SANDBOX_PREFIX,
-      LIMITS_TABLE: SANDBOX_TABLES.limits,
-      TRACE_TABLE: SANDBOX_TABLES.trace,
-      LEASE_SECONDS: '60',
-      RESTRICTION_CACHE_SECONDS: '0',
-    };
+    const routerEnv = settingsEnvironment({
+      config: configJson,
+      mailBucket: SANDBOX_BUCKET,
+      mailPrefix: SANDBOX_PREFIX,
+      limitsTable: SANDBOX_TABLES.limits,
+      traceTable: SANDBOX_TABLES.trace,
+      leaseSeconds: 60,
+      restrictionCacheSeconds: 0,
+    });
     // Imported here, after the environment is set: Powertools reads it when the module loads.
     const { createDeps, createHandler } = await import('../functions/router/handler.js');
     const handler = createHandler(() => createDeps(routerEnv, { resolver }));

@@ -66,3 +66,31 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RouterSettin
     restrictionCacheMs: s.RESTRICTION_CACHE_SECONDS * 1000,
   };
 }
+
+/** What {@link settingsEnvironment} writes: the router's settings before validation. */
+export interface RouterEnvironmentInput {
+  /** The configuration document (JSON value, written inline). */
+  config: unknown;
+  mailBucket: string;
+  mailPrefix: string;
+  limitsTable: string;
+  traceTable: string;
+  leaseSeconds: number;
+  restrictionCacheSeconds: number;
+}
+
+/**
+ * The environment {@link readSettings} reads, for local runs of the real handler (sandbox,
+ * benchmarks, integration tests); the CDK stack sets the same variables.
+ */
+export function settingsEnvironment(s: RouterEnvironmentInput): Record<string, string> {
+  return {
+    OUTBOUND_POOLS_CONFIG: JSON.stringify(s.config),
+    MAIL_BUCKET: s.mailBucket,
+    MAIL_PREFIX: s.mailPrefix,
+    LIMITS_TABLE: s.limitsTable,
+    TRACE_TABLE: s.traceTable,
+    LEASE_SECONDS: String(s.leaseSeconds),
+    RESTRICTION_CACHE_SECONDS: String(s.restrictionCacheSeconds),
+  };
+}

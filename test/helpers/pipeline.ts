@@ -16,6 +16,7 @@ import type { Zones } from '../../functions/core/dns/zone-resolver.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { createDeps } from '../../functions/router/handler.js';
 import type { PipelineDeps } from '../../functions/router/process.js';
+import { settingsEnvironment } from '../../functions/router/settings.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
 import { CONFIG_JSON, NOW } from './mail.js';
 
@@ -59,13 +60,15 @@ export async function startHarness(
   tableSeq++;
   const env: Record<string, string> = {
     ...emu.env,
-    OUTBOUND_POOLS_CONFIG: JSON.stringify(configJson),
-    MAIL_BUCKET: BUCKET,
-    MAIL_PREFIX: PREFIX,
-    LIMITS_TABLE: `limits-${tableSeq}`,
-    TRACE_TABLE: `trace-${tableSeq}`,
-    LEASE_SECONDS: '60',
-    RESTRICTION_CACHE_SECONDS: '0',
+    ...settingsEnvironment({
+      config: configJson,
+      mailBucket: BUCKET,
+      mailPrefix: PREFIX,
+      limitsTable: `limits-${tableSeq}`,
+      traceTable: `trace-${tableSeq}`,
+      leaseSeconds: 60,
+      restrictionCacheSeconds: 0,
+    }),
   };
   const raw = new DynamoDBClient(emu.clientConfig('dynamodb'));
   await createTables(raw, { limits: env.LIMITS_TABLE, trace: env.TRACE_TABLE });

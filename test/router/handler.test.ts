@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Context } from 'aws-lambda';
-import { readSettings } from '../../functions/router/settings.js';
+import { readSettings, settingsEnvironment } from '../../functions/router/settings.js';
 import { message, sesEvent } from '../helpers/mail.js';
 import { type Harness, startHarness } from '../helpers/pipeline.js';
 
@@ -123,6 +123,24 @@ describe('readSettings', () => {
     LIMITS_TABLE: 'limits',
     TRACE_TABLE: 'trace',
   };
+
+  it('reads back what settingsEnvironment writes (sandbox, bench and tests use it)', () => {
+    const env = settingsEnvironment({
+      config: JSON.parse(base.OUTBOUND_POOLS_CONFIG),
+      mailBucket: 'b-1',
+      mailPrefix: 'raw/',
+      limitsTable: 'limits-1',
+      traceTable: 'trace-1',
+      leaseSeconds: 60,
+      restrictionCacheSeconds: 0,
+    });
+    const s = readSettings(env);
+    assert.deepEqual(
+      [s.mailBucket, s.mailPrefix, s.limitsTable, s.traceTable, s.leaseMs, s.restrictionCacheMs],
+      ['b-1', 'raw/', 'limits-1', 'trace-1', 60_000, 0],
+    );
+    assert.deepEqual(s.config.acceptedDomains, ['example.com']);
+  });
 
   it('reads the defaults', () => {
     const s = readSettings(base);
