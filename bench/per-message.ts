@@ -1,6 +1,6 @@
 /**
  * Per-message cost of the in-process path — `classify` (parse, DKIM verify, DNS from an
- * in-memory zone), `decide`, `rewriteMessage` and `sealArc` for every planned copy, exactly as
+ * in-memory zone), `decide`, `rewriteHeader` and `sealArc` for every planned copy, exactly as
  * `functions/router/process.ts` composes a copy — against the floor, `mailauth.authenticate()`
  * alone on the same bytes with the same resolver (we must at least parse and verify).
  *
@@ -27,7 +27,7 @@ import { authenticate } from 'mailauth';
 import { S3MailStore } from '../functions/adapters/s3-mail-store.js';
 import { SesMailer } from '../functions/adapters/ses-mailer.js';
 import { arrivalResults, sealArc } from '../functions/core/compose/arc.js';
-import { rewriteMessage } from '../functions/core/compose/rewrite.js';
+import { rewriteHeader } from '../functions/core/compose/rewrite.js';
 import { classify, decide } from '../functions/core/decide.js';
 import type { ReceivedMail } from '../functions/core/ses-event.js';
 import type { LimitsStore, TraceStore } from '../functions/router/ports.js';
@@ -70,14 +70,15 @@ export async function runOurs(
   for (const send of d.sends) {
     if (send.kind === 'ndr') continue;
     const r0 = performance.now();
-    const rewritten = rewriteMessage(raw, {
+    const rewritten = rewriteHeader(raw, {
       send,
       reasons: d.reasons,
       inboundMessageId: received.mail.messageId,
       dkim: c.dkim,
     });
     const r1 = performance.now();
-    // As process.ts `compose`: the arrival results, the received message for `cv`.
+    // As process.ts `compose`: the arrival results, the received message for `cv`, the
+    // arrival pass's body hash (the copy keeps the body).
     const sealed = await sealArc(rewritten, {
       key: arcKey,
       authservId: config.arc?.authservId ?? config.srs.domain,
@@ -85,6 +86,7 @@ export async function runOurs(
       resolver,
       now,
       received: raw,
+      ...(c.dkim.bodyHash ? { bodyHash: c.dkim.bodyHash } : {}),
     });
     const r2 = performance.now();
     if (!sealed.sealed) throw new Error(`bench message was not sealed: ${sealed.skipped}`);

@@ -2,7 +2,7 @@
  * DKIM of the sender's domain (SPEC 3, rule 6): a valid signature whose `d=` is aligned with
  * the From domain in DMARC's relaxed mode. A third-party or broken signature does not count.
  */
-import type { ARCData } from 'mailauth';
+import type { ARCData, ARCSealOptions } from 'mailauth';
 import { arc } from 'mailauth/lib/arc/index.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { getDomain } from 'tldts';
@@ -36,6 +36,13 @@ export interface DkimEvaluation {
    * verify the message again.
    */
   arcChain?: 'none' | 'pass' | 'fail';
+  /**
+   * The relaxed/SHA-256 hash of the body as it arrived (RFC 6376 3.4.4, 3.7; base64), the
+   * `bh=` of the ARC-Message-Signature of any copy that carries the body unchanged. Computed in
+   * the same pass as the verification (for free when a signature is relaxed/sha256 without
+   * `l=`), so sealing a copy hashes only its header block.
+   */
+  bodyHash?: string;
 }
 
 /**
@@ -63,9 +70,14 @@ export async function evaluateDkim(
   resolver: Resolver,
   now: Date,
 ): Promise<DkimEvaluation> {
+  // mailauth's verifier computes the relaxed/sha256 body hash a seal needs when it is given a
+  // `seal` object, and stores it there as `bodyHash` (what authenticate() does before sealing
+  // in the same pass). The object carries no key: it is only the place the hash lands in.
+  const seal = {} as ARCSealOptions & { bodyHash?: string };
   const verified = await dkimVerify(raw, {
     resolver,
     curTime: now,
+    seal,
   });
   const signatures: DkimSignature[] = [];
   for (const r of verified.results) {
@@ -85,5 +97,7 @@ export async function evaluateDkim(
   const chain = await arc(verified.arc as unknown as ARCData, { resolver });
   const arcChain =
     chain.status.result === 'pass' || chain.status.result === 'fail' ? chain.status.result : 'none';
-  return { signatures, alignedPass, temperror, arcChain };
+  const evaluation: DkimEvaluation = { signatures, alignedPass, temperror, arcChain };
+  if (typeof seal.bodyHash === 'string') evaluation.bodyHash = seal.bodyHash;
+  return evaluation;
 }

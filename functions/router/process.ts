@@ -16,7 +16,7 @@
  */
 import { type ArcSigningKey, arrivalResults, sealArc } from '../core/compose/arc.js';
 import { buildNdr } from '../core/compose/ndr.js';
-import { rewriteMessage, splitMessage } from '../core/compose/rewrite.js';
+import { joinMessage, rewriteHeader, splitMessage } from '../core/compose/rewrite.js';
 import type { Config } from '../core/config.js';
 import { type Classification, classify, type Decision, decide, type PlannedSend } from '../core/decide.js';
 import type { Resolver } from '../core/dns/resolver.js';
@@ -152,13 +152,15 @@ async function compose(
     });
   }
   const dkim = c?.dkim ?? { signatures: [], alignedPass: false, temperror: false };
-  const rewritten = rewriteMessage(raw, {
+  // The copy's header block over a view of the received body: the body is copied once, into
+  // the message handed to SES.
+  const rewritten = rewriteHeader(raw, {
     send,
     reasons: summary.reasons,
     inboundMessageId: summary.messageId,
     dkim,
   });
-  if (!deps.arcKey || !c) return rewritten;
+  if (!deps.arcKey || !c) return joinMessage(rewritten);
   try {
     const sealed = await sealArc(rewritten, {
       key: deps.arcKey,
@@ -167,6 +169,8 @@ async function compose(
       resolver: deps.resolver,
       now,
       received: raw,
+      // The copy keeps the body it arrived with, so the arrival pass's body hash is its hash.
+      ...(dkim.bodyHash ? { bodyHash: dkim.bodyHash } : {}),
     });
     return sealed.message;
   } catch (error) {
@@ -176,7 +180,7 @@ async function compose(
       messageId: summary.messageId,
       error: (error as Error).message,
     });
-    return rewritten;
+    return joinMessage(rewritten);
   }
 }
 

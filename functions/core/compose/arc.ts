@@ -23,16 +23,18 @@
  */
 
 import { isIP } from 'node:net';
-import type { ARCData } from 'mailauth';
-import { arc, createSeal } from 'mailauth/lib/arc/index.js';
+import { Readable } from 'node:stream';
+import type { ARCChainEntry, ARCData, ARCSealOptions } from 'mailauth';
+import { arc, createSeal, getARChain } from 'mailauth/lib/arc/index.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+import { type ParsedHeaders, parseHeaders } from 'mailauth/lib/tools.js';
 import type { Classification } from '../decide.js';
 import type { DkimEvaluation } from '../dkim.js';
 import type { Resolver } from '../dns/resolver.js';
 import { InvalidInputError } from '../errors.js';
 import { domainOf, sanitizeHeaderText } from '../message.js';
 import type { VerdictStatus } from '../ses-event.js';
-import { formatField, lineEnding, splitMessage } from './rewrite.js';
+import { type ComposedMessage, formatField, joinMessage, lineEnding, splitMessage } from './rewrite.js';
 
 export interface ArcSigningKey {
   domain: string;
@@ -220,6 +222,12 @@ export interface ArcSealOptions {
    * a rewritten copy.
    */
   received?: Buffer;
+  /**
+   * The relaxed/SHA-256 hash of the body of `raw` (base64), when the caller already has it:
+   * the arrival DKIM pass's `dkim.bodyHash` for a copy that keeps the body it arrived with.
+   * Then only the header block is read here, and the body is neither hashed nor scanned again.
+   */
+  bodyHash?: string;
 }
 
 export type ChainStatus = 'none' | 'pass' | 'fail';
@@ -240,15 +248,36 @@ export interface ArcSealOutcome {
 
 const SAFE_DNS_LABELS = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 
+/** `raw` as header block (ending with its empty line) and body, both views of `raw`. */
+function composed(raw: Buffer | ComposedMessage): ComposedMessage {
+  if (Buffer.isBuffer(raw)) {
+    const parts = splitMessage(raw);
+    return { header: raw.subarray(0, parts.header.length + parts.separator.length), body: parts.body };
+  }
+  if (raw && Buffer.isBuffer(raw.header) && Buffer.isBuffer(raw.body)) return raw;
+  throw new InvalidInputError('message', 'raw message must be a Buffer or a header and a body');
+}
+
+/** The message for mailauth to read: the bytes themselves, or a stream of the two pieces. */
+function messageInput(raw: Buffer | ComposedMessage, copy: ComposedMessage): Buffer | Readable {
+  return Buffer.isBuffer(raw) ? raw : Readable.from([copy.header, copy.body], { objectMode: false });
+}
+
 /**
- * Seals `raw` (see the module comment), reporting what it did.
+ * Seals `raw` (see the module comment), reporting what it did. `raw` may come as the header
+ * block and body of {@link rewriteHeader}: the sealed message is then the one buffer the body
+ * is copied into.
  * @throws InvalidInputError for a message that cannot be read or signed (no From) and for an
  *   unusable key.
  */
-export async function sealArc(raw: Buffer, opts: ArcSealOptions): Promise<ArcSealOutcome> {
-  if (!Buffer.isBuffer(raw)) throw new InvalidInputError('message', 'raw message must be a Buffer');
-  const received = opts.received ?? raw;
-  if (!Buffer.isBuffer(received)) throw new InvalidInputError('received', 'must be a Buffer');
+export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOptions): Promise<ArcSealOutcome> {
+  const copy = composed(raw);
+  if (opts.received !== undefined && !Buffer.isBuffer(opts.received)) {
+    throw new InvalidInputError('received', 'must be a Buffer');
+  }
+  if (opts.bodyHash !== undefined && !/^[A-Za-z0-9+/]{43}=$/.test(opts.bodyHash)) {
+    throw new InvalidInputError('bodyHash', 'must be a base64 SHA-256 digest');
+  }
   if (!(opts.now instanceof Date) || Number.isNaN(opts.now.getTime())) {
     throw new InvalidInputError('now', 'invalid date');
   }
@@ -263,7 +292,7 @@ export async function sealArc(raw: Buffer, opts: ArcSealOptions): Promise<ArcSea
   if (opts.results.dkim.arcChain) {
     cv = opts.results.dkim.arcChain;
   } else {
-    const verified = await dkimVerify(received, { resolver, curTime: now });
+    const verified = await dkimVerify(opts.received ?? messageInput(raw, copy), { resolver, curTime: now });
     const validation = await arc(verified.arc as unknown as ARCData, { resolver });
     cv = (validation.status.result ?? 'none') as ChainStatus;
   }
@@ -273,7 +302,7 @@ export async function sealArc(raw: Buffer, opts: ArcSealOptions): Promise<ArcSea
     ip ? ` smtp.remote-ip=${ip}` : ''
   }`;
   const unchanged = (skipped: ArcSealOutcome['skipped']): ArcSealOutcome => ({
-    message: raw,
+    message: Buffer.isBuffer(raw) ? raw : joinMessage(copy),
     sealed: false,
     cv,
     instance: null,
@@ -288,18 +317,26 @@ export async function sealArc(raw: Buffer, opts: ArcSealOptions): Promise<ArcSea
     .replace(/^(?:\r\n)? /, '')
     .replace(/\r\n$/, '');
 
-  const sealed = await createSeal(raw, {
-    seal: {
-      signingDomain: key.domain,
-      selector: key.selector,
-      privateKey: key.privateKey,
-      ...(key.algorithm ? { algorithm: key.algorithm } : {}),
-      cv,
-      authResults: folded,
-      signTime: now,
-      headerList: [...ARC_SIGNED_FIELDS],
-    },
-  });
+  const seal: ARCSealOptions & { cv: ChainStatus; authResults: string; signTime: Date } = {
+    signingDomain: key.domain,
+    selector: key.selector,
+    privateKey: key.privateKey,
+    ...(key.algorithm ? { algorithm: key.algorithm } : {}),
+    cv,
+    authResults: folded,
+    signTime: now,
+    headerList: [...ARC_SIGNED_FIELDS],
+  };
+  // With the body hash known, mailauth signs from the parsed header block alone (what
+  // authenticate() does when it seals in its verification pass).
+  const headers = opts.bodyHash ? parseHeaders(copy.header) : undefined;
+  const sealed = headers
+    ? await createSeal(false, {
+        headers,
+        arc: { chain: existingChain(headers) } as unknown as ARCData,
+        seal: { ...seal, bodyHash: opts.bodyHash },
+      })
+    : await createSeal(messageInput(raw, copy), { seal });
   if (sealed.headers.length === 0) {
     const err = sealed.errors[0]?.err;
     if (err?.code === 'EARCCHAINFAILED') return unchanged('chain-failed');
@@ -308,16 +345,29 @@ export async function sealArc(raw: Buffer, opts: ArcSealOptions): Promise<ArcSea
     throw new InvalidInputError('arc', `cannot seal: ${err?.message ?? 'unknown error'}`, { cause: err });
   }
 
-  const eol = lineEnding(splitMessage(raw));
+  const eol = lineEnding(splitMessage(copy.header));
   const fields = sealed.headers.map((h) => (eol === '\n' ? h.replace(/\r\n/g, '\n') : h));
   const instance = Number(/^ARC-Seal:\s*i=(\d+)/i.exec(fields[0] ?? '')?.[1] ?? Number.NaN);
   return {
-    message: Buffer.concat([Buffer.from(fields.join(eol) + eol), raw]),
+    message: joinMessage(copy, Buffer.from(fields.join(eol) + eol)),
     sealed: true,
     cv,
     instance: Number.isInteger(instance) ? instance : null,
     authResults,
   };
+}
+
+/**
+ * The ARC chain already on the message, read as mailauth's signer reads it when it is given
+ * the whole message (lenient; a chain too broken to read counts as none, and the instance of
+ * our set then follows the highest one in the header fields).
+ */
+function existingChain(headers: ParsedHeaders): ARCChainEntry[] | false {
+  try {
+    return getARChain(headers);
+  } catch {
+    return false;
+  }
 }
 
 /** Seals `raw` with one ARC set; see {@link sealArc} for when it is left unchanged. */

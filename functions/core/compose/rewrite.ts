@@ -369,11 +369,35 @@ function path(address: string): string {
 }
 
 /**
+ * A copy in two pieces: its new header block (the empty line that ends it included) and the
+ * body of the message it was made from, a view of the same bytes rather than a copy of them.
+ * `header + body` is the message to send; keeping them apart lets the ARC seal put its fields
+ * on top and make the one copy of a multi-megabyte body there.
+ */
+export interface ComposedMessage {
+  header: Buffer;
+  body: Buffer;
+}
+
+/** The bytes of a composed message, in one buffer (the body's single copy). */
+export function joinMessage(message: ComposedMessage, top?: Buffer): Buffer {
+  return Buffer.concat(top ? [top, message.header, message.body] : [message.header, message.body]);
+}
+
+/**
  * Builds the copy to send. See the module comment for the rules.
  * @throws InvalidInputError when `raw` is not a Buffer or the options cannot be written
  *   (no From to write when the From is rewritten).
  */
 export function rewriteMessage(raw: Buffer, opts: RewriteOptions): Buffer {
+  return joinMessage(rewriteHeader(raw, opts));
+}
+
+/**
+ * {@link rewriteMessage} without joining: the new header block, and the body of `raw` as a
+ * view of `raw` (not copied).
+ */
+export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessage {
   if (!Buffer.isBuffer(raw)) throw new InvalidInputError('message', 'raw message must be a Buffer');
   const { send } = opts;
   const newFrom = sanitizeHeaderText(send.from ?? '');
@@ -463,5 +487,5 @@ export function rewriteMessage(raw: Buffer, opts: RewriteOptions): Buffer {
   }
 
   const separator = parts.separator.length > 0 ? parts.separator : Buffer.from(eol);
-  return Buffer.concat([...out, separator, parts.body]);
+  return { header: Buffer.concat([...out, separator]), body: parts.body };
 }

@@ -11,8 +11,8 @@ import {
   sealArc,
   verdictResult,
 } from '../../../functions/core/compose/arc.js';
-import { rewriteMessage, splitMessage } from '../../../functions/core/compose/rewrite.js';
-import type { DkimEvaluation } from '../../../functions/core/dkim.js';
+import { rewriteHeader, rewriteMessage, splitMessage } from '../../../functions/core/compose/rewrite.js';
+import { type DkimEvaluation, evaluateDkim } from '../../../functions/core/dkim.js';
 import type { Resolver } from '../../../functions/core/dns/resolver.js';
 import { zoneResolver } from '../../../functions/core/dns/zone-resolver.js';
 import { InvalidInputError } from '../../../functions/core/errors.js';
@@ -358,6 +358,113 @@ describe('arcSeal', () => {
       const raw = (c.raw ?? message()) as Buffer;
       // Act / Assess
       await assert.rejects(sealArc(raw, sealOpts(hopOne, c.opts)), InvalidInputError);
+    });
+  }
+});
+
+describe('sealArc with the body hash of the arrival pass', () => {
+  const relay = {
+    send: {
+      from: '"Alice Sender via example.com" <alias@example.com>',
+      fromRewritten: true,
+      replyTo: '<alice@sender.test>',
+      envelopeFrom: 'bounce@fwd.example.com',
+      pool: 'relay' as const,
+    },
+    reasons: ['unauthenticated-relay' as const],
+    inboundMessageId: 'inbound-0001',
+    dkim: PASSING,
+  };
+  /** Messages as they arrive, each sealed as is and as a rewritten copy. */
+  const arrivals: { name: string; make: () => Promise<Buffer> }[] = [
+    { name: 'a signed message', make: () => sign(message(), senderKey) },
+    {
+      name: 'a bare-LF message with trailing blank lines',
+      make: async () => Buffer.from(message({ body: 'Hi  \n\n\n' }).toString().replace(/\r\n/g, '\n')),
+    },
+    {
+      name: 'a message with a passing chain',
+      make: async () => arcSeal(await sign(message(), senderKey), sealOpts(hopTwo)),
+    },
+    {
+      name: 'a chain too broken to parse',
+      make: async () =>
+        message({ headers: ['ARC-Seal: i=1; a=rsa-sha256; cv=none; d=evil.test; s=x; b=AAAA'] }),
+    },
+    {
+      name: 'a message without a body',
+      make: async () => Buffer.from('From: a@sender.test\r\nSubject: x\r\n'),
+    },
+  ];
+  for (const c of arrivals) {
+    it(`seals ${c.name} exactly as hashing the whole copy does`, async () => {
+      // Prepare
+      const arrived = await c.make();
+      const at = now();
+      const { bodyHash } = await evaluateDkim(arrived, 'sender.test', resolver, at);
+      assert.match(bodyHash ?? '', /^[A-Za-z0-9+/]{43}=$/);
+      const parts = rewriteHeader(arrived, relay);
+      const opts = sealOpts(hopOne, { now: at, received: arrived });
+      // Act
+      const asIs = await sealArc(arrived, { ...opts, bodyHash });
+      const copy = await sealArc(parts, { ...opts, bodyHash });
+      // Assess
+      assert.deepEqual(asIs, await sealArc(arrived, opts));
+      assert.deepEqual(copy, await sealArc(rewriteMessage(arrived, relay), opts));
+      assert.equal(copy.sealed, true);
+      const result = await receive(copy.message);
+      assert.ok(result.arc);
+      assert.equal(result.arc.status.result, copy.cv === 'fail' ? 'fail' : 'pass');
+    });
+  }
+
+  it('signs the hash it is given: a wrong one fails at the receiver', async () => {
+    // Prepare
+    const arrived = await sign(message(), senderKey);
+    const other = await evaluateDkim(
+      message({ body: 'Something else.\r\n' }),
+      'sender.test',
+      resolver,
+      now(),
+    );
+    // Act
+    const outcome = await sealArc(arrived, sealOpts(hopOne, { bodyHash: other.bodyHash }));
+    // Assess
+    const result = await receive(outcome.message);
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'fail');
+  });
+
+  it('leaves a full chain unchanged, joined from its pieces', async () => {
+    // Prepare
+    let raw = message();
+    for (let i = 1; i <= 50; i++) {
+      raw = (await sealArc(raw, sealOpts(edKey, { key: key(edKey, 'ed25519-sha256') }))).message;
+    }
+    const { bodyHash } = await evaluateDkim(raw, 'sender.test', resolver, now());
+    const { header, body } = splitMessage(raw);
+    // Act
+    const outcome = await sealArc(
+      { header: Buffer.concat([header, Buffer.from('\r\n')]), body },
+      sealOpts(edKey, { key: key(edKey, 'ed25519-sha256'), bodyHash }),
+    );
+    // Assess
+    assert.equal(outcome.skipped, 'chain-full');
+    assert.deepEqual(outcome.message, raw);
+  });
+
+  const invalid: { name: string; raw: unknown; bodyHash?: string }[] = [
+    { name: 'a body hash that is not a SHA-256 digest', raw: message(), bodyHash: 'abc' },
+    { name: 'a body hash with CR/LF', raw: message(), bodyHash: `${'A'.repeat(42)}\r\n` },
+    { name: 'pieces that are not Buffers', raw: { header: 'From: x\r\n\r\n', body: Buffer.alloc(0) } },
+  ];
+  for (const c of invalid) {
+    it(`rejects ${c.name}`, async () => {
+      // Act / Assess
+      await assert.rejects(
+        sealArc(c.raw as Buffer, sealOpts(hopOne, c.bodyHash === undefined ? {} : { bodyHash: c.bodyHash })),
+        InvalidInputError,
+      );
     });
   }
 });
