@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
+import fc from 'fast-check';
 import * as japanese from '../../functions/shims/encoding-japanese.js';
 import * as shim from '../../functions/shims/iconv-lite.js';
+import * as joi from '../../functions/shims/joi.js';
 
 const require = createRequire(import.meta.url);
 // The real library, resolved the way libmime resolves it.
@@ -55,5 +57,87 @@ describe('iconv-lite stand-in', () => {
 
   it('the encoding-japanese stand-in always defers to the iconv-lite path', () => {
     assert.throws(() => japanese.convert(), /not bundled/);
+  });
+});
+
+describe('joi stand-in', () => {
+  // The real joi, resolved the way mailauth resolves it, with the schemas mailauth builds.
+  const Joi = require(require.resolve('joi', { paths: [require.resolve('mailauth')] })) as {
+    string(): {
+      base64(o: object): { validate(v: unknown): { error?: Error } };
+      domain(o: object): { validate(v: unknown): { error?: Error } };
+    };
+  };
+  const pairs = [
+    {
+      name: 'base64({ paddingRequired: false }) (a DKIM key p= value)',
+      real: Joi.string().base64({ paddingRequired: false }),
+      ours: joi.string().base64({ paddingRequired: false }),
+    },
+    {
+      name: 'domain({ allowUnicode: false, tlds: false }) (the SPF domain)',
+      real: Joi.string().domain({ allowUnicode: false, tlds: false }),
+      ours: joi.string().domain({ allowUnicode: false, tlds: false }),
+    },
+  ];
+  const alphabet = [...'ABCxyz019+/=-_.é \t\r\n@:'];
+  const text = fc.oneof(
+    fc.string({ unit: fc.constantFrom(...alphabet), maxLength: 40 }),
+    fc.domain(),
+    fc.base64String(),
+    fc.string({ unit: 'binary', maxLength: 20 }),
+  );
+  const values = fc.oneof(
+    { weight: 8, arbitrary: text },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom<unknown>(
+        undefined,
+        null,
+        '',
+        42,
+        {},
+        'a'.repeat(64),
+        `${'a'.repeat(63)}.com`,
+      ),
+    },
+  );
+  for (const p of pairs) {
+    it(`${p.name}: accepts and rejects exactly what joi does`, () => {
+      // Known answers first, so a property that never reaches a branch still fails loudly.
+      for (const [value, valid] of [
+        [undefined, true],
+        ['', false],
+        [null, false],
+      ] as const) {
+        assert.equal(p.ours.validate(value).error === undefined, valid, String(value));
+        assert.equal(p.real.validate(value).error === undefined, valid, String(value));
+      }
+      fc.assert(
+        fc.property(values, (value) => {
+          const ours = p.ours.validate(value).error;
+          const real = p.real.validate(value).error;
+          assert.equal(ours === undefined, real === undefined, JSON.stringify(value));
+          if (ours) assert.ok(ours instanceof Error);
+        }),
+        { numRuns: 3000 },
+      );
+    });
+  }
+
+  it('known keys and domains: valid and invalid as mailauth needs them', () => {
+    const b64 = joi.string().base64({ paddingRequired: false });
+    const domain = joi.string().domain({ allowUnicode: false, tlds: false });
+    assert.equal(b64.validate('MIGfMA0GCSqGSIb3DQEBAQUAA4GNADCBiQKBgQC').error, undefined);
+    assert.match(b64.validate('not base64!').error?.message ?? '', /base64/);
+    assert.equal(domain.validate('mail.sender.test').error, undefined);
+    assert.ok(domain.validate('localhost').error, 'one label is not a domain');
+    assert.ok(domain.validate('bücher.example').error, 'no Unicode');
+  });
+
+  it('any schema mailauth does not build throws when it is built', () => {
+    assert.throws(() => joi.string().base64({ urlSafe: true }), /not bundled/);
+    assert.throws(() => joi.string().domain({ allowUnicode: false }), /not bundled/);
+    assert.throws(() => joi.string().domain({ tlds: false, minDomainSegments: 1 } as object), /not bundled/);
   });
 });
