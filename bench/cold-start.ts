@@ -44,6 +44,7 @@ export async function bundleSettings(): Promise<BundleSettings> {
     banner: { js: FALLBACK_BANNER },
     minify: true,
     sourcemap: true,
+    sourcesContent: false,
     external: [],
   };
   try {
@@ -56,6 +57,7 @@ export async function bundleSettings(): Promise<BundleSettings> {
         banner?: string;
         minify?: boolean;
         sourceMap?: boolean;
+        sourcesContent?: boolean;
         externalModules?: string[];
       };
       BUNDLE_ALIASES?: Record<string, string>;
@@ -71,6 +73,7 @@ export async function bundleSettings(): Promise<BundleSettings> {
         ...(o.banner ? { banner: { js: o.banner } } : {}),
         minify: o.minify ?? false,
         sourcemap: o.sourceMap ?? false,
+        sourcesContent: o.sourcesContent ?? true,
         // NodejsFunction's default externals are `@aws-sdk/*`; the stack sets [] (bundle all).
         external: o.externalModules ?? ['@aws-sdk/*'],
         ...(mod.BUNDLE_ALIASES ? { alias: mod.BUNDLE_ALIASES } : {}),
@@ -375,7 +378,7 @@ export async function measureColdStart(
       { name: 'router', file: file('router'), sourceMaps: true },
       { name: 'baseline-sdk', file: file('baseline-sdk'), sourceMaps: true },
     ],
-    opts.runs ?? 12,
+    opts.runs ?? 20,
   );
   const ms = (name: string, sm = false) =>
     loads.find((l) => l.name === name && l.sourceMaps === sm)!.importMs;

@@ -141,7 +141,7 @@ async function main(): Promise<void> {
   }
 
   log('cold start: esbuild bundles and module load in fresh processes…');
-  const coldStart: ColdStartResult = await measureColdStart(join(OUT, 'bundles'), { runs: 12, log });
+  const coldStart: ColdStartResult = await measureColdStart(join(OUT, 'bundles'), { runs: 20, log });
 
   log('requests: processReceipt against the emulators, counted per message…');
   const requests = lastJson<RequestsResult>(
