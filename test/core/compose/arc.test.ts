@@ -406,7 +406,7 @@ describe('sealArc with the body hash of the arrival pass', () => {
     },
   ];
   for (const c of arrivals) {
-    it(`seals ${c.name} exactly as hashing the whole copy does`, async () => {
+    it(`seals ${c.name} exactly as hashing the whole copy does, from one buffer or from pieces`, async () => {
       // Prepare
       const arrived = await c.make();
       const at = now();
@@ -417,9 +417,12 @@ describe('sealArc with the body hash of the arrival pass', () => {
       // Act
       const asIs = await sealArc(arrived, { ...opts, bodyHash });
       const copy = await sealArc(parts, { ...opts, bodyHash });
+      const streamed = await sealArc(parts, opts);
       // Assess
       assert.deepEqual(asIs, await sealArc(arrived, opts));
-      assert.deepEqual(copy, await sealArc(rewriteMessage(arrived, relay), opts));
+      const reference = await sealArc(rewriteMessage(arrived, relay), opts);
+      assert.deepEqual(copy, reference);
+      assert.deepEqual(streamed, reference, 'the pieces fed to mailauth as a stream, without the hash');
       assert.equal(copy.sealed, true);
       const result = await receive(copy.message);
       assert.ok(result.arc);
