@@ -354,6 +354,11 @@ export interface ColdStartResult {
   feedbackRatio: number;
   /** Same, with `--enable-source-maps` as the stack's NODE_OPTIONS sets it. */
   routerRatioAsDeployed: number;
+  /**
+   * router / baseline-sdk of the fastest load of each: interference from other work on the
+   * machine only ever adds time, so the minima move less between runs than the medians.
+   */
+  routerRatioOfMinima: number;
 }
 
 export async function measureColdStart(
@@ -380,8 +385,9 @@ export async function measureColdStart(
     ],
     opts.runs ?? 20,
   );
-  const ms = (name: string, sm = false) =>
-    loads.find((l) => l.name === name && l.sourceMaps === sm)!.importMs;
+  const load = (name: string, sm = false) => loads.find((l) => l.name === name && l.sourceMaps === sm)!;
+  const ms = (name: string, sm = false) => load(name, sm).importMs;
+  const min = (name: string) => load(name).minImportMs;
   for (const l of loads) {
     opts.log?.(
       `  load ${`${l.name}${l.sourceMaps ? ' +source maps' : ''}`.padEnd(32)} ${l.importMs.toFixed(1)} ms (median of ${l.runs}; ${l.minImportMs.toFixed(1)}–${l.maxImportMs.toFixed(1)})`,
@@ -394,5 +400,6 @@ export async function measureColdStart(
     routerRatio: ms('router') / ms('baseline-sdk'),
     feedbackRatio: ms('feedback') / ms('baseline-sdk'),
     routerRatioAsDeployed: ms('router', true) / ms('baseline-sdk', true),
+    routerRatioOfMinima: min('router') / min('baseline-sdk'),
   };
 }
