@@ -26,7 +26,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { authenticate } from 'mailauth';
 import { S3MailStore } from '../functions/adapters/s3-mail-store.js';
 import { SesMailer } from '../functions/adapters/ses-mailer.js';
-import { arrivalResults, sealArc } from '../functions/core/compose/arc.js';
+import { copySealOptions, sealArc } from '../functions/core/compose/arc.js';
 import { rewriteHeader } from '../functions/core/compose/rewrite.js';
 import { classify, decide } from '../functions/core/decide.js';
 import type { ReceivedMail } from '../functions/core/ses-event.js';
@@ -77,17 +77,8 @@ export async function runOurs(
       dkim: c.dkim,
     });
     const r1 = performance.now();
-    // As process.ts `compose`: the arrival results, the received message for `cv`, the
-    // arrival pass's body hash (the copy keeps the body).
-    const sealed = await sealArc(rewritten, {
-      key: arcKey,
-      authservId: config.arc?.authservId ?? config.srs.domain,
-      results: arrivalResults(c),
-      resolver,
-      now,
-      received: raw,
-      ...(c.dkim.bodyHash ? { bodyHash: c.dkim.bodyHash } : {}),
-    });
+    // As process.ts `compose` seals a copy.
+    const sealed = await sealArc(rewritten, copySealOptions(c, raw, { config, key: arcKey, resolver, now }));
     const r2 = performance.now();
     if (!sealed.sealed) throw new Error(`bench message was not sealed: ${sealed.skipped}`);
     rewriteMs += r1 - r0;

@@ -14,7 +14,7 @@
  * - the one window for a duplicate is a crash between SES accepting a copy and the trace write
  *   that follows it: at-least-once, because the alternative is losing mail.
  */
-import { type ArcSigningKey, arrivalResults, sealArc } from '../core/compose/arc.js';
+import { type ArcSigningKey, copySealOptions, sealArc } from '../core/compose/arc.js';
 import { buildNdr } from '../core/compose/ndr.js';
 import { joinMessage, rewriteHeader, splitMessage } from '../core/compose/rewrite.js';
 import type { Config } from '../core/config.js';
@@ -162,16 +162,10 @@ async function compose(
   });
   if (!deps.arcKey || !c) return joinMessage(rewritten);
   try {
-    const sealed = await sealArc(rewritten, {
-      key: deps.arcKey,
-      authservId: config.arc?.authservId ?? config.srs.domain,
-      results: arrivalResults(c),
-      resolver: deps.resolver,
-      now,
-      received: raw,
-      // The copy keeps the body it arrived with, so the arrival pass's body hash is its hash.
-      ...(dkim.bodyHash ? { bodyHash: dkim.bodyHash } : {}),
-    });
+    const sealed = await sealArc(
+      rewritten,
+      copySealOptions(c, raw, { config, key: deps.arcKey, resolver: deps.resolver, now }),
+    );
     return sealed.message;
   } catch (error) {
     // A message that cannot be sealed (no From, unreadable header) still goes out, unsealed:

@@ -28,6 +28,7 @@ import type { ARCChainEntry, ARCData, ARCSealOptions } from 'mailauth';
 import { arc, createSeal, getARChain } from 'mailauth/lib/arc/index.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import { type ParsedHeaders, parseHeaders } from 'mailauth/lib/tools.js';
+import type { Config } from '../config.js';
 import type { Classification } from '../decide.js';
 import type { DkimEvaluation } from '../dkim.js';
 import type { Resolver } from '../dns/resolver.js';
@@ -368,6 +369,28 @@ function existingChain(headers: ParsedHeaders): ARCChainEntry[] | false {
   } catch {
     return false;
   }
+}
+
+/**
+ * The seal options of a copy the router sends of `received`, the message as it arrived: the
+ * arrival results of its classification, with the chain status and the body hash of the
+ * arrival pass (a copy keeps the body it arrived with, so that hash is the copy's), and our
+ * authserv-id (`arc.authservId`, else the SRS domain).
+ */
+export function copySealOptions(
+  c: Classification,
+  received: Buffer,
+  ctx: { config: Pick<Config, 'arc' | 'srs'>; key: ArcSigningKey; resolver: Resolver; now: Date },
+): ArcSealOptions {
+  return {
+    key: ctx.key,
+    authservId: ctx.config.arc?.authservId ?? ctx.config.srs.domain,
+    results: arrivalResults(c),
+    resolver: ctx.resolver,
+    now: ctx.now,
+    received,
+    ...(c.dkim.bodyHash ? { bodyHash: c.dkim.bodyHash } : {}),
+  };
 }
 
 /** Seals `raw` with one ARC set; see {@link sealArc} for when it is left unchanged. */

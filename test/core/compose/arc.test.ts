@@ -8,17 +8,19 @@ import {
   type ArrivalAuthResults,
   arcSeal,
   authenticationResultsValue,
+  copySealOptions,
   sealArc,
   verdictResult,
 } from '../../../functions/core/compose/arc.js';
 import { rewriteHeader, rewriteMessage, splitMessage } from '../../../functions/core/compose/rewrite.js';
+import { classify } from '../../../functions/core/decide.js';
 import { type DkimEvaluation, evaluateDkim } from '../../../functions/core/dkim.js';
 import type { Resolver } from '../../../functions/core/dns/resolver.js';
 import { zoneResolver } from '../../../functions/core/dns/zone-resolver.js';
 import { InvalidInputError } from '../../../functions/core/errors.js';
 import { parseHeaders } from '../../../functions/core/message.js';
 import type { VerdictStatus } from '../../../functions/core/ses-event.js';
-import { type DkimKey, dkimKey, message, sign, zones } from '../../helpers/mail.js';
+import { type DkimKey, dkimKey, message, received, sign, testConfig, zones } from '../../helpers/mail.js';
 
 /** An Ed25519 key (RFC 8463) and its TXT record. */
 function ed25519Key(domain: string, selector: string): DkimKey {
@@ -53,6 +55,20 @@ const ARRIVAL: ArrivalAuthResults = {
   fromDomain: 'sender.test',
   dkim: PASSING,
   clientIp: '192.0.2.10',
+};
+
+/** How the router rewrites a relayed copy (From rewritten, every signature dropped). */
+const RELAY_COPY = {
+  send: {
+    from: '"Alice Sender via example.com" <alias@example.com>',
+    fromRewritten: true,
+    replyTo: '<alice@sender.test>',
+    envelopeFrom: 'bounce@fwd.example.com',
+    pool: 'relay' as const,
+  },
+  reasons: ['unauthenticated-relay' as const],
+  inboundMessageId: 'inbound-0001',
+  dkim: PASSING,
 };
 
 function key(k: DkimKey, algorithm?: ArcSigningKey['algorithm']): ArcSigningKey {
@@ -274,18 +290,7 @@ describe('arcSeal', () => {
   it('seals a rewritten copy with the chain status of the message as it arrived', async () => {
     // Prepare
     const arrived = await arcSeal(await sign(message(), senderKey), sealOpts(hopTwo));
-    const copy = rewriteMessage(arrived, {
-      send: {
-        from: '"Alice Sender via example.com" <alias@example.com>',
-        fromRewritten: true,
-        replyTo: '<alice@sender.test>',
-        envelopeFrom: 'bounce@fwd.example.com',
-        pool: 'relay',
-      },
-      reasons: ['unauthenticated-relay'],
-      inboundMessageId: 'inbound-0001',
-      dkim: PASSING,
-    });
+    const copy = rewriteMessage(arrived, RELAY_COPY);
     // Act
     const withArrival = await sealArc(copy, sealOpts(hopOne, { received: arrived }));
     const withoutArrival = await sealArc(copy, sealOpts(hopOne));
@@ -372,18 +377,6 @@ describe('arcSeal', () => {
 });
 
 describe('sealArc with the body hash of the arrival pass', () => {
-  const relay = {
-    send: {
-      from: '"Alice Sender via example.com" <alias@example.com>',
-      fromRewritten: true,
-      replyTo: '<alice@sender.test>',
-      envelopeFrom: 'bounce@fwd.example.com',
-      pool: 'relay' as const,
-    },
-    reasons: ['unauthenticated-relay' as const],
-    inboundMessageId: 'inbound-0001',
-    dkim: PASSING,
-  };
   /** Messages as they arrive, each sealed as is and as a rewritten copy. */
   const arrivals: { name: string; make: () => Promise<Buffer> }[] = [
     { name: 'a signed message', make: () => sign(message(), senderKey) },
@@ -412,7 +405,7 @@ describe('sealArc with the body hash of the arrival pass', () => {
       const at = now();
       const { bodyHash } = await evaluateDkim(arrived, 'sender.test', resolver, at);
       assert.match(bodyHash ?? '', /^[A-Za-z0-9+/]{43}=$/);
-      const parts = rewriteHeader(arrived, relay);
+      const parts = rewriteHeader(arrived, RELAY_COPY);
       const opts = sealOpts(hopOne, { now: at, received: arrived });
       // Act
       const asIs = await sealArc(arrived, { ...opts, bodyHash });
@@ -420,7 +413,7 @@ describe('sealArc with the body hash of the arrival pass', () => {
       const streamed = await sealArc(parts, opts);
       // Assess
       assert.deepEqual(asIs, await sealArc(arrived, opts));
-      const reference = await sealArc(rewriteMessage(arrived, relay), opts);
+      const reference = await sealArc(rewriteMessage(arrived, RELAY_COPY), opts);
       assert.deepEqual(copy, reference);
       assert.deepEqual(streamed, reference, 'the pieces fed to mailauth as a stream, without the hash');
       assert.equal(copy.sealed, true);
@@ -476,4 +469,40 @@ describe('sealArc with the body hash of the arrival pass', () => {
       );
     });
   }
+});
+
+describe('copySealOptions', () => {
+  it('seals a copy with the arrival pass: its results, chain status, body hash and the message', async () => {
+    // Prepare
+    const raw = await sign(message(), senderKey);
+    const at = now();
+    const c = await classify({ received: received(), raw, config: testConfig(), resolver, now: at });
+    const ctx = { key: key(hopOne), resolver, now: at };
+    // Act
+    const fromSrs = copySealOptions(c, raw, { ...ctx, config: testConfig() });
+    const configured = copySealOptions(c, raw, {
+      ...ctx,
+      config: {
+        ...testConfig(),
+        arc: {
+          domain: 'fwd.example.com',
+          selector: 'arc1',
+          authservId: 'mx.example.com',
+          privateKey: { file: 'arc.pem' },
+        },
+      },
+    });
+    // Assess
+    assert.equal(fromSrs.authservId, testConfig().srs.domain);
+    assert.equal(configured.authservId, 'mx.example.com');
+    assert.equal(fromSrs.received, raw);
+    assert.equal(fromSrs.bodyHash, c.dkim.bodyHash);
+    assert.match(fromSrs.bodyHash ?? '', /^[A-Za-z0-9+/]{43}=$/);
+    assert.equal(fromSrs.results.dkim, c.dkim);
+    assert.equal(fromSrs.results.dkim.arcChain, 'none');
+    const sealed = await sealArc(rewriteHeader(raw, { ...RELAY_COPY, dkim: c.dkim }), fromSrs);
+    const result = await receive(sealed.message);
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'pass');
+  });
 });
