@@ -11,10 +11,11 @@ import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { spf } from 'mailauth/lib/spf/index.js';
+import { bundleSettings } from '../../bench/cold-start.js';
 import { evaluateDkim } from '../../functions/core/dkim.js';
 import type { Resolver } from '../../functions/core/dns/resolver.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
-import { BUNDLE_ALIASES, ESM_REQUIRE_BANNER, PROJECT_ROOT } from '../../lib/lambda-bundling.js';
+import { BUNDLE_ALIASES, PROJECT_ROOT } from '../../lib/lambda-bundling.js';
 import { dkimKey, message, NOW, sign, zones } from '../helpers/mail.js';
 
 interface Bundled {
@@ -38,7 +39,12 @@ describe('mailauth bundled with the stand-ins', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bundled-mailauth-'));
     const outfile = join(dir, 'index.mjs');
+    // The stack's own esbuild options (lib/lambda-bundling.ts, as the bench derives them), so
+    // this is mailauth exactly as the deployed bundles carry it.
+    const { options } = await bundleSettings();
+    assert.deepEqual(options.alias, { ...BUNDLE_ALIASES });
     const result = await esbuild.build({
+      ...options,
       stdin: {
         contents:
           "export { evaluateDkim } from './functions/core/dkim.ts';\n" +
@@ -49,12 +55,6 @@ describe('mailauth bundled with the stand-ins', () => {
       },
       absWorkingDir: PROJECT_ROOT,
       bundle: true,
-      format: 'esm',
-      platform: 'node',
-      target: 'node22',
-      mainFields: ['module', 'main'],
-      banner: { js: ESM_REQUIRE_BANNER },
-      alias: { ...BUNDLE_ALIASES },
       outfile,
       metafile: true,
       logLevel: 'error',
