@@ -6,6 +6,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import {
   ConfigError,
   InvalidInputError,
@@ -14,7 +15,7 @@ import {
 } from '../core/errors.js';
 
 /** The table named by `--flag` or the environment variable, else a clear error. */
-export function tableName(value: string | undefined, envName: string, flag: string): string {
+function tableName(value: string | undefined, envName: string, flag: string): string {
   const name = value ?? process.env[envName];
   if (name === undefined || name.trim() === '') {
     throw new InvalidInputError(flag, `no table name: set ${envName} or pass ${flag}`);
@@ -49,12 +50,7 @@ function where(): string {
  * no credentials, no region, unknown table (exit 2), access denied (exit 1), unreachable
  * endpoint (exit 75, retryable).
  */
-export async function withTable<T>(
-  table: string,
-  flag: string,
-  envName: string,
-  fn: () => Promise<T>,
-): Promise<T> {
+async function withTable<T>(table: string, flag: string, envName: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (error) {
@@ -122,4 +118,31 @@ export async function withProgress<T>(text: string, fn: () => Promise<T>, err = 
     clearInterval(timer);
     err.write(`\r${' '.repeat(text.length + 2)}\r`);
   }
+}
+
+/** A table a command reads, named by its flag or its environment variable. */
+export interface CliTable {
+  readonly name: string;
+  /** Runs DynamoDB calls on the table, their errors turned into ones that say what to do. */
+  run<T>(fn: () => Promise<T>): Promise<T>;
+}
+
+/** The table of `flag` (`value`), else of `envName`; a clear error when neither names one. */
+export function cliTable(value: string | undefined, envName: string, flag: string): CliTable {
+  const name = tableName(value, envName, flag);
+  return { name, run: (fn) => withTable(name, flag, envName, fn) };
+}
+
+/**
+ * The limits table of `--limits-table` or LIMITS_TABLE (`limits`, `restrictions`), read
+ * without the router's restriction cache: an operator sees the table as it is.
+ */
+export function cliLimitsStore(value: string | undefined): { table: CliTable; store: DynamoLimitsStore } {
+  const table = cliTable(value, 'LIMITS_TABLE', '--limits-table');
+  const store = new DynamoLimitsStore({
+    client: documentClientFromEnv(),
+    tableName: table.name,
+    restrictionCacheMs: 0,
+  });
+  return { table, store };
 }

@@ -4,11 +4,10 @@
  * default) and the service cap, with its restriction if any.
  */
 import { parseArgs } from 'node:util';
-import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { type Config, isValidAddress, type LimitPolicy, policyFor } from '../core/config.js';
 import { InvalidInputError } from '../core/errors.js';
 import { ZERO_COUNTERS } from '../core/limits.js';
-import { documentClientFromEnv, tableName, withProgress, withTable } from './aws.js';
+import { cliLimitsStore, withProgress } from './aws.js';
 import { EXIT, loadConfig, painter, parseNow, table, wantsJson } from './io.js';
 
 export const LIMITS_USAGE = `Usage: outbound-pools limits show ADDRESS [--config CONFIG.json] [--limits-table NAME]
@@ -48,13 +47,8 @@ export async function limitsCommand(argv: string[], out: NodeJS.WriteStream): Pr
   const now = parseNow(values.now);
   const config = await loadConfig(values.config);
   const json = wantsJson(values, out);
-  const name = tableName(values['limits-table'], 'LIMITS_TABLE', '--limits-table');
-  const store = new DynamoLimitsStore({
-    client: documentClientFromEnv(),
-    tableName: name,
-    restrictionCacheMs: 0,
-  });
-  const state = await withTable(name, '--limits-table', 'LIMITS_TABLE', () =>
+  const { table: limitsTable, store } = cliLimitsStore(values['limits-table']);
+  const state = await limitsTable.run(() =>
     withProgress('reading counters…', () => store.peek(identity, now)),
   );
 

@@ -4,10 +4,9 @@
  * --limits-table) through the same store the router uses.
  */
 import { parseArgs } from 'node:util';
-import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { isValidAddress } from '../core/config.js';
 import { InvalidInputError } from '../core/errors.js';
-import { documentClientFromEnv, tableName, withProgress, withTable } from './aws.js';
+import { cliLimitsStore, withProgress } from './aws.js';
 import { EXIT, painter, parseNow, table, wantsJson } from './io.js';
 
 export const RESTRICTIONS_USAGE = `Usage: outbound-pools restrictions list [--limits-table NAME] [--now ISO-8601] [--pretty | --json]
@@ -40,16 +39,11 @@ export async function restrictionsCommand(argv: string[], out: NodeJS.WriteStrea
     throw usage('"release" takes one address');
   const now = parseNow(values.now);
   const json = wantsJson(values, out);
-  const name = tableName(values['limits-table'], 'LIMITS_TABLE', '--limits-table');
-  const store = new DynamoLimitsStore({
-    client: documentClientFromEnv(),
-    tableName: name,
-    restrictionCacheMs: 0,
-  });
+  const { table: limitsTable, store } = cliLimitsStore(values['limits-table']);
   const paint = painter(out);
 
   if (verb === 'list') {
-    const list = await withTable(name, '--limits-table', 'LIMITS_TABLE', () =>
+    const list = await limitsTable.run(() =>
       withProgress('reading restrictions…', () => store.listRestricted(now)),
     );
     list.sort((a, b) => a.identity.localeCompare(b.identity));
@@ -72,9 +66,7 @@ export async function restrictionsCommand(argv: string[], out: NodeJS.WriteStrea
   if (!isValidAddress(identity)) {
     throw new InvalidInputError('restrictions release', `not an email address: ${JSON.stringify(address)}`);
   }
-  const released = await withTable(name, '--limits-table', 'LIMITS_TABLE', () =>
-    store.release(identity, now),
-  );
+  const released = await limitsTable.run(() => store.release(identity, now));
   if (json) out.write(`${JSON.stringify({ identity, released })}\n`);
   else out.write(released ? `released ${identity}\n` : `${identity} is not restricted\n`);
   return released ? EXIT.ok : EXIT.failure;

@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { DynamoTraceStore, type TraceRecord } from '../adapters/dynamo-trace-store.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent } from '../router/ports.js';
-import { documentClientFromEnv, tableName, withProgress, withTable } from './aws.js';
+import { cliTable, documentClientFromEnv, withProgress } from './aws.js';
 import { EXIT, painter, parseTime, table, wantsJson } from './io.js';
 
 export const TRACE_USAGE = `Usage: outbound-pools trace (--message-id ID | --sender ADDRESS | --recipient ADDRESS)
@@ -169,15 +169,15 @@ export async function traceCommand(
     limit = Number(values.limit);
   }
   const json = wantsJson(values, out);
-  const tableNameValue = tableName(values['trace-table'], 'TRACE_TABLE', '--trace-table');
+  const traceTable = cliTable(values['trace-table'], 'TRACE_TABLE', '--trace-table');
   // retentionDays only matters for writes; the CLI reads.
   const store = new DynamoTraceStore({
     client: documentClientFromEnv(),
-    tableName: tableNameValue,
+    tableName: traceTable.name,
     retentionDays: 30,
   });
 
-  const records = await withTable(tableNameValue, '--trace-table', 'TRACE_TABLE', () =>
+  const records = await traceTable.run(() =>
     withProgress('searching the message trace…', async () => {
       if (messageId !== undefined) {
         const one = await store.get(messageId);
@@ -208,7 +208,7 @@ export async function traceCommand(
   }
   if (messageId !== undefined && reports.length === 0) {
     err.write(
-      `outbound-pools: no trace record for message id ${messageId} in table ${tableNameValue} (trace records expire after trace.retentionDays)\n`,
+      `outbound-pools: no trace record for message id ${messageId} in table ${traceTable.name} (trace records expire after trace.retentionDays)\n`,
     );
     return EXIT.failure;
   }
