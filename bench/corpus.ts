@@ -22,6 +22,7 @@ import { type Config, parseConfig } from '../functions/core/config.js';
 import type { Resolver } from '../functions/core/dns/resolver.js';
 import { type Zones, zoneResolver } from '../functions/core/dns/zone-resolver.js';
 import { parseReceiptEvent, type ReceivedMail } from '../functions/core/ses-event.js';
+import { settingsEnvironment } from '../functions/router/settings.js';
 
 /** The fixed clock of every bench (limit windows, SRS and DKIM timestamps). */
 export const BENCH_NOW = new Date('2026-11-23T10:00:00.000Z');
@@ -264,6 +265,33 @@ export function receiptEvent(o: EventOptions): Record<string, unknown> {
 
 export function receivedMail(o: EventOptions): ReceivedMail {
   return parseReceiptEvent(receiptEvent(o));
+}
+
+/**
+ * The router's environment over the emulators (`emulatorEnv`: endpoints and credentials) for
+ * the bench's bucket and tables. The emulators' variables and quiet Powertools settings also
+ * go into `process.env`, for the SDK clients and for Powertools, which reads it at load.
+ */
+export function routerEnvironment(
+  corpus: Pick<Corpus, 'configJson'>,
+  emulatorEnv: Record<string, string>,
+  store: { bucket: string; prefix: string; tables: { limits: string; trace: string } },
+): Record<string, string> {
+  Object.assign(process.env, emulatorEnv);
+  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
+  return {
+    ...emulatorEnv,
+    ...settingsEnvironment({
+      config: corpus.configJson,
+      mailBucket: store.bucket,
+      mailPrefix: store.prefix,
+      limitsTable: store.tables.limits,
+      traceTable: store.tables.trace,
+      leaseSeconds: 150,
+      restrictionCacheSeconds: 60,
+    }),
+  };
 }
 
 /** The bench configuration: limits far above what the benches send, ARC sealing on. */

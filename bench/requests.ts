@@ -28,9 +28,8 @@ import { DynamoTraceStore } from '../functions/adapters/dynamo-trace-store.js';
 import { createTables } from '../functions/adapters/tables.js';
 import { createDeps } from '../functions/router/handler.js';
 import { type PipelineDeps, processReceipt } from '../functions/router/process.js';
-import { settingsEnvironment } from '../functions/router/settings.js';
 import { type Emulators, startEmulators } from '../sandbox/emulators/index.js';
-import { type Corpus, IDENTITIES, loadCorpus, receiptEvent } from './corpus.js';
+import { type Corpus, IDENTITIES, loadCorpus, receiptEvent, routerEnvironment } from './corpus.js';
 
 export const BUCKET = 'bench-inbound';
 export const PREFIX = 'raw/';
@@ -89,26 +88,12 @@ export interface StackHandle {
 /** Emulators, tables, and the router's environment (set in `process.env` for its SDK clients). */
 export async function startStack(corpus: Corpus): Promise<StackHandle> {
   const emu = await startEmulators({ buckets: [BUCKET] });
-  Object.assign(process.env, emu.env);
-  process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-  process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   const tables = { limits: 'bench-limits', trace: 'bench-trace' };
   const admin = new DynamoDBClient(emu.clientConfig('dynamodb'));
   await createTables(admin, tables);
   admin.destroy();
   const s3 = new S3Client(emu.clientConfig('s3'));
-  const env: Record<string, string> = {
-    ...emu.env,
-    ...settingsEnvironment({
-      config: corpus.configJson,
-      mailBucket: BUCKET,
-      mailPrefix: PREFIX,
-      limitsTable: tables.limits,
-      traceTable: tables.trace,
-      leaseSeconds: 150,
-      restrictionCacheSeconds: 60,
-    }),
-  };
+  const env = routerEnvironment(corpus, emu.env, { bucket: BUCKET, prefix: PREFIX, tables });
   return {
     emu,
     env,

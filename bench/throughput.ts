@@ -24,8 +24,7 @@ import nodemailer from 'nodemailer';
 import { DynamoLimitsStore } from '../functions/adapters/dynamo-limits-store.js';
 import { createTables } from '../functions/adapters/tables.js';
 import type { PipelineDeps } from '../functions/router/process.js';
-import { settingsEnvironment } from '../functions/router/settings.js';
-import { type Corpus, IDENTITIES, loadCorpus, receiptEvent, SENDER } from './corpus.js';
+import { type Corpus, IDENTITIES, loadCorpus, receiptEvent, routerEnvironment, SENDER } from './corpus.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const BUCKET = 'bench-throughput';
@@ -187,9 +186,6 @@ async function runProcessReceiptMode(
 ): Promise<ModeResult> {
   const emu = await startEmulatorChild();
   try {
-    Object.assign(process.env, emu.env);
-    process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
-    process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
     const credentials = {
       accessKeyId: emu.env.AWS_ACCESS_KEY_ID!,
       secretAccessKey: emu.env.AWS_SECRET_ACCESS_KEY!,
@@ -206,18 +202,7 @@ async function runProcessReceiptMode(
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
     });
-    const env = {
-      ...emu.env,
-      ...settingsEnvironment({
-        config: corpus.configJson,
-        mailBucket: BUCKET,
-        mailPrefix: PREFIX,
-        limitsTable: tables.limits,
-        traceTable: tables.trace,
-        leaseSeconds: 150,
-        restrictionCacheSeconds: 60,
-      }),
-    };
+    const env = routerEnvironment(corpus, emu.env, { bucket: BUCKET, prefix: PREFIX, tables });
     // Imported after the environment is set (Powertools reads it at load).
     const { createDeps } = await import('../functions/router/handler.js');
     const { processReceipt } = await import('../functions/router/process.js');
