@@ -180,22 +180,33 @@ export class OutboundPoolsDashboard extends Construct {
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    const normalBounceRate = new cloudwatch.Alarm(this, 'NormalBounceRate', {
-      alarmDescription: `Bounce rate of the normal pool (${normal.configurationSetName}) is above ${bounceThreshold * 100} %`,
-      metric: reputationMetric('Reputation.BounceRate', normal.configurationSetName),
-      threshold: bounceThreshold,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
-    const normalComplaintRate = new cloudwatch.Alarm(this, 'NormalComplaintRate', {
-      alarmDescription: `Complaint rate of the normal pool (${normal.configurationSetName}) is above ${complaintThreshold * 100} %`,
-      metric: reputationMetric('Reputation.ComplaintRate', normal.configurationSetName),
-      threshold: complaintThreshold,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+    // The normal pool's reputation is what the pools protect: alarm on its SES rates.
+    const normalRateAlarm = (
+      id: string,
+      what: 'Bounce' | 'Complaint',
+      metricName: Parameters<typeof reputationMetric>[0],
+      threshold: number,
+    ) =>
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: `${what} rate of the normal pool (${normal.configurationSetName}) is above ${threshold * 100} %`,
+        metric: reputationMetric(metricName, normal.configurationSetName),
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      });
+    const normalBounceRate = normalRateAlarm(
+      'NormalBounceRate',
+      'Bounce',
+      'Reputation.BounceRate',
+      bounceThreshold,
+    );
+    const normalComplaintRate = normalRateAlarm(
+      'NormalComplaintRate',
+      'Complaint',
+      'Reputation.ComplaintRate',
+      complaintThreshold,
+    );
     this.alarms = {
       routerDeadLetters: props.router.deadLetterQueue.notEmptyAlarm,
       feedbackDeadLetters: props.feedback.deadLetterQueue.notEmptyAlarm,
