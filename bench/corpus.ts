@@ -21,7 +21,7 @@ import type { ArcSigningKey } from '../functions/core/compose/arc.js';
 import { type Config, parseConfig } from '../functions/core/config.js';
 import type { Resolver } from '../functions/core/dns/resolver.js';
 import { type Zones, zoneResolver } from '../functions/core/dns/zone-resolver.js';
-import { parseReceiptEvent, type ReceivedMail } from '../functions/core/ses-event.js';
+import { parseReceiptEvent, type ReceivedMail, receiptEventOf } from '../functions/core/ses-event.js';
 import { settingsEnvironment } from '../functions/router/settings.js';
 
 /** The fixed clock of every bench (limit windows, SRS and DKIM timestamps). */
@@ -227,40 +227,30 @@ export interface EventOptions {
 export function receiptEvent(o: EventOptions): Record<string, unknown> {
   const recipients = o.recipients ?? ['alias@example.com'];
   const at = (o.now ?? BENCH_NOW).toISOString();
-  return {
-    Records: [
-      {
-        eventSource: 'aws:ses',
-        eventVersion: '1.0',
-        ses: {
-          mail: {
-            timestamp: at,
-            source: o.source ?? SENDER,
-            messageId: o.messageId,
-            destination: recipients,
-            headersTruncated: false,
-            headers: [],
-            commonHeaders: { returnPath: o.source ?? SENDER },
-          },
-          receipt: {
-            timestamp: at,
-            processingTimeMillis: 321,
-            recipients,
-            spamVerdict: { status: 'PASS' },
-            virusVerdict: { status: 'PASS' },
-            spfVerdict: { status: o.spf ?? 'PASS' },
-            dkimVerdict: { status: 'PASS' },
-            dmarcVerdict: { status: 'PASS' },
-            action: {
-              type: 'Lambda',
-              functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:router',
-              invocationType: 'Event',
-            },
-          },
-        },
-      },
-    ],
+  const mail = {
+    timestamp: at,
+    source: o.source ?? SENDER,
+    messageId: o.messageId,
+    destination: recipients,
+    headersTruncated: false,
+    headers: [],
+    commonHeaders: { returnPath: o.source ?? SENDER },
   };
+  return receiptEventOf(mail, {
+    timestamp: at,
+    processingTimeMillis: 321,
+    recipients,
+    spamVerdict: { status: 'PASS' },
+    virusVerdict: { status: 'PASS' },
+    spfVerdict: { status: o.spf ?? 'PASS' },
+    dkimVerdict: { status: 'PASS' },
+    dmarcVerdict: { status: 'PASS' },
+    action: {
+      type: 'Lambda',
+      functionArn: 'arn:aws:lambda:us-east-1:123456789012:function:router',
+      invocationType: 'Event',
+    },
+  });
 }
 
 export function receivedMail(o: EventOptions): ReceivedMail {

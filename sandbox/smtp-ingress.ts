@@ -68,7 +68,7 @@ import { isRetryable } from '../functions/core/errors.js';
 import { mapSpfResult } from '../functions/core/gateways.js';
 import { domainOf } from '../functions/core/message.js';
 import { routeFor } from '../functions/core/routes.js';
-import type { VerdictStatus } from '../functions/core/ses-event.js';
+import { receiptEventOf, type VerdictStatus } from '../functions/core/ses-event.js';
 import type { SendRecord } from '../functions/router/ports.js';
 import type { PipelineResult } from '../functions/router/process.js';
 
@@ -289,26 +289,16 @@ export function buildReceiptEvent(i: ReceiptEventInput): Record<string, unknown>
     ...(v.dmarc === 'FAIL' ? { dmarcPolicy: v.dmarcPolicy ?? 'none' } : {}),
     action: { type: 'Lambda', functionArn: i.functionArn, invocationType: 'Event' },
   };
-  return {
-    Records: [
-      {
-        eventSource: 'aws:ses',
-        eventVersion: '1.0',
-        ses: {
-          mail: {
-            timestamp: i.receivedAt.toISOString(),
-            source: i.mailFrom,
-            messageId: i.messageId,
-            destination: i.recipients,
-            headersTruncated: truncated,
-            headers,
-            commonHeaders: commonHeaders(fields, i.mailFrom),
-          },
-          receipt,
-        },
-      },
-    ],
+  const mail = {
+    timestamp: i.receivedAt.toISOString(),
+    source: i.mailFrom,
+    messageId: i.messageId,
+    destination: i.recipients,
+    headersTruncated: truncated,
+    headers,
+    commonHeaders: commonHeaders(fields, i.mailFrom),
   };
+  return receiptEventOf(mail, receipt);
 }
 
 // --- the ingress ---------------------------------------------------------------------------------

@@ -65,6 +65,17 @@ export interface ReceivedMail {
 }
 
 /**
+ * The event SES hands a Lambda action for one message (the inverse of
+ * {@link parseReceiptEvent}): one `aws:ses` record carrying the mail and the receipt.
+ */
+export function receiptEventOf(
+  mail: Record<string, unknown>,
+  receipt: Record<string, unknown>,
+): { Records: Record<string, unknown>[] } {
+  return { Records: [{ eventSource: 'aws:ses', eventVersion: '1.0', ses: { mail, receipt } }] };
+}
+
+/**
  * Validates a receipt event and returns its record. Throws {@link InvalidInputError} naming
  * the bad field, e.g. `event: Records[0].ses.receipt.spamVerdict.status: ...`.
  */

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { InvalidInputError } from '../../functions/core/errors.js';
-import { parseReceiptEvent } from '../../functions/core/ses-event.js';
+import { parseReceiptEvent, receiptEventOf } from '../../functions/core/ses-event.js';
 import { sesEvent } from '../helpers/mail.js';
 
 // biome-ignore lint/suspicious/noExplicitAny: events are mutated freely to build bad inputs
@@ -79,4 +79,18 @@ describe('parseReceiptEvent', () => {
       );
     });
   }
+});
+
+describe('receiptEventOf', () => {
+  it('wraps a mail and a receipt as the one aws:ses record SES hands a Lambda action', () => {
+    // Prepare
+    const { mail, receipt } = parseReceiptEvent(sesEvent({ messageId: 'm-1', spf: 'FAIL' }));
+    // Act
+    const event = receiptEventOf(mail, receipt);
+    // Assess
+    assert.deepEqual(event, {
+      Records: [{ eventSource: 'aws:ses', eventVersion: '1.0', ses: { mail, receipt } }],
+    });
+    assert.deepEqual(parseReceiptEvent(event), { mail, receipt });
+  });
 });

@@ -6,7 +6,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { type Config, parseConfig } from '../../functions/core/config.js';
 import type { Zones } from '../../functions/core/dns/zone-resolver.js';
-import { parseReceiptEvent, type ReceivedMail, type VerdictStatus } from '../../functions/core/ses-event.js';
+import {
+  parseReceiptEvent,
+  type ReceivedMail,
+  receiptEventOf,
+  type VerdictStatus,
+} from '../../functions/core/ses-event.js';
 
 export const NOW = new Date('2026-11-23T10:00:00.000Z');
 
@@ -55,26 +60,16 @@ export function sesEvent(o: EventOptions = {}): Record<string, unknown> {
     },
   };
   if (o.dmarc === 'FAIL') receipt.dmarcPolicy = 'reject';
-  return {
-    Records: [
-      {
-        eventSource: 'aws:ses',
-        eventVersion: '1.0',
-        ses: {
-          mail: {
-            timestamp: NOW.toISOString(),
-            source: o.source ?? 'alice@sender.test',
-            messageId: o.messageId ?? 'msg-0001',
-            destination: recipients,
-            headersTruncated: false,
-            headers: [],
-            commonHeaders: { returnPath: o.source ?? 'alice@sender.test' },
-          },
-          receipt,
-        },
-      },
-    ],
+  const mail = {
+    timestamp: NOW.toISOString(),
+    source: o.source ?? 'alice@sender.test',
+    messageId: o.messageId ?? 'msg-0001',
+    destination: recipients,
+    headersTruncated: false,
+    headers: [],
+    commonHeaders: { returnPath: o.source ?? 'alice@sender.test' },
   };
+  return receiptEventOf(mail, receipt);
 }
 
 export function received(o: EventOptions = {}): ReceivedMail {
