@@ -16,6 +16,7 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { median } from './stats.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = join(BENCH_DIR, '..');
@@ -293,12 +294,6 @@ function loadOnce(file: string, sourceMaps: boolean): Promise<LoadSample> {
       else resolve(JSON.parse(out.trim().split('\n').pop()!) as LoadSample);
     });
   });
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
 export interface LoadTiming {

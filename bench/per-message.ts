@@ -41,6 +41,7 @@ import {
   receivedMail,
   SENDER,
 } from './corpus.js';
+import { median } from './stats.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const PROJECT_ROOT = join(BENCH_DIR, '..');
@@ -112,12 +113,6 @@ export async function runFloor(raw: Buffer, corpus: Corpus, seal = false): Promi
 }
 
 const gc = (globalThis as { gc?: () => void }).gc;
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 
 export interface MessageTiming {
   name: string;

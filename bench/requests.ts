@@ -30,6 +30,7 @@ import { createDeps } from '../functions/router/handler.js';
 import { type PipelineDeps, processReceipt } from '../functions/router/process.js';
 import { type Emulators, startEmulators } from '../sandbox/emulators/index.js';
 import { type Corpus, IDENTITIES, loadCorpus, receiptEvent, routerEnvironment } from './corpus.js';
+import { median } from './stats.js';
 
 export const BUCKET = 'bench-inbound';
 export const PREFIX = 'raw/';
@@ -163,13 +164,6 @@ const diff = (after: Record<string, number>, before: Record<string, number>) => 
 const sumOf = (r: Record<string, number>, ops: Set<string>) =>
   Object.entries(r).reduce((s, [k, v]) => s + (ops.has(k) ? v : 0), 0);
 
-function median(xs: readonly number[]): number {
-  if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
-
 /** The GSI entries a message's trace items carry (each written once: 1 WRU each). */
 async function gsiEntries(doc: DynamoDBDocumentClient, table: string, messageId: string): Promise<number> {
   const out = await doc.send(
@@ -207,7 +201,7 @@ function summarize(costs: MessageCost[], gsi: Map<MessageCost, number>): BucketS
     s3Gets: avg((c) => c.s3Gets),
     sesSends: avg((c) => c.sesSends),
     dynamoByOperation: Object.fromEntries(Object.entries(byOp).sort(([a], [b]) => a.localeCompare(b))),
-    medianMs: median(costs.map((c) => c.ms)),
+    medianMs: costs.length > 0 ? median(costs.map((c) => c.ms)) : 0,
   };
 }
 

@@ -18,6 +18,7 @@ import {
   runTsChild,
 } from './per-message.js';
 import type { BucketSummary, RequestsResult } from './requests.js';
+import { median } from './stats.js';
 import type { ThroughputResult } from './throughput.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -107,11 +108,6 @@ function tidy(value: unknown): unknown {
 }
 
 const fmt = (n: number, d = 2) => n.toFixed(d);
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const mid = s.length >> 1;
-  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
-}
 const kib = (n: number) => `${(n / 1024).toFixed(0)} KiB`;
 const mb = (n: number) => `${(n / 1e6).toFixed(2)} MB`;
 
