@@ -186,7 +186,8 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   const sourceDomain = (envelopeSender ? domainOf(envelopeSender) : fromDomain) ?? null;
   const [sourceDomainVerdict, dkim, gateway] = await Promise.all([
     sourceDomain ? checkSourceDomain(sourceDomain, resolver) : Promise.resolve(null),
-    evaluateDkim(raw, fromDomain, resolver, now),
+    // The body hash is for the ARC seal of the copies: only when the configuration seals.
+    evaluateDkim(raw, fromDomain, resolver, now, { bodyHash: config.arc !== undefined }),
     // Enhanced filtering: behind a trusted gateway, SPF is recomputed against the first
     // untrusted hop (a temporary DNS failure throws DnsTemporaryError, never a downgrade).
     config.trustedGateways.length > 0

@@ -40,7 +40,8 @@ export interface DkimEvaluation {
    * The relaxed/SHA-256 hash of the body as it arrived (RFC 6376 3.4.4, 3.7; base64), the
    * `bh=` of the ARC-Message-Signature of any copy that carries the body unchanged. Computed in
    * the same pass as the verification (for free when a signature is relaxed/sha256 without
-   * `l=`), so sealing a copy hashes only its header block.
+   * `l=`), so sealing a copy hashes only its header block. Only when asked for (the
+   * configuration seals copies).
    */
   bodyHash?: string;
 }
@@ -63,21 +64,25 @@ export function relaxedAligned(a: string, b: string): boolean {
  * Verifies every DKIM signature of the raw message and evaluates alignment against
  * `fromDomain` (undefined when the message has no single usable From domain: then nothing is
  * aligned, as RFC 7489 6.6.1 leaves messages with several From domains to local policy).
+ * With `bodyHash` (copies will be ARC-sealed) the result carries the body hash a seal needs.
  */
 export async function evaluateDkim(
   raw: Buffer,
   fromDomain: string | undefined,
   resolver: Resolver,
   now: Date,
+  opts: { bodyHash?: boolean } = {},
 ): Promise<DkimEvaluation> {
   // mailauth's verifier computes the relaxed/sha256 body hash a seal needs when it is given a
   // `seal` object, and stores it there as `bodyHash` (what authenticate() does before sealing
   // in the same pass). The object carries no key: it is only the place the hash lands in.
-  const seal = {} as ARCSealOptions & { bodyHash?: string };
+  // Without a seal to make it is not asked for: for a message with no relaxed/sha256
+  // signature it would be a hash of the whole body for nothing.
+  const seal = opts.bodyHash ? ({} as ARCSealOptions & { bodyHash?: string }) : undefined;
   const verified = await dkimVerify(raw, {
     resolver,
     curTime: now,
-    seal,
+    ...(seal ? { seal } : {}),
   });
   const signatures: DkimSignature[] = [];
   for (const r of verified.results) {
@@ -98,6 +103,6 @@ export async function evaluateDkim(
   const arcChain =
     chain.status.result === 'pass' || chain.status.result === 'fail' ? chain.status.result : 'none';
   const evaluation: DkimEvaluation = { signatures, alignedPass, temperror, arcChain };
-  if (typeof seal.bodyHash === 'string') evaluation.bodyHash = seal.bodyHash;
+  if (typeof seal?.bodyHash === 'string') evaluation.bodyHash = seal.bodyHash;
   return evaluation;
 }

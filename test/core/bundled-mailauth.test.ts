@@ -96,10 +96,11 @@ describe('mailauth bundled with the stand-ins', () => {
         zones([key], { 'badkey._domainkey.sender.test': { TXT: ['v=DKIM1; p=*not base64*'] } }),
       );
       // Act
-      const ours = await bundled.evaluateDkim(raw, 'sender.test', withBadKey, NOW);
-      const reference = await evaluateDkim(raw, 'sender.test', withBadKey, NOW);
+      const ours = await bundled.evaluateDkim(raw, 'sender.test', withBadKey, NOW, { bodyHash: true });
+      const reference = await evaluateDkim(raw, 'sender.test', withBadKey, NOW, { bodyHash: true });
       // Assess
       assert.deepEqual(ours, reference);
+      assert.match(ours.bodyHash ?? '', /^[A-Za-z0-9+/]{43}=$/);
       assert.equal(ours.signatures.length, 1);
       const [sig] = ours.signatures;
       assert.equal(sig?.result === 'pass' ? 'pass' : sig?.comment, c.expected);

@@ -403,7 +403,7 @@ describe('sealArc with the body hash of the arrival pass', () => {
       // Prepare
       const arrived = await c.make();
       const at = now();
-      const { bodyHash } = await evaluateDkim(arrived, 'sender.test', resolver, at);
+      const { bodyHash } = await evaluateDkim(arrived, 'sender.test', resolver, at, { bodyHash: true });
       assert.match(bodyHash ?? '', /^[A-Za-z0-9+/]{43}=$/);
       const parts = rewriteHeader(arrived, RELAY_COPY);
       const opts = sealOpts(hopOne, { now: at, received: arrived });
@@ -431,6 +431,7 @@ describe('sealArc with the body hash of the arrival pass', () => {
       'sender.test',
       resolver,
       now(),
+      { bodyHash: true },
     );
     // Act
     const outcome = await sealArc(arrived, sealOpts(hopOne, { bodyHash: other.bodyHash }));
@@ -443,7 +444,7 @@ describe('sealArc with the body hash of the arrival pass', () => {
   it('leaves a full chain unchanged, joined from its pieces', async () => {
     // Prepare
     const raw = await fullChain();
-    const { bodyHash } = await evaluateDkim(raw, 'sender.test', resolver, now());
+    const { bodyHash } = await evaluateDkim(raw, 'sender.test', resolver, now(), { bodyHash: true });
     const { header, body } = splitMessage(raw);
     // Act
     const outcome = await sealArc(
@@ -472,35 +473,51 @@ describe('sealArc with the body hash of the arrival pass', () => {
 });
 
 describe('copySealOptions', () => {
+  /** A configuration that seals copies, with its own authserv-id. */
+  const sealing = () => ({
+    ...testConfig(),
+    arc: {
+      domain: 'fwd.example.com',
+      selector: 'arc1',
+      authservId: 'mx.example.com',
+      privateKey: { file: 'arc.pem' },
+    },
+  });
+
   it('seals a copy with the arrival pass: its results, chain status, body hash and the message', async () => {
     // Prepare
     const raw = await sign(message(), senderKey);
     const at = now();
-    const c = await classify({ received: received(), raw, config: testConfig(), resolver, now: at });
+    const c = await classify({ received: received(), raw, config: sealing(), resolver, now: at });
     const ctx = { key: key(hopOne), resolver, now: at };
     // Act
+    const configured = copySealOptions(c, raw, { ...ctx, config: sealing() });
     const fromSrs = copySealOptions(c, raw, { ...ctx, config: testConfig() });
-    const configured = copySealOptions(c, raw, {
-      ...ctx,
-      config: {
-        ...testConfig(),
-        arc: {
-          domain: 'fwd.example.com',
-          selector: 'arc1',
-          authservId: 'mx.example.com',
-          privateKey: { file: 'arc.pem' },
-        },
-      },
-    });
     // Assess
-    assert.equal(fromSrs.authservId, testConfig().srs.domain);
     assert.equal(configured.authservId, 'mx.example.com');
-    assert.equal(fromSrs.received, raw);
-    assert.equal(fromSrs.bodyHash, c.dkim.bodyHash);
-    assert.match(fromSrs.bodyHash ?? '', /^[A-Za-z0-9+/]{43}=$/);
-    assert.equal(fromSrs.results.dkim, c.dkim);
-    assert.equal(fromSrs.results.dkim.arcChain, 'none');
-    const sealed = await sealArc(rewriteHeader(raw, { ...RELAY_COPY, dkim: c.dkim }), fromSrs);
+    assert.equal(fromSrs.authservId, testConfig().srs.domain);
+    assert.equal(configured.received, raw);
+    assert.equal(configured.bodyHash, c.dkim.bodyHash);
+    assert.match(configured.bodyHash ?? '', /^[A-Za-z0-9+/]{43}=$/);
+    assert.equal(configured.results.dkim, c.dkim);
+    assert.equal(configured.results.dkim.arcChain, 'none');
+    const sealed = await sealArc(rewriteHeader(raw, { ...RELAY_COPY, dkim: c.dkim }), configured);
+    const result = await receive(sealed.message);
+    assert.ok(result.arc);
+    assert.equal(result.arc.status.result, 'pass');
+  });
+
+  it('without ARC in the configuration no body hash is computed, and a seal still hashes the copy itself', async () => {
+    // Prepare
+    const raw = await sign(message(), senderKey);
+    const at = now();
+    const c = await classify({ received: received(), raw, config: testConfig(), resolver, now: at });
+    // Act
+    const opts = copySealOptions(c, raw, { config: testConfig(), key: key(hopOne), resolver, now: at });
+    const sealed = await sealArc(rewriteHeader(raw, { ...RELAY_COPY, dkim: c.dkim }), opts);
+    // Assess
+    assert.equal(c.dkim.bodyHash, undefined);
+    assert.equal('bodyHash' in opts, false);
     const result = await receive(sealed.message);
     assert.ok(result.arc);
     assert.equal(result.arc.status.result, 'pass');
