@@ -4,15 +4,13 @@
  * downstream receives a fully defaulted, normalised {@link Config}.
  */
 import { isIP } from 'node:net';
-import { en } from 'zod/locales';
-import * as z from 'zod/mini';
-
-// zod/mini (not the classic API) keeps ~440 KB out of the Lambda bundles; it ships no error
-// messages of its own, so load the English ones (only those: a named import tree-shakes).
-z.config(en());
-
+import * as v from 'valibot';
 import { ConfigError } from './errors.js';
+import { describePath, dictionary, type Problem, problemOf } from './validation.js';
 import { LIMIT_ACTIONS } from './vocabulary.js';
+
+// valibot rather than zod: its schemas are plain objects built by small functions, which keeps
+// the validation code out of the Lambdas' cold start (bench/README.md, "Cold start").
 
 /** SES accepts messages of up to 40 MB (SES quotas: "Maximum message size"). */
 export const SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
@@ -23,25 +21,16 @@ const DOMAIN_RE =
 // A pragmatic mailbox: a dot-atom local part (RFC 5322 3.4.1) and a domain as above.
 const LOCAL_RE = /^[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/;
 
-const lower = (s: string) => s.trim().toLowerCase();
-
 /** An IPv4 or IPv6 network in CIDR notation (a bare address means a single host). */
 export function isCidr(value: string): boolean {
   const [address, bits, ...rest] = value.split('/');
   if (rest.length > 0 || !address) return false;
-  const v = isIP(address);
-  if (v === 0) return false;
+  const version = isIP(address);
+  if (version === 0) return false;
   if (bits === undefined) return true;
   if (!/^\d{1,3}$/.test(bits)) return false;
-  return Number(bits) <= (v === 4 ? 32 : 128);
+  return Number(bits) <= (version === 4 ? 32 : 128);
 }
-
-const domain = z.pipe(
-  z.string(),
-  z
-    .transform(lower)
-    .check(z.refine((d: string) => DOMAIN_RE.test(d), 'must be a domain name such as example.com')),
-);
 
 export function isValidAddress(address: string): boolean {
   const at = address.lastIndexOf('@');
@@ -50,29 +39,24 @@ export function isValidAddress(address: string): boolean {
   return local.length <= 64 && LOCAL_RE.test(local) && DOMAIN_RE.test(address.slice(at + 1));
 }
 
-const address = z.pipe(
-  z.string(),
-  z.transform(lower).check(z.refine(isValidAddress, 'must be an email address such as alias@example.com')),
+/** A string compared case-insensitively: trimmed and lower-cased, then checked. */
+const lowered = (valid: (s: string) => boolean, message: string) =>
+  v.pipe(v.string(), v.trim(), v.toLowerCase(), v.check(valid, message));
+
+const domain = lowered((d) => DOMAIN_RE.test(d), 'must be a domain name such as example.com');
+const address = lowered(isValidAddress, 'must be an email address such as alias@example.com');
+const routeKey = lowered(
+  (k) => (k.startsWith('@') ? DOMAIN_RE.test(k.slice(1)) : isValidAddress(k)),
+  'route keys are a full address (alias@example.com) or a catch-all (@example.com)',
 );
 
-const routeKey = z.pipe(
-  z.string(),
-  z
-    .transform(lower)
-    .check(
-      z.refine(
-        (k: string) => (k.startsWith('@') ? DOMAIN_RE.test(k.slice(1)) : isValidAddress(k)),
-        'route keys are a full address (alias@example.com) or a catch-all (@example.com)',
-      ),
-    ),
-);
+const boundedInt = (min: number, max = Number.MAX_SAFE_INTEGER, tooBig?: string) =>
+  v.pipe(v.number(), v.integer(), v.minValue(min), v.maxValue(max, tooBig));
+const positiveInt = () => boundedInt(1);
+const ssmName = v.pipe(v.string(), v.regex(/^\/?[A-Za-z0-9_.\-/]+$/, 'must be an SSM parameter name'));
+const sesName = () => v.pipe(v.string(), v.regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1-64)'));
 
-const positiveInt = () => z.int().check(z.positive());
-const boundedInt = (min: number, max: number) => z.int().check(z.gte(min), z.lte(max));
-const ssmName = z.string().check(z.regex(/^\/?[A-Za-z0-9_.\-/]+$/, 'an SSM parameter name'));
-const sesName = () => z.string().check(z.regex(/^[A-Za-z0-9_-]{1,64}$/, 'letters, digits, _ and - (1-64)'));
-
-const policyShape = {
+const policy = v.strictObject({
   /** Recipients in non-accepted domains per clock hour. */
   externalPerHour: positiveInt(),
   /** Recipients in accepted domains per clock hour. */
@@ -82,187 +66,157 @@ const policyShape = {
   /** Recipients of one message after route expansion (a service limit: over it is blocked). */
   recipientsPerMessage: positiveInt(),
   /** What happens when a policy limit is reached (SPEC 4). */
-  action: z.enum(LIMIT_ACTIONS),
-};
+  action: v.picklist(LIMIT_ACTIONS),
+});
+const policyOverride = v.partial(policy);
 
 // Microsoft's recommended outbound spam policy values (SPEC 4).
-const DEFAULT_POLICY = {
+const DEFAULT_POLICY: v.InferOutput<typeof policy> = {
   externalPerHour: 500,
   internalPerHour: 1000,
   perDay: 1000,
   recipientsPerMessage: 500,
-  action: 'block-for-today' as const,
+  action: 'block-for-today',
 };
 
-const policy = z.strictObject(policyShape);
-const policyOverride = z.partial(policy);
-
 const poolSchema = (defaultName: string) =>
-  z.pipe(
-    z.prefault(
-      z.strictObject({
+  v.pipe(
+    v.optional(
+      v.strictObject({
         /** SES configuration set whose delivery options name the dedicated IP pool. */
         configurationSet: sesName(),
         /** SES dedicated IP pool name (`ses-shared-pool` for SES's shared IPs). */
-        ipPool: z.optional(sesName()),
+        ipPool: v.optional(sesName()),
       }),
       { configurationSet: defaultName },
     ),
-    z.transform((p: { configurationSet: string; ipPool?: string | undefined }) => ({
-      configurationSet: p.configurationSet,
-      ipPool: p.ipPool ?? p.configurationSet,
-    })),
+    v.transform((p) => ({ configurationSet: p.configurationSet, ipPool: p.ipPool ?? p.configurationSet })),
   );
 
 /** Where the ARC signing key comes from: never from the configuration file itself. */
-const keySource = z.union([
-  z.strictObject({ file: z.string().check(z.minLength(1)) }),
-  z.strictObject({ ssmParameter: ssmName }),
-]);
+const keySource = v.union(
+  [v.strictObject({ file: v.pipe(v.string(), v.minLength(1)) }), v.strictObject({ ssmParameter: ssmName })],
+  'must be {"file": PATH} or {"ssmParameter": NAME}',
+);
 
-export const ConfigSchema = z
-  .strictObject({
-    /** Optional pointer to a JSON schema, ignored. */
-    $schema: z.optional(z.string()),
-    /** Domains this platform receives and sends for (SES-verified identities). */
-    acceptedDomains: z.array(domain).check(z.minLength(1, 'at least one accepted domain is required')),
-    /** Address or `@domain` → destinations. Recipients with no route get nothing. */
-    routes: z.record(
-      routeKey,
-      z.array(address).check(z.minLength(1, 'a route needs at least one destination')),
-    ),
-    srs: z.strictObject({
-      /** Domain of SRS return paths; must receive mail through SES so bounces come back. */
-      domain,
-      /** HMAC secrets, newest first: the first signs, every one verifies (rotation). */
-      secrets: z.optional(
-        z
-          .array(z.string().check(z.minLength(8, 'SRS secrets must be at least 8 characters')))
-          .check(z.minLength(1)),
+// valibot's `optional(schema, default)` parses the default through the schema (zod's
+// "prefault"), so a section left out gets its fields' defaults: `limits: {}` and no `limits`
+// both give the default policy.
+export const ConfigSchema = v.strictObject({
+  /** Optional pointer to a JSON schema, ignored. */
+  $schema: v.optional(v.string()),
+  /** Domains this platform receives and sends for (SES-verified identities). */
+  acceptedDomains: v.pipe(v.array(domain), v.minLength(1, 'at least one accepted domain is required')),
+  /** Address or `@domain` → destinations. Recipients with no route get nothing. */
+  routes: dictionary(
+    routeKey,
+    v.pipe(v.array(address), v.minLength(1, 'a route needs at least one destination')),
+  ),
+  srs: v.strictObject({
+    /** Domain of SRS return paths; must receive mail through SES so bounces come back. */
+    domain,
+    /** HMAC secrets, newest first: the first signs, every one verifies (rotation). */
+    secrets: v.optional(
+      v.pipe(
+        v.array(v.pipe(v.string(), v.minLength(8, 'SRS secrets must be at least 8 characters'))),
+        v.minLength(1, 'give at least one secret, or leave srs.secrets out'),
       ),
-      /**
-       * An SSM SecureString parameter holding the secrets (one per line, newest first). What a
-       * deployment uses: the functions read it at cold start, and the secrets never ship in
-       * the code or the template. Local tools use `secrets` when both are given.
-       */
-      secretsParameter: z.optional(ssmName),
-      maxAgeDays: z._default(boundedInt(1, 1023), 21),
-      hashLength: z._default(boundedInt(4, 27), 4),
-      separator: z._default(z.enum(['=', '-', '+']), '='),
-    }),
-    /**
-     * Return path for copies whose bounces must not reach the original sender (unauthenticated
-     * relay, NDRs): an address of the SRS domain that is not an SRS address, so a bounce to it
-     * is dropped (`srs-invalid`) instead of becoming backscatter.
-     */
-    bounceSink: z.optional(address),
-    maxMessageBytes: z._default(
-      positiveInt().check(z.lte(SES_MAX_MESSAGE_BYTES, `SES sends at most ${SES_MAX_MESSAGE_BYTES} bytes`)),
-      SES_MAX_MESSAGE_BYTES,
     ),
-    limits: z.prefault(
-      z.strictObject({
-        default: z.prefault(policyOverride, {}),
-        domains: z._default(z.record(domain, policyOverride), {}),
-        senders: z._default(z.record(address, policyOverride), {}),
-        service: z.prefault(
-          z.strictObject({
-            /** Recipients per sending identity in any rolling 24 hours (Exchange Online: 10,000). */
-            recipientsPer24Hours: z._default(positiveInt(), 10_000),
-          }),
-          {},
+    /**
+     * An SSM SecureString parameter holding the secrets (one per line, newest first). What a
+     * deployment uses: the functions read it at cold start, and the secrets never ship in
+     * the code or the template. Local tools use `secrets` when both are given.
+     */
+    secretsParameter: v.optional(ssmName),
+    maxAgeDays: v.optional(boundedInt(1, 1023), 21),
+    hashLength: v.optional(boundedInt(4, 27), 4),
+    separator: v.optional(v.picklist(['=', '-', '+']), '='),
+  }),
+  /**
+   * Return path for copies whose bounces must not reach the original sender (unauthenticated
+   * relay, NDRs): an address of the SRS domain that is not an SRS address, so a bounce to it
+   * is dropped (`srs-invalid`) instead of becoming backscatter.
+   */
+  bounceSink: v.optional(address),
+  maxMessageBytes: v.optional(
+    boundedInt(1, SES_MAX_MESSAGE_BYTES, `SES sends at most ${SES_MAX_MESSAGE_BYTES} bytes`),
+    SES_MAX_MESSAGE_BYTES,
+  ),
+  limits: v.optional(
+    v.strictObject({
+      default: v.optional(policyOverride, {}),
+      domains: v.optional(dictionary(domain, policyOverride), {}),
+      senders: v.optional(dictionary(address, policyOverride), {}),
+      service: v.optional(
+        v.strictObject({
+          /** Recipients per sending identity in any rolling 24 hours (Exchange Online: 10,000). */
+          recipientsPer24Hours: v.optional(positiveInt(), 10_000),
+        }),
+        {},
+      ),
+    }),
+    {},
+  ),
+  relay: v.optional(
+    v.strictObject({
+      /** Whether an aligned DKIM pass alone keeps forwarded mail out of the relay pool. */
+      dkimAvoidsRelay: v.optional(v.boolean(), true),
+    }),
+    {},
+  ),
+  /**
+   * Enhanced filtering (the article's "Enhanced Filtering for Connectors"): gateways in front
+   * of SES (a third-party filter, an on-premises server). Mail that reached SES from one of
+   * them gets SPF recomputed against the first untrusted hop of its Received chain.
+   */
+  trustedGateways: v.optional(
+    v.array(
+      v.strictObject({
+        name: v.pipe(v.string(), v.minLength(1)),
+        cidrs: v.pipe(
+          v.array(v.pipe(v.string(), v.check(isCidr, 'must be an IPv4 or IPv6 CIDR such as 203.0.113.0/24'))),
+          v.minLength(1),
         ),
       }),
-      {},
     ),
-    relay: z.prefault(
-      z.strictObject({
-        /** Whether an aligned DKIM pass alone keeps forwarded mail out of the relay pool. */
-        dkimAvoidsRelay: z._default(z.boolean(), true),
-      }),
-      {},
-    ),
-    /**
-     * Enhanced filtering (the article's "Enhanced Filtering for Connectors"): gateways in front
-     * of SES (a third-party filter, an on-premises server). Mail that reached SES from one of
-     * them gets SPF recomputed against the first untrusted hop of its Received chain.
-     */
-    trustedGateways: z._default(
-      z.array(
-        z.strictObject({
-          name: z.string().check(z.minLength(1)),
-          cidrs: z
-            .array(z.string().check(z.refine(isCidr, 'an IPv4 or IPv6 CIDR such as 203.0.113.0/24')))
-            .check(z.minLength(1)),
-        }),
+    [],
+  ),
+  /**
+   * ARC sealing (RFC 8617) of re-sent mail, carrying the authentication results seen on
+   * arrival. Absent: copies are sent without a seal.
+   */
+  arc: v.optional(
+    v.strictObject({
+      domain,
+      selector: v.pipe(
+        v.string(),
+        v.regex(/^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/, 'must be a DKIM selector such as arc1'),
       ),
-      [],
-    ),
-    /**
-     * ARC sealing (RFC 8617) of re-sent mail, carrying the authentication results seen on
-     * arrival. Absent: copies are sent without a seal.
-     */
-    arc: z.optional(
-      z.strictObject({
-        domain,
-        selector: z
-          .string()
-          .check(z.regex(/^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/, 'a DKIM selector such as arc1')),
-        /** authserv-id of the ARC-Authentication-Results (RFC 8601 2.5); default the SRS domain. */
-        authservId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9.-]+$/))),
-        /** RSA (PEM, PKCS#8 or PKCS#1) private key: a file (local) or an SSM SecureString parameter. */
-        privateKey: keySource,
-      }),
-    ),
-    trace: z.prefault(
-      z.strictObject({
-        /** Days a message trace record is kept (DynamoDB TTL). */
-        retentionDays: z._default(boundedInt(1, 3650), 30),
-      }),
-      {},
-    ),
-    pools: z.prefault(
-      z.strictObject({
-        normal: poolSchema('outbound-normal'),
-        'high-risk': poolSchema('outbound-high-risk'),
-        relay: poolSchema('outbound-relay'),
-      }),
-      {},
-    ),
-  })
-  .check(
-    z.superRefine((c, ctx) => {
-      const accepted = new Set(c.acceptedDomains);
-      for (const key of Object.keys(c.routes)) {
-        const d = key.startsWith('@') ? key.slice(1) : key.slice(key.lastIndexOf('@') + 1);
-        if (!accepted.has(d)) {
-          ctx.addIssue({
-            code: 'custom',
-            path: ['routes', key],
-            message: `routes may only be defined for accepted domains; ${d} is not in acceptedDomains`,
-          });
-        }
-      }
-      if (!c.srs.secrets && !c.srs.secretsParameter) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['srs', 'secrets'],
-          message:
-            'give the SRS secrets (srs.secrets) or the SSM parameter holding them (srs.secretsParameter)',
-        });
-      }
-      if (accepted.has(c.srs.domain)) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['srs', 'domain'],
-          message: 'the SRS domain must not be an accepted domain (bounces to it are reversed, not routed)',
-        });
-      }
+      /** authserv-id of the ARC-Authentication-Results (RFC 8601 2.5); default the SRS domain. */
+      authservId: v.optional(v.pipe(v.string(), v.regex(/^[A-Za-z0-9.-]+$/))),
+      /** RSA (PEM, PKCS#8 or PKCS#1) private key: a file (local) or an SSM SecureString parameter. */
+      privateKey: keySource,
     }),
-  );
+  ),
+  trace: v.optional(
+    v.strictObject({
+      /** Days a message trace record is kept (DynamoDB TTL). */
+      retentionDays: v.optional(boundedInt(1, 3650), 30),
+    }),
+    {},
+  ),
+  pools: v.optional(
+    v.strictObject({
+      normal: poolSchema('outbound-normal'),
+      'high-risk': poolSchema('outbound-high-risk'),
+      relay: poolSchema('outbound-relay'),
+    }),
+    {},
+  ),
+});
 
-type ParsedConfig = z.output<typeof ConfigSchema>;
-export type LimitPolicy = z.output<typeof policy>;
+type ParsedConfig = v.InferOutput<typeof ConfigSchema>;
+export type LimitPolicy = v.InferOutput<typeof policy>;
 
 export interface Config extends Omit<ParsedConfig, 'limits' | 'bounceSink' | '$schema' | 'srs'> {
   /** `secrets` is empty until resolved from `secretsParameter` (see the SSM adapter). */
@@ -276,8 +230,32 @@ export interface Config extends Omit<ParsedConfig, 'limits' | 'bounceSink' | '$s
   };
 }
 
-function describePath(path: readonly PropertyKey[]): string {
-  return path.map((p) => (typeof p === 'number' ? `[${p}]` : String(p))).join('.') || '(root)';
+/** The rules that relate fields to each other, checked once every field is valid. */
+function crossFieldProblems(c: ParsedConfig): Problem[] {
+  const problems: Problem[] = [];
+  const accepted = new Set(c.acceptedDomains);
+  for (const key of Object.keys(c.routes)) {
+    const d = key.startsWith('@') ? key.slice(1) : key.slice(key.lastIndexOf('@') + 1);
+    if (!accepted.has(d)) {
+      problems.push({
+        path: ['routes', key],
+        message: `routes may only be defined for accepted domains; ${d} is not in acceptedDomains`,
+      });
+    }
+  }
+  if (!c.srs.secrets && !c.srs.secretsParameter) {
+    problems.push({
+      path: ['srs', 'secrets'],
+      message: 'give the SRS secrets (srs.secrets) or the SSM parameter holding them (srs.secretsParameter)',
+    });
+  }
+  if (accepted.has(c.srs.domain)) {
+    problems.push({
+      path: ['srs', 'domain'],
+      message: 'the SRS domain must not be an accepted domain (bounces to it are reversed, not routed)',
+    });
+  }
+  return problems;
 }
 
 /**
@@ -285,18 +263,17 @@ function describePath(path: readonly PropertyKey[]): string {
  * {@link ConfigError} naming the first bad field (all problems are listed in the message).
  */
 export function parseConfig(json: unknown): Config {
-  const result = ConfigSchema.safeParse(json);
-  if (!result.success) {
-    const issues = result.error.issues;
-    const first = issues[0];
-    const field = first ? describePath(first.path) : '(root)';
-    // A bad record key is reported by zod as "Invalid key in record"; say why instead.
-    const why = (i: (typeof issues)[number]) =>
-      i.code === 'invalid_key' ? (i.issues[0]?.message ?? i.message) : i.message;
-    const lines = issues.map((i) => `  ${describePath(i.path)}: ${why(i)}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`, { field, cause: result.error });
+  const result = v.safeParse(ConfigSchema, json);
+  const problems = result.success ? crossFieldProblems(result.output) : result.issues.map(problemOf);
+  if (!result.success || problems.length > 0) {
+    const field = describePath(problems[0]?.path ?? []);
+    const lines = problems.map((p) => `  ${describePath(p.path)}: ${p.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`, {
+      field,
+      ...(result.success ? {} : { cause: new v.ValiError(result.issues) }),
+    });
   }
-  const { $schema: _ignored, ...c } = result.data;
+  const { $schema: _ignored, ...c } = result.output;
   return {
     ...c,
     srs: { ...c.srs, secrets: c.srs.secrets ?? [] },

@@ -6,57 +6,59 @@
  * `dmarcPolicy` (SES only sends it when DMARC fails) and refuses the `DISABLED` verdict that
  * SES reports when scanning is off. Unknown fields are kept: SES adds fields over time.
  */
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { InvalidInputError } from './errors.js';
+import { describePath, problemOf } from './validation.js';
 
 export const VERDICT_STATUSES = ['PASS', 'FAIL', 'GRAY', 'PROCESSING_FAILED', 'DISABLED'] as const;
 export type VerdictStatus = (typeof VERDICT_STATUSES)[number];
 
-const verdict = z.looseObject({ status: z.enum(VERDICT_STATUSES) });
+const verdict = v.looseObject({ status: v.picklist(VERDICT_STATUSES) });
 
-const header = z.looseObject({ name: z.string(), value: z.string() });
+const header = v.looseObject({ name: v.string(), value: v.string() });
 
-export const SesMailSchema = z.looseObject({
-  timestamp: z.string(),
+export const SesMailSchema = v.looseObject({
+  timestamp: v.string(),
   /** Envelope sender (MAIL FROM). Empty for a null reverse path. */
-  source: z.string(),
-  messageId: z.string().check(z.minLength(1)),
-  destination: z.array(z.string()),
-  headersTruncated: z.optional(z.boolean()),
-  headers: z._default(z.array(header), []),
-  commonHeaders: z.optional(z.looseObject({})),
+  source: v.string(),
+  messageId: v.pipe(v.string(), v.minLength(1)),
+  destination: v.array(v.string()),
+  headersTruncated: v.optional(v.boolean()),
+  headers: v.optional(v.array(header), []),
+  commonHeaders: v.optional(v.looseObject({})),
 });
 
-export const SesReceiptSchema = z.looseObject({
-  timestamp: z.string(),
-  processingTimeMillis: z.optional(z.number()),
+export const SesReceiptSchema = v.looseObject({
+  timestamp: v.string(),
+  processingTimeMillis: v.optional(v.number()),
   /** The recipients of this message that the receipt rule matched. */
-  recipients: z.array(z.string()).check(z.minLength(1)),
+  recipients: v.pipe(v.array(v.string()), v.minLength(1)),
   spamVerdict: verdict,
   virusVerdict: verdict,
   spfVerdict: verdict,
   dkimVerdict: verdict,
   dmarcVerdict: verdict,
   /** Present only when DMARC failed: `none`, `quarantine` or `reject`. */
-  dmarcPolicy: z.optional(z.string()),
-  action: z.looseObject({ type: z.string() }),
+  dmarcPolicy: v.optional(v.string()),
+  action: v.looseObject({ type: v.string() }),
 });
 
-export const SesReceiptEventSchema = z.looseObject({
-  Records: z
-    .array(
-      z.looseObject({
-        eventSource: z.literal('aws:ses'),
-        eventVersion: z.string(),
-        ses: z.looseObject({ mail: SesMailSchema, receipt: SesReceiptSchema }),
+export const SesReceiptEventSchema = v.looseObject({
+  Records: v.pipe(
+    v.array(
+      v.looseObject({
+        eventSource: v.literal('aws:ses'),
+        eventVersion: v.string(),
+        ses: v.looseObject({ mail: SesMailSchema, receipt: SesReceiptSchema }),
       }),
-    )
-    .check(z.minLength(1)),
+    ),
+    v.minLength(1),
+  ),
 });
 
-export type SesMail = z.output<typeof SesMailSchema>;
-export type SesReceipt = z.output<typeof SesReceiptSchema>;
-export type SesReceiptEvent = z.output<typeof SesReceiptEventSchema>;
+export type SesMail = v.InferOutput<typeof SesMailSchema>;
+export type SesReceipt = v.InferOutput<typeof SesReceiptSchema>;
+export type SesReceiptEvent = v.InferOutput<typeof SesReceiptEventSchema>;
 
 /** The one record of a receipt event we act on (SES invokes a Lambda action per message). */
 export interface ReceivedMail {
@@ -80,16 +82,15 @@ export function receiptEventOf(
  * the bad field, e.g. `event: Records[0].ses.receipt.spamVerdict.status: ...`.
  */
 export function parseReceiptEvent(json: unknown): ReceivedMail {
-  const result = SesReceiptEventSchema.safeParse(json);
+  const result = v.safeParse(SesReceiptEventSchema, json);
   if (!result.success) {
-    const issue = result.error.issues[0];
-    const path = issue?.path.map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`)).join('') ?? '';
+    const problem = problemOf(result.issues[0]);
     throw new InvalidInputError(
       'event',
-      `not an SES receipt event: ${path.replace(/^\./, '') || '(root)'}: ${issue?.message ?? 'invalid'}`,
-      { cause: result.error },
+      `not an SES receipt event: ${describePath(problem.path)}: ${problem.message}`,
+      { cause: new v.ValiError(result.issues) },
     );
   }
-  const record = result.data.Records[0]!;
+  const record = result.output.Records[0]!;
   return { mail: record.ses.mail, receipt: record.ses.receipt };
 }

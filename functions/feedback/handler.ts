@@ -8,10 +8,10 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { SDK_RETRY } from '../adapters/aws-errors.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
-import { ConfigError } from '../core/errors.js';
+import { envInteger, parseEnvironment } from '../core/validation.js';
 import type { TraceStore } from '../router/ports.js';
 import { parseSesEventRecord, unwrapFeedbackEvent } from './parse.js';
 
@@ -47,24 +47,20 @@ export async function processFeedback(
   return result;
 }
 
-const Env = z.object({
-  TRACE_TABLE: z.string().check(z.minLength(3)),
-  TRACE_RETENTION_DAYS: z._default(z.coerce.number().check(z.int(), z.gte(1)), 30),
+const Env = v.object({
+  TRACE_TABLE: v.pipe(v.string(), v.minLength(3)),
+  TRACE_RETENTION_DAYS: envInteger(1, 3650, 30),
 });
 
 let trace: TraceStore | undefined;
 
 function traceStore(): TraceStore {
   if (trace) return trace;
-  const env = Env.safeParse(process.env);
-  if (!env.success) {
-    const name = String(env.error.issues[0]?.path[0] ?? '');
-    throw new ConfigError(`environment variable ${name}: ${env.error.issues[0]?.message}`, { field: name });
-  }
+  const env = parseEnvironment(Env, process.env);
   trace = new DynamoTraceStore({
     client: DynamoDBDocumentClient.from(new DynamoDBClient({ ...SDK_RETRY })),
-    tableName: env.data.TRACE_TABLE,
-    retentionDays: env.data.TRACE_RETENTION_DAYS,
+    tableName: env.TRACE_TABLE,
+    retentionDays: env.TRACE_RETENTION_DAYS,
   });
   return trace;
 }

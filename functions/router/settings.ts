@@ -3,24 +3,25 @@
  * with a message naming the bad variable (the CDK stack sets them; the sandbox too).
  */
 import { readFileSync } from 'node:fs';
-import * as z from 'zod/mini';
+import * as v from 'valibot';
 import { type Config, parseConfigText } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
+import { envInteger, parseEnvironment } from '../core/validation.js';
 
-const SettingsSchema = z.object({
+const SettingsSchema = v.object({
   /** The configuration document itself (JSON), or … */
-  OUTBOUND_POOLS_CONFIG: z.optional(z.string()),
+  OUTBOUND_POOLS_CONFIG: v.optional(v.string()),
   /** … a path to it; default: the file bundled next to the handler. */
-  OUTBOUND_POOLS_CONFIG_FILE: z._default(z.string(), 'outbound-pools.json'),
-  MAIL_BUCKET: z.string().check(z.minLength(3)),
+  OUTBOUND_POOLS_CONFIG_FILE: v.optional(v.string(), 'outbound-pools.json'),
+  MAIL_BUCKET: v.pipe(v.string(), v.minLength(3)),
   /** The receipt rule's S3 object key prefix. */
-  MAIL_PREFIX: z._default(z.string(), ''),
-  LIMITS_TABLE: z.string().check(z.minLength(3)),
-  TRACE_TABLE: z.string().check(z.minLength(3)),
+  MAIL_PREFIX: v.optional(v.string(), ''),
+  LIMITS_TABLE: v.pipe(v.string(), v.minLength(3)),
+  TRACE_TABLE: v.pipe(v.string(), v.minLength(3)),
   /** A claim protects a message this long: the function timeout plus a margin. */
-  LEASE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(10), z.lte(3600)), 150),
+  LEASE_SECONDS: envInteger(10, 3600, 150),
   /** How long a container trusts a restriction it saw before asking DynamoDB again. */
-  RESTRICTION_CACHE_SECONDS: z._default(z.coerce.number().check(z.int(), z.gte(0), z.lte(3600)), 60),
+  RESTRICTION_CACHE_SECONDS: envInteger(0, 3600, 60),
 });
 
 export interface RouterSettings {
@@ -34,16 +35,7 @@ export interface RouterSettings {
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): RouterSettings {
-  const parsed = SettingsSchema.safeParse(env);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const name = String(issue.path[0] ?? '');
-    throw new ConfigError(`environment variable ${name}: ${issue.message}`, {
-      field: name,
-      cause: parsed.error,
-    });
-  }
-  const s = parsed.data;
+  const s = parseEnvironment(SettingsSchema, env);
   let text = s.OUTBOUND_POOLS_CONFIG;
   let source = 'OUTBOUND_POOLS_CONFIG';
   if (text === undefined) {

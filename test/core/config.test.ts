@@ -37,6 +37,31 @@ describe('parseConfig: defaults', () => {
     );
   });
 
+  it('gives a section written empty the same defaults as a section left out', () => {
+    const absent = parseConfig(minimal);
+    const empty = parseConfig({
+      ...minimal,
+      limits: { service: {} },
+      relay: {},
+      trace: {},
+      pools: { normal: { configurationSet: 'mine' } },
+    });
+    assert.deepEqual(empty.limits, absent.limits);
+    assert.deepEqual([empty.relay, empty.trace], [absent.relay, absent.trace]);
+    assert.deepEqual(empty.pools.normal, { configurationSet: 'mine', ipPool: 'mine' });
+    assert.deepEqual(empty.pools.relay, absent.pools.relay);
+  });
+
+  it('lists every bad field, the first one named as the field', () => {
+    assert.throws(
+      () => parseConfig({ ...minimal, maxMessageBytes: 0, trace: { retentionDays: 'long' } }),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        e.field === 'maxMessageBytes' &&
+        /maxMessageBytes: .*\n {2}trace\.retentionDays: .*number/.test(e.message),
+    );
+  });
+
   it('normalises domains, addresses and route keys to lower case', () => {
     const c = parseConfig({
       ...minimal,
@@ -73,12 +98,17 @@ describe('parseConfig: defaults', () => {
 
 describe('parseConfig: bad input names the field', () => {
   const cases: { name: string; config: unknown; field: string; message: RegExp }[] = [
-    { name: 'not an object', config: 42, field: '(root)', message: /expected object/ },
+    {
+      name: 'not an object',
+      config: 42,
+      field: '(root)',
+      message: /\(root\): Invalid type: Expected Object but received 42/,
+    },
     {
       name: 'missing acceptedDomains',
       config: { ...minimal, acceptedDomains: undefined },
       field: 'acceptedDomains',
-      message: /acceptedDomains/,
+      message: /acceptedDomains: required field is missing/,
     },
     {
       name: 'empty acceptedDomains',
@@ -89,10 +119,16 @@ describe('parseConfig: bad input names the field', () => {
     {
       name: 'bad domain',
       config: { ...minimal, acceptedDomains: ['not a domain'] },
-      field: 'acceptedDomains.[0]',
+      field: 'acceptedDomains[0]',
       message: /domain name/,
     },
     { name: 'missing routes', config: { ...minimal, routes: undefined }, field: 'routes', message: /routes/ },
+    {
+      name: 'routes written as a list',
+      config: { ...minimal, routes: ['alias@example.com'] },
+      field: 'routes',
+      message: /routes: Invalid type: Expected Object but received Array/,
+    },
     {
       name: 'bad route key',
       config: { ...minimal, routes: { 'no-at-sign': ['a@b.test'] } },
@@ -108,7 +144,7 @@ describe('parseConfig: bad input names the field', () => {
     {
       name: 'bad destination',
       config: { ...minimal, routes: { 'a@example.com': ['nope'] } },
-      field: 'routes.a@example.com.[0]',
+      field: 'routes.a@example.com[0]',
       message: /email address/,
     },
     {
@@ -127,7 +163,7 @@ describe('parseConfig: bad input names the field', () => {
     {
       name: 'short SRS secret',
       config: { ...minimal, srs: { domain: 'fwd.example.com', secrets: ['short'] } },
-      field: 'srs.secrets.[0]',
+      field: 'srs.secrets[0]',
       message: /at least 8/,
     },
     {
@@ -146,7 +182,7 @@ describe('parseConfig: bad input names the field', () => {
       name: 'negative limit',
       config: { ...minimal, limits: { default: { perDay: -1 } } },
       field: 'limits.default.perDay',
-      message: /too small|>0/,
+      message: /limits\.default\.perDay: .*Expected >=1 but received -1/,
     },
     {
       name: 'fractional limit',
@@ -163,8 +199,8 @@ describe('parseConfig: bad input names the field', () => {
     {
       name: 'unknown field (typo)',
       config: { ...minimal, acceptedDomain: ['x.test'] },
-      field: '(root)',
-      message: /acceptedDomain/,
+      field: 'acceptedDomain',
+      message: /acceptedDomain: unknown field/,
     },
     {
       name: 'bad configuration set name',
@@ -177,6 +213,27 @@ describe('parseConfig: bad input names the field', () => {
       config: { ...minimal, relay: { dkimAvoidsRelay: 'yes' } },
       field: 'relay.dkimAvoidsRelay',
       message: /boolean/,
+    },
+    {
+      name: 'ARC key neither a file nor a parameter',
+      config: {
+        ...minimal,
+        arc: { domain: 'fwd.example.com', selector: 'arc1', privateKey: { pem: 'inline' } },
+      },
+      field: 'arc.privateKey',
+      message: /arc\.privateKey: must be \{"file": PATH\} or \{"ssmParameter": NAME\}/,
+    },
+    {
+      name: 'ARC key file empty',
+      config: { ...minimal, arc: { domain: 'fwd.example.com', selector: 'arc1', privateKey: { file: '' } } },
+      field: 'arc.privateKey.file',
+      message: /arc\.privateKey\.file: /,
+    },
+    {
+      name: 'bad gateway CIDR',
+      config: { ...minimal, trustedGateways: [{ name: 'filter', cidrs: ['10.0.0.0/33'] }] },
+      field: 'trustedGateways[0].cidrs[0]',
+      message: /CIDR such as/,
     },
   ];
   for (const c of cases) {

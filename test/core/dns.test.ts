@@ -119,8 +119,12 @@ describe('parseZones', () => {
   });
 
   const invalid: { name: string; json: unknown; mentions: string[] }[] = [
-    { name: 'not an object', json: ['example.com'], mentions: ['expected record'] },
-    { name: 'null', json: null, mentions: ['expected record'] },
+    {
+      name: 'not an object',
+      json: ['example.com'],
+      mentions: ['zones: Invalid type: Expected Object but received Array'],
+    },
+    { name: 'null', json: null, mentions: ['zones: Invalid type: Expected Object but received null'] },
     { name: 'an entry that is not an object', json: { 'a.example': 'A' }, mentions: ['"a.example"'] },
     {
       name: 'an unknown record type',
@@ -130,7 +134,7 @@ describe('parseZones', () => {
     {
       name: 'a lower-case record type',
       json: { 'a.example': { a: ['192.0.2.1'] } },
-      mentions: ['"a.example"', '"a"'],
+      mentions: ['"a.example" a: unknown field'],
     },
     {
       name: 'a bad IPv4 address',

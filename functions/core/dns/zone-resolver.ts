@@ -30,8 +30,9 @@
  * - Supported types: A, AAAA, MX, TXT, CNAME, NS, PTR. A query for another type of a present
  *   name is NODATA.
  */
-import { z } from 'zod';
+import * as v from 'valibot';
 import { InvalidInputError } from '../errors.js';
+import { dictionary, type Problem, problemOf } from '../validation.js';
 import {
   asResolver,
   type DnsAnswer,
@@ -55,70 +56,62 @@ function isZoneName(name: string): boolean {
   return n.split('.').every((label) => label.length >= 1 && label.length <= 63);
 }
 
-const DomainNameSchema = z.string().refine(isZoneName, {
-  message: 'not a domain name (labels of 1-63 characters, at most 253 in all, no spaces)',
-});
+const NOT_A_NAME = 'not a domain name (labels of 1-63 characters, at most 253 in all, no spaces)';
+const DomainNameSchema = v.pipe(v.string(), v.check(isZoneName, NOT_A_NAME));
 
 /** The MX exchange may also be the root (`"."` or `""`): the null MX of RFC 7505. */
-const MxSchema = z.strictObject({
-  exchange: z.union([z.literal(''), z.literal('.'), DomainNameSchema]),
-  priority: z.number().int().min(0).max(65535),
+const MxSchema = v.strictObject({
+  exchange: v.union([v.literal(''), v.literal('.'), DomainNameSchema]),
+  priority: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(65535)),
 });
 
-const TxtSchema = z.union([z.string(), z.array(z.string()).min(1)]);
+const TxtSchema = v.union([v.string(), v.pipe(v.array(v.string()), v.minLength(1))]);
 
 /** The records of one name. Unknown keys (record types) are rejected. */
-export const ZoneEntrySchema = z.strictObject({
-  A: z.array(z.ipv4()).optional(),
-  AAAA: z.array(z.ipv6()).optional(),
-  MX: z.array(MxSchema).optional(),
-  TXT: z.array(TxtSchema).optional(),
-  CNAME: z
-    .array(DomainNameSchema)
-    .length(1, 'a name has exactly one CNAME (RFC 2181 section 10.1)')
-    .optional(),
-  NS: z.array(DomainNameSchema).optional(),
-  PTR: z.array(DomainNameSchema).optional(),
-  SERVFAIL: z.boolean().optional(),
+export const ZoneEntrySchema = v.strictObject({
+  A: v.optional(v.array(v.pipe(v.string(), v.ipv4()))),
+  AAAA: v.optional(v.array(v.pipe(v.string(), v.ipv6()))),
+  MX: v.optional(v.array(MxSchema)),
+  TXT: v.optional(v.array(TxtSchema)),
+  CNAME: v.optional(
+    v.pipe(v.array(DomainNameSchema), v.length(1, 'a name has exactly one CNAME (RFC 2181 section 10.1)')),
+  ),
+  NS: v.optional(v.array(DomainNameSchema)),
+  PTR: v.optional(v.array(DomainNameSchema)),
+  SERVFAIL: v.optional(v.boolean()),
 });
 
 const RECORD_TYPES = ['A', 'AAAA', 'MX', 'TXT', 'CNAME', 'NS', 'PTR'] as const;
 
 /** The zone map: owner name to its records. */
-export const ZonesSchema = z.record(z.string(), ZoneEntrySchema).superRefine((zones, ctx) => {
+export const ZonesSchema = dictionary(DomainNameSchema, ZoneEntrySchema);
+
+export type ZoneEntry = v.InferOutput<typeof ZoneEntrySchema>;
+export type Zones = v.InferOutput<typeof ZonesSchema>;
+
+/** What relates names and records to each other, checked once every entry is valid. */
+function zoneProblems(zones: Zones): Problem[] {
+  const problems: Problem[] = [];
   const seen = new Map<string, string>();
   for (const [name, entry] of Object.entries(zones)) {
-    if (!isZoneName(name)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [name],
-        message: 'not a domain name (labels of 1-63 characters, at most 253 in all, no spaces)',
-      });
-      continue;
-    }
     const key = normalizeName(name);
     const previous = seen.get(key);
-    if (previous !== undefined) {
-      ctx.addIssue({ code: 'custom', path: [name], message: `same name as "${previous}"` });
-    }
+    if (previous !== undefined) problems.push({ path: [name], message: `same name as "${previous}"` });
     seen.set(key, name);
     if (entry.CNAME !== undefined) {
       const others = RECORD_TYPES.filter((t) => t !== 'CNAME' && entry[t] !== undefined);
       if (others.length > 0) {
-        ctx.addIssue({
-          code: 'custom',
+        problems.push({
           path: [name, 'CNAME'],
           message: `a CNAME cannot coexist with ${others.join(', ')} (RFC 1034 section 3.6.2)`,
         });
       }
     }
   }
-});
+  return problems;
+}
 
-export type ZoneEntry = z.infer<typeof ZoneEntrySchema>;
-export type Zones = z.infer<typeof ZonesSchema>;
-
-/** `"mail.example" MX[0].priority` for the path of a zod issue. */
+/** `"mail.example" MX[0].priority` for the path of a problem. */
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';
   for (const [i, part] of path.entries()) {
@@ -134,15 +127,18 @@ function formatPath(path: readonly PropertyKey[]): string {
  * @throws InvalidInputError `zones: "name" TYPE[i]: problem; ...` for every problem found.
  */
 export function parseZones(json: unknown): Zones {
-  const result = ZonesSchema.safeParse(json);
-  if (!result.success) {
-    const problems = result.error.issues.map((issue) => {
-      const where = formatPath(issue.path);
-      return where ? `${where}: ${issue.message}` : issue.message;
+  const result = v.safeParse(ZonesSchema, json);
+  const problems = result.success ? zoneProblems(result.output) : result.issues.map(problemOf);
+  if (!result.success || problems.length > 0) {
+    const described = problems.map((p) => {
+      const where = formatPath(p.path);
+      return where ? `${where}: ${p.message}` : p.message;
     });
-    throw new InvalidInputError('zones', problems.join('; '), { cause: result.error });
+    throw new InvalidInputError('zones', described.join('; '), {
+      ...(result.success ? {} : { cause: new v.ValiError(result.issues) }),
+    });
   }
-  return result.data;
+  return result.output;
 }
 
 function stripDot(name: string): string {
