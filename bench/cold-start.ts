@@ -305,6 +305,8 @@ export interface LoadTiming {
   sinceStartMs: number;
   minImportMs: number;
   maxImportMs: number;
+  /** Every measured load, in round order (round i of every bundle ran back to back). */
+  samplesMs: number[];
 }
 
 /** Median module-load time of each bundle, `runs` fresh processes each, interleaved. */
@@ -336,6 +338,7 @@ export async function measureLoad(
       sinceStartMs: median(list.map((s) => s.sinceStartMs)),
       minImportMs: Math.min(...imports),
       maxImportMs: Math.max(...imports),
+      samplesMs: imports,
     };
   });
 }
@@ -354,6 +357,11 @@ export interface ColdStartResult {
    * machine only ever adds time, so the minima move less between runs than the medians.
    */
   routerRatioOfMinima: number;
+  /**
+   * The median over the rounds of router / baseline-sdk within a round: a round takes about a
+   * second, so a slow spell of the machine slows both loads and cancels out.
+   */
+  routerRatioPaired: number;
 }
 
 export async function measureColdStart(
@@ -378,11 +386,15 @@ export async function measureColdStart(
       { name: 'router', file: file('router'), sourceMaps: true },
       { name: 'baseline-sdk', file: file('baseline-sdk'), sourceMaps: true },
     ],
-    opts.runs ?? 20,
+    opts.runs ?? 40,
   );
   const load = (name: string, sm = false) => loads.find((l) => l.name === name && l.sourceMaps === sm)!;
   const ms = (name: string, sm = false) => load(name, sm).importMs;
   const min = (name: string) => load(name).minImportMs;
+  const paired = (a: string, b: string) => {
+    const base = load(b).samplesMs;
+    return median(load(a).samplesMs.map((x, i) => x / base[i]!));
+  };
   for (const l of loads) {
     opts.log?.(
       `  load ${`${l.name}${l.sourceMaps ? ' +source maps' : ''}`.padEnd(32)} ${l.importMs.toFixed(1)} ms (median of ${l.runs}; ${l.minImportMs.toFixed(1)}–${l.maxImportMs.toFixed(1)})`,
@@ -393,8 +405,9 @@ export async function measureColdStart(
     bundles,
     loads,
     routerRatio: ms('router') / ms('baseline-sdk'),
-    feedbackRatio: ms('feedback') / ms('baseline-sdk'),
+    feedbackRatio: ms('feedback') / ms('baseline-feedback-sdk'),
     routerRatioAsDeployed: ms('router', true) / ms('baseline-sdk', true),
     routerRatioOfMinima: min('router') / min('baseline-sdk'),
+    routerRatioPaired: paired('router', 'baseline-sdk'),
   };
 }

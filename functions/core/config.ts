@@ -10,7 +10,7 @@ import { describePath, dictionary, type Problem, problemOf } from './validation.
 import { LIMIT_ACTIONS } from './vocabulary.js';
 
 // valibot rather than zod: its schemas are plain objects built by small functions, which keeps
-// the validation code out of the Lambdas' cold start (bench/README.md, "Cold start").
+// building them out of the Lambdas' cold start (bench/README.md, "Where it stands").
 
 /** SES accepts messages of up to 40 MB (SES quotas: "Maximum message size"). */
 export const SES_MAX_MESSAGE_BYTES = 40 * 1024 * 1024;
