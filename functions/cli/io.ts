@@ -8,6 +8,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { resolveSrsSecrets } from '../adapters/ssm-secrets.js';
 import { type Config, parseConfigText } from '../core/config.js';
 import { ConfigError, InvalidInputError } from '../core/errors.js';
+import { parseInstant } from '../core/validation.js';
 
 /** `EX_USAGE`/`EX_TEMPFAIL` of sysexits.h: what operators' scripts and MTAs understand. */
 export const EXIT = { ok: 0, failure: 1, badInput: 2, tempFail: 75 } as const;
@@ -59,16 +60,6 @@ export async function loadConfig(path: string | undefined): Promise<Config> {
   return resolveSrsSecrets(config, () => new SSMClient({}), 'literal');
 }
 
-/** An ISO-8601 time given to `flag` (a date alone means its 00:00 UTC). */
-export function parseTime(value: string | undefined, flag: string): Date | undefined {
-  if (value === undefined) return undefined;
-  const t = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {
-    throw new InvalidInputError(flag, `not an ISO-8601 time: ${JSON.stringify(value)}`);
-  }
-  return new Date(t);
-}
-
 /** JSON unless a person is looking (or `--pretty` says so). */
 export function wantsJson(values: { json?: boolean; pretty?: boolean }, out: NodeJS.WriteStream): boolean {
   if (values.json) return true;
@@ -78,7 +69,7 @@ export function wantsJson(values: { json?: boolean; pretty?: boolean }, out: Nod
 
 /** `--now`: an ISO-8601 instant, or the real clock. */
 export function parseNow(value: string | undefined): Date {
-  return parseTime(value, '--now') ?? new Date();
+  return parseInstant(value, '--now') ?? new Date();
 }
 
 type Style = Parameters<typeof styleText>[0];

@@ -3,7 +3,7 @@
  * input's problems as plain data, each with where it is and why, in words an operator reads.
  */
 import * as v from 'valibot';
-import { ConfigError } from './errors.js';
+import { ConfigError, InvalidInputError } from './errors.js';
 
 /** One problem with an input: where it is (object keys, array indices) and why. */
 export interface Problem {
@@ -83,3 +83,16 @@ export const dictionary = <
     ),
     v.record(key, value),
   );
+
+/**
+ * An ISO-8601 time given as `name` (a command-line flag, a URL parameter); a date alone means
+ * its 00:00 UTC. Undefined when absent.
+ */
+export function parseInstant(value: string | undefined, name: string): Date | undefined {
+  if (value === undefined) return undefined;
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) {
+    throw new InvalidInputError(name, `not an ISO-8601 time: ${JSON.stringify(value)}`);
+  }
+  return new Date(t);
+}
