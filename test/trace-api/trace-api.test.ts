@@ -1,0 +1,207 @@
+/**
+ * The trace HTTP API over messages the real pipeline processed into the trace table on the
+ * local DynamoDB emulator: what operators get back, and every bad request they can make.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { processReceipt } from '../../functions/router/process.js';
+import { answer, type FunctionUrlEvent, handler } from '../../functions/trace-api/handler.js';
+import type { TraceReader } from '../../functions/trace-api/lookup.js';
+import { message, NOW, sesEvent } from '../helpers/mail.js';
+import { type Harness, startHarness } from '../helpers/pipeline.js';
+
+/** A function URL event (payload 2.0) as an IAM-authenticated GET produces it. */
+function urlEvent(path: string, query = '', method = 'GET'): FunctionUrlEvent {
+  return {
+    rawPath: path,
+    rawQueryString: query,
+    requestContext: {
+      http: { method, sourceIp: '198.51.100.7' },
+      authorizer: { iam: { userArn: 'arn:aws:iam::123456789012:user/operator', accountId: '123456789012' } },
+    },
+  };
+}
+
+interface Parsed {
+  status: number;
+  headers: Record<string, string>;
+  body: {
+    message?: { messageId: string; pool: string | null; sends: { sesMessageId: string | null }[] };
+    messages?: { messageId: string; receivedAt: string }[];
+    error?: string;
+    parameter?: string;
+  };
+}
+
+describe('trace API', () => {
+  let h: Harness;
+  const call = async (event: FunctionUrlEvent, reader?: TraceReader): Promise<Parsed> => {
+    const r = await answer(event, reader ?? h.trace);
+    return { status: r.statusCode, headers: r.headers, body: JSON.parse(r.body) };
+  };
+
+  before(async () => {
+    h = await startHarness();
+    // Two messages from the same sender, a minute apart, through the real pipeline.
+    for (const [i, id] of ['msg-api-1', 'msg-api-2'].entries()) {
+      h.clock.now = new Date(NOW.getTime() + i * 60_000);
+      await h.put(id, message());
+      const event = sesEvent({ messageId: id });
+      const { ses } = (
+        event.Records as { ses: { mail: { timestamp: string }; receipt: { timestamp: string } } }[]
+      )[0]!;
+      ses.mail.timestamp = h.clock.now.toISOString();
+      ses.receipt.timestamp = h.clock.now.toISOString();
+      await processReceipt(event, await h.deps());
+    }
+  });
+  after(() => h.stop());
+
+  it('returns one message by its SES message id, with its sends', async () => {
+    const r = await call(urlEvent('/messages/msg-api-1'));
+    assert.equal(r.status, 200);
+    assert.equal(r.body.message?.messageId, 'msg-api-1');
+    assert.equal(r.body.message?.pool, (await h.trace.get('msg-api-1'))?.summary?.pool);
+    assert.equal(r.body.message?.sends.length, 1);
+    assert.match(r.body.message?.sends[0]?.sesMessageId ?? '', /\S/);
+    assert.equal(r.headers['content-type'], 'application/json; charset=utf-8');
+    assert.equal(r.headers['cache-control'], 'no-store');
+  });
+
+  it('decodes a percent-encoded message id and ignores a trailing slash', async () => {
+    const r = await call(urlEvent('/messages/msg%2Dapi%2D1/'));
+    assert.equal(r.status, 200);
+    assert.equal(r.body.message?.messageId, 'msg-api-1');
+  });
+
+  it('answers 404 for a message id with no trace record', async () => {
+    const r = await call(urlEvent('/messages/no-such-message'));
+    assert.equal(r.status, 404);
+    assert.match(r.body.error ?? '', /no trace record for message id no-such-message/);
+  });
+
+  it('searches by sender and by recipient, most recent first, within the limit and range', async () => {
+    const bySender = await call(urlEvent('/messages', 'sender=Alice%40Sender.test'));
+    assert.equal(bySender.status, 200);
+    assert.deepEqual(
+      bySender.body.messages?.map((m) => m.messageId),
+      ['msg-api-2', 'msg-api-1'],
+    );
+    const limited = await call(urlEvent('/messages', 'recipient=alias@example.com&limit=1'));
+    assert.deepEqual(
+      limited.body.messages?.map((m) => m.messageId),
+      ['msg-api-2'],
+    );
+    const later = new Date(NOW.getTime() + 30_000).toISOString();
+    const since = await call(
+      urlEvent('/messages', `sender=alice@sender.test&since=${encodeURIComponent(later)}`),
+    );
+    assert.deepEqual(
+      since.body.messages?.map((m) => m.messageId),
+      ['msg-api-2'],
+    );
+    const none = await call(urlEvent('/messages', 'sender=nobody@sender.test'));
+    assert.deepEqual(none.body.messages, []);
+  });
+
+  it('applies a time range to a message id lookup too', async () => {
+    const r = await call(urlEvent('/messages/msg-api-1', 'until=2026-11-22'));
+    assert.equal(r.status, 404);
+  });
+
+  const badRequests: [string, FunctionUrlEvent, string, RegExp][] = [
+    [
+      'nothing to look up',
+      urlEvent('/messages'),
+      'trace',
+      /one of messageId, sender or recipient is required/,
+    ],
+    ['an unknown parameter (typo)', urlEvent('/messages', 'sendr=a@b.test'), 'sendr', /unknown parameter/],
+    [
+      'a parameter twice',
+      urlEvent('/messages', 'sender=a@b.test&sender=c@d.test'),
+      'sender',
+      /given more than once/,
+    ],
+    [
+      'a limit of 0',
+      urlEvent('/messages', 'sender=a@b.test&limit=0'),
+      'limit',
+      /whole number from 1 to 1000/,
+    ],
+    ['a limit over 1000', urlEvent('/messages', 'sender=a@b.test&limit=1001'), 'limit', /1 to 1000/],
+    [
+      'a time that is not ISO-8601',
+      urlEvent('/messages', 'sender=a@b.test&since=yesterday'),
+      'since',
+      /ISO-8601/,
+    ],
+    [
+      'since after until',
+      urlEvent('/messages', 'sender=a@b.test&since=2026-11-23&until=2026-11-22'),
+      'since',
+      /is after until/,
+    ],
+    ['a sender that is no address', urlEvent('/messages', 'sender=alice'), 'sender', /not an address/],
+    [
+      'a search parameter on a message',
+      urlEvent('/messages/msg-api-1', 'limit=5'),
+      'limit',
+      /unknown parameter/,
+    ],
+    ['a broken percent-encoding', urlEvent('/messages/%E0%A4%A'), 'messageId', /percent-encoded/],
+    ['a message id with spaces', urlEvent('/messages/a%20b'), 'messageId', /not a message id/],
+  ];
+  for (const [name, event, parameter, error] of badRequests) {
+    it(`answers 400 naming the parameter: ${name}`, async () => {
+      const r = await call(event);
+      assert.equal(r.status, 400);
+      assert.equal(r.body.parameter, parameter);
+      assert.match(r.body.error ?? '', error);
+    });
+  }
+
+  it('answers 404 for other paths and 405 for other methods', async () => {
+    assert.equal((await call(urlEvent('/'))).status, 404);
+    assert.equal((await call(urlEvent('/messagesx'))).status, 404);
+    const post = await call(urlEvent('/messages', 'sender=a@b.test', 'POST'));
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.allow, 'GET');
+  });
+
+  it('answers 503 with Retry-After when the table is throttled, and reads nothing else', async () => {
+    const throttled: TraceReader = {
+      get: () => Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })),
+      query: () => Promise.reject(Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' })),
+    };
+    const r = await call(urlEvent('/messages/msg-api-1'), throttled);
+    assert.equal(r.status, 503);
+    assert.equal(r.headers['retry-after'], '1');
+  });
+
+  it('answers 500 without the internal error text for an unexpected failure', async () => {
+    const broken: TraceReader = {
+      get: () => Promise.reject(new Error('AccessDeniedException: secret detail')),
+      query: () => Promise.reject(new Error('AccessDeniedException: secret detail')),
+    };
+    const r = await call(urlEvent('/messages', 'sender=a@b.test'), broken);
+    assert.equal(r.status, 500);
+    assert.doesNotMatch(JSON.stringify(r.body), /secret detail/);
+  });
+
+  it('the Lambda handler reads TRACE_TABLE and answers through the real trace store', async () => {
+    const previous = process.env.TRACE_TABLE;
+    process.env.TRACE_TABLE = h.env.TRACE_TABLE;
+    try {
+      const r = (await handler(urlEvent('/messages/msg-api-2'), {
+        functionName: 'trace-api',
+        awsRequestId: 'req-1',
+      } as never)) as { statusCode: number; body: string };
+      assert.equal(r.statusCode, 200);
+      assert.equal(JSON.parse(r.body).message.messageId, 'msg-api-2');
+    } finally {
+      if (previous === undefined) delete process.env.TRACE_TABLE;
+      else process.env.TRACE_TABLE = previous;
+    }
+  });
+});
