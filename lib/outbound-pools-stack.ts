@@ -1,6 +1,7 @@
 /**
  * The application stack: {@link OutboundPools} and the outputs an operator needs after
- * `cdk deploy` (bucket, tables, rule set and the command that activates it, dashboard).
+ * `cdk deploy` (bucket, tables, rule set and the command that activates it, dashboard, the
+ * trace API's URL and the policy that lets operators call it).
  */
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
@@ -15,7 +16,7 @@ export class OutboundPoolsStack extends Stack {
   constructor(scope: Construct, id: string, props: OutboundPoolsStackProps) {
     super(scope, id, props);
     this.outboundPools = new OutboundPools(this, 'OutboundPools', props);
-    const { mailBucket, tables, receipt, dashboard, deliveryPools } = this.outboundPools;
+    const { mailBucket, tables, receipt, dashboard, deliveryPools, traceApi } = this.outboundPools;
     new CfnOutput(this, 'MailBucketName', { value: mailBucket.bucket.bucketName });
     new CfnOutput(this, 'LimitsTableName', { value: tables.limits.tableName });
     new CfnOutput(this, 'TraceTableName', { value: tables.trace.tableName });
@@ -32,5 +33,14 @@ export class OutboundPoolsStack extends Stack {
         .join(' '),
     });
     new CfnOutput(this, 'DashboardName', { value: dashboard.dashboard.dashboardName });
+    new CfnOutput(this, 'TraceApiUrl', {
+      description:
+        'GET messages/{sesMessageId} or messages?sender=&recipient=, signed with SigV4 (service lambda)',
+      value: traceApi.url.url,
+    });
+    new CfnOutput(this, 'TraceApiReadersPolicyArn', {
+      description: 'Attach to the IAM roles or groups that may look messages up',
+      value: traceApi.readersPolicy.managedPolicyArn,
+    });
   }
 }

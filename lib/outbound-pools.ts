@@ -2,7 +2,8 @@
  * `OutboundPools`: the whole system of SPEC 7 as one reusable construct — receipt rule set
  * and rule (S3, then Lambda), the raw-mail bucket, the limits and trace tables, the three
  * delivery pools (configuration sets on dedicated IP pools) with their event destinations,
- * the router and feedback functions with dead-letter queues, the dashboard and alarms.
+ * the router and feedback functions with dead-letter queues, the trace API (a function URL
+ * with IAM authentication), the dashboard and alarms.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -22,6 +23,7 @@ import { InboundReceipt } from './receipt-rules.js';
 import { RouterFunction } from './router-function.js';
 import { SendingIdentities } from './sending-identities.js';
 import { OutboundPoolsTables } from './tables.js';
+import { TraceApi } from './trace-api.js';
 import { InfrastructureValidationError } from './validation.js';
 
 /** Properties of {@link OutboundPools}. */
@@ -136,6 +138,8 @@ export class OutboundPools extends Construct {
   readonly identities: SendingIdentities;
   readonly router: RouterFunction;
   readonly feedback: FeedbackFunction;
+  /** Message trace lookups over HTTPS (SPEC 6), IAM-authenticated. */
+  readonly traceApi: TraceApi;
   readonly receipt: InboundReceipt;
   readonly dashboard: OutboundPoolsDashboard;
   /** The topic alarms notify, when there is one. */
@@ -191,6 +195,11 @@ export class OutboundPools extends Construct {
       tables: this.tables,
       eventPattern: this.deliveryPools.eventPattern,
       traceRetentionDays: config.trace.retentionDays,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
+    this.traceApi = new TraceApi(this, 'TraceApi', {
+      tables: this.tables,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });

@@ -35,7 +35,12 @@ export interface IOutboundPoolsTables {
   grantReadWrite(grantee: iam.IGrantable): iam.Grant;
   /** Appending SES events to existing trace records, nothing else (the feedback function). */
   grantAppendTraceEvents(grantee: iam.IGrantable): iam.Grant;
+  /** Reading the trace and its indexes, nothing else (the trace API). */
+  grantReadTrace(grantee: iam.IGrantable): iam.Grant;
 }
+
+/** The reads of `DynamoTraceStore.get` and `.query` (main item; index query, then BatchGetItem). */
+export const TRACE_READ: readonly string[] = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 
 /** The item operations the router's stores use (`dynamo-limits-store.ts`, `dynamo-trace-store.ts`). */
 export const ITEM_READ_WRITE: readonly string[] = [
@@ -117,6 +122,11 @@ export class OutboundPoolsTables extends Construct implements IOutboundPoolsTabl
     return this.limits
       .grant(grantee, ...ITEM_READ_WRITE)
       .combine(this.trace.grant(grantee, ...ITEM_READ_WRITE));
+  }
+
+  grantReadTrace(grantee: iam.IGrantable): iam.Grant {
+    // Table.grant covers the table and `/index/*`: no Scan, no writes.
+    return this.trace.grant(grantee, ...TRACE_READ);
   }
 
   grantAppendTraceEvents(grantee: iam.IGrantable): iam.Grant {

@@ -1,8 +1,8 @@
 /**
  * The deployed artifacts themselves: the ES module bundles the stack builds (SDK, Powertools,
  * mailauth and all CommonJS dependencies inside, `require` from the banner) run the real
- * pipeline against the local emulators — a message routed through the normal pool, and its
- * SES delivery event filed by the feedback bundle.
+ * pipeline against the local emulators — a message routed through the normal pool, its SES
+ * delivery event filed by the feedback bundle, and the trace API bundle answering a lookup.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -22,11 +22,15 @@ interface RouterBundle {
 interface FeedbackBundle {
   processFeedback(invocation: unknown, trace: unknown, now: Date): Promise<{ appended: number }>;
 }
+interface TraceApiBundle {
+  answer(event: unknown, reader: unknown): Promise<{ statusCode: number; body: string }>;
+}
 
 const senderKey = dkimKey('sender.test');
 let h: Harness;
 let router: RouterBundle;
 let feedback: FeedbackBundle;
+let traceApi: TraceApiBundle;
 
 const context = {
   functionName: 'router',
@@ -49,6 +53,7 @@ before(async () => {
   };
   router = (await bundleOf('Router')) as RouterBundle;
   feedback = (await bundleOf('Feedback')) as FeedbackBundle;
+  traceApi = (await bundleOf('TraceApi')) as TraceApiBundle;
   h = await startHarness({}, (arcRecord) =>
     zones([senderKey], { 'arc1._domainkey.fwd.example.com': { TXT: [arcRecord] } }),
   );
@@ -97,5 +102,16 @@ describe('bundled functions', () => {
     assert.equal(filed.appended, 1);
     const record = await h.trace.get(messageId);
     assert.equal(record?.events?.at(-1)?.type, 'Delivery');
+
+    // Act: an operator looks the message up through the trace API bundle
+    const looked = await traceApi.answer(
+      { rawPath: `/messages/${messageId}`, rawQueryString: '', requestContext: { http: { method: 'GET' } } },
+      h.trace,
+    );
+    // Assess
+    assert.equal(looked.statusCode, 200);
+    const report = JSON.parse(looked.body).message;
+    assert.equal(report.pool, 'normal');
+    assert.equal(report.sends[0].events[0].type, 'Delivery');
   });
 });

@@ -37,6 +37,7 @@ let ids: {
   bucketPolicy: string;
   router: string;
   feedback: string;
+  traceApi: string;
   limits: string;
   trace: string;
   routerDlq: string;
@@ -67,6 +68,7 @@ before(() => {
     bucketPolicy: logicalId(template, 'AWS::S3::BucketPolicy', 'MailBucket'),
     router: logicalId(template, 'AWS::Lambda::Function', 'Router'),
     feedback: logicalId(template, 'AWS::Lambda::Function', 'Feedback'),
+    traceApi: logicalId(template, 'AWS::Lambda::Function', 'TraceApi'),
     limits: logicalId(template, 'AWS::DynamoDB::Table', 'Limits'),
     trace: logicalId(template, 'AWS::DynamoDB::Table', 'Trace'),
     routerDlq: logicalId(template, 'AWS::SQS::Queue', 'Router'),
@@ -321,14 +323,18 @@ describe('tables', () => {
 
 describe('functions', () => {
   it('run Node.js 22 on ARM, ESM bundles, logs kept a month', () => {
-    for (const id of [ids.router, ids.feedback]) {
+    for (const [id, part] of [
+      [ids.router, 'Router'],
+      [ids.feedback, 'Feedback'],
+      [ids.traceApi, 'TraceApi'],
+    ] as const) {
       const props = (template.toJSON().Resources[id] as { Properties: Json }).Properties;
       assert.equal(props.Runtime, 'nodejs22.x');
       assert.deepEqual(props.Architectures, ['arm64']);
       assert.equal(props.Handler, 'index.handler');
       const logGroup = (props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
-      assert.ok(logGroup.includes(id.includes('Router') ? 'Router' : 'Feedback'));
+      assert.ok(logGroup.includes(part), `${part} logs to its own group (${logGroup})`);
     }
   });
 
@@ -493,6 +499,58 @@ describe('IAM: least privilege', () => {
     for (const [, role] of resourcesOf(template, 'AWS::IAM::Role')) {
       assert.equal(role.ManagedPolicyArns, undefined);
     }
+  });
+});
+
+describe('trace API (SPEC 6: an authenticated HTTP endpoint)', () => {
+  it('is a function URL with IAM authentication, and nothing grants it to everyone', () => {
+    const urls = resourcesOf(template, 'AWS::Lambda::Url');
+    assert.equal(urls.length, 1);
+    assert.deepEqual(urls[0]![1], { AuthType: 'AWS_IAM', TargetFunctionArn: getAtt(ids.traceApi) });
+    for (const [, permission] of resourcesOf(template, 'AWS::Lambda::Permission')) {
+      assert.notEqual(permission.Principal, '*', JSON.stringify(permission));
+    }
+  });
+
+  it('reads the trace table its handler is given: GetItem, BatchGetItem, Query, nothing else', () => {
+    const [, props] = resourceNamed(template, 'AWS::Lambda::Function', 'TraceApi');
+    assert.deepEqual((props.Environment as { Variables: Json }).Variables, {
+      NODE_OPTIONS: '--enable-source-maps',
+      TRACE_TABLE: { Ref: ids.trace },
+    });
+    const [, policy] = resourceNamed(template, 'AWS::IAM::Policy', 'TraceApiRole');
+    const statements = (policy.PolicyDocument as { Statement: Json[] }).Statement;
+    const dynamo = statements.filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
+    assert.deepEqual(dynamo, [
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
+        Resource: [getAtt(ids.trace), { 'Fn::Join': ['', [getAtt(ids.trace), '/index/*']] }],
+      },
+    ]);
+  });
+
+  it('gives operators a managed policy with both actions a function URL call needs, on this function', () => {
+    const [, policy] = resourceNamed(template, 'AWS::IAM::ManagedPolicy', 'ReadersPolicy');
+    assert.deepEqual((policy.PolicyDocument as { Statement: Json[] }).Statement, [
+      {
+        Effect: 'Allow',
+        Action: 'lambda:InvokeFunctionUrl',
+        Resource: getAtt(ids.traceApi),
+        Condition: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+      },
+      { Effect: 'Allow', Action: 'lambda:InvokeFunction', Resource: getAtt(ids.traceApi) },
+    ]);
+  });
+
+  it('outputs the URL and the readers policy', () => {
+    const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    assert.deepEqual(outputs.TraceApiUrl?.Value, {
+      'Fn::GetAtt': [logicalId(template, 'AWS::Lambda::Url', 'TraceApi'), 'FunctionUrl'],
+    });
+    assert.deepEqual(outputs.TraceApiReadersPolicyArn?.Value, {
+      Ref: logicalId(template, 'AWS::IAM::ManagedPolicy', 'ReadersPolicy'),
+    });
   });
 });
 

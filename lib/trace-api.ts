@@ -1,0 +1,112 @@
+/**
+ * The trace API (`functions/trace-api/`): a read-only Lambda behind a function URL with IAM
+ * authentication (SPEC 6, "an authenticated HTTP endpoint"). Callers sign their requests with
+ * SigV4 (`awscurl --service lambda`, any SDK); who may call it is decided by IAM alone, through
+ * the managed policy this construct creates for operators' roles.
+ */
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import {
+  ARCHITECTURE,
+  acknowledgePinnedRuntime,
+  bundlingOptions,
+  handlerEntry,
+  PROJECT_ROOT,
+  RUNTIME,
+} from './lambda-bundling.js';
+import { acknowledge, cfnResourceOf, wildcardArnFinding } from './nag.js';
+import type { IOutboundPoolsTables } from './tables.js';
+
+/** Properties of {@link TraceApi}. */
+export interface TraceApiProps {
+  /** The trace table the API reads. */
+  readonly tables: IOutboundPoolsTables;
+  /**
+   * How long the function's logs (one line per lookup, with the caller's ARN) are kept.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * What happens to the log group when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+/** Function URL (AWS_IAM) → trace API function → trace table, read-only. */
+export class TraceApi extends Construct {
+  readonly function: nodejs.NodejsFunction;
+  readonly role: iam.Role;
+  readonly logGroup: logs.LogGroup;
+  readonly url: lambda.FunctionUrl;
+  /** Attach to the roles or groups of the operators who may look messages up. */
+  readonly readersPolicy: iam.ManagedPolicy;
+
+  constructor(scope: Construct, id: string, props: TraceApiProps) {
+    super(scope, id);
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'Outbound pools trace API: reads the message trace',
+    });
+    this.logGroup.grantWrite(this.role);
+
+    this.function = new nodejs.NodejsFunction(this, 'Function', {
+      description: 'Outbound pools trace API (message trace lookups, read-only)',
+      entry: handlerEntry('trace-api/handler.ts'),
+      handler: 'handler',
+      projectRoot: PROJECT_ROOT,
+      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
+      runtime: RUNTIME,
+      architecture: ARCHITECTURE,
+      memorySize: 256,
+      timeout: Duration.seconds(15),
+      role: this.role,
+      logGroup: this.logGroup,
+      environment: {
+        NODE_OPTIONS: '--enable-source-maps',
+        TRACE_TABLE: props.tables.trace.tableName,
+      },
+      bundling: bundlingOptions(),
+    });
+    props.tables.grantReadTrace(this.role);
+    acknowledgePinnedRuntime(this.function);
+    const trace = cfnResourceOf(props.tables.trace);
+    if (trace) {
+      acknowledge(
+        this.role,
+        wildcardArnFinding(trace, '/index/*'),
+        'The trace API queries the trace table by sender, recipient and destination through its global ' +
+          'secondary indexes (GetItem, BatchGetItem, Query only); the wildcard covers only that table’s index ARNs.',
+      );
+    }
+
+    this.url = this.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
+
+    // Since October 2025 a function URL with IAM authentication needs both actions from the
+    // caller (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html).
+    this.readersPolicy = new iam.ManagedPolicy(this, 'ReadersPolicy', {
+      description: 'Look messages up through the outbound pools trace API (read-only)',
+      statements: [
+        new iam.PolicyStatement({
+          actions: ['lambda:InvokeFunctionUrl'],
+          resources: [this.function.functionArn],
+          conditions: { StringEquals: { 'lambda:FunctionUrlAuthType': 'AWS_IAM' } },
+        }),
+        new iam.PolicyStatement({
+          actions: ['lambda:InvokeFunction'],
+          resources: [this.function.functionArn],
+        }),
+      ],
+    });
+  }
+}
