@@ -9,7 +9,7 @@ import { ConfigError, InvalidInputError } from '../functions/core/errors.js';
 import { startSandbox } from './server.js';
 
 export const SANDBOX_USAGE = `Usage: npm start -- [--config CONFIG.json] [--zones ZONES.json] [--smtp-port N] [--ses-port N]
-                 [--dynamodb-port N] [--s3-port N] [--state-dir DIR] [--json | --pretty]
+                 [--dynamodb-port N] [--s3-port N] [--trace-api-port N] [--state-dir DIR] [--json | --pretty]
 
 Runs Amazon SES inbound (SMTP), the router Lambda and local DynamoDB, S3 and SES on 127.0.0.1,
 and prints one line per message: sender → recipients, pool, reasons, what was sent.
@@ -19,6 +19,7 @@ and prints one line per message: sender → recipients, pool, reasons, what was 
   --smtp-port N      SMTP port (default 2525; 0 = any free port)
   --ses-port N       SES emulator and its web viewer (default: any free port)
   --dynamodb-port N, --s3-port N   fixed ports for the other emulators (default: any free port)
+  --trace-api-port N the trace API, GET /messages/ID or /messages?sender=&recipient= (default: any free port)
   --state-dir DIR    keep S3 objects and the tables in DIR between runs (default: in memory)
   --json             JSON lines (the default when stdout is not a terminal); --pretty for text
 
@@ -30,6 +31,7 @@ const PORT_FLAG: Record<string, string> = {
   ses: '--ses-port',
   dynamodb: '--dynamodb-port',
   s3: '--s3-port',
+  'trace-api': '--trace-api-port',
 };
 
 function port(value: string | undefined, flag: string): number | undefined {
@@ -50,6 +52,7 @@ function parseOptions(argv: string[]) {
       'ses-port': { type: 'string' },
       'dynamodb-port': { type: 'string' },
       's3-port': { type: 'string' },
+      'trace-api-port': { type: 'string' },
       'state-dir': { type: 'string' },
       json: { type: 'boolean' },
       pretty: { type: 'boolean' },
@@ -91,6 +94,7 @@ export async function main(argv: string[]): Promise<number> {
       sesPort: port(values['ses-port'], '--ses-port'),
       dynamoPort: port(values['dynamodb-port'], '--dynamodb-port'),
       s3Port: port(values['s3-port'], '--s3-port'),
+      traceApiPort: port(values['trace-api-port'], '--trace-api-port'),
       statePath: values['state-dir'],
       json: values.json === true || (values.pretty !== true && process.stdout.isTTY !== true),
     });

@@ -6,7 +6,8 @@
  *   SMTP client ──► smtp-ingress (SES inbound: verdicts, S3 action) ──► router handler
  *                        │                                                 │
  *                   s3rver (raw mail)          dynalite (limits, trace) ◄──┤
- *                                              aws-ses-v2-local (+ recording layer) ◄── SendEmail
+ *                                                 ▲                        │
+ *                   HTTP client ──► trace API ────┘   aws-ses-v2-local (+ recording layer) ◄── SendEmail
  *
  * One sandbox per process: the SDK clients the handler builds read their endpoints from the
  * environment, so `startSandbox` sets `AWS_ENDPOINT_URL_*`, the region and the emulators'
@@ -37,6 +38,7 @@ import {
   ScanCommand,
 } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { DynamoTraceStore } from '../functions/adapters/dynamo-trace-store.js';
 import { createTables } from '../functions/adapters/tables.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, painter, readJsonFile } from '../functions/cli/io.js';
 import type { Config } from '../functions/core/config.js';
@@ -56,6 +58,7 @@ import {
   type SmtpIngress,
   startSmtpIngress,
 } from './smtp-ingress.js';
+import { startTraceApiServer, type TraceApiServer } from './trace-api-server.js';
 
 export const SANDBOX_TABLES = { limits: 'outbound-pools-limits', trace: 'outbound-pools-trace' } as const;
 export const SANDBOX_BUCKET = 'outbound-pools-mail';
@@ -75,6 +78,8 @@ export interface SandboxOptions {
   sesPort?: number;
   dynamoPort?: number;
   s3Port?: number;
+  /** The trace API (`GET /messages…`, no authentication, loopback); default any free port. */
+  traceApiPort?: number;
   /** Keep S3 objects and the tables here between runs (default: in memory / temp). */
   statePath?: string;
   /** JSON lines instead of text. */
@@ -97,6 +102,8 @@ export interface SandboxEndpoints {
   ses: string;
   dynamodb: string;
   s3: string;
+  /** The trace API's base URL (`${traceApi}/messages/{id}`, `${traceApi}/messages?sender=`). */
+  traceApi: string;
 }
 
 export interface Sandbox {
@@ -314,11 +321,13 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   const smtpPort = opts.smtpPort ?? 2525;
   let emu: Emulators | undefined;
   let ingress: SmtpIngress | undefined;
+  let traceApi: TraceApiServer | undefined;
   try {
     await assertPortFree(smtpPort, 'smtp');
     await assertPortFree(opts.sesPort, 'ses');
     await assertPortFree(opts.dynamoPort, 'dynamodb');
     await assertPortFree(opts.s3Port, 's3');
+    await assertPortFree(opts.traceApiPort, 'trace-api');
     if (opts.statePath) await mkdir(opts.statePath, { recursive: true });
     emu = await startEmulators({
       dataDir: opts.statePath ? join(opts.statePath, 's3') : undefined,
@@ -333,6 +342,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     const dynamo = new DynamoDBClient(emu.clientConfig('dynamodb'));
     await createTables(dynamo, SANDBOX_TABLES);
     if (opts.statePath) await loadTables(dynamo, join(opts.statePath, 'dynamodb.json'));
+    traceApi = await startTraceApiServer(
+      new DynamoTraceStore({
+        client: dynamo,
+        tableName: SANDBOX_TABLES.trace,
+        retentionDays: config.trace.retentionDays,
+      }),
+      opts.traceApiPort ?? 0,
+    );
 
     const routerEnv = settingsEnvironment({
       config: configJson,
@@ -383,6 +400,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ses: emu.ses.endpoint,
       dynamodb: emu.dynamodb.endpoint,
       s3: emu.s3.endpoint,
+      traceApi: traceApi.url,
     };
     const state = opts.statePath ? `kept in ${opts.statePath}` : 'in memory (gone when the sandbox stops)';
     const arcText = `${arc.selector}._domainkey.${arc.domain}${arc.ephemeral ? ' (ephemeral key)' : ''}`;
@@ -401,7 +419,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           env,
         })
       : [
-          `${paint('bold', 'outbound-pools sandbox ready')}: SMTP ${endpoints.smtp} · SES viewer ${endpoints.sesViewer} · DynamoDB ${endpoints.dynamodb} · S3 ${endpoints.s3}`,
+          `${paint('bold', 'outbound-pools sandbox ready')}: SMTP ${endpoints.smtp} · SES viewer ${endpoints.sesViewer} · DynamoDB ${endpoints.dynamodb} · S3 ${endpoints.s3} · trace API ${endpoints.traceApi}/messages`,
           exportLine(env),
           paint(
             'dim',
@@ -414,7 +432,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         ].join('\n');
     print(readyText);
 
-    const started = { emu, ingress, dynamo };
+    const started = { emu, ingress, dynamo, traceApi };
     let stopped: Promise<void> | undefined;
     return {
       smtp: { host: ingress.host, port: ingress.port },
@@ -448,6 +466,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
               );
             }
           } finally {
+            await started.traceApi.close();
             started.dynamo.destroy();
             await started.emu.stop();
             await rm(scratch, { recursive: true, force: true });
@@ -459,6 +478,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     };
   } catch (error) {
     await ingress?.close().catch(() => undefined);
+    await traceApi?.close().catch(() => undefined);
     await emu?.stop().catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
     throw error;

@@ -187,7 +187,8 @@ describe('sandbox: SMTP (swaks) → ingress → router handler → SES emulator 
 
   /**
    * The message's pool, and every send's pool, agree in the three places: the handler's
-   * result, the SES recording layer (configuration set + `pool` tag) and the trace CLI.
+   * result, the SES recording layer (configuration set + `pool` tag) and the trace CLI — whose
+   * report the trace API gives too.
    */
   async function assertPools(
     m: ProcessedMessage,
@@ -229,6 +230,9 @@ describe('sandbox: SMTP (swaks) → ingress → router handler → SES emulator 
       trace.sends.map((s) => [s.pool, s.configurationSet, s.sesMessageId]),
       recorded.map((s) => [tag(s, 'pool'), s.configurationSetName, s.messageId]),
     );
+    const api = await fetch(`${sandbox.endpoints.traceApi}/messages/${encodeURIComponent(m.messageId)}`);
+    assert.equal(api.status, 200);
+    assert.deepEqual(((await api.json()) as { message: unknown }).message, trace);
     return recorded;
   }
 
@@ -397,6 +401,17 @@ describe('sandbox: SMTP (swaks) → ingress → router handler → SES emulator 
     await assertPools(fifth, 'high-risk', [{ kind: 'forward', to: ['dest@remote.test'], pool: 'high-risk' }]);
   });
 
+  it('the trace API searches by sender (the first test sent as carol@example.com) and names a bad parameter', async () => {
+    const found = await fetch(`${sandbox.endpoints.traceApi}/messages?sender=carol%40example.com`);
+    assert.equal(found.status, 200);
+    const { messages } = (await found.json()) as { messages: { sender: string; pool: string }[] };
+    assert.ok(messages.length >= 1);
+    assert.ok(messages.every((m) => m.sender === 'carol@example.com' && m.pool === 'normal'));
+    const bad = await fetch(`${sandbox.endpoints.traceApi}/messages?sender=carol%40example.com&limit=lots`);
+    assert.equal(bad.status, 400);
+    assert.equal(((await bad.json()) as { parameter: string }).parameter, 'limit');
+  });
+
   it('a recipient without a route is refused at RCPT (550 5.1.1), a foreign domain too (554 5.7.1)', async () => {
     const before = sandbox.processed().length;
     const unrouted = await swaks({
@@ -478,7 +493,7 @@ describe('sandbox CLI (sandbox/main.ts as a child process)', () => {
       child.on('exit', (code) => reject(new Error(`exited ${code} before the ready line`)));
     });
     const endpoints = ready.endpoints as Record<string, string>;
-    for (const k of ['smtp', 'sesViewer', 'dynamodb', 's3'])
+    for (const k of ['smtp', 'sesViewer', 'dynamodb', 's3', 'traceApi'])
       assert.match(endpoints[k] ?? '', /127\.0\.0\.1:\d+/);
     const env = ready.env as Record<string, string>;
     for (const k of [
