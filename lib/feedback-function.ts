@@ -3,23 +3,16 @@
  * configuration sets reach it through an EventBridge rule on the default bus; it files each
  * under the trace record of the message its send belongs to.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { DeadLetterQueue } from './dead-letter-queue.js';
-import {
-  ARCHITECTURE,
-  acknowledgePinnedRuntime,
-  bundlingOptions,
-  handlerEntry,
-  PROJECT_ROOT,
-  RUNTIME,
-} from './lambda-bundling.js';
+import { projectFunction } from './lambda-bundling.js';
 import type { IOutboundPoolsTables } from './tables.js';
 import { checkInteger } from './validation.js';
 
@@ -75,42 +68,31 @@ export class FeedbackFunction extends Construct implements iam.IGrantable {
     checkInteger(this, 'trace.retentionDays', props.traceRetentionDays, { min: 1 });
     checkInteger(this, 'feedbackMemorySize', props.memorySize, { min: 128, max: 10_240 });
 
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Outbound pools feedback: files SES delivery events under the message trace',
-    });
-    this.logGroup.grantWrite(this.role);
-    this.grantPrincipal = this.role;
     this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', { purpose: 'SES feedback events' });
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      description: 'Outbound pools feedback (SES events → message trace)',
-      entry: handlerEntry('feedback/handler.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
-      runtime: RUNTIME,
-      architecture: ARCHITECTURE,
-      memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? Duration.seconds(30),
+    ({
+      function: this.function,
       role: this.role,
       logGroup: this.logGroup,
-      onFailure: new SqsDestination(this.deadLetterQueue.queue),
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
+    } = projectFunction(this, {
+      entry: 'feedback/handler.ts',
+      description: 'Outbound pools feedback (SES events → message trace)',
+      roleDescription: 'Outbound pools feedback: files SES delivery events under the message trace',
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? Duration.seconds(30),
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         TRACE_TABLE: props.tables.trace.tableName,
         TRACE_RETENTION_DAYS: String(props.traceRetentionDays),
       },
-      bundling: bundlingOptions(),
-    });
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+      invocation: {
+        onFailure: new SqsDestination(this.deadLetterQueue.queue),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(6),
+      },
+    }));
+    this.grantPrincipal = this.role;
     props.tables.grantAppendTraceEvents(this.role);
-    acknowledgePinnedRuntime(this.function);
 
     this.rule = new events.Rule(this, 'SesEvents', {
       description: 'SES events of the outbound pools configuration sets → feedback function',

@@ -1,15 +1,19 @@
 /**
- * What the two functions have in common: the repository layout, Node.js 22 on ARM, and the
+ * What the project's functions have in common: the repository layout, Node.js 22 on ARM, the
  * esbuild options (local esbuild, never Docker) that bundle a handler and its dependencies,
- * AWS SDK included, into one ES module.
+ * AWS SDK included, into one ES module, and their log group and role ({@link projectFunction}).
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { type Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
 import { acknowledge } from './nag.js';
 
 /** The repository root (`lib/..`): esbuild's working directory and where the lock file is. */
@@ -121,4 +125,67 @@ export function bundlingOptions(props: BundlingOptionsProps = {}): nodejs.Bundli
         }
       : {}),
   };
+}
+
+/** Properties of {@link projectFunction}. */
+export interface ProjectFunctionProps {
+  /** The handler module under `functions/`, e.g. `router/handler.ts`. */
+  readonly entry: string;
+  readonly description: string;
+  /** What the function's role is for (IAM role description). */
+  readonly roleDescription: string;
+  readonly memorySize: number;
+  readonly timeout: Duration;
+  /** Besides `NODE_OPTIONS=--enable-source-maps`, which every function gets. */
+  readonly environment: Readonly<Record<string, string>>;
+  /** @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** What happens to the log group when it leaves the stack. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
+  /** Extra files next to the handler (the router's configuration). */
+  readonly bundling?: BundlingOptionsProps;
+  /** Invocation settings of asynchronous functions (destinations, retries, concurrency). */
+  readonly invocation?: Pick<
+    nodejs.NodejsFunctionProps,
+    'onFailure' | 'retryAttempts' | 'maxEventAge' | 'reservedConcurrentExecutions'
+  >;
+}
+
+/**
+ * One of the project's functions, created in `scope` as `Logs`, `Role` and `Function`: its own
+ * log group, a role that may write only to that group (instead of AWSLambdaBasicExecutionRole),
+ * Node.js 22 on ARM, source maps on, bundled by {@link bundlingOptions}. The caller grants the
+ * rest.
+ */
+export function projectFunction(
+  scope: Construct,
+  props: ProjectFunctionProps,
+): { function: nodejs.NodejsFunction; role: iam.Role; logGroup: logs.LogGroup } {
+  const logGroup = new logs.LogGroup(scope, 'Logs', {
+    retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+    removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
+  });
+  const role = new iam.Role(scope, 'Role', {
+    assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+    description: props.roleDescription,
+  });
+  logGroup.grantWrite(role);
+  const fn = new nodejs.NodejsFunction(scope, 'Function', {
+    description: props.description,
+    entry: handlerEntry(props.entry),
+    handler: 'handler',
+    projectRoot: PROJECT_ROOT,
+    depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
+    runtime: RUNTIME,
+    architecture: ARCHITECTURE,
+    memorySize: props.memorySize,
+    timeout: props.timeout,
+    role,
+    logGroup,
+    ...props.invocation,
+    environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
+    bundling: bundlingOptions(props.bundling),
+  });
+  acknowledgePinnedRuntime(fn);
+  return { function: fn, role, logGroup };
 }

@@ -3,27 +3,18 @@
  * action (`Event`), it reads the raw message, decides the pool and sends through SES. Failed
  * invocations are retried twice, then land in a dead-letter queue with an alarm (SPEC 8).
  */
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/core/config.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { IDeliveryPools } from './delivery-pools.js';
-import {
-  ARCHITECTURE,
-  acknowledgePinnedRuntime,
-  BUNDLED_CONFIG_FILE,
-  bundlingOptions,
-  handlerEntry,
-  PROJECT_ROOT,
-  RUNTIME,
-  stageConfigFile,
-} from './lambda-bundling.js';
+import { BUNDLED_CONFIG_FILE, projectFunction, stageConfigFile } from './lambda-bundling.js';
 import type { IMailBucket } from './mail-bucket.js';
 import { acknowledge, cfnResourceOf, wildcardArnFinding } from './nag.js';
 import type { IOutboundPoolsTables } from './tables.js';
@@ -133,38 +124,18 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     }
     this.leaseSeconds = timeoutSeconds + LEASE_MARGIN_SECONDS;
 
-    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy,
-    });
-    // An own role instead of AWSLambdaBasicExecutionRole: logs only to its own log group.
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Outbound pools router: reads received mail, decides the pool, sends through SES',
-    });
-    this.logGroup.grantWrite(this.role);
-    this.grantPrincipal = this.role;
     this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', { purpose: 'router events' });
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      description: 'Outbound pools router (SES receipt rule Lambda action)',
-      entry: handlerEntry('router/handler.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
-      runtime: RUNTIME,
-      architecture: ARCHITECTURE,
-      memorySize: props.memorySize ?? 1024,
-      timeout,
+    ({
+      function: this.function,
       role: this.role,
       logGroup: this.logGroup,
-      reservedConcurrentExecutions: props.reservedConcurrency,
-      onFailure: new SqsDestination(this.deadLetterQueue.queue),
-      retryAttempts: 2,
-      maxEventAge: Duration.hours(6),
+    } = projectFunction(this, {
+      entry: 'router/handler.ts',
+      description: 'Outbound pools router (SES receipt rule Lambda action)',
+      roleDescription: 'Outbound pools router: reads received mail, decides the pool, sends through SES',
+      memorySize: props.memorySize ?? 1024,
+      timeout,
       environment: {
-        NODE_OPTIONS: '--enable-source-maps',
         OUTBOUND_POOLS_CONFIG_FILE: `/var/task/${BUNDLED_CONFIG_FILE}`,
         MAIL_BUCKET: props.mailBucket.bucket.bucketName,
         MAIL_PREFIX: props.mailBucket.prefix,
@@ -173,14 +144,21 @@ export class RouterFunction extends Construct implements iam.IGrantable {
         LEASE_SECONDS: String(this.leaseSeconds),
         RESTRICTION_CACHE_SECONDS: String(restrictionCache),
       },
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
       // The bundled configuration never carries the SRS secrets: the router reads them from
       // srs.secretsParameter at cold start.
-      bundling: bundlingOptions({
-        extraFiles: {
-          [BUNDLED_CONFIG_FILE]: stageConfigFile(withoutSrsSecrets(props.config)),
-        },
-      }),
-    });
+      bundling: {
+        extraFiles: { [BUNDLED_CONFIG_FILE]: stageConfigFile(withoutSrsSecrets(props.config)) },
+      },
+      invocation: {
+        reservedConcurrentExecutions: props.reservedConcurrency,
+        onFailure: new SqsDestination(this.deadLetterQueue.queue),
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(6),
+      },
+    }));
+    this.grantPrincipal = this.role;
 
     props.mailBucket.grantReadMail(this.role);
     props.tables.grantReadWrite(this.role);
@@ -188,7 +166,6 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     const parameters = [srsParameter];
     if (arc && 'ssmParameter' in arc.privateKey) parameters.push(arc.privateKey.ssmParameter);
     this.grantReadParameters(parameters, props.arcKeyEncryptionKey);
-    acknowledgePinnedRuntime(this.function);
     this.acknowledgeScopedWildcards(props);
   }
 

@@ -4,20 +4,13 @@
  * SigV4 (`awscurl --service lambda`, any SDK); who may call it is decided by IAM alone, through
  * the managed policy this construct creates for operators' roles.
  */
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import {
-  ARCHITECTURE,
-  acknowledgePinnedRuntime,
-  bundlingOptions,
-  handlerEntry,
-  PROJECT_ROOT,
-  RUNTIME,
-} from './lambda-bundling.js';
+import { projectFunction } from './lambda-bundling.js';
 import { acknowledge, cfnResourceOf, wildcardArnFinding } from './nag.js';
 import type { IOutboundPoolsTables } from './tables.js';
 
@@ -50,36 +43,21 @@ export class TraceApi extends Construct {
 
   constructor(scope: Construct, id: string, props: TraceApiProps) {
     super(scope, id);
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
-    this.role = new iam.Role(this, 'Role', {
-      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-      description: 'Outbound pools trace API: reads the message trace',
-    });
-    this.logGroup.grantWrite(this.role);
-
-    this.function = new nodejs.NodejsFunction(this, 'Function', {
-      description: 'Outbound pools trace API (message trace lookups, read-only)',
-      entry: handlerEntry('trace-api/handler.ts'),
-      handler: 'handler',
-      projectRoot: PROJECT_ROOT,
-      depsLockFilePath: `${PROJECT_ROOT}/package-lock.json`,
-      runtime: RUNTIME,
-      architecture: ARCHITECTURE,
-      memorySize: 256,
-      timeout: Duration.seconds(15),
+    ({
+      function: this.function,
       role: this.role,
       logGroup: this.logGroup,
-      environment: {
-        NODE_OPTIONS: '--enable-source-maps',
-        TRACE_TABLE: props.tables.trace.tableName,
-      },
-      bundling: bundlingOptions(),
-    });
+    } = projectFunction(this, {
+      entry: 'trace-api/handler.ts',
+      description: 'Outbound pools trace API (message trace lookups, read-only)',
+      roleDescription: 'Outbound pools trace API: reads the message trace',
+      memorySize: 256,
+      timeout: Duration.seconds(15),
+      environment: { TRACE_TABLE: props.tables.trace.tableName },
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    }));
     props.tables.grantReadTrace(this.role);
-    acknowledgePinnedRuntime(this.function);
     const trace = cfnResourceOf(props.tables.trace);
     if (trace) {
       acknowledge(
