@@ -5,13 +5,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import * as v from 'valibot';
-import { SDK_RETRY } from '../adapters/aws-errors.js';
-import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
-import { envInteger, parseEnvironment } from '../core/validation.js';
+import { traceStoreFromEnvironment } from '../adapters/trace-environment.js';
 import type { TraceStore } from '../router/ports.js';
 import { parseSesEventRecord, unwrapFeedbackEvent } from './parse.js';
 
@@ -47,26 +42,10 @@ export async function processFeedback(
   return result;
 }
 
-const Env = v.object({
-  TRACE_TABLE: v.pipe(v.string(), v.minLength(3)),
-  TRACE_RETENTION_DAYS: envInteger(1, 3650, 30),
-});
-
 let trace: TraceStore | undefined;
 
-function traceStore(): TraceStore {
-  if (trace) return trace;
-  const env = parseEnvironment(Env, process.env);
-  trace = new DynamoTraceStore({
-    client: DynamoDBDocumentClient.from(new DynamoDBClient({ ...SDK_RETRY })),
-    tableName: env.TRACE_TABLE,
-    retentionDays: env.TRACE_RETENTION_DAYS,
-  });
-  return trace;
-}
-
 export const handler = middy(async (event: unknown) => {
-  const result = await processFeedback(event, traceStore(), new Date());
+  const result = await processFeedback(event, (trace ??= traceStoreFromEnvironment(process.env)), new Date());
   logger.info('feedback filed', { ...result });
   return result;
 }).use(injectLambdaContext(logger, { resetKeys: true }));

@@ -6,13 +6,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import * as v from 'valibot';
-import { SDK_RETRY } from '../adapters/aws-errors.js';
-import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
-import { parseEnvironment } from '../core/validation.js';
+import { traceStoreFromEnvironment } from '../adapters/trace-environment.js';
 import { handleTraceRequest, jsonResponse, type TraceApiResponse } from './http.js';
 import type { TraceReader } from './lookup.js';
 
@@ -28,21 +23,7 @@ export interface FunctionUrlEvent {
   };
 }
 
-const Env = v.object({ TRACE_TABLE: v.pipe(v.string(), v.minLength(3)) });
-
 let reader: TraceReader | undefined;
-
-function traceReader(): TraceReader {
-  if (reader) return reader;
-  const env = parseEnvironment(Env, process.env);
-  reader = new DynamoTraceStore({
-    client: DynamoDBDocumentClient.from(new DynamoDBClient({ ...SDK_RETRY })),
-    tableName: env.TRACE_TABLE,
-    // Only writes use the retention; this function reads.
-    retentionDays: 1,
-  });
-  return reader;
-}
 
 /** Answers one function URL event; an unexpected error is logged and answered 500. */
 export async function answer(event: FunctionUrlEvent, traces: TraceReader): Promise<TraceApiResponse> {
@@ -70,6 +51,6 @@ export async function answer(event: FunctionUrlEvent, traces: TraceReader): Prom
   return response;
 }
 
-export const handler = middy(async (event: FunctionUrlEvent) => answer(event, traceReader())).use(
-  injectLambdaContext(logger, { resetKeys: true }),
-);
+export const handler = middy(async (event: FunctionUrlEvent) =>
+  answer(event, (reader ??= traceStoreFromEnvironment(process.env))),
+).use(injectLambdaContext(logger, { resetKeys: true }));
