@@ -22,21 +22,17 @@
  * - ARC: unless the configuration names a key file (`arc.privateKey.file`), copies are sealed
  *   with an ephemeral key (at `arc.selector`/`arc.domain` if configured, else
  *   `sandbox._domainkey.<srs domain>`), published in the zone map when `zones` is given;
- * - `statePath`: S3 objects live in `<statePath>/s3`; the DynamoDB tables are written to
- *   `<statePath>/dynamodb.json` when the sandbox stops and loaded when it starts (dynalite
- *   runs in memory); sends recorded by the SES emulator are not kept.
+ * - `statePath`: S3 objects live in `<statePath>/s3`; the DynamoDB tables (dynalite runs in
+ *   memory) are snapshotted to `<statePath>/dynamodb.json` soon after each message, every
+ *   30 s and on stop, and loaded when it starts (`state.ts`); sends recorded by the SES
+ *   emulator are not kept.
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  type AttributeValue,
-  BatchWriteItemCommand,
-  DynamoDBClient,
-  ScanCommand,
-} from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { DynamoTraceStore } from '../functions/adapters/dynamo-trace-store.js';
 import { createTables } from '../functions/adapters/tables.js';
@@ -58,6 +54,7 @@ import {
   type SmtpIngress,
   startSmtpIngress,
 } from './smtp-ingress.js';
+import { loadTables, TableSnapshots } from './state.js';
 import { startTraceApiServer, type TraceApiServer } from './trace-api-server.js';
 
 export const SANDBOX_TABLES = { limits: 'outbound-pools-limits', trace: 'outbound-pools-trace' } as const;
@@ -138,44 +135,6 @@ export function exportLine(env: Record<string, string>): string {
   return `export ${Object.entries(env)
     .map(([k, v]) => `${k}=${q(v)}`)
     .join(' ')}`;
-}
-
-/** DynamoDB snapshot of the sandbox's tables (statePath). */
-async function saveTables(client: DynamoDBClient, tables: string[], file: string): Promise<void> {
-  const out: Record<string, Record<string, AttributeValue>[]> = {};
-  for (const table of tables) {
-    const items: Record<string, AttributeValue>[] = [];
-    let start: Record<string, AttributeValue> | undefined;
-    do {
-      const page = await client.send(new ScanCommand({ TableName: table, ExclusiveStartKey: start }));
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start);
-    out[table] = items;
-  }
-  await writeFile(file, `${JSON.stringify({ version: 1, tables: out })}\n`);
-}
-
-async function loadTables(client: DynamoDBClient, file: string): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch {
-    return 0;
-  }
-  const snapshot = JSON.parse(text) as { tables?: Record<string, Record<string, AttributeValue>[]> };
-  let count = 0;
-  for (const [table, items] of Object.entries(snapshot.tables ?? {})) {
-    for (let i = 0; i < items.length; i += 25) {
-      let requests = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-      while (requests.length > 0) {
-        const res = await client.send(new BatchWriteItemCommand({ RequestItems: { [table]: requests } }));
-        requests = (res.UnprocessedItems?.[table] ?? []) as typeof requests;
-      }
-    }
-    count += items.length;
-  }
-  return count;
 }
 
 /**
@@ -322,6 +281,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   let emu: Emulators | undefined;
   let ingress: SmtpIngress | undefined;
   let traceApi: TraceApiServer | undefined;
+  let snapshots: TableSnapshots | undefined;
   try {
     await assertPortFree(smtpPort, 'smtp');
     await assertPortFree(opts.sesPort, 'ses');
@@ -341,7 +301,18 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
 
     const dynamo = new DynamoDBClient(emu.clientConfig('dynamodb'));
     await createTables(dynamo, SANDBOX_TABLES);
-    if (opts.statePath) await loadTables(dynamo, join(opts.statePath, 'dynamodb.json'));
+    if (opts.statePath) {
+      const file = join(opts.statePath, 'dynamodb.json');
+      await loadTables(dynamo, file);
+      snapshots = new TableSnapshots(dynamo, Object.values(SANDBOX_TABLES), file, {
+        onError: (error) =>
+          print(
+            json
+              ? JSON.stringify({ event: 'snapshot-failed', error: (error as Error).message })
+              : paint('red', `state snapshot failed: ${(error as Error).message}`),
+          ),
+      });
+    }
     traceApi = await startTraceApiServer(
       new DynamoTraceStore({
         client: dynamo,
@@ -378,7 +349,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ...(opts.retryDelaysMs ? { retryDelaysMs: opts.retryDelaysMs } : {}),
       ...(opts.spamScanner ? { spamScanner: opts.spamScanner } : {}),
       ...(opts.virusScanner ? { virusScanner: opts.virusScanner } : {}),
-      onEvent: (e) => print(formatEvent(e, json, paint)),
+      onEvent: (e) => {
+        if (e.type === 'processed' || e.type === 'dead-letter') snapshots?.changed();
+        print(formatEvent(e, json, paint));
+      },
     });
 
     const env: Record<string, string> = {
@@ -432,7 +406,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         ].join('\n');
     print(readyText);
 
-    const started = { emu, ingress, dynamo, traceApi };
+    const started = { emu, ingress, dynamo, traceApi, snapshots };
     let stopped: Promise<void> | undefined;
     return {
       smtp: { host: ingress.host, port: ingress.port },
@@ -458,13 +432,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           // Let messages already accepted finish (their retries included), but not forever.
           await Promise.race([started.ingress.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
           try {
-            if (opts.statePath) {
-              await saveTables(
-                started.dynamo,
-                Object.values(SANDBOX_TABLES),
-                join(opts.statePath, 'dynamodb.json'),
-              );
-            }
+            await started.snapshots?.close();
           } finally {
             await started.traceApi.close();
             started.dynamo.destroy();
@@ -478,6 +446,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     };
   } catch (error) {
     await ingress?.close().catch(() => undefined);
+    snapshots?.cancel();
     await traceApi?.close().catch(() => undefined);
     await emu?.stop().catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
