@@ -45,7 +45,8 @@ export async function processFeedback(
 let trace: TraceStore | undefined;
 
 export const handler = middy(async (event: unknown) => {
-  const result = await processFeedback(event, (trace ??= traceStoreFromEnvironment(process.env)), new Date());
+  trace ??= traceStoreFromEnvironment(process.env);
+  const result = await processFeedback(event, trace, new Date());
   logger.info('feedback filed', { ...result });
   return result;
 }).use(injectLambdaContext(logger, { resetKeys: true }));

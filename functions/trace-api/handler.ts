@@ -51,6 +51,7 @@ export async function answer(event: FunctionUrlEvent, traces: TraceReader): Prom
   return response;
 }
 
-export const handler = middy(async (event: FunctionUrlEvent) =>
-  answer(event, (reader ??= traceStoreFromEnvironment(process.env))),
-).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = middy(async (event: FunctionUrlEvent) => {
+  reader ??= traceStoreFromEnvironment(process.env);
+  return answer(event, reader);
+}).use(injectLambdaContext(logger, { resetKeys: true }));
