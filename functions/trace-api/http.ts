@@ -64,16 +64,30 @@ export function jsonResponse(
   };
 }
 
-/** The query string's parameters; each at most once, and only those `allowed`. */
+/**
+ * The query string's parameters; each at most once, and only those `allowed`. Percent-decoded,
+ * but a `+` stays a `+` (not a space, as HTML forms would have it): addresses have no spaces,
+ * and `alice+tag@example.com` should find alice+tag.
+ */
 function queryParameters(raw: string, allowed: readonly (keyof TraceLookupInput)[]): TraceLookupInput {
+  const decode = (text: string, what: string) => {
+    try {
+      return decodeURIComponent(text);
+    } catch {
+      throw new InvalidInputError(what, 'not valid percent-encoding');
+    }
+  };
   const input: Record<string, string> = {};
-  for (const [name, value] of new URLSearchParams(raw)) {
+  for (const pair of raw.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = decode(eq < 0 ? pair : pair.slice(0, eq), 'query');
     if (!(allowed as readonly string[]).includes(name)) {
       const known = allowed.length > 0 ? ` (known here: ${allowed.join(', ')})` : '';
       throw new InvalidInputError(name, `unknown parameter${known}`);
     }
     if (name in input) throw new InvalidInputError(name, 'given more than once');
-    input[name] = value;
+    input[name] = decode(eq < 0 ? '' : pair.slice(eq + 1), name);
   }
   return input;
 }
@@ -87,7 +101,7 @@ function route(rawPath: string): { kind: 'search' } | { kind: 'message'; message
   try {
     return { kind: 'message', messageId: decodeURIComponent(m[1]!) };
   } catch {
-    throw new InvalidInputError('messageId', 'not a valid percent-encoded path segment');
+    throw new InvalidInputError('messageId', 'not valid percent-encoding');
   }
 }
 

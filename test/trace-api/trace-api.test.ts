@@ -104,6 +104,23 @@ describe('trace API', () => {
     assert.deepEqual(none.body.messages, []);
   });
 
+  it('takes a + in a parameter literally (an address tag), and decodes %40', async () => {
+    const asked: unknown[] = [];
+    const recording: TraceReader = {
+      get: () => Promise.resolve(null),
+      query: (q) => {
+        asked.push(q);
+        return Promise.resolve([]);
+      },
+    };
+    const r = await call(
+      urlEvent('/messages', 'sender=alice+tag%40sender.test&recipient=a%2Bb@example.com'),
+      recording,
+    );
+    assert.equal(r.status, 200);
+    assert.deepEqual(asked, [{ sender: 'alice+tag@sender.test', recipient: 'a+b@example.com', limit: 50 }]);
+  });
+
   it('applies a time range to a message id lookup too', async () => {
     const r = await call(urlEvent('/messages/msg-api-1', 'until=2026-11-22'));
     assert.equal(r.status, 404);
@@ -149,7 +166,13 @@ describe('trace API', () => {
       'limit',
       /unknown parameter/,
     ],
-    ['a broken percent-encoding', urlEvent('/messages/%E0%A4%A'), 'messageId', /percent-encoded/],
+    ['a broken percent-encoding', urlEvent('/messages/%E0%A4%A'), 'messageId', /percent-encoding/],
+    [
+      'a broken percent-encoding in a value',
+      urlEvent('/messages', 'sender=a%ZZ@b.test'),
+      'sender',
+      /percent-encoding/,
+    ],
     ['a message id with spaces', urlEvent('/messages/a%20b'), 'messageId', /not a message id/],
   ];
   for (const [name, event, parameter, error] of badRequests) {
