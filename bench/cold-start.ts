@@ -99,7 +99,7 @@ export { DynamoDBDocumentClient, UpdateCommand, GetCommand, BatchWriteCommand } 
 export { SSMClient, GetParameterCommand } from '@aws-sdk/client-ssm';
 `;
 
-export const BASELINE_FEEDBACK_ENTRY = `// Only the AWS SDK clients the feedback function uses.
+export const BASELINE_FEEDBACK_ENTRY = `// Only the AWS SDK clients the feedback function (and the trace API) uses.
 export { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 export { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 `;
@@ -134,7 +134,7 @@ function packageOf(input: string): string {
 }
 
 /**
- * Builds the two functions and the two baselines into `outDir/<name>/index.mjs` (`only`:
+ * Builds the three functions and the two baselines into `outDir/<name>/index.mjs` (`only`:
  * a subset by name). The baselines are built from in-memory entries resolved from the project.
  */
 export async function buildBundles(
@@ -147,6 +147,7 @@ export async function buildBundles(
   const targets: (BundleTarget & { contents?: string })[] = [
     { name: 'router', entry: 'functions/router/handler.ts' },
     { name: 'feedback', entry: 'functions/feedback/handler.ts' },
+    { name: 'trace-api', entry: 'functions/trace-api/handler.ts' },
     { name: 'baseline-sdk', entry: 'baseline-sdk.entry.mjs', contents: BASELINE_SDK_ENTRY },
     {
       name: 'baseline-feedback-sdk',
@@ -349,7 +350,10 @@ export interface ColdStartResult {
   loads: LoadTiming[];
   /** router / baseline-sdk, `await import` without source maps. */
   routerRatio: number;
+  /** feedback / baseline-feedback-sdk (DynamoDB only). */
   feedbackRatio: number;
+  /** trace-api / baseline-feedback-sdk: it uses the same DynamoDB clients. */
+  traceApiRatio: number;
   /** Same, with `--enable-source-maps` as the stack's NODE_OPTIONS sets it. */
   routerRatioAsDeployed: number;
   /**
@@ -381,6 +385,7 @@ export async function measureColdStart(
     [
       { name: 'router', file: file('router'), sourceMaps: false },
       { name: 'feedback', file: file('feedback'), sourceMaps: false },
+      { name: 'trace-api', file: file('trace-api'), sourceMaps: false },
       { name: 'baseline-sdk', file: file('baseline-sdk'), sourceMaps: false },
       { name: 'baseline-feedback-sdk', file: file('baseline-feedback-sdk'), sourceMaps: false },
       { name: 'router', file: file('router'), sourceMaps: true },
@@ -406,6 +411,7 @@ export async function measureColdStart(
     loads,
     routerRatio: ms('router') / ms('baseline-sdk'),
     feedbackRatio: ms('feedback') / ms('baseline-feedback-sdk'),
+    traceApiRatio: ms('trace-api') / ms('baseline-feedback-sdk'),
     routerRatioAsDeployed: ms('router', true) / ms('baseline-sdk', true),
     routerRatioOfMinima: min('router') / min('baseline-sdk'),
     routerRatioPaired: paired('router', 'baseline-sdk'),
