@@ -1,7 +1,7 @@
 /**
  * Security checks that run with the tests:
  *
- * - no secret in what is shipped: the two function bundles, built with esbuild exactly as the
+ * - no secret in what is shipped: the three function bundles, built with esbuild exactly as the
  *   stack builds them (`bench/cold-start.ts`), the synthesized CloudFormation template and the
  *   functions' assets (code and the router's bundled configuration file), plus `cdk.out` when
  *   present, hold no PEM private key, no AWS access key id and none of the configuration's
@@ -69,7 +69,11 @@ describe('security: no secret in what we ship', () => {
   let bundleFiles: string[] = [];
 
   before(async () => {
-    const bundles = await buildBundles(join(scratch, 'bundles'), undefined, ['router', 'feedback']);
+    const bundles = await buildBundles(join(scratch, 'bundles'), undefined, [
+      'router',
+      'feedback',
+      'trace-api',
+    ]);
     bundleFiles = bundles
       .flatMap((b) => [join(PROJECT_ROOT, b.file), join(PROJECT_ROOT, `${b.file}.map`)])
       .filter((f) => existsSync(f));
@@ -78,8 +82,8 @@ describe('security: no secret in what we ship', () => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  it('the router and feedback bundles and their source maps hold no private key, AWS key or SRS secret', () => {
-    assert.ok(bundleFiles.length >= 2, 'bundles were built');
+  it('the router, feedback and trace API bundles and their source maps hold no private key, AWS key or SRS secret', () => {
+    assert.equal(bundleFiles.length, 6, 'three bundles and their source maps were built');
     assert.deepEqual(scan(bundleFiles, secrets), []);
   });
 
