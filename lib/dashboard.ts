@@ -102,6 +102,12 @@ export interface OutboundPoolsDashboardProps {
   /** The feedback function. */
   readonly feedback: DashboardFunction;
   /**
+   * The trace API (synchronous: a caller sees its errors; shown, not alarmed on).
+   *
+   * @default - not shown
+   */
+  readonly traceApi?: Omit<DashboardFunction, 'deadLetterQueue'>;
+  /**
    * Where alarms notify.
    *
    * @default - alarms notify nobody (they still show on the dashboard)
@@ -239,7 +245,10 @@ export class OutboundPoolsDashboard extends Construct {
         height: 2,
       }),
     );
-    this.dashboard.addWidgets(...overviewWidgets(), ...functionWidgets(props.router, props.feedback));
+    this.dashboard.addWidgets(
+      ...overviewWidgets(),
+      ...functionWidgets(props.router, props.feedback, props.traceApi),
+    );
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
@@ -304,8 +313,12 @@ function overviewWidgets(): cloudwatch.IWidget[] {
   ];
 }
 
-function functionWidgets(router: DashboardFunction, feedback: DashboardFunction): cloudwatch.IWidget[] {
-  const fnGraph = (f: DashboardFunction) =>
+function functionWidgets(
+  router: DashboardFunction,
+  feedback: DashboardFunction,
+  traceApi: Omit<DashboardFunction, 'deadLetterQueue'> | undefined,
+): cloudwatch.IWidget[] {
+  const fnGraph = (f: Omit<DashboardFunction, 'deadLetterQueue'>) =>
     new cloudwatch.GraphWidget({
       title: `${f.label}: invocations, errors, throttles`,
       left: [
@@ -327,6 +340,7 @@ function functionWidgets(router: DashboardFunction, feedback: DashboardFunction)
       ],
       width: 8,
     }),
+    ...(traceApi ? [fnGraph(traceApi)] : []),
   ];
 }
 

@@ -223,6 +223,7 @@ export class OutboundPools extends Construct {
         function: this.feedback.function,
         deadLetterQueue: this.feedback.deadLetterQueue,
       },
+      traceApi: { label: 'Trace API', function: this.traceApi.function },
       alarmTopic: this.alarmTopic,
     });
   }

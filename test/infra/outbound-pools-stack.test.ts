@@ -625,6 +625,24 @@ describe('dashboard and alarms', () => {
     }
   });
 
+  it('shows the trace API function (invocations, errors, throttles); no alarm watches it', () => {
+    const widget = dashboardBody(template).widgets.find(
+      (w) => (w.properties as Json | undefined)?.title === 'Trace API: invocations, errors, throttles',
+    );
+    assert.ok(widget, 'a trace API widget');
+    const metrics = dashboardMetrics({ widgets: [widget] });
+    assert.deepEqual(
+      metrics.map((m) => m.metricName),
+      ['Invocations', 'Errors', 'Throttles', 'Duration'],
+    );
+    // The body names the function by reference: the trace API's, in the raw template.
+    const [[, dashboard]] = resourcesOf(template, 'AWS::CloudWatch::Dashboard') as [[string, Json]];
+    assert.match(JSON.stringify(dashboard.DashboardBody), new RegExp(`"Ref":"${ids.traceApi}"`));
+    for (const [, alarm] of resourcesOf(template, 'AWS::CloudWatch::Alarm')) {
+      assert.doesNotMatch(JSON.stringify(alarm), new RegExp(ids.traceApi));
+    }
+  });
+
   it('alarms when the normal pool bounces over 5 % or draws complaints over 0.1 %', () => {
     for (const [metric, threshold] of [
       ['Reputation.BounceRate', 0.05],
