@@ -118,7 +118,8 @@ const DAY_SECONDS = 86_400;
 const BATCH_WRITE_SIZE = 25;
 const BATCH_GET_SIZE = 100;
 const BATCH_ROUNDS = 8;
-const DEFAULT_QUERY_LIMIT = 50;
+/** Messages a search returns when no limit is given. */
+export const DEFAULT_QUERY_LIMIT = 50;
 const REMEMBERED_SUMMARIES = 1_000;
 
 interface PointerSource {

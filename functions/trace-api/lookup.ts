@@ -4,7 +4,7 @@
  * same parameters, the same search, the same report. Only the spelling of the parameters in
  * error messages differs (`--sender` on the command line, `sender` in a URL).
  */
-import type { TraceQuery, TraceRecord } from '../adapters/dynamo-trace-store.js';
+import { DEFAULT_QUERY_LIMIT, type TraceQuery, type TraceRecord } from '../adapters/dynamo-trace-store.js';
 import { InvalidInputError } from '../core/errors.js';
 import { parseInstant } from '../core/validation.js';
 import type { DeliveryEvent } from '../router/ports.js';
@@ -38,8 +38,7 @@ export interface TraceReader {
   query(q: TraceQuery): Promise<TraceRecord[]>;
 }
 
-export const DEFAULT_LOOKUP_LIMIT = 50;
-export const MAX_LOOKUP_LIMIT = 1000;
+const MAX_LOOKUP_LIMIT = 1000;
 
 /** How a caller spells each parameter, for error messages (`--message-id`, `messageId`). */
 export type ParameterName = (parameter: keyof TraceLookupInput) => string;
@@ -86,7 +85,7 @@ export function parseTraceLookup(
   const range = { ...(since ? { since } : {}), ...(until ? { until } : {}) };
   if (messageId !== undefined) return { kind: 'message', messageId, ...range };
 
-  let limit = DEFAULT_LOOKUP_LIMIT;
+  let limit = DEFAULT_QUERY_LIMIT;
   if (input.limit !== undefined) {
     if (!/^\d+$/.test(input.limit) || Number(input.limit) < 1 || Number(input.limit) > MAX_LOOKUP_LIMIT) {
       throw new InvalidInputError(
