@@ -15,12 +15,20 @@ export const REASONS = [
   'sender-restricted',
   'virus',
   'hard-limit-size',
+  // SPEC 2a: the header block is over its bound; nothing after it is parsed.
+  'hard-limit-headers',
   'hard-limit-recipients',
+  // SPEC 2a: more Received fields than maxHops, or our own loop marker for the same route.
+  'loop',
+  // SPEC 2 / issue "Isolation": the chosen pool is paused; nothing is sent through it.
+  'pool-paused',
   'no-route',
   'srs-invalid',
   'ndr',
   'srs-bounce',
   'no-a-mx',
+  // SPEC 2a: a DNS check failed temporarily on the last attempt and was counted as not passed.
+  'dns-temperror',
   'spam',
   'limit-external-hour',
   'limit-internal-hour',
@@ -29,6 +37,8 @@ export const REASONS = [
   'spf-pass',
   'dkim-aligned-pass',
   'unauthenticated-relay',
+  // SPEC 2a: the message claims an accepted domain (envelope or From) and did not prove it.
+  'spoofed-accepted-domain',
   'srs-rewritten',
   // Issue "Enhanced filtering": SPF was recomputed behind a trusted gateway.
   'enhanced-filtering',

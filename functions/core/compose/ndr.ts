@@ -58,7 +58,11 @@ const STATUS_BY_REASON: Partial<Record<Reason, NdrStatus>> = {
   },
   virus: { status: '5.7.1', diagnostic: 'Message refused: it contains a virus' },
   'hard-limit-size': { status: '5.3.4', diagnostic: 'Message too big for the system' },
+  // RFC 3463 3.4: X.3.4 "message too big for system" covers a header block over its bound.
+  'hard-limit-headers': { status: '5.3.4', diagnostic: 'Message header too large for the system' },
   'hard-limit-recipients': { status: '5.5.3', diagnostic: 'Too many recipients' },
+  // RFC 3463 3.5: X.4.6 "routing loop detected".
+  loop: { status: '5.4.6', diagnostic: 'Routing loop detected: the message came back to this system' },
   'no-route': { status: '5.1.1', diagnostic: 'Recipient address unknown' },
   'srs-invalid': { status: '5.1.1', diagnostic: 'Invalid or expired bounce address' },
   'limit-external-hour': {
