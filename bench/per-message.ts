@@ -289,6 +289,8 @@ export function offlineDeps(corpus: Corpus, raw: Buffer, sink: { sesRequestBytes
   const limits: LimitsStore = {
     count: async () => ({ counters: { externalHour: 0, internalHour: 0, day: 0, rolling24h: 0 } }),
     restrict: async () => {},
+    refund: async () => {},
+    countNdr: async () => 1,
     release: async () => false,
     listRestricted: async () => [],
     peek: async () => null,

@@ -44,6 +44,22 @@
  * returned item minus the delta, which is exact under any concurrency because each update is
  * atomic.
  *
+ * ## `refund`: a counted message that was then blocked
+ *
+ * SPEC 4: mail blocked for any reason is not counted. The pipeline counts first (atomically,
+ * to learn the counters *before* the message) and only then knows whether a limit, a
+ * restriction or another rule blocks it; a blocked message's recipients are then taken back
+ * with one conditional update: `ADD -delta` to the hour, day and slot counters if the item
+ * is still in the hour it was counted in, else the day and slot alone if still in that day
+ * and slot; else nothing (it has aged out of every window it was in, or nearly). Between the
+ * two writes another message sees the counters a little high: conservative, never low.
+ *
+ * ## NDR counters (`pk = "N#" + address + "#" + hour key`)
+ *
+ * `countNdr` adds one to the item of the recipient's current clock hour (`ADD n 1`, returning
+ * the new value) and sets its TTL to two hours later: one request, atomic, an item per
+ * address and hour that DynamoDB deletes by itself.
+ *
  * ## Hot partitions
  *
  * Each message writes only its identity's item (about 0.7 KB with its 24 slot pairs, so 1 WCU
@@ -90,6 +106,8 @@ export const PIN_EPOCH_SECONDS = 253_402_300_799;
 export const LIMITS_TTL_SECONDS = 3 * 24 * 3600;
 export const DEFAULT_RESTRICTION_CACHE_MS = 60_000;
 const MAX_UPDATES = 6;
+/** Prefix of an NDR counter item's key (one per recipient address and clock hour). */
+export const NDR_COUNTER_PREFIX = 'N#';
 /** Bound on the per-container memories (identities), oldest forgotten first. */
 const MEMORY_ENTRIES = 10_000;
 const HOUR_MS = 3_600_000;
@@ -224,7 +242,10 @@ export class DynamoLimitsStore implements LimitsStore {
     const identity = usage.identity;
     const cached = this.restricted.get(identity);
     if (cached) {
-      if (now.getTime() < cached.until) return stateOf(cached.item, windowAt(now.getTime()), now, NO_DELTA);
+      if (now.getTime() < cached.until) {
+        // Answered from memory: nothing was added, so there is nothing to refund either.
+        return { ...stateOf(cached.item, windowAt(now.getTime()), now, NO_DELTA), counted: false };
+      }
       this.restricted.delete(identity);
     }
 
@@ -261,6 +282,60 @@ export class DynamoLimitsStore implements LimitsStore {
       'dynamodb',
       `count ${identity}: the counter window kept changing under ${MAX_UPDATES} conditional updates`,
     );
+  }
+
+  async refund(usage: LimitUsage, countedAt: Date): Promise<void> {
+    const total = usage.external + usage.internal;
+    if (total <= 0) return;
+    const w = windowAt(countedAt.getTime());
+    // Still in the hour it was counted in: every counter; else still in that day and slot:
+    // the day and the slot (the hour counters already restarted without it).
+    const sameHour = (x: Expr) => ({
+      update: `ADD ${x.n('ext')} ${x.v(-usage.external)}, ${x.n('int')} ${x.v(-usage.internal)}, ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)}`,
+      condition: `${x.n('hk')} = ${x.v(w.hk)}`,
+    });
+    const sameDay = (x: Expr) => ({
+      update: `ADD ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)}`,
+      condition: `${x.n('dk')} = ${x.v(w.dk)} AND ${x.n(`k${w.slot}`)} = ${x.v(w.hk)}`,
+    });
+    for (const build of [sameHour, sameDay]) {
+      const x = new Expr();
+      const { update, condition } = build(x);
+      try {
+        await sendMapped('UpdateItem', () =>
+          this.doc.send(
+            new UpdateCommand({
+              TableName: this.tableName,
+              Key: this.key(usage.identity),
+              UpdateExpression: update,
+              ConditionExpression: condition,
+              ...x.params(),
+            }),
+          ),
+        );
+        return;
+      } catch (err) {
+        if (!isConditionFailed(err)) throw err;
+      }
+    }
+  }
+
+  async countNdr(recipient: string, now: Date): Promise<number> {
+    const w = windowAt(now.getTime());
+    const x = new Expr();
+    const ttl = Math.floor(now.getTime() / 1000) + 2 * 3600;
+    const out = await sendMapped('UpdateItem', () =>
+      this.doc.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [LIMITS_PARTITION_KEY]: `${NDR_COUNTER_PREFIX}${recipient.toLowerCase()}#${w.hk}` },
+          UpdateExpression: `ADD ${x.n('n')} ${x.v(1)} SET ${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}`,
+          ReturnValues: 'UPDATED_NEW',
+          ...x.params(),
+        }),
+      ),
+    );
+    return num(out.Attributes ?? {}, 'n');
   }
 
   async restrict(restriction: Restriction, now: Date): Promise<void> {

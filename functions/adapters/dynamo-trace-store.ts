@@ -174,6 +174,7 @@ function summaryOf(item: Item): TraceSummary {
     plan: (item.plan as TraceSummary['plan'] | undefined) ?? [],
     sizeBytes: (item.sizeBytes as number | undefined) ?? 0,
     decisionMs: (item.decisionMs as number | undefined) ?? 0,
+    ...(item.authentication ? { authentication: item.authentication as TraceSummary['authentication'] } : {}),
   };
 }
 
@@ -317,6 +318,7 @@ export class DynamoTraceStore implements TraceStore {
         plan: clean(summary.plan),
         sizeBytes: summary.sizeBytes,
         decisionMs: summary.decisionMs,
+        authentication: summary.authentication ? clean(summary.authentication) : undefined,
         [TRACE_SENDER_INDEX_PK]: sender,
         [TRACE_RECIPIENT_INDEX_PK]: recipients[0],
         [TRACE_DESTINATION_INDEX_PK]: destinations[0],

@@ -39,6 +39,8 @@ export function dryRunReport(d: Decision) {
     restrictions: d.restrictions,
     alerts: d.alerts,
     authentication: {
+      // Who proved what (SPEC 2a): the facts every rule read.
+      ...c.authentication,
       envelopeSender: c.envelopeSender,
       sourceDomain: c.sourceDomain,
       sourceDomainHasAOrMx: c.sourceDomainVerdict?.ok ?? false,
@@ -115,6 +117,19 @@ export async function dryRun(argv: string[], out: NodeJS.WriteStream): Promise<v
   out.write(pretty ? `${renderPretty(report, out)}\n` : `${JSON.stringify(report)}\n`);
 }
 
+/** One line of the SPEC 2a facts: E, F, what each proved, and the verdict on the claim. */
+function provedLine(a: ReturnType<typeof dryRunReport>['authentication']): string {
+  const yes = (b: boolean) => (b ? 'yes' : 'no');
+  const who = a.genuineAcceptedSender
+    ? 'genuine accepted-domain sender'
+    : a.spoof
+      ? 'SPOOF of an accepted domain'
+      : a.bounce
+        ? 'bounce (null sender)'
+        : 'forwarded';
+  return `E ${a.envelopeDomain ?? '<>'}, F ${a.fromDomain ?? `unknown (${a.fromCount} From)`}, aligned ${yes(a.aligned)}; envelope-authenticated ${yes(a.envelopeAuthenticated)}, author-authenticated ${yes(a.authorAuthenticated)}; ${who}`;
+}
+
 const POOL_STYLE = { normal: 'green', relay: 'yellow', 'high-risk': 'red', blocked: 'magenta' } as const;
 
 function renderPretty(r: ReturnType<typeof dryRunReport>, out: NodeJS.WriteStream): string {
@@ -127,6 +142,7 @@ function renderPretty(r: ReturnType<typeof dryRunReport>, out: NodeJS.WriteStrea
         .map((s) => `${s.domain}=${s.result}${s.aligned ? ' (aligned)' : ''}`)
         .join(', ') || 'none'
     }, source domain ${r.authentication.sourceDomain ?? '-'} ${r.authentication.sourceDomainHasAOrMx ? 'has A/MX' : 'has no A/MX'}`,
+    `${paint('bold', 'proved')}   ${provedLine(r.authentication)}`,
   ];
   if (r.unrouted.length > 0) lines.push(`${paint('bold', 'unrouted')} ${r.unrouted.join(', ')}`);
   lines.push('');

@@ -129,8 +129,14 @@ export const ConfigSchema = v.strictObject({
      */
     secretsParameter: v.optional(ssmName),
     maxAgeDays: v.optional(boundedInt(1, 1023), 21),
-    hashLength: v.optional(boundedInt(4, 27), 4),
+    /**
+     * Characters of the HMAC kept in an SRS address (postsrsd `-n`/`-N`). 8 by default: a
+     * 4-character hash compared case-insensitively falls to about a million guesses.
+     */
+    hashLength: v.optional(boundedInt(4, 27), 8),
     separator: v.optional(v.picklist(['=', '-', '+']), '='),
+    /** SRS recipients of one message that are honoured (first ones in envelope order); SPEC 2a. */
+    maxRecipients: v.optional(boundedInt(1, 50), 5),
   }),
   /**
    * Return path for copies whose bounces must not reach the original sender (unauthenticated
@@ -141,6 +147,31 @@ export const ConfigSchema = v.strictObject({
   maxMessageBytes: v.optional(
     boundedInt(1, SES_MAX_MESSAGE_BYTES, `SES sends at most ${SES_MAX_MESSAGE_BYTES} bytes`),
     SES_MAX_MESSAGE_BYTES,
+  ),
+  /**
+   * Sub-address separator (SPEC 4): `user+tag@` counts as `user@` for the sending limits.
+   * One character; `""` turns sub-addressing off.
+   */
+  subaddressSeparator: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^[!#$%&'*+/=?^_`{|}~-]?$/, 'must be one character such as + or -, or "" to turn it off'),
+    ),
+    '+',
+  ),
+  /**
+   * Extra addresses of one mailbox (SPEC 4): address → the mailbox it counts as. Both must be
+   * in accepted domains.
+   */
+  identities: v.optional(dictionary(address, address), {}),
+  /** More `Received` fields than this and the message is blocked, `loop` (Postfix `hopcount_limit`). */
+  maxHops: v.optional(boundedInt(1, 1000), 50),
+  ndr: v.optional(
+    v.strictObject({
+      /** NDRs sent to one address per clock hour (counted in the limits table); 0 sends none. */
+      perRecipientPerHour: v.optional(boundedInt(0, 100_000), 10),
+    }),
+    {},
   ),
   limits: v.optional(
     v.strictObject({
@@ -241,6 +272,18 @@ function crossFieldProblems(c: ParsedConfig): Problem[] {
         path: ['routes', key],
         message: `routes may only be defined for accepted domains; ${d} is not in acceptedDomains`,
       });
+    }
+  }
+  for (const [alias, mailbox] of Object.entries(c.identities)) {
+    for (const a of [alias, mailbox]) {
+      const d = a.slice(a.lastIndexOf('@') + 1);
+      if (!accepted.has(d)) {
+        problems.push({
+          path: ['identities', alias],
+          message: `identities may only name addresses in accepted domains; ${d} is not in acceptedDomains`,
+        });
+        break;
+      }
     }
   }
   if (!c.srs.secrets && !c.srs.secretsParameter) {

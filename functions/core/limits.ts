@@ -38,6 +38,8 @@ export interface SenderState {
   restriction?: Restriction | null;
   /** ISO time of the last operator release; a `block` sender is not restricted again that day. */
   releasedAt?: string | null;
+  /** false when the store answered without adding this message (a remembered restriction). */
+  counted?: boolean;
 }
 
 /** Recipients the current message adds for one identity. */

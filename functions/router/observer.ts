@@ -53,6 +53,8 @@ export function powertoolsObserver(logger: Logger, metrics: Metrics): PipelineOb
         unrouted: summary.unrouted,
         sizeBytes: summary.sizeBytes,
         decisionMs: summary.decisionMs,
+        // Who proved what (SPEC 2a), so the log line says *why* without a dry-run.
+        authentication: summary.authentication,
       });
       single(METRIC.messages, ['Pool', summary.pool]);
       for (const r of summary.reasons) {

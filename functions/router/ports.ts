@@ -4,6 +4,7 @@
  * them. Following Powertools' idempotency package: the core is abstract, each adapter is the
  * only file that imports its SDK.
  */
+import type { AuthenticationFacts } from '../core/authentication.js';
 import type { PlannedSend } from '../core/decide.js';
 import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
 import type { Disposition, Reason } from '../core/vocabulary.js';
@@ -26,6 +27,16 @@ export interface LimitsStore {
    * conditional `UpdateItem` in the common case; no read.
    */
   count(usage: LimitUsage, now: Date): Promise<SenderState>;
+  /**
+   * Takes back what `count` added for a message (counted at `countedAt`) that was then
+   * blocked: blocked mail is never counted (SPEC 4). Best effort once the window has moved.
+   */
+  refund(usage: LimitUsage, countedAt: Date): Promise<void>;
+  /**
+   * Atomically counts one NDR to `recipient` in the current clock hour and returns how many
+   * this hour, this one included (SPEC 3 rule 1: at most a few per address per hour).
+   */
+  countNdr(recipient: string, now: Date): Promise<number>;
   /** Records a restriction unless one is already in force. */
   restrict(restriction: Restriction, now: Date): Promise<void>;
   /** Lifts a restriction; false when the identity was not restricted. */
@@ -71,6 +82,8 @@ export interface TraceSummary {
   plan: PlannedSend[];
   sizeBytes: number;
   decisionMs: number;
+  /** Who proved what (SPEC 2a), so an operator sees why; absent on records written before it. */
+  authentication?: AuthenticationFacts;
 }
 
 /** A delivery event SES reported for one of our sends (feedback function). */

@@ -22,6 +22,7 @@ import { type Classification, classify, type Decision, decide, type PlannedSend 
 import type { Resolver } from '../core/dns/resolver.js';
 import { LeaseLostError, SendRejectedError } from '../core/errors.js';
 import type { Restriction, SenderState } from '../core/limits.js';
+import { loopMarker } from '../core/loop.js';
 import { parseMailboxes } from '../core/message.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
 import type { Reason } from '../core/vocabulary.js';
@@ -81,27 +82,54 @@ function tagsFor(summary: TraceSummary, send: PlannedSend, index: number) {
 }
 
 /**
- * Counts the limits of every sending identity — only for mail that would otherwise be sent,
- * so a virus or an unrouted message costs no counter write.
+ * Counts the limits of every sending identity and decides (SPEC 4). Only mail that would
+ * otherwise be sent is counted (a virus or an unrouted message costs no counter write), and
+ * a message the counters then block (a restriction, a limit crossed) is taken back out of
+ * them: blocked mail is never counted, so a restricted sender's mail does not keep counting.
  */
-async function countLimits(
-  c: Classification,
-  deps: PipelineDeps,
-  now: Date,
-): Promise<Record<string, SenderState>> {
+async function countAndDecide(c: Classification, deps: PipelineDeps, now: Date): Promise<Decision> {
   const first = decide(c, {}, deps.config, now);
-  const blockedAnyway = first.pool === 'blocked';
-  const senders: Record<string, SenderState> = {};
-  if (blockedAnyway || first.limits.length === 0) return senders;
+  if (first.pool === 'blocked' || c.usage.length === 0) return first;
   const states = await Promise.all(
     c.usage.map((u) =>
       deps.limits.count({ identity: u.identity, external: u.external, internal: u.internal }, now),
     ),
   );
+  const senders: Record<string, SenderState> = {};
   c.usage.forEach((u, i) => {
     senders[u.identity] = states[i]!;
   });
-  return senders;
+  const decision = decide(c, senders, deps.config, now);
+  if (decision.pool === 'blocked') {
+    await Promise.all(
+      c.usage.map((u, i) =>
+        states[i]!.counted === false
+          ? undefined
+          : deps.limits.refund({ identity: u.identity, external: u.external, internal: u.internal }, now),
+      ),
+    );
+  }
+  return decision;
+}
+
+/**
+ * SPEC 3 rule 1: at most `ndr.perRecipientPerHour` NDRs to one address per clock hour,
+ * counted atomically in the limits table; the NDRs over it are not sent.
+ */
+async function limitNdrs(decision: Decision, deps: PipelineDeps, now: Date): Promise<void> {
+  const max = deps.config.ndr.perRecipientPerHour;
+  const kept: PlannedSend[] = [];
+  for (const send of decision.sends) {
+    if (send.kind !== 'ndr') {
+      kept.push(send);
+      continue;
+    }
+    const to = send.to[0]!;
+    const n = await deps.limits.countNdr(to, now);
+    if (n <= max) kept.push(send);
+    else deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count: n, max });
+  }
+  decision.sends = kept;
 }
 
 function summarize(
@@ -126,6 +154,7 @@ function summarize(
     plan: d.sends,
     sizeBytes: c.sizeBytes,
     decisionMs,
+    authentication: c.authentication,
   };
 }
 
@@ -154,11 +183,14 @@ async function compose(
   const dkim = c?.dkim ?? { signatures: [], alignedPass: false, temperror: false };
   // The copy's header block over a view of the received body: the body is copied once, into
   // the message handed to SES.
+  const secrets = config.srs.secrets;
   const rewritten = rewriteHeader(raw, {
     send,
     reasons: summary.reasons,
     inboundMessageId: summary.messageId,
     dkim,
+    // SPEC 2a: our loop marker, one per route the copy is sent for.
+    loopMarkers: secrets.length > 0 ? (send.routes ?? []).map((r) => loopMarker(r, secrets)) : [],
   });
   if (!deps.arcKey || !c) return joinMessage(rewritten);
   try {
@@ -221,8 +253,8 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
     });
     if (stored.truncated) c.sizeBytes = Math.max(stored.sizeBytes, deps.config.maxMessageBytes + 1);
     classification = c;
-    const senders = await countLimits(c, deps, started);
-    const decision = decide(c, senders, deps.config, started);
+    const decision = await countAndDecide(c, deps, started);
+    await limitNdrs(decision, deps, started);
     for (const r of decision.restrictions) {
       await deps.limits.restrict(r, started);
       deps.observer?.restricted?.(r);

@@ -183,7 +183,7 @@ describe('outbound-pools srs', () => {
     const fwd = await cli('srs', 'forward', 'alice@sender.test', ...opts());
     assert.equal(fwd.code, 0, fwd.stderr);
     const { address } = JSON.parse(fwd.stdout);
-    assert.match(address, /^SRS0=[^=]{4}=[A-Z2-7]{2}=sender\.test=alice@fwd\.example\.com$/);
+    assert.match(address, /^SRS0=[^=]{8}=[A-Z2-7]{2}=sender\.test=alice@fwd\.example\.com$/);
     const rev = await cli('srs', 'reverse', address, ...opts());
     assert.deepEqual(JSON.parse(rev.stdout), { ok: true, address: 'alice@sender.test' });
   });

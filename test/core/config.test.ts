@@ -33,7 +33,7 @@ describe('parseConfig: defaults', () => {
     assert.equal(c.relay.dkimAvoidsRelay, true);
     assert.deepEqual(
       [c.srs.maxAgeDays, c.srs.hashLength, c.srs.separator, c.bounceSink],
-      [21, 4, '=', 'mailer-daemon@fwd.example.com'],
+      [21, 8, '=', 'mailer-daemon@fwd.example.com'],
     );
   });
 

@@ -185,7 +185,8 @@ const CASES: Case[] = [
     event: { source: '' },
     msg: { from: 'Mail Delivery Subsystem <mailer-daemon@sender.test>' },
     pool: 'high-risk',
-    reasons: ['ndr', 'spf-pass'],
+    // SPF is about the envelope sender only (SPEC 2a): a null one has nothing to pass.
+    reasons: ['ndr', 'unauthenticated-relay'],
     check: (d, config) => {
       assert.deepEqual(d.sends[0]?.to, ['dest@remote.test']);
       assert.equal(d.sends[0]?.envelopeFrom, config.bounceSink);
@@ -385,7 +386,7 @@ const CASES: Case[] = [
     event: { source: 'ceo@example.com', spf: 'FAIL', dmarc: 'FAIL' },
     msg: { from: 'CEO <ceo@example.com>' },
     pool: 'relay',
-    reasons: ['unauthenticated-relay'],
+    reasons: ['unauthenticated-relay', 'spoofed-accepted-domain'],
     check: (d) => {
       assert.equal(d.sends[0]?.fromRewritten, true);
       assert.equal(d.sends[0]?.from, '"CEO via example.com" <alias@example.com>');
@@ -505,7 +506,7 @@ describe('decide: SRS bounces', () => {
   it('a bounce to a valid SRS address goes back to the original sender through high-risk', async () => {
     const d = await bounce(srs.forward('alice@sender.test', NOW));
     assert.equal(d.pool, 'high-risk');
-    assert.deepEqual(d.reasons, ['ndr', 'srs-bounce', 'spf-pass']);
+    assert.deepEqual(d.reasons, ['ndr', 'srs-bounce', 'unauthenticated-relay']);
     assert.deepEqual(
       d.sends.map((s) => [s.kind, s.to, s.pool, s.envelopeFrom]),
       [['srs-bounce', ['alice@sender.test'], 'high-risk', config.bounceSink]],
@@ -526,7 +527,7 @@ describe('decide: SRS bounces', () => {
     it(`a bounce to a ${name} SRS address is dropped: blocked srs-invalid, nothing sent`, async () => {
       const d = await bounce(address);
       assert.equal(d.pool, 'blocked');
-      assert.deepEqual(d.reasons, ['srs-invalid', 'ndr', 'spf-pass']);
+      assert.deepEqual(d.reasons, ['srs-invalid', 'ndr', 'unauthenticated-relay']);
       assert.deepEqual(d.sends, []);
     });
   }
@@ -594,7 +595,9 @@ describe('decide: hostile and malformed input gives a result, never a crash', ()
 
   it('garbage bytes with no header block', async () => {
     const d = await decideRaw(Buffer.from([0, 1, 2, 0xff, 0xfe, 10, 13, 10, 58, 58]));
-    assert.equal(d.pool, 'normal');
+    // No From: nothing is author-authenticated (SPEC 2a), the SPF pass of the envelope alone
+    // does not avoid the relay pool.
+    assert.equal(d.pool, 'relay');
     assert.equal(d.sends[0]?.from, '"Unknown sender via example.com" <alias@example.com>');
   });
 

@@ -72,7 +72,12 @@ describe('router handler (middy + Powertools)', () => {
     assert.ok(decided, 'a "decided" log line');
     assert.equal(decided.messageId, messageId);
     assert.equal(decided.level, 'INFO');
-    assert.deepEqual(decided.reasons, ['ndr', 'no-a-mx', 'spf-pass']);
+    // SPF is about the envelope sender only (SPEC 2a): a null sender proves nothing.
+    assert.deepEqual(decided.reasons, ['ndr', 'no-a-mx', 'unauthenticated-relay']);
+    const auth = decided.authentication as Record<string, unknown>;
+    assert.equal(auth.bounce, true);
+    assert.equal(auth.envelopeAuthenticated, false);
+    assert.equal(auth.fromDomain, null);
     const emf = lines.filter((l) => l._aws !== undefined);
     const metric = (name: string, dim?: [string, string]) =>
       emf.find(

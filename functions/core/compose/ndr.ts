@@ -42,8 +42,12 @@ export interface NdrStatus {
   diagnostic: string;
 }
 
-/** How much of the original header block the report carries. */
-export const MAX_ORIGINAL_HEADER_BYTES = 64 * 1024;
+/**
+ * How much of the original header block the report carries: 16 KB (SPEC 2a). An NDR is sent
+ * to the sender, whose own headers these are; a larger cap would let a message's author
+ * make us carry up to the whole header block to someone else.
+ */
+export const MAX_ORIGINAL_HEADER_BYTES = 16 * 1024;
 
 export const NDR_SUBJECT = 'Undelivered Mail Returned to Sender';
 

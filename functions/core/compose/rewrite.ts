@@ -32,6 +32,10 @@
  *   dropped and ours (`envelopeFrom`) written.
  * - Our trace fields (`X-Outbound-Pool*`) are written on top; copies of them that arrived
  *   with the message are dropped, since they would lie about us.
+ * - A loop marker (`X-Outbound-Pools-Loop`, `loop.ts`) is written for every route the copy
+ *   is sent for. Markers that arrived with the message are kept: a copy going round two
+ *   routes (A forwards to B's domain, B back to A) still carries A's marker when it reaches
+ *   A again. A marker cannot be forged (it is keyed), so keeping them costs nothing.
  * - `Bcc` never leaves a message (RFC 5322 3.6.3 leaves it to the sender to remove before
  *   transmission); a copy carrying one would disclose hidden recipients, and a raw send that
  *   took recipients from headers would deliver to them. Only `Destination` decides who gets
@@ -53,6 +57,7 @@
 import type { PlannedSend } from '../decide.js';
 import type { DkimEvaluation } from '../dkim.js';
 import { InvalidInputError } from '../errors.js';
+import { LOOP_FIELD } from '../loop.js';
 import { sanitizeHeaderText } from '../message.js';
 import type { Reason } from '../vocabulary.js';
 
@@ -144,6 +149,8 @@ export interface RewriteOptions {
   inboundMessageId: string;
   /** Which signature to keep when From is kept. */
   dkim: DkimEvaluation;
+  /** Values of the loop markers to write (one per route of the copy, `loopMarker()`). */
+  loopMarkers?: readonly string[];
 }
 
 export interface MessageParts {
@@ -359,7 +366,8 @@ function signatureToKeep(fields: readonly RawField[], dkim: DkimEvaluation): Raw
 }
 
 const isSesField = (name: string) => name.startsWith('x-ses-');
-const isTraceField = (name: string) => name.startsWith('x-outbound-pool');
+const LOOP_KEY = LOOP_FIELD.toLowerCase();
+const isTraceField = (name: string) => name.startsWith('x-outbound-pool') && name !== LOOP_KEY;
 
 /** `<address>` for a path, whether or not it came bracketed. */
 function path(address: string): string {
@@ -438,7 +446,9 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
     Buffer.from(formatField(TRACE_FIELDS.pool, send.pool, eol)),
     Buffer.from(formatField(TRACE_FIELDS.reasons, opts.reasons.join(', '), eol)),
     Buffer.from(formatField(TRACE_FIELDS.inboundId, opts.inboundMessageId, eol)),
+    ...(opts.loopMarkers ?? []).map((m) => Buffer.from(formatField(LOOP_FIELD, m, eol))),
   ];
+  const topFields = out.length;
   const seen = new Set<string>();
   let authorWritten = false;
   let fromKept = false;
@@ -480,10 +490,10 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
     out.push(terminated(field));
   }
   if (send.fromRewritten && !authorWritten) {
-    out.splice(4, 0, Buffer.from(authorBlock.join('')));
+    out.splice(topFields, 0, Buffer.from(authorBlock.join('')));
   } else if (!send.fromRewritten && !fromKept && newFrom !== '') {
     // The From to keep was missing or unusable (dropped above): write the planned one.
-    out.splice(4, 0, Buffer.from(formatField('From', newFrom, eol)));
+    out.splice(topFields, 0, Buffer.from(formatField('From', newFrom, eol)));
   }
 
   const separator = parts.separator.length > 0 ? parts.separator : Buffer.from(eol);

@@ -1,0 +1,32 @@
+/**
+ * Sending identities (SPEC 4): the key a message's recipients are counted and restricted
+ * under. A sender must not be able to pick a fresh one: identities are normalized (lower
+ * case, sub-address tag removed, configured extra addresses folded into their mailbox), and
+ * a sender that did not prove itself never gets an identity of its own address at all: its
+ * mail counts under the route that forwards it (see `authentication.ts` and `classify`).
+ */
+import type { Config } from './config.js';
+
+/**
+ * `User+Tag@Example.COM` → `user@example.com` (separator `+`), then the `identities` map.
+ * A route key (`@example.org`, a catch-all) has no local part and is only lower-cased.
+ * RFC 5233 leaves the separator to the receiving system: it is configuration.
+ */
+export function normalizeIdentity(
+  address: string,
+  config: Pick<Config, 'subaddressSeparator' | 'identities'>,
+): string {
+  const lower = address.trim().toLowerCase();
+  const at = lower.lastIndexOf('@');
+  if (at <= 0) return lower;
+  let local = lower.slice(0, at);
+  const domain = lower.slice(at + 1);
+  const sep = config.subaddressSeparator;
+  if (sep !== '') {
+    const cut = local.indexOf(sep);
+    // `+tag@` alone (an empty base) is left whole: there is no mailbox to fold it into.
+    if (cut > 0) local = local.slice(0, cut);
+  }
+  const normalized = `${local}@${domain}`;
+  return config.identities[normalized] ?? normalized;
+}

@@ -1,0 +1,144 @@
+/**
+ * Step 3 of the decision: the copies to send (SPEC 5), from the classification and the pool
+ * decision. Nothing is ever sent to an address that no route produced, except two answers
+ * SPEC 2a allows: the NDR to an envelope-authenticated sender, and the reversal of a null-
+ * sender bounce to a valid SRS address.
+ */
+import type { Classification } from './classify.js';
+import type { Config } from './config.js';
+import { domainOf, formatMailbox, type Mailbox } from './message.js';
+import type { PoolDecision } from './pool-decision.js';
+import { chunk } from './routes.js';
+import { Srs } from './srs.js';
+import type { Pool } from './vocabulary.js';
+
+/** SES accepts at most 50 recipients per SendEmail call (SES quotas). */
+export const SES_MAX_RECIPIENTS_PER_CALL = 50;
+
+export type SendKind = 'forward' | 'srs-bounce' | 'ndr';
+
+export interface PlannedSend {
+  kind: SendKind;
+  to: string[];
+  pool: Pool;
+  configurationSet: string;
+  /** Return path: SRS address, the sender's own address, or the bounce sink. */
+  envelopeFrom: string;
+  /** The From header of the copy (the original one when `fromRewritten` is false). */
+  from: string;
+  fromRewritten: boolean;
+  /** Reply-To to set when From is rewritten (the original author), else null. */
+  replyTo: string | null;
+  /** Sending identity the copy counts against, null for NDRs and SRS reversals. */
+  identity: string | null;
+  /** The routes (route keys) this copy is sent for: each gets a loop marker on the copy. */
+  routes?: string[];
+}
+
+export interface SendPlan {
+  sends: PlannedSend[];
+  /** An SRS return path was written on some copy. */
+  srsUsed: boolean;
+}
+
+/** The author shown to the reader of a rewritten copy: "Alice via example.com". */
+function rewrittenFrom(original: Mailbox | undefined, address: string): string {
+  const domain = domainOf(address) ?? '';
+  const who = original?.name || original?.address || 'Unknown sender';
+  return formatMailbox(`${who} via ${domain}`, address);
+}
+
+export function planSends(c: Classification, p: PoolDecision, config: Config, now: Date): SendPlan {
+  const facts = c.authentication;
+  const sends: PlannedSend[] = [];
+  let srsUsed = false;
+
+  if (p.disposition === 'blocked') {
+    if (p.ndrToSender && c.envelopeSender) {
+      // SPEC 3 rule 1: an envelope-authenticated sender learns its mail was not sent.
+      sends.push({
+        kind: 'ndr',
+        to: [c.envelopeSender],
+        pool: 'high-risk',
+        configurationSet: config.pools['high-risk'].configurationSet,
+        envelopeFrom: config.bounceSink,
+        from: formatMailbox('Mail Delivery System', config.bounceSink),
+        fromRewritten: true,
+        replyTo: null,
+        identity: null,
+      });
+    }
+    return { sends, srsUsed };
+  }
+
+  const accepted = new Set(config.acceptedDomains);
+  // The From is kept only for a genuine sender whose From is in an accepted domain (SES sends
+  // only from verified identities); a spoof is never re-sent under the name it claims.
+  const keepFrom = facts.genuineAcceptedSender && facts.fromDomain !== null && accepted.has(facts.fromDomain);
+  const originalFrom = c.from.map((m) => formatMailbox(m.name, m.address)).join(', ');
+  // Only mailboxes with an address can be replied to; a Reply-To that parses to none falls
+  // back to the author.
+  const withAddress = (list: Mailbox[]) => list.filter((m) => m.address.includes('@'));
+  const author = withAddress(c.replyTo).length > 0 ? withAddress(c.replyTo) : withAddress(c.from);
+  const replyTo = author.length > 0 ? author.map((m) => formatMailbox(m.name, m.address)).join(', ') : null;
+
+  // Bounces of the copies go back to the original sender (own address, or SRS) only when it
+  // proved that address; otherwise to the bounce sink, where they are dropped (no backscatter).
+  let envelopeFrom = config.bounceSink;
+  if (!p.isNdr && !p.relay && facts.envelopeAuthenticated && c.envelopeSender) {
+    if (facts.genuineAcceptedSender) {
+      envelopeFrom = c.envelopeSender;
+    } else {
+      envelopeFrom = new Srs(config.srs).forward(c.envelopeSender, now);
+      srsUsed = true;
+    }
+  }
+
+  const plan = (
+    kind: SendKind,
+    to: string[],
+    pool: Pool,
+    returnPath: string,
+    fromAddress: string | null,
+    identity: string | null,
+    routes: string[],
+  ) => {
+    const rewrite = fromAddress !== null;
+    for (const batch of chunk(to, SES_MAX_RECIPIENTS_PER_CALL)) {
+      sends.push({
+        kind,
+        to: batch,
+        pool,
+        configurationSet: config.pools[pool].configurationSet,
+        envelopeFrom: returnPath,
+        from: rewrite ? rewrittenFrom(c.from[0], fromAddress) : originalFrom,
+        fromRewritten: rewrite,
+        replyTo: rewrite ? replyTo : null,
+        identity,
+        routes,
+      });
+    }
+  };
+
+  for (const u of c.usage) {
+    const routed = c.expansion.routed.filter((r) => u.recipients.includes(r.recipient));
+    if (facts.genuineAcceptedSender) {
+      // One copy for all of a genuine sender's recipients, counted under its own address.
+      const to = routed.flatMap((r) => r.destinations);
+      const fromAddress = keepFrom ? null : (facts.genuineAddress ?? u.identity);
+      plan('forward', to, p.pool, envelopeFrom, fromAddress, u.identity, [
+        ...new Set(routed.map((r) => r.route)),
+      ]);
+    } else {
+      // Forwarded mail: one copy per alias, from the alias the mail arrived for.
+      for (const r of routed) {
+        plan('forward', r.destinations, p.pool, envelopeFrom, r.recipient, u.identity, [r.route]);
+      }
+    }
+  }
+  for (const b of c.srsBounces) {
+    if (b.originalSender === null) continue;
+    plan('srs-bounce', [b.originalSender], 'high-risk', config.bounceSink, config.bounceSink, null, []);
+  }
+  return { sends, srsUsed };
+}
