@@ -660,34 +660,72 @@ describe('decide: properties', () => {
       .map(([l, d]) => `${l}@${d}`),
   );
 
-  it('never sends to a recipient that no route produced (not an open relay)', async () => {
+  it('never sends to a recipient that no route produced (not an open relay), NDRs and bounces included', async () => {
+    const srs = new Srs(config.srs);
+    // Some recipients are valid SRS addresses, so the reversal path is exercised too.
+    const srsRecipient = fc
+      .constantFrom('alice@sender.test', 'victim@evil.test')
+      .map((a) => srs.forward(a, NOW));
     await fc.assert(
       fc.asyncProperty(
-        fc.array(recipient, { minLength: 1, maxLength: 6 }),
+        fc.array(fc.oneof(recipient, srsRecipient), { minLength: 1, maxLength: 8 }),
         fc.constantFrom('PASS', 'FAIL', 'GRAY'),
         fc.constantFrom('PASS', 'FAIL'),
-        fc.constantFrom('alice@sender.test', 'bob@example.com', ''),
-        async (recipients, spf, spam, source) => {
+        fc.constantFrom('PASS', 'FAIL'),
+        fc.constantFrom('alice@sender.test', 'bob@example.com', 'victim@evil.test', ''),
+        fc.constantFrom('alice@sender.test', 'bob@example.com', 'ceo@example.com, x@evil.test'),
+        fc.boolean(),
+        async (recipients, spf, spam, virus, source, from, dsn) => {
           const d = await decideMessage({
-            received: received({ recipients, spf: spf as never, spam: spam as never, source }),
-            raw: message({}),
+            received: received({
+              recipients,
+              spf: spf as never,
+              spam: spam as never,
+              virus: virus as never,
+              source,
+            }),
+            raw: message({
+              from,
+              ...(dsn ? { contentType: 'multipart/report; report-type=delivery-status; boundary=b' } : {}),
+            }),
             config,
             resolver: zoneResolver(ZONES),
             now: NOW,
           });
+          // The oracle: SPEC 2a's three destinations, computed here from the inputs alone.
+          // Genuine: an aligned SPF pass for our own domain (the message is not signed).
+          const genuine = spf === 'PASS' && source === 'bob@example.com' && from === 'bob@example.com';
+          const spoof = (source.endsWith('@example.com') || from.includes('@example.com')) && !genuine;
+          const reversed = new Set(
+            source === ''
+              ? recipients
+                  .filter((r) => r.endsWith('@fwd.example.com'))
+                  .slice(0, config.srs.maxRecipients)
+                  .map((r) => srs.reverse(r, NOW))
+                  .flatMap((r) => (r.ok ? [r.address] : []))
+              : [],
+          );
           for (const s of d.sends) {
             assert.ok(s.to.length >= 1 && s.to.length <= 50);
             for (const to of s.to) {
               const allowed =
-                routedDestinations.has(to) ||
-                (s.kind === 'ndr' && to === source) ||
-                (s.kind === 'srs-bounce' && recipients.some((r) => new Srs(config.srs).reverse(r, NOW).ok));
+                (s.kind === 'forward' && routedDestinations.has(to)) ||
+                (s.kind === 'ndr' &&
+                  to === source &&
+                  spf === 'PASS' &&
+                  source !== '' &&
+                  !spoof &&
+                  !dsn &&
+                  d.pool === 'blocked') ||
+                (s.kind === 'srs-bounce' && reversed.has(to));
               assert.ok(allowed, `sent to ${to} (${s.kind}) for recipients ${recipients.join(',')}`);
             }
           }
+          // A message claiming our domain without proving it never leaves through normal.
+          if (spoof) assert.notEqual(d.pool, 'normal');
         },
       ),
-      { numRuns: 150 },
+      { numRuns: 200 },
     );
   });
 });
