@@ -426,6 +426,59 @@ describe('DynamoLimitsStore (dynalite)', () => {
     assert.deepEqual(updates(), { UpdateItem: 2 }, 'the item existed without counters: fast, then B');
   });
 
+  it('refund takes a blocked message back out of every counter, in its hour or later that day', async () => {
+    const store = newStore(0);
+    const id = 'refund@corp.example';
+    const usage = { identity: id, external: 3, internal: 2 };
+    const t = at('2025-03-12T10:15:00Z');
+    await store.count(usage, t);
+    await store.count(usage, at('2025-03-12T10:20:00Z'));
+    // Same hour: hour, day and rolling counters lose exactly the refunded message.
+    await store.refund(usage, at('2025-03-12T10:20:00Z'));
+    assert.deepEqual((await store.peek(id, at('2025-03-12T10:30:00Z')))?.counters, counters(3, 2, 5, 5));
+    // Counted at 10:20, refunded after the hour rolled (another message opened 11:00): the day
+    // and the 10:00 slot lose it, the new hour keeps only its own message.
+    await store.count(usage, at('2025-03-12T10:40:00Z'));
+    await store.count({ identity: id, external: 1, internal: 0 }, at('2025-03-12T11:05:00Z'));
+    await store.refund(usage, at('2025-03-12T10:40:00Z'));
+    assert.deepEqual((await store.peek(id, at('2025-03-12T11:10:00Z')))?.counters, counters(1, 0, 6, 6));
+    // A window long gone: nothing to take back, nothing changes, no error.
+    await store.refund(usage, at('2025-03-10T10:00:00Z'));
+    assert.deepEqual((await store.peek(id, at('2025-03-12T11:10:00Z')))?.counters, counters(1, 0, 6, 6));
+  });
+
+  it('a count answered from the restriction cache says it counted nothing', async () => {
+    const store = newStore(60_000);
+    const id = 'cached@corp.example';
+    const t = at('2025-03-12T12:00:00Z');
+    await store.restrict({ identity: id, reason: 'limit-day', since: t.toISOString(), until: null }, t);
+    const s = await store.count({ identity: id, external: 1, internal: 0 }, at('2025-03-12T12:00:01Z'));
+    assert.equal(s.counted, false);
+    assert.deepEqual(s.counters, counters(0, 0, 0, 0));
+  });
+
+  it('countNdr counts NDRs per address and clock hour, atomically, with a TTL', async () => {
+    const store = newStore();
+    const other = newStore(undefined, newClient());
+    const t = at('2025-03-12T14:10:00Z');
+    const counts = await Promise.all(
+      Array.from({ length: 20 }, (_, k) => (k % 2 ? store : other).countNdr('Victim@Remote.test', t)),
+    );
+    assert.deepEqual(
+      [...counts].sort((a, b) => a - b),
+      Array.from({ length: 20 }, (_, k) => k + 1),
+    );
+    assert.equal(await store.countNdr('victim@remote.test', at('2025-03-12T15:00:00Z')), 1, 'a new hour');
+    assert.equal(await store.countNdr('other@remote.test', t), 1, 'per address');
+    const item = (
+      await DynamoDBDocumentClient.from(ddb).send(
+        new GetCommand({ TableName: TABLE, Key: { pk: 'N#victim@remote.test#2025-03-12T14' } }),
+      )
+    ).Item;
+    assert.equal(item?.n, 20);
+    assert.equal(item?.expiresAt, epoch('2025-03-12T16:10:00Z'));
+  });
+
   describe('SDK faults', () => {
     const usage = { identity: 'fault@corp.example', external: 1, internal: 0 };
     const now = at('2025-03-10T10:00:00Z');

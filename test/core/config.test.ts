@@ -37,6 +37,21 @@ describe('parseConfig: defaults', () => {
     );
   });
 
+  it('fills the trust-model defaults (SPEC 2a, 4)', () => {
+    const c = parseConfig(minimal);
+    assert.deepEqual(
+      [c.subaddressSeparator, c.identities, c.maxHops, c.ndr.perRecipientPerHour, c.srs.maxRecipients],
+      ['+', {}, 50, 10, 5],
+    );
+    const off = parseConfig({
+      ...minimal,
+      subaddressSeparator: '',
+      identities: { 'Bob2@Example.com': 'bob@example.com' },
+    });
+    assert.equal(off.subaddressSeparator, '');
+    assert.deepEqual(off.identities, { 'bob2@example.com': 'bob@example.com' });
+  });
+
   it('gives a section written empty the same defaults as a section left out', () => {
     const absent = parseConfig(minimal);
     const empty = parseConfig({
@@ -234,6 +249,91 @@ describe('parseConfig: bad input names the field', () => {
       config: { ...minimal, trustedGateways: [{ name: 'filter', cidrs: ['10.0.0.0/33'] }] },
       field: 'trustedGateways[0].cidrs[0]',
       message: /CIDR such as/,
+    },
+    // Trust model (SPEC 2a, 4).
+    {
+      name: 'identities: a bad address',
+      config: { ...minimal, identities: { 'not-an-address': 'bob@example.com' } },
+      field: 'identities.not-an-address',
+      message: /identities\.not-an-address: must be an email address/,
+    },
+    {
+      name: 'identities: a mailbox outside the accepted domains',
+      config: { ...minimal, identities: { 'bob2@example.com': 'bob@other.test' } },
+      field: 'identities.bob2@example.com',
+      message: /identities\.bob2@example\.com: .*other\.test is not in acceptedDomains/,
+    },
+    {
+      name: 'identities: an alias outside the accepted domains',
+      config: { ...minimal, identities: { 'bob@other.test': 'bob@example.com' } },
+      field: 'identities.bob@other.test',
+      message: /other\.test is not in acceptedDomains/,
+    },
+    {
+      name: 'identities written as a list',
+      config: { ...minimal, identities: ['bob@example.com'] },
+      field: 'identities',
+      message: /identities: Invalid type: Expected Object/,
+    },
+    {
+      name: 'subaddressSeparator of two characters',
+      config: { ...minimal, subaddressSeparator: '++' },
+      field: 'subaddressSeparator',
+      message: /subaddressSeparator: must be one character/,
+    },
+    {
+      name: 'subaddressSeparator that is an at sign',
+      config: { ...minimal, subaddressSeparator: '@' },
+      field: 'subaddressSeparator',
+      message: /subaddressSeparator: must be one character/,
+    },
+    {
+      name: 'srs.hashLength below 4',
+      config: { ...minimal, srs: { ...minimal.srs, hashLength: 2 } },
+      field: 'srs.hashLength',
+      message: /srs\.hashLength: .*Expected >=4/,
+    },
+    {
+      name: 'srs.hashLength over 27',
+      config: { ...minimal, srs: { ...minimal.srs, hashLength: 28 } },
+      field: 'srs.hashLength',
+      message: /srs\.hashLength: .*Expected <=27/,
+    },
+    {
+      name: 'srs.maxRecipients of 0',
+      config: { ...minimal, srs: { ...minimal.srs, maxRecipients: 0 } },
+      field: 'srs.maxRecipients',
+      message: /srs\.maxRecipients: .*Expected >=1/,
+    },
+    {
+      name: 'srs.maxRecipients not a number',
+      config: { ...minimal, srs: { ...minimal.srs, maxRecipients: 'five' } },
+      field: 'srs.maxRecipients',
+      message: /srs\.maxRecipients: .*number/,
+    },
+    {
+      name: 'maxHops of 0',
+      config: { ...minimal, maxHops: 0 },
+      field: 'maxHops',
+      message: /maxHops: .*Expected >=1/,
+    },
+    {
+      name: 'maxHops fractional',
+      config: { ...minimal, maxHops: 2.5 },
+      field: 'maxHops',
+      message: /maxHops: .*int/,
+    },
+    {
+      name: 'ndr.perRecipientPerHour negative',
+      config: { ...minimal, ndr: { perRecipientPerHour: -1 } },
+      field: 'ndr.perRecipientPerHour',
+      message: /ndr\.perRecipientPerHour: .*Expected >=0/,
+    },
+    {
+      name: 'ndr with a misspelt field',
+      config: { ...minimal, ndr: { perRecipientHour: 3 } },
+      field: 'ndr.perRecipientHour',
+      message: /unknown field/,
     },
   ];
   for (const c of cases) {

@@ -387,6 +387,32 @@ describe('rewriteMessage', () => {
     assert.equal(after.signatures.length, 1);
   });
 
+  it('writes one loop marker per route on top, keeps markers that arrived, drops forged trace fields', () => {
+    // Prepare: the message came round once already (an earlier marker) and forges a trace field.
+    const raw = message({
+      headers: ['X-Outbound-Pools-Loop: team@example.com; AAAAAAAAAAAAAAAA', 'X-Outbound-Pool: normal'],
+    });
+    // Act
+    const out = rewriteMessage(
+      raw,
+      opts(REWRITTEN, { loopMarkers: ['alias@example.com; BBBBBBBBBBBBBBBB'] }),
+    );
+    // Assess
+    const h = parseHeaders(out);
+    assert.deepEqual(h.getAll('x-outbound-pools-loop'), [
+      'alias@example.com; BBBBBBBBBBBBBBBB',
+      'team@example.com; AAAAAAAAAAAAAAAA',
+    ]);
+    assert.deepEqual(h.getAll('x-outbound-pool'), ['relay']);
+    assert.deepEqual(names(out).slice(0, 5), [
+      'return-path',
+      'x-outbound-pool',
+      'x-outbound-pool-reasons',
+      'x-outbound-pool-inbound-id',
+      'x-outbound-pools-loop',
+    ]);
+  });
+
   const invalid: { name: string; raw: unknown; opts: RewriteOptions }[] = [
     { name: 'a raw message that is not a Buffer', raw: 'From: x', opts: opts(KEPT) },
     {
