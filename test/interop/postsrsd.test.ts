@@ -199,6 +199,8 @@ describe('interop with the real postsrsd daemon', () => {
   let plain: Daemon | undefined;
   /** postsrsd -a+ -n6. */
   let custom: Daemon | undefined;
+  /** postsrsd -n8 -N8: our default hash length (srs.hashLength 8), shorter hashes refused. */
+  let eight: Daemon | undefined;
   /** Our side, configured like each daemon. */
   const ours = new Srs({ domain: DOMAIN, secrets: [NEW_SECRET, OLD_SECRET] });
   const oursCustom = new Srs({
@@ -207,6 +209,7 @@ describe('interop with the real postsrsd daemon', () => {
     separator: '+',
     hashLength: 6,
   });
+  const oursEight = new Srs({ domain: DOMAIN, secrets: [NEW_SECRET, OLD_SECRET], hashLength: 8 });
   /** A signer still on the old secret: postsrsd must accept its output (rotation). */
   const oursOld = new Srs({ domain: DOMAIN, secrets: [OLD_SECRET] });
 
@@ -220,11 +223,13 @@ describe('interop with the real postsrsd daemon', () => {
     await writeFile(secretsFile, `${NEW_SECRET}\n${OLD_SECRET}\n`, { mode: 0o600 });
     plain = await startDaemon(secretsFile, []);
     custom = await startDaemon(secretsFile, ['-a+', '-n6']);
+    eight = await startDaemon(secretsFile, ['-n8', '-N8']);
   });
 
   after(async () => {
     await stopDaemon(plain);
     await stopDaemon(custom);
+    await stopDaemon(eight);
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
@@ -264,9 +269,10 @@ describe('interop with the real postsrsd daemon', () => {
     'SRS1+abcd=first.example=-xyz=AB=a.com=b@second.example',
   ];
 
-  for (const [name, getDaemon, srs] of [
-    ['defaults', () => plain, ours],
-    ['-a+ -n6', () => custom, oursCustom],
+  for (const [name, getDaemon, srs, minHash] of [
+    ['defaults', () => plain, ours, 4],
+    ['-a+ -n6', () => custom, oursCustom, 4],
+    ['-n8 -N8', () => eight, oursEight, 8],
   ] as const) {
     describe(`postsrsd ${name}`, () => {
       it('produces byte-identical SRS0 and SRS1 forward output', async () => {
@@ -302,10 +308,11 @@ describe('interop with the real postsrsd daemon', () => {
       });
 
       it('postsrsd reverses what we forwarded, signed with either secret and any separator', async () => {
+        // Signers of at least the daemon's minimum hash length (-N).
         const signers = [
           srs,
-          oursOld,
-          new Srs({ domain: DOMAIN, secrets: [NEW_SECRET], separator: '-' }),
+          new Srs({ domain: DOMAIN, secrets: [OLD_SECRET], hashLength: minHash }),
+          new Srs({ domain: DOMAIN, secrets: [NEW_SECRET], separator: '-', hashLength: minHash }),
           new Srs({ domain: 'any.other.example', secrets: [OLD_SECRET], separator: '+', hashLength: 8 }),
         ];
         for (const signer of signers) {
@@ -374,6 +381,21 @@ describe('interop with the real postsrsd daemon', () => {
       const reply = await lookup(daemon(plain).reversePort, address);
       assert.equal(reply.code === 200, accepted, `postsrsd ${address}: ${reply.code} ${reply.value}`);
       assert.equal(ours.reverse(address, new Date()).ok, accepted, `ours ${address}`);
+    }
+  });
+
+  it('at -n8 -N8 both sides refuse a 4-character hash and accept the 8-character one', async () => {
+    const long = oursEight.forward('user@example.com', new Date());
+    const short = ours.forward('user@example.com', new Date());
+    assert.match(long, /^SRS0=[^=]{8}=/);
+    for (const [address, accepted] of [
+      [long, true],
+      [short, false],
+      [long.toLowerCase(), true],
+    ] as const) {
+      const reply = await lookup(daemon(eight).reversePort, address);
+      assert.equal(reply.code === 200, accepted, `postsrsd ${address}: ${reply.code} ${reply.value}`);
+      assert.equal(oursEight.reverse(address, new Date()).ok, accepted, `ours ${address}`);
     }
   });
 
