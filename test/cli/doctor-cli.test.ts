@@ -29,10 +29,10 @@ const tokens = (d: string) => [1, 2, 3].map((n) => `${d.replace(/\./g, '')}t${n}
 
 function zones(): Zones {
   const z: Zones = {
-    'example.com': { MX: SES_MX },
+    'example.com': { MX: SES_MX, TXT: ['v=spf1 include:amazonses.com -all'] },
     '_dmarc.example.com': { TXT: ['v=DMARC1; p=quarantine'] },
-    'example.org': { MX: SES_MX },
-    '_dmarc.example.org': { TXT: ['v=DMARC1; p=none'] },
+    'example.org': { MX: SES_MX, TXT: ['v=spf1 include:amazonses.com ~all'] },
+    '_dmarc.example.org': { TXT: ['v=DMARC1; p=reject'] },
     'fwd.example.com': { MX: SES_MX, TXT: ['v=spf1 include:amazonses.com ~all'] },
   };
   for (const d of DOMAINS) {
@@ -100,7 +100,7 @@ describe('outbound-pools doctor (in-process)', () => {
       const report = JSON.parse(out.text()) as Report;
       assert.equal(report.ok, true);
       assert.equal(report.region, REGION);
-      assert.deepEqual(report.summary, { passed: 9, failed: 0, unknown: 16 });
+      assert.deepEqual(report.summary, { passed: 11, failed: 0, unknown: 16 });
       assert.deepEqual(find(report, 'example.com', 'mx'), {
         domain: 'example.com',
         check: 'mx',
@@ -152,7 +152,9 @@ describe('outbound-pools doctor (in-process)', () => {
       );
       assert.match(text, /✗ example\.org dmarc: publish `_dmarc\.example\.org\./);
       assert.match(text, /Not checked:/);
-      assert.match(text, /7 passed, 2 failed, 16 unknown \(region eu-west-1\)/);
+      assert.match(text, /7 passed, 2 failed, 18 unknown \(region eu-west-1\)/);
+      // The trust-model warning (issue 12) is shown with its fix, without failing the run.
+      assert.match(text, /\?\s+example\.org\s+sender-proof\s+warning: no DMARC policy for example\.org/);
 
       const forced = capture(true);
       await doctorCommand([...base(), '--offline', '--json'], forced);
@@ -234,7 +236,7 @@ describe('outbound-pools doctor (in-process)', () => {
         [],
       );
       assert.equal(code, 0);
-      assert.deepEqual(report.summary, { passed: 25, failed: 0, unknown: 0 });
+      assert.deepEqual(report.summary, { passed: 27, failed: 0, unknown: 0 });
       assert.equal(sesv2.commandCalls(GetEmailIdentityCommand).length, 3);
       assert.equal(sesv2.commandCalls(GetConfigurationSetCommand).length, 3);
       assert.equal(ses.commandCalls(DescribeActiveReceiptRuleSetCommand).length, 1);

@@ -26,15 +26,19 @@ const tokens = (d: string) => [1, 2, 3].map((n) => `${d.replace(/\./g, '')}tok${
 /** A deployment where every check passes. */
 function goodZones(): Zones {
   const z: Zones = {
-    'example.com': { MX: SES_MX },
+    'example.com': { MX: SES_MX, TXT: ['v=spf1 include:amazonses.com -all'] },
     '_dmarc.example.com': { TXT: ['v=DMARC1; p=reject; sp=quarantine'] },
     'mail.example.com': {
       MX: [{ exchange: `feedback-smtp.${REGION}.amazonses.com`, priority: 10 }],
       TXT: ['v=spf1 include:amazonses.com ~all'],
     },
-    'example.org': { MX: [{ exchange: 'mx.filter.test', priority: 10 }] },
+    'example.org': {
+      MX: [{ exchange: 'mx.filter.test', priority: 10 }],
+      TXT: ['v=spf1 redirect=_spf.example.org'],
+    },
+    '_spf.example.org': { TXT: ['v=spf1 ip4:198.51.100.0/24 ~all'] },
     'mx.filter.test': { A: ['198.51.100.25'] },
-    '_dmarc.example.org': { TXT: ['v=DMARC1; p=none'] },
+    '_dmarc.example.org': { TXT: ['v=DMARC1; p=quarantine'] },
     'fwd.example.com': { MX: SES_MX, TXT: ['v=spf1 include:amazonses.com ~all'] },
   };
   for (const d of ['example.com', 'example.org', 'fwd.example.com']) {
@@ -150,7 +154,9 @@ describe('doctor: everything set up', () => {
       rows.map((r) => `${r.domain} ${r.check}`),
       [
         ...['example.com', 'example.org'].flatMap((d) =>
-          ['mx', 'a-or-mx', 'ses-identity', 'dkim', 'dkim-dns', 'mail-from', 'dmarc'].map((c) => `${d} ${c}`),
+          ['mx', 'a-or-mx', 'ses-identity', 'dkim', 'dkim-dns', 'mail-from', 'dmarc', 'sender-proof'].map(
+            (c) => `${d} ${c}`,
+          ),
         ),
         ...['mx', 'ses-identity', 'dkim', 'dkim-dns', 'mail-from', 'spf', 'dmarc'].map(
           (c) => `fwd.example.com ${c}`,

@@ -23,6 +23,8 @@
  * - `spf` (SRS domain): an SPF record with `include:amazonses.com`;
  * - `dmarc`: a DMARC record at `_dmarc.<domain>` (or inherited from the organizational
  *   domain, RFC 7489 6.6.3).
+ * - `sender-proof` (accepted domains, `sender-proof.ts`): a warning when SPF does not end in
+ *   `-all`/`~all` or DMARC is not `quarantine`/`reject`.
  *
  * Once (domain `(account)`): the three configuration sets exist and send through their
  * dedicated IP pools (`config.pools.<pool>`), and a receipt rule set is active and has an
@@ -35,6 +37,7 @@ import { DnsTemporaryError } from '../errors.js';
 import { trustedGatewayMatcher } from '../gateways.js';
 import { checkSourceDomain } from '../source-domain.js';
 import { POOLS, type Pool } from '../vocabulary.js';
+import { checkSenderProof } from './sender-proof.js';
 
 /** One line of the report. `fix` is empty for a passing check. */
 export interface DoctorRow {
@@ -638,6 +641,7 @@ async function domainRows(
   const tailRows = Promise.all([
     kind === 'srs' ? checkSpf(domain, resolver) : Promise.resolve(null),
     checkDmarc(domain, resolver),
+    kind === 'accepted' ? checkSenderProof(domain, resolver) : Promise.resolve(null),
   ]);
 
   let awsRows: DoctorRow[];
@@ -693,8 +697,8 @@ async function domainRows(
     }
   }
   const [mx, aOrMx] = await dnsRows;
-  const [spf, dmarc] = await tailRows;
-  return [mx, aOrMx, ...awsRows, spf, dmarc].filter((r): r is DoctorRow => r !== null);
+  const [spf, dmarc, senderProof] = await tailRows;
+  return [mx, aOrMx, ...awsRows, spf, dmarc, senderProof].filter((r): r is DoctorRow => r !== null);
 }
 
 /**
