@@ -66,6 +66,14 @@ describe('outbound-pools dry-run', () => {
     assert.equal(s.from, '"Alice Sender via example.com" <alias@example.com>');
     assert.equal(s.replyTo, '"Alice Sender" <alice@sender.test>');
     assert.equal(r.stdout.trim().split('\n').length, 1, 'exactly one line of JSON');
+    // SPEC 2a: who proved what, so the operator sees why.
+    assert.equal(out.authentication.envelopeDomain, 'sender.test');
+    assert.equal(out.authentication.fromDomain, 'sender.test');
+    assert.equal(out.authentication.spfPass, false);
+    assert.equal(out.authentication.dkimAuthorAligned, true);
+    assert.equal(out.authentication.envelopeAuthenticated, true);
+    assert.equal(out.authentication.authorAuthenticated, true);
+    assert.equal(out.authentication.spoof, false);
   });
 
   it('the unsigned copy of the same message is unauthenticated relay', async () => {
@@ -94,6 +102,10 @@ describe('outbound-pools dry-run', () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /^pool\s+normal/m);
     assert.match(r.stdout, /kind\s+pool\s+to/);
+    assert.match(
+      r.stdout,
+      /^proved\s+E sender\.test, F sender\.test, aligned yes; envelope-authenticated yes, author-authenticated yes; forwarded$/m,
+    );
   });
 
   it('a temporary DNS failure prints {"error", "retryable": true} and exits 75', async () => {

@@ -271,7 +271,8 @@ const CASES: Case[] = [
     event: { source: 'bob@example.com', spf: 'FAIL', dmarc: 'FAIL' },
     from: 'Bob <bob@example.com>',
     pool: 'relay',
-    reasons: ['unauthenticated-relay', 'enhanced-filtering'],
+    // SPEC 2a: a claim of an accepted domain that is not proved is recorded as a spoof.
+    reasons: ['unauthenticated-relay', 'spoofed-accepted-domain', 'enhanced-filtering'],
     spf: 'FAIL',
     gateway: { applied: true, ip: '192.0.2.200', spf: 'FAIL' },
     check: (d) => {
@@ -316,7 +317,9 @@ const CASES: Case[] = [
     event: { source: '<>', spf: 'FAIL' },
     from: 'MAILER-DAEMON@mail.sender.test',
     pool: 'high-risk',
-    reasons: ['ndr', 'spf-pass', 'enhanced-filtering'],
+    // SPEC 2a: SPF counts only about the envelope sender; the HELO check of a null sender
+    // is computed (and shown) but proves no address.
+    reasons: ['ndr', 'unauthenticated-relay', 'enhanced-filtering'],
     spf: 'PASS',
     gateway: { applied: true, helo: 'mail.sender.test', spf: 'PASS' },
   },
