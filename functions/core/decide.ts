@@ -10,11 +10,20 @@
  *
  * {@link decideMessage} runs both, for callers that already hold the counters (dry-run).
  */
+
+import { overSize } from './compose/copy-size.js';
 import type { Config } from './config.js';
 import { type DkimEvaluation, evaluateDkim, relaxedAligned } from './dkim.js';
+import { deadlineResolver } from './dns/deadline-resolver.js';
 import type { Resolver } from './dns/resolver.js';
 import { DnsTemporaryError, InvalidInputError } from './errors.js';
 import { evaluateGatewayChain, type GatewayVerdict } from './gateways.js';
+import {
+  type HeaderMeasure,
+  headerLimitDecision,
+  measureHeaderBlock,
+  unparsedClassification,
+} from './header-bounds.js';
 import { evaluateLimits, type LimitVerdict, type Restriction, type SenderState } from './limits.js';
 import {
   domainOf,
@@ -87,6 +96,8 @@ export interface Classification {
   /** The message is forwarded or relayed: its sender is not (authentically) in an accepted domain. */
   forwarded: boolean;
   usage: IdentityUsage[];
+  /** SPEC 2a: the header block as measured before any parsing (header-bounds.ts). */
+  bounds: HeaderMeasure;
 }
 
 export type SendKind = 'forward' | 'srs-bounce' | 'ndr';
@@ -154,9 +165,17 @@ function classifySrsBounces(config: Config, srs: Srs, recipients: readonly strin
  * would change the pool, and {@link InvalidInputError} for inputs that cannot be read.
  */
 export async function classify(input: DecisionInput): Promise<Classification> {
+  if (!Buffer.isBuffer(input.raw)) throw new InvalidInputError('message', 'raw message must be a Buffer');
+  // --- SPEC 2a: hostile input is bounded (header-bounds.ts, dns/deadline-resolver.ts) ------
+  // The header block is measured in one linear pass before anything parses it; over its
+  // bound the message is classified on its envelope alone (mailauth's header parser is
+  // quadratic). Every DNS lookup of the message then shares one deadline.
+  const bounds = measureHeaderBlock(input.raw, input.config.bounds);
+  if (bounds.exceeded) return unparsedClassification(input, bounds);
+  input = { ...input, resolver: deadlineResolver(input.resolver, input.config.bounds.dnsDeadlineMs) };
+  // -------------------------------------------------------------------------------------------
   const { received, raw, config, resolver, now } = input;
   const { mail, receipt } = received;
-  if (!Buffer.isBuffer(raw)) throw new InvalidInputError('message', 'raw message must be a Buffer');
   if (Number.isNaN(now.getTime())) throw new InvalidInputError('now', 'invalid date');
   const headers = parseHeaders(raw);
   const from = parseMailboxes(headers.getAll('from').join(', '));
@@ -187,7 +206,11 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   const [sourceDomainVerdict, dkim, gateway] = await Promise.all([
     sourceDomain ? checkSourceDomain(sourceDomain, resolver) : Promise.resolve(null),
     // The body hash is for the ARC seal of the copies: only when the configuration seals.
-    evaluateDkim(raw, fromDomain, resolver, now, { bodyHash: config.arc !== undefined }),
+    evaluateDkim(raw, fromDomain, resolver, now, {
+      bodyHash: config.arc !== undefined,
+      maxSignatures: config.bounds.dkimSignatures,
+      envelopeDomain: domainOf(envelopeSender),
+    }),
     // Enhanced filtering: behind a trusted gateway, SPF is recomputed against the first
     // untrusted hop (a temporary DNS failure throws DnsTemporaryError, never a downgrade).
     config.trustedGateways.length > 0
@@ -259,6 +282,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     virus: receipt.virusVerdict.status === 'FAIL',
     forwarded,
     usage,
+    bounds,
   };
 }
 
@@ -284,6 +308,10 @@ export function decide(
   config: Config,
   now: Date,
 ): Decision {
+  // --- Rule 1, SPEC 2a: header block over its bound (header-bounds.ts) ----------------------
+  // Nothing of the message was parsed, so the rules below have nothing to read: blocked.
+  if (c.bounds.exceeded) return headerLimitDecision(c, config);
+  // -------------------------------------------------------------------------------------------
   const reasons = new Set<Reason>();
   const isNdr = c.ndr.nullSender || c.ndr.deliveryReport || c.ndr.toSrsAddress;
   const routedAny = c.expansion.routed.some((r) => r.destinations.length > 0);
@@ -306,7 +334,8 @@ export function decide(
     reasons.add('virus');
     blocked = true;
   }
-  if (c.sizeBytes > config.maxMessageBytes) {
+  // Issue 13 item 5: also when a copy could be larger than SES sends (compose/copy-size.ts).
+  if (overSize(c, config)) {
     reasons.add('hard-limit-size');
     blocked = true;
   }
@@ -322,7 +351,7 @@ export function decide(
   // A message blocked for what it is (virus, size, too many recipients, no route) is never
   // sent, so it is not counted against its sender and cannot restrict it: only mail that
   // would go out meets the rate limits (the pipeline counts nothing for it either).
-  const countable = !c.virus && c.sizeBytes <= config.maxMessageBytes && !overPerMessage && !noRoute;
+  const countable = !c.virus && !overSize(c, config) && !overPerMessage && !noRoute;
   if (countable && limits.some((l) => l.serviceCap)) {
     reasons.add('hard-limit-recipients');
     blocked = true;
