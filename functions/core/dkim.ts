@@ -2,11 +2,13 @@
  * DKIM of the sender's domain (SPEC 3, rule 6): a valid signature whose `d=` is aligned with
  * the From domain in DMARC's relaxed mode. A third-party or broken signature does not count.
  */
+import { createHash } from 'node:crypto';
 import type { ARCData, ARCSealOptions } from 'mailauth';
 import { arc } from 'mailauth/lib/arc/index.js';
 import { DkimVerifier, type PreparedSignature } from 'mailauth/lib/dkim/dkim-verifier.js';
 import { writeToStream } from 'mailauth/lib/tools.js';
 import { getDomain } from 'tldts';
+import { shareBodyHashes } from './dkim-body-hashes.js';
 import type { Resolver } from './dns/resolver.js';
 
 /** mailauth's verdict values for one signature (RFC 8601 2.7.1). */
@@ -76,7 +78,8 @@ export interface DkimBudget {
  * (processable ones before those mailauth already found invalid). The body hashers of the
  * signatures left out are dropped before any body byte reaches them: mailauth keeps one per
  * distinct canonicalization, algorithm and `l=`, so a message with 200 distinct `l=` costs
- * 200 hashes of the body without this. The newest ARC-Message-Signature (for the ARC chain)
+ * 200 hashes of the body without this; and the kept ones of one canonicalization share one
+ * pass over the body (`dkim-body-hashes.ts`). The newest ARC-Message-Signature (for the ARC chain)
  * and the seal's body hash are always kept.
  */
 class BudgetedVerifier extends DkimVerifier {
@@ -103,7 +106,27 @@ class BudgetedVerifier extends DkimVerifier {
       return aligned + (s.skip || s.invalid ? 1 : 0);
     };
     const dkim = this.signatureHeaders.filter((s) => s.type === 'DKIM');
-    if (dkim.length <= maxSignatures) return;
+    if (dkim.length > maxSignatures) this.keep(dkim, rank, maxSignatures);
+    shareBodyHashes(this.bodyHashes, (algorithm) => createHash(algorithm));
+    this.prefetchKeys();
+  }
+
+  /**
+   * mailauth looks keys up one signature after the other, each waiting for the last: started
+   * here, all at once, they overlap each other and the body hash, and its key cache hands each
+   * signature its (shared) lookup. All of them run under the message's DNS deadline.
+   */
+  private prefetchKeys(): void {
+    for (const s of this.signatureHeaders) {
+      if (s.skip || s.invalid || !s.selector || !s.signingDomain) continue;
+      void this.keyCache.get(s.type, `${s.selector}._domainkey.${s.signingDomain}`, this.minBitLength, {
+        strict: this.strict,
+        hashAlgo: s.hashAlgo,
+      });
+    }
+  }
+
+  private keep(dkim: PreparedSignature[], rank: (s: PreparedSignature) => number, maxSignatures: number) {
     const chosen = new Set(
       dkim
         .map((s, i) => ({ s, i, r: rank(s) }))
