@@ -227,6 +227,20 @@ export function headerFields(header: Buffer): RawField[] {
 }
 
 /**
+ * A field's bytes with the WSP between its name and colon removed (`From<TAB>:` → `From:`).
+ * RFC 5322 4.5.8 lets a reader accept that obsolete form, and we do, but a strict reader
+ * (section 3.6.8) does not see a field there at all: written as `Name:`, the copy reads the
+ * same to both. Relaxed DKIM canonicalization deletes that WSP too (RFC 6376 3.4.2).
+ */
+export function withoutWspBeforeColon(bytes: Buffer): Buffer {
+  const lf = bytes.indexOf(0x0a);
+  const head = bytes.toString('latin1', 0, lf < 0 ? bytes.length : lf);
+  const m = /^([\x21-\x39\x3b-\x7e]+)[ \t]+:/.exec(head);
+  if (!m) return bytes;
+  return Buffer.concat([Buffer.from(`${m[1]}:`, 'latin1'), bytes.subarray(m[0].length)]);
+}
+
+/**
  * A field's bytes with every line ending `eol` (SPEC 2a: line endings are normalised once, in
  * the copy): a bare LF becomes `eol` and CRs before a line end go, so a strict CRLF parser and
  * an LF parser cut the copy's header block into the same lines as we did. Returns the bytes
@@ -444,7 +458,7 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
   // end for us and none for a strict CRLF parser); a last line without its line end (a
   // message that ends inside the header block) gets one.
   const terminated = (field: RawField): Buffer => {
-    const bytes = normalizeLineEnds(field.bytes, eol);
+    const bytes = normalizeLineEnds(withoutWspBeforeColon(field.bytes), eol);
     return bytes[bytes.length - 1] === 0x0a ? bytes : Buffer.concat([bytes, Buffer.from(eol)]);
   };
 
