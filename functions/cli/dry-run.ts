@@ -1,7 +1,13 @@
 /**
  * `outbound-pools dry-run`: which pool a message would take, and why, without sending.
  */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { SSMClient } from '@aws-sdk/client-ssm';
+import { loadArcKey } from '../adapters/ssm-secrets.js';
+import { composeCopy } from '../core/compose/copy.js';
+import type { Config } from '../core/config.js';
 import { type Decision, decideMessage } from '../core/decide.js';
 import { cachedResolver } from '../core/dns/cached-resolver.js';
 import { nodeResolver } from '../core/dns/node-resolver.js';
@@ -9,15 +15,19 @@ import type { Resolver } from '../core/dns/resolver.js';
 import { parseZones, zoneResolver } from '../core/dns/zone-resolver.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { SenderState } from '../core/limits.js';
-import { parseReceiptEvent } from '../core/ses-event.js';
+import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
 import { loadConfig, painter, parseNow, readInputFile, readJsonFile, table } from './io.js';
 
 export const DRY_RUN_USAGE = `Usage: outbound-pools dry-run --event EVENT.json --message RAW.eml
          [--config CONFIG.json] [--zones ZONES.json] [--senders SENDERS.json]
-         [--now ISO-8601] [--pretty | --json]
+         [--now ISO-8601] [--write-copies DIR] [--pretty | --json]
 
 Prints which pool the message would leave through, the reasons, and every copy that would
-be sent. JSON when stdout is not a terminal (or with --json), a table with --pretty.`;
+be sent. JSON when stdout is not a terminal (or with --json), a table with --pretty.
+
+--write-copies DIR writes each copy exactly as the router would hand it to SES (the
+rewritten message or the NDR, ARC-sealed when the configuration names a key) to
+DIR/copy-N-KIND-POOL.eml, N counting from 1 in plan order, and lists the files.`;
 
 /** The dry-run's JSON document: the decision without its internals. */
 export function dryRunReport(d: Decision) {
@@ -95,6 +105,7 @@ export async function dryRun(argv: string[], out: NodeJS.WriteStream): Promise<v
       zones: { type: 'string' },
       senders: { type: 'string' },
       now: { type: 'string' },
+      'write-copies': { type: 'string' },
       pretty: { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -112,7 +123,13 @@ export async function dryRun(argv: string[], out: NodeJS.WriteStream): Promise<v
   const senders = values.senders ? sendersFromJson(await readJsonFile(values.senders, '--senders')) : {};
 
   const decision = await decideMessage({ received, raw, config, resolver, now, senders });
-  const report = dryRunReport(decision);
+  const report: ReturnType<typeof dryRunReport> & { copies?: CopyFile[] } = dryRunReport(decision);
+  if (values['write-copies'] !== undefined) {
+    const dir = values['write-copies'];
+    if (dir === '')
+      throw new InvalidInputError('--write-copies', 'give the directory to write the copies to');
+    report.copies = await writeCopies(dir, decision, { received, raw, config, resolver, now });
+  }
   const pretty = values.pretty || (!values.json && out.isTTY === true);
   out.write(pretty ? `${renderPretty(report, out)}\n` : `${JSON.stringify(report)}\n`);
 }
@@ -130,9 +147,70 @@ function provedLine(a: ReturnType<typeof dryRunReport>['authentication']): strin
   return `E ${a.envelopeDomain ?? '<>'}, F ${a.fromDomain ?? `unknown (${a.fromCount} From)`}, aligned ${yes(a.aligned)}; envelope-authenticated ${yes(a.envelopeAuthenticated)}, author-authenticated ${yes(a.authorAuthenticated)}; ${who}`;
 }
 
+/** One copy written by `--write-copies`. */
+export interface CopyFile {
+  file: string;
+  kind: string;
+  pool: string;
+  to: string[];
+  bytes: number;
+}
+
+/**
+ * Writes every planned send of `decision` to `dir`, composed by the router's own code
+ * (`core/compose/copy.ts`) with the router's inputs: the same trace context, the same
+ * classification (for the seal), the ARC key the configuration names.
+ */
+async function writeCopies(
+  dir: string,
+  decision: Decision,
+  ctx: { received: ReceivedMail; raw: Buffer; config: Config; resolver: Resolver; now: Date },
+): Promise<CopyFile[]> {
+  const { received, raw, config, resolver, now } = ctx;
+  const arcKey = await loadArcKey(config, () => new SSMClient({}));
+  try {
+    await mkdir(dir, { recursive: true });
+  } catch (error) {
+    throw new InvalidInputError('--write-copies', `cannot create ${dir}: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  // What the router's trace summary holds for the same message (router/process.ts).
+  const context = {
+    messageId: received.mail.messageId,
+    receivedAt: received.receipt.timestamp || received.mail.timestamp,
+    recipients: received.receipt.recipients.map((r) => r.toLowerCase()),
+    reasons: decision.reasons,
+  };
+  const files: CopyFile[] = [];
+  for (const [i, send] of decision.sends.entries()) {
+    const bytes = await composeCopy(
+      send,
+      raw,
+      context,
+      decision.classification,
+      { config, arcKey, resolver },
+      now,
+    );
+    const file = join(dir, `copy-${i + 1}-${send.kind}-${send.pool}.eml`);
+    try {
+      await writeFile(file, bytes);
+    } catch (error) {
+      throw new InvalidInputError('--write-copies', `cannot write ${file}: ${(error as Error).message}`, {
+        cause: error,
+      });
+    }
+    files.push({ file, kind: send.kind, pool: send.pool, to: send.to, bytes: bytes.length });
+  }
+  return files;
+}
+
 const POOL_STYLE = { normal: 'green', relay: 'yellow', 'high-risk': 'red', blocked: 'magenta' } as const;
 
-function renderPretty(r: ReturnType<typeof dryRunReport>, out: NodeJS.WriteStream): string {
+function renderPretty(
+  r: ReturnType<typeof dryRunReport> & { copies?: CopyFile[] },
+  out: NodeJS.WriteStream,
+): string {
   const paint = painter(out);
   const lines = [
     `${paint('bold', 'pool')}     ${paint(POOL_STYLE[r.pool], r.pool)}${r.configurationSet ? `  (configuration set ${r.configurationSet})` : ''}`,
@@ -146,6 +224,9 @@ function renderPretty(r: ReturnType<typeof dryRunReport>, out: NodeJS.WriteStrea
   ];
   if (r.unrouted.length > 0) lines.push(`${paint('bold', 'unrouted')} ${r.unrouted.join(', ')}`);
   lines.push('');
+  if (r.copies) {
+    for (const c of r.copies) lines.push(`${paint('bold', 'copy')}     ${c.file} (${c.bytes} bytes)`);
+  }
   if (r.sends.length === 0) {
     lines.push(paint('dim', 'nothing would be sent'));
   } else {

@@ -8,9 +8,11 @@
 import { type AuthenticationFacts, authenticationFacts } from './authentication.js';
 import type { Config } from './config.js';
 import { type DkimEvaluation, evaluateDkim, relaxedAligned } from './dkim.js';
+import { deadlineResolver } from './dns/deadline-resolver.js';
 import type { Resolver } from './dns/resolver.js';
 import { InvalidInputError } from './errors.js';
 import { evaluateGatewayChain, type GatewayVerdict } from './gateways.js';
+import { type HeaderMeasure, measureHeaderBlock, unparsedClassification } from './header-bounds.js';
 import { normalizeIdentity } from './identity.js';
 import { hasLoopMarker, hopCount } from './loop.js';
 import {
@@ -90,6 +92,8 @@ export interface Classification {
   /** Over `maxHops`, or carrying our loop marker for a route it is routed through. */
   loop: boolean;
   usage: IdentityUsage[];
+  /** SPEC 2a: the header block as measured before any parsing (header-bounds.ts). */
+  bounds: HeaderMeasure;
 }
 
 function isNullPath(source: string): boolean {
@@ -172,11 +176,16 @@ function usageOf(config: Config, facts: AuthenticationFacts, expansion: Expansio
  * answer would change the pool, and {@link InvalidInputError} for inputs that cannot be read.
  */
 export async function classify(input: DecisionInput): Promise<Classification> {
-  const { received, raw, config, resolver, now } = input;
+  if (!Buffer.isBuffer(input.raw)) throw new InvalidInputError('message', 'raw message must be a Buffer');
+  if (Number.isNaN(input.now.getTime())) throw new InvalidInputError('now', 'invalid date');
+  // SPEC 2a, hostile input is bounded: the header block is measured in one linear pass before
+  // anything parses it; over its bound the message is classified on its envelope alone
+  // (mailauth's header parser is quadratic). Every DNS lookup then shares one deadline.
+  const bounds = measureHeaderBlock(input.raw, input.config.bounds);
+  if (bounds.exceeded) return unparsedClassification(input, bounds);
+  const { received, raw, config, now } = input;
+  const resolver = deadlineResolver(input.resolver, config.bounds.dnsDeadlineMs);
   const { mail, receipt } = received;
-  if (!Buffer.isBuffer(raw)) throw new InvalidInputError('message', 'raw message must be a Buffer');
-  if (Number.isNaN(now.getTime())) throw new InvalidInputError('now', 'invalid date');
-  // Bounds on hostile input (header block size) belong here, before any parsing work.
   const headers = parseHeaders(raw);
   const from = parseMailboxes(headers.getAll('from').join(', '));
   const replyTo = parseMailboxes(headers.get('reply-to'));
@@ -202,7 +211,11 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   const [sourceDomainVerdict, dkim, gateway] = await Promise.all([
     sourceDomain ? checkSourceDomain(sourceDomain, resolver) : Promise.resolve(null),
     // The body hash is for the ARC seal of the copies: only when the configuration seals.
-    evaluateDkim(raw, fromDomain, resolver, now, { bodyHash: config.arc !== undefined }),
+    evaluateDkim(raw, fromDomain, resolver, now, {
+      bodyHash: config.arc !== undefined,
+      maxSignatures: config.bounds.dkimSignatures,
+      envelopeDomain: domainOf(envelopeSender),
+    }),
     // Enhanced filtering: behind a trusted gateway, SPF is recomputed against the first
     // untrusted hop (a temporary DNS failure throws DnsTemporaryError, never a downgrade).
     config.trustedGateways.length > 0
@@ -268,5 +281,6 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     hops,
     loop: hops > config.maxHops || markedRoute,
     usage: usageOf(config, authentication, expansion),
+    bounds,
   };
 }

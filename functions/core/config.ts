@@ -173,6 +173,26 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /**
+   * SPEC 2a, "Hostile input is bounded": what one message may cost before it is blocked or
+   * its extra work skipped. Defaults and reasons: docs/hostile-input.md.
+   */
+  bounds: v.optional(
+    v.strictObject({
+      /** Header block in bytes (Postfix `header_size_limit`); over it: `hard-limit-headers`. */
+      headerBytes: v.optional(boundedInt(1024, 1024 * 1024), 102_400),
+      /**
+       * Header block in lines; over it: `hard-limit-headers`. At most 10,000: mailauth's header
+       * parser is quadratic in the line count (16,000 lines take ~0.1 s, 32,000 take ~17 s).
+       */
+      headerLines: v.optional(boundedInt(10, 10_000), 2_000),
+      /** DKIM signatures verified per message (RFC 6376 6.1 lets a verifier limit them). */
+      dkimSignatures: v.optional(boundedInt(1, 50), 5),
+      /** One deadline for all DNS lookups of a message, in ms; a later lookup is a temporary error. */
+      dnsDeadlineMs: v.optional(boundedInt(100, 60_000), 10_000),
+    }),
+    {},
+  ),
   limits: v.optional(
     v.strictObject({
       default: v.optional(policyOverride, {}),

@@ -14,6 +14,7 @@
  */
 import { type Classification, classify, type DecisionInput } from './classify.js';
 import type { Config } from './config.js';
+import { headerLimitDecision } from './header-bounds.js';
 import type { LimitVerdict, Restriction, SenderState } from './limits.js';
 import { decidePool, sortReasons } from './pool-decision.js';
 import { type PlannedSend, planSends } from './send-plan.js';
@@ -50,6 +51,9 @@ export function decide(
   config: Config,
   now: Date,
 ): Decision {
+  // SPEC 2a: a header block over its bound was never parsed, so the rules have nothing to
+  // read: blocked, `hard-limit-headers`, with an NDR only as rule 1 allows (header-bounds.ts).
+  if (c.bounds.exceeded) return headerLimitDecision(c, config);
   const p = decidePool(c, senders, config, now);
   const { sends, srsUsed } = planSends(c, p, config, now);
   const reasons = srsUsed ? [...p.reasons, 'srs-rewritten' as const] : p.reasons;

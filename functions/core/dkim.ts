@@ -2,10 +2,13 @@
  * DKIM of the sender's domain (SPEC 3, rule 6): a valid signature whose `d=` is aligned with
  * the From domain in DMARC's relaxed mode. A third-party or broken signature does not count.
  */
+import { createHash } from 'node:crypto';
 import type { ARCData, ARCSealOptions } from 'mailauth';
 import { arc } from 'mailauth/lib/arc/index.js';
-import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+import { DkimVerifier, type PreparedSignature } from 'mailauth/lib/dkim/dkim-verifier.js';
+import { writeToStream } from 'mailauth/lib/tools.js';
 import { getDomain } from 'tldts';
+import { shareBodyHashes } from './dkim-body-hashes.js';
 import type { Resolver } from './dns/resolver.js';
 
 /** mailauth's verdict values for one signature (RFC 8601 2.7.1). */
@@ -44,6 +47,103 @@ export interface DkimEvaluation {
    * configuration seals copies).
    */
   bodyHash?: string;
+  /**
+   * Signatures left unverified because the message carried more than the budget
+   * (`bounds.dkimSignatures`, RFC 6376 6.1); they are not listed in `signatures`.
+   */
+  unverified?: number;
+}
+
+/** Longest `comment` kept from mailauth (it is written into the ARC-Authentication-Results). */
+export const MAX_DKIM_COMMENT = 200;
+
+/** Default number of signatures verified per message (`bounds.dkimSignatures`). */
+export const DEFAULT_MAX_DKIM_SIGNATURES = 5;
+
+export interface DkimBudget {
+  /** At most this many DKIM signatures are verified. */
+  maxSignatures: number;
+  /** The single From domain (alignment first), if any. */
+  fromDomain: string | undefined;
+  /** The envelope sender's domain (preferred next), if any. */
+  envelopeDomain: string | undefined;
+}
+
+/**
+ * mailauth's verifier with a budget (RFC 6376 6.1: "A Verifier MAY limit the number of
+ * signatures it tries"). mailauth prepares every signature when the header block is read and
+ * only afterwards hashes the body and looks keys up, so the selection happens in between:
+ * at most `maxSignatures` DKIM signatures are kept, those whose `d=` is aligned with the From
+ * domain first, then those aligned with the envelope domain, then the rest in header order
+ * (processable ones before those mailauth already found invalid). The body hashers of the
+ * signatures left out are dropped before any body byte reaches them: mailauth keeps one per
+ * distinct canonicalization, algorithm and `l=`, so a message with 200 distinct `l=` costs
+ * 200 hashes of the body without this; and the kept ones of one canonicalization share one
+ * pass over the body (`dkim-body-hashes.ts`). The newest ARC-Message-Signature (for the ARC chain)
+ * and the seal's body hash are always kept.
+ */
+class BudgetedVerifier extends DkimVerifier {
+  unverified = 0;
+
+  constructor(
+    options: Record<string, unknown>,
+    private readonly budget: DkimBudget,
+  ) {
+    super(options);
+  }
+
+  override async messageHeaders(headers: unknown): Promise<void> {
+    await super.messageHeaders(headers);
+    const { fromDomain, envelopeDomain, maxSignatures } = this.budget;
+    const rank = (s: PreparedSignature): number => {
+      const d = s.signingDomain ?? '';
+      const aligned =
+        fromDomain && d && relaxedAligned(d, fromDomain)
+          ? 0
+          : envelopeDomain && d && relaxedAligned(d, envelopeDomain)
+            ? 2
+            : 4;
+      return aligned + (s.skip || s.invalid ? 1 : 0);
+    };
+    const dkim = this.signatureHeaders.filter((s) => s.type === 'DKIM');
+    if (dkim.length > maxSignatures) this.keep(dkim, rank, maxSignatures);
+    shareBodyHashes(this.bodyHashes, (algorithm) => createHash(algorithm));
+    this.prefetchKeys();
+  }
+
+  /**
+   * mailauth looks keys up one signature after the other, each waiting for the last: started
+   * here, all at once, they overlap each other and the body hash, and its key cache hands each
+   * signature its (shared) lookup. All of them run under the message's DNS deadline.
+   */
+  private prefetchKeys(): void {
+    for (const s of this.signatureHeaders) {
+      if (s.skip || s.invalid || !s.selector || !s.signingDomain) continue;
+      void this.keyCache.get(s.type, `${s.selector}._domainkey.${s.signingDomain}`, this.minBitLength, {
+        strict: this.strict,
+        hashAlgo: s.hashAlgo,
+      });
+    }
+  }
+
+  private keep(dkim: PreparedSignature[], rank: (s: PreparedSignature) => number, maxSignatures: number) {
+    const chosen = new Set(
+      dkim
+        .map((s, i) => ({ s, i, r: rank(s) }))
+        .sort((a, b) => a.r - b.r || a.i - b.i)
+        .slice(0, maxSignatures)
+        .map((x) => x.s),
+    );
+    // mailauth leaves unprocessable (`skip`) signatures out of its lenient results anyway.
+    this.unverified = dkim.filter((s) => !chosen.has(s) && !s.skip).length;
+    this.signatureHeaders = this.signatureHeaders.filter((s) => s.type !== 'DKIM' || chosen.has(s));
+    const needed = new Set<string>(this.sealBodyHashKey ? [this.sealBodyHashKey] : []);
+    for (const s of this.signatureHeaders) {
+      if (s.bodyHashKey) needed.add(s.bodyHashKey);
+      if (s.fallbackBodyHashKey) needed.add(s.fallbackBodyHashKey);
+    }
+    for (const key of [...this.bodyHashes.keys()]) if (!needed.has(key)) this.bodyHashes.delete(key);
+  }
 }
 
 /**
@@ -61,7 +161,8 @@ export function relaxedAligned(a: string, b: string): boolean {
 }
 
 /**
- * Verifies every DKIM signature of the raw message and evaluates alignment against
+ * Verifies the DKIM signatures of the raw message, at most `maxSignatures` of them (default
+ * {@link DEFAULT_MAX_DKIM_SIGNATURES}, see {@link BudgetedVerifier}), and evaluates alignment against
  * `fromDomain` (undefined when the message has no single usable From domain: then nothing is
  * aligned, as RFC 7489 6.6.1 leaves messages with several From domains to local policy).
  * With `bodyHash` (copies will be ARC-sealed) the result carries the body hash a seal needs.
@@ -71,7 +172,7 @@ export async function evaluateDkim(
   fromDomain: string | undefined,
   resolver: Resolver,
   now: Date,
-  opts: { bodyHash?: boolean } = {},
+  opts: { bodyHash?: boolean; maxSignatures?: number; envelopeDomain?: string | undefined } = {},
 ): Promise<DkimEvaluation> {
   // mailauth's verifier computes the relaxed/sha256 body hash a seal needs when it is given a
   // `seal` object, and stores it there as `bodyHash` (what authenticate() does before sealing
@@ -79,11 +180,17 @@ export async function evaluateDkim(
   // Without a seal to make it is not asked for: for a message with no relaxed/sha256
   // signature it would be a hash of the whole body for nothing.
   const seal = opts.bodyHash ? ({} as ARCSealOptions & { bodyHash?: string }) : undefined;
-  const verified = await dkimVerify(raw, {
-    resolver,
-    curTime: now,
-    ...(seal ? { seal } : {}),
-  });
+  // What mailauth's dkimVerify does, with the budgeted verifier in place of its own.
+  const verifier = new BudgetedVerifier(
+    { resolver, curTime: now, ...(seal ? { seal } : {}) },
+    {
+      maxSignatures: opts.maxSignatures ?? DEFAULT_MAX_DKIM_SIGNATURES,
+      fromDomain,
+      envelopeDomain: opts.envelopeDomain,
+    },
+  );
+  await writeToStream(verifier, raw);
+  const verified = { results: verifier.results, arc: verifier.arc };
   const signatures: DkimSignature[] = [];
   for (const r of verified.results) {
     if (!r.signingDomain) continue; // "none": the message carries no signature at all
@@ -94,7 +201,8 @@ export async function evaluateDkim(
       result,
       aligned: fromDomain !== undefined && relaxedAligned(r.signingDomain, fromDomain),
     };
-    if (result !== 'pass' && r.status?.comment) sig.comment = String(r.status.comment);
+    if (result !== 'pass' && r.status?.comment)
+      sig.comment = String(r.status.comment).slice(0, MAX_DKIM_COMMENT);
     signatures.push(sig);
   }
   const alignedPass = signatures.some((s) => s.aligned && s.result === 'pass');
@@ -103,6 +211,7 @@ export async function evaluateDkim(
   const arcChain =
     chain.status.result === 'pass' || chain.status.result === 'fail' ? chain.status.result : 'none';
   const evaluation: DkimEvaluation = { signatures, alignedPass, temperror, arcChain };
+  if (verifier.unverified > 0) evaluation.unverified = verifier.unverified;
   if (typeof seal?.bodyHash === 'string') evaluation.bodyHash = seal.bodyHash;
   return evaluation;
 }

@@ -43,30 +43,52 @@ function headerEnd(raw: Uint8Array): { end: number; bodyStart: number } {
   return { end: -1, bodyStart: raw.length };
 }
 
+/** A line starting a field: a field name (RFC 5322 3.6.8), optional WSP, a colon. */
+const FIELD_LINE = /^([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)$/s;
+
 /**
- * Splits the header block into fields. Lines that do not start a field are appended to the
- * field above (as mailauth does), so folding tricks can only lengthen a value, never
- * invent a new field.
+ * Splits the header block into fields, in time linear in its size: each field's lines are
+ * collected and joined once (re-concatenating the value on every continuation line, as this
+ * used to, is quadratic in a field's line count; see docs/hostile-input.md).
+ *
+ * A line starting with WSP continues the field above (RFC 5322 2.2.3). A line that is
+ * neither (no field name and colon, e.g. a name followed by VT, FF, NUL or DEL before the
+ * colon) is no field of RFC 5322: it is dropped with its continuation lines, exactly as the
+ * copy's rewrite (`compose/rewrite.ts`, `headerFields`) drops it, so no parser downstream can
+ * read it as a field of its own (a lenient one reads `Bcc<VT>: x` as `Bcc`).
  */
 export function parseHeaders(raw: Uint8Array): MessageHeaders {
   const { end } = headerEnd(raw);
   const block = Buffer.from(raw.buffer, raw.byteOffset, end < 0 ? raw.length : end).toString('utf8');
   const fields: HeaderField[] = [];
+  let key: string | null = null;
+  let parts: string[] = [];
+  const flush = () => {
+    if (key !== null) fields.push({ key, value: parts.join(' ') });
+    key = null;
+    parts = [];
+  };
   for (const line of block.split(/\r?\n/)) {
-    const m = /^([\x21-\x39\x3b-\x7e]+)[ \t]*:(.*)$/s.exec(line);
-    if (m && !/^[ \t]/.test(line)) {
-      fields.push({ key: m[1]!.toLowerCase(), value: m[2]!.trim() });
-    } else if (fields.length > 0 && line.length > 0) {
-      const last = fields[fields.length - 1]!;
-      last.value = `${last.value} ${line.trim()}`.trim();
+    const first = line.charCodeAt(0);
+    if (first === 0x20 || first === 0x09) {
+      const text = line.trim();
+      if (key !== null && text.length > 0) parts.push(text);
+      continue;
     }
+    flush();
+    const m = FIELD_LINE.exec(line);
+    if (!m) continue; // not a field: dropped, with its continuation lines (key stays null)
+    key = m[1]!.toLowerCase();
+    const text = m[2]!.trim();
+    if (text.length > 0) parts.push(text);
   }
+  flush();
   return {
     fields,
     headerBytes: end < 0 ? raw.length : end,
     hasBody: end >= 0,
-    get: (key) => fields.find((f) => f.key === key.toLowerCase())?.value,
-    getAll: (key) => fields.filter((f) => f.key === key.toLowerCase()).map((f) => f.value),
+    get: (k) => fields.find((f) => f.key === k.toLowerCase())?.value,
+    getAll: (k) => fields.filter((f) => f.key === k.toLowerCase()).map((f) => f.value),
   };
 }
 

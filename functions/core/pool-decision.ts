@@ -5,6 +5,7 @@
  * send is the next step (`send-plan.ts`).
  */
 import type { Classification } from './classify.js';
+import { overSize } from './compose/copy-size.js';
 import type { Config } from './config.js';
 import { DnsTemporaryError } from './errors.js';
 import { evaluateLimits, type LimitVerdict, type Restriction, type SenderState } from './limits.js';
@@ -67,9 +68,15 @@ export function decidePool(
     reasons.add('virus');
     blocked = true;
   }
-  // Service limits on the message itself (size; the header-block bound belongs beside it).
-  if (c.sizeBytes > config.maxMessageBytes) {
+  // Service limits on the message itself: its size, or a copy larger than SES sends
+  // (compose/copy-size.ts); the header block over its bound (header-bounds.ts).
+  const tooBig = overSize(c, config);
+  if (tooBig) {
     reasons.add('hard-limit-size');
+    blocked = true;
+  }
+  if (c.bounds.exceeded) {
+    reasons.add('hard-limit-headers');
     blocked = true;
   }
   const overPerMessage = limits.some((l) => {
@@ -88,7 +95,7 @@ export function decidePool(
   // A message blocked for what it is (virus, size, too many recipients, a loop, no route) is
   // never sent, so it cannot cross a rate limit nor restrict its identity.
   const countable =
-    !c.virus && c.sizeBytes <= config.maxMessageBytes && !overPerMessage && !c.loop && !noRoute;
+    !c.virus && !tooBig && !c.bounds.exceeded && !overPerMessage && !c.loop && !noRoute;
   if (countable && limits.some((l) => l.serviceCap)) {
     reasons.add('hard-limit-recipients');
     blocked = true;

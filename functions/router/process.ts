@@ -14,15 +14,14 @@
  * - the one window for a duplicate is a crash between SES accepting a copy and the trace write
  *   that follows it: at-least-once, because the alternative is losing mail.
  */
-import { type ArcSigningKey, copySealOptions, sealArc } from '../core/compose/arc.js';
-import { buildNdr } from '../core/compose/ndr.js';
-import { joinMessage, rewriteHeader, splitMessage } from '../core/compose/rewrite.js';
+import type { ArcSigningKey } from '../core/compose/arc.js';
+import { composeCopy } from '../core/compose/copy.js';
+import { assertCopySize } from '../core/compose/copy-size.js';
 import type { Config } from '../core/config.js';
 import { type Classification, classify, type Decision, decide, type PlannedSend } from '../core/decide.js';
 import type { Resolver } from '../core/dns/resolver.js';
 import { LeaseLostError, SendRejectedError } from '../core/errors.js';
 import type { Restriction, SenderState } from '../core/limits.js';
-import { loopMarker } from '../core/loop.js';
 import { parseMailboxes } from '../core/message.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
 import type { Reason } from '../core/vocabulary.js';
@@ -158,7 +157,8 @@ function summarize(
   };
 }
 
-async function compose(
+/** The bytes of one planned send (`core/compose/copy.ts`, shared with the dry-run). */
+function compose(
   send: PlannedSend,
   raw: Buffer,
   summary: TraceSummary,
@@ -166,48 +166,19 @@ async function compose(
   deps: PipelineDeps,
   now: Date,
 ): Promise<Buffer> {
-  const { config } = deps;
-  if (send.kind === 'ndr') {
-    return buildNdr({
-      from: send.from,
-      to: send.to[0]!,
-      reportingMta: config.srs.domain,
-      originalHeaders: splitMessage(raw).header,
-      arrivalDate: new Date(summary.receivedAt),
-      recipients: summary.recipients,
-      reasons: summary.reasons,
-      inboundMessageId: summary.messageId,
-      now,
-    });
-  }
-  const dkim = c?.dkim ?? { signatures: [], alignedPass: false, temperror: false };
-  // The copy's header block over a view of the received body: the body is copied once, into
-  // the message handed to SES.
-  const secrets = config.srs.secrets;
-  const rewritten = rewriteHeader(raw, {
+  return composeCopy(
     send,
-    reasons: summary.reasons,
-    inboundMessageId: summary.messageId,
-    dkim,
-    // SPEC 2a: our loop marker, one per route the copy is sent for.
-    loopMarkers: secrets.length > 0 ? (send.routes ?? []).map((r) => loopMarker(r, secrets)) : [],
-  });
-  if (!deps.arcKey || !c) return joinMessage(rewritten);
-  try {
-    const sealed = await sealArc(
-      rewritten,
-      copySealOptions(c, raw, { config, key: deps.arcKey, resolver: deps.resolver, now }),
-    );
-    return sealed.message;
-  } catch (error) {
-    // A message that cannot be sealed (no From, unreadable header) still goes out, unsealed:
-    // the seal is extra evidence, not a condition of delivery.
-    deps.observer?.warn?.('ARC seal skipped', {
-      messageId: summary.messageId,
-      error: (error as Error).message,
-    });
-    return joinMessage(rewritten);
-  }
+    raw,
+    summary,
+    c,
+    {
+      config: deps.config,
+      arcKey: deps.arcKey,
+      resolver: deps.resolver,
+      warn: (message, details) => deps.observer?.warn?.(message, details),
+    },
+    now,
+  );
 }
 
 /** Processes one SES receipt event. Throws retryable errors for Lambda to retry. */
@@ -284,6 +255,8 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
     };
     let record: SendRecord;
     try {
+      // Issue 13 item 5: a copy SES would refuse for size is never attempted (refused here).
+      assertCopySize(raw);
       const { messageId: sesMessageId } = await deps.mailer.send({
         raw,
         to: send.to,

@@ -642,10 +642,16 @@ describe('decide: hostile and malformed input gives a result, never a crash', ()
     assert.equal(d.classification.dkim.alignedPass, false);
   });
 
-  it('a huge header block (2 MB of fields) is handled', async () => {
+  it('a huge header block (2 MB of fields) is blocked unread, hard-limit-headers (SPEC 2a)', async () => {
     const many = Array.from({ length: 20_000 }, (_, i) => `X-Filler-${i}: ${'y'.repeat(90)}`);
     const d = await decideRaw(message({ headers: many }));
-    assert.equal(d.pool, 'normal');
+    assert.equal(d.pool, 'blocked');
+    assert.deepEqual(d.reasons, ['hard-limit-headers']);
+    // SES's SPF PASS proves the envelope: the one send is the NDR to it.
+    assert.deepEqual(
+      d.sends.map((s) => s.kind),
+      ['ndr'],
+    );
   });
 });
 

@@ -46,7 +46,14 @@
  * CR would otherwise see a field we never checked.
  *
  * Lines before the first field (a continuation line or text that is no field) belong to no
- * field and are dropped: written after our trace fields, they would extend the last one.
+ * field and are dropped: written after our trace fields, they would extend the last one. So
+ * are lines that are neither a field nor a continuation anywhere in the block, with their
+ * continuation lines (see {@link headerFields}): dropped rather than the message blocked,
+ * because a mailer's broken line is not worth a lost message once no parser can see it.
+ *
+ * Line endings are normalised once, in the copy's header block: every line of it, and the
+ * empty line that ends it, ends with the line end of the first line (CRLF by default), so
+ * a strict CRLF parser and an LF parser both see exactly the fields we wrote.
  *
  * A message without the empty line that ends the header block (RFC 5322 section 2.1 makes
  * the body optional) is all header: the copy gets the empty line SES requires ("The message
@@ -195,9 +202,12 @@ export interface RawField {
 const FIELD_START = /^([\x21-\x39\x3b-\x7e]+)[ \t]*:/;
 
 /**
- * Cuts a header block into fields. A line starting with WSP continues the field above, and
- * so does a line that is not a field at all (as `parseHeaders` and mailauth read it), so no
- * byte is lost and no line can be taken for a field of its own.
+ * Cuts a header block into fields. A line starting with WSP continues the field above. A line
+ * that is neither a field nor a continuation (no name and colon: `Bcc<VT>: x`, `From<NUL>:`,
+ * stray text) starts a nameless field (`name` empty) that takes its own continuation lines
+ * with it: the rewrite drops nameless fields, and `parseHeaders` drops the same lines, so no
+ * byte of them reaches a copy and no parser can read them as a field (mailparser reads
+ * `Bcc<VT>: x` as a `Bcc`). Every byte of the block is in exactly one field.
  */
 export function headerFields(header: Buffer): RawField[] {
   const fields: RawField[] = [];
@@ -212,17 +222,52 @@ export function headerFields(header: Buffer): RawField[] {
     const end = lf < 0 ? header.length : lf + 1;
     const first = header[start];
     if (first !== 0x20 && first !== 0x09) {
+      flush(start);
       const m = FIELD_START.exec(header.toString('latin1', start, end));
-      if (m) {
-        flush(start);
-        name = m[1]!.toLowerCase();
-        fieldStart = start;
-      }
+      name = m ? m[1]!.toLowerCase() : '';
+      fieldStart = start;
     }
     start = end;
   }
   flush(header.length);
   return fields;
+}
+
+/**
+ * A field's bytes with the WSP between its name and colon removed (`From<TAB>:` → `From:`).
+ * RFC 5322 4.5.8 lets a reader accept that obsolete form, and we do, but a strict reader
+ * (section 3.6.8) does not see a field there at all: written as `Name:`, the copy reads the
+ * same to both. Relaxed DKIM canonicalization deletes that WSP too (RFC 6376 3.4.2).
+ */
+export function withoutWspBeforeColon(bytes: Buffer): Buffer {
+  const lf = bytes.indexOf(0x0a);
+  const head = bytes.toString('latin1', 0, lf < 0 ? bytes.length : lf);
+  const m = /^([\x21-\x39\x3b-\x7e]+)[ \t]+:/.exec(head);
+  if (!m) return bytes;
+  return Buffer.concat([Buffer.from(`${m[1]}:`, 'latin1'), bytes.subarray(m[0].length)]);
+}
+
+/**
+ * A field's bytes with every line ending `eol` (SPEC 2a: line endings are normalised once, in
+ * the copy): a bare LF becomes `eol` and CRs before a line end go, so a strict CRLF parser and
+ * an LF parser cut the copy's header block into the same lines as we did. Returns the bytes
+ * themselves when they already conform (the common case: no copy).
+ */
+export function normalizeLineEnds(bytes: Buffer, eol: '\r\n' | '\n'): Buffer {
+  let conforming = true;
+  for (let i = bytes.indexOf(0x0a); i >= 0; i = bytes.indexOf(0x0a, i + 1)) {
+    const crBefore = i > 0 && bytes[i - 1] === 0x0d;
+    const crCr = i > 1 && bytes[i - 2] === 0x0d;
+    if (eol === '\r\n' ? !crBefore || crCr : crBefore) {
+      conforming = false;
+      break;
+    }
+  }
+  if (conforming) return bytes;
+  const lines = bytes.toString('latin1').split('\n');
+  const last = lines.pop()!; // after the final LF: empty, or an unterminated last line
+  const text = lines.map((l) => l.replace(/\r+$/, '') + eol).join('') + last;
+  return Buffer.from(text, 'latin1');
 }
 
 /** The unfolded value of a field (after the colon), decoded as UTF-8 (RFC 6532). */
@@ -417,11 +462,13 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
   const eol = lineEnding(parts);
   const fields = headerFields(parts.header).filter((f) => f.name !== '');
 
-  // A last line without its line end (a message that ends inside the header block) gets one.
-  const terminated = (field: RawField): Buffer =>
-    field.bytes[field.bytes.length - 1] === 0x0a
-      ? field.bytes
-      : Buffer.concat([field.bytes, Buffer.from(eol)]);
+  // Line ends normalised to `eol` (a bare LF inside a CRLF message would otherwise be a line
+  // end for us and none for a strict CRLF parser); a last line without its line end (a
+  // message that ends inside the header block) gets one.
+  const terminated = (field: RawField): Buffer => {
+    const bytes = normalizeLineEnds(withoutWspBeforeColon(field.bytes), eol);
+    return bytes[bytes.length - 1] === 0x0a ? bytes : Buffer.concat([bytes, Buffer.from(eol)]);
+  };
 
   const keptSignature = send.fromRewritten ? undefined : signatureToKeep(fields, opts.dkim);
   const originalFrom = fields.filter((f) => f.name === 'from').map(fieldValue);
@@ -496,6 +543,8 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
     out.splice(topFields, 0, Buffer.from(formatField('From', newFrom, eol)));
   }
 
-  const separator = parts.separator.length > 0 ? parts.separator : Buffer.from(eol);
-  return { header: Buffer.concat([...out, separator]), body: parts.body };
+  // The empty line is written as `eol` too: a CRLF header block ended by a bare LF-LF would
+  // end, for a strict CRLF parser, only at a later CRLF CRLF in what we call the body, and the
+  // lines in between (say `Bcc:` or `X-SES-CONFIGURATION-SET:`) would be fields for it.
+  return { header: Buffer.concat([...out, Buffer.from(eol)]), body: parts.body };
 }

@@ -1,0 +1,90 @@
+/**
+ * The bytes of one planned send, exactly as the router hands them to SES: the NDR for an
+ * `ndr` send, else the rewritten copy (`rewrite.ts`), ARC-sealed when a key is configured
+ * (`arc.ts`). One function, used by the router (`router/process.ts`) and by
+ * `outbound-pools dry-run --write-copies`, so what an operator inspects is what is sent.
+ */
+import type { Config } from '../config.js';
+import type { Classification, PlannedSend } from '../decide.js';
+import type { DkimEvaluation } from '../dkim.js';
+import type { Resolver } from '../dns/resolver.js';
+import { ndrHeaderExcerpt } from '../header-bounds.js';
+import { loopMarker } from '../loop.js';
+import type { Reason } from '../vocabulary.js';
+import { type ArcSigningKey, copySealOptions, sealArc } from './arc.js';
+import { buildNdr } from './ndr.js';
+import { joinMessage, rewriteHeader, splitMessage } from './rewrite.js';
+
+/** What the copy needs to know of the decision (the trace summary carries all of it). */
+export interface CopyContext {
+  /** SES receipt message id. */
+  messageId: string;
+  /** When the message arrived (ISO-8601). */
+  receivedAt: string;
+  /** The envelope recipients of the received message. */
+  recipients: string[];
+  reasons: readonly Reason[];
+}
+
+export interface CopyDeps {
+  config: Config;
+  /** ARC sealing key; null composes without a seal. */
+  arcKey: ArcSigningKey | null;
+  resolver: Resolver;
+  /** Told when a copy that could not be sealed goes out unsealed. */
+  warn?: (message: string, details: Record<string, unknown>) => void;
+}
+
+/**
+ * Composes the bytes of `send` for the received message `raw`. `c` is the message's
+ * classification, null when a resumed attempt has none (then the copy is not sealed).
+ */
+export async function composeCopy(
+  send: PlannedSend,
+  raw: Buffer,
+  context: CopyContext,
+  c: Classification | null,
+  deps: CopyDeps,
+  now: Date,
+): Promise<Buffer> {
+  const { config } = deps;
+  if (send.kind === 'ndr') {
+    return buildNdr({
+      from: send.from,
+      to: send.to[0]!,
+      reportingMta: config.srs.domain,
+      // Over the header bound, only the first 16 KB of the header block (header-bounds.ts).
+      originalHeaders: ndrHeaderExcerpt(splitMessage(raw).header, context.reasons),
+      arrivalDate: new Date(context.receivedAt),
+      recipients: context.recipients,
+      reasons: context.reasons,
+      inboundMessageId: context.messageId,
+      now,
+    });
+  }
+  const dkim: DkimEvaluation = c?.dkim ?? { signatures: [], alignedPass: false, temperror: false };
+  // The copy's header block over a view of the received body: the body is copied once, into
+  // the message handed to SES.
+  const secrets = config.srs.secrets;
+  const rewritten = rewriteHeader(raw, {
+    send,
+    reasons: context.reasons,
+    inboundMessageId: context.messageId,
+    dkim,
+    // SPEC 2a: our loop marker, one per route the copy is sent for.
+    loopMarkers: secrets.length > 0 ? (send.routes ?? []).map((r) => loopMarker(r, secrets)) : [],
+  });
+  if (!deps.arcKey || !c) return joinMessage(rewritten);
+  try {
+    const sealed = await sealArc(
+      rewritten,
+      copySealOptions(c, raw, { config, key: deps.arcKey, resolver: deps.resolver, now }),
+    );
+    return sealed.message;
+  } catch (error) {
+    // A message that cannot be sealed (no From, unreadable header) still goes out, unsealed:
+    // the seal is extra evidence, not a condition of delivery.
+    deps.warn?.('ARC seal skipped', { messageId: context.messageId, error: (error as Error).message });
+    return joinMessage(rewritten);
+  }
+}

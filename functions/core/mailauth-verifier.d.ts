@@ -1,0 +1,67 @@
+/**
+ * Types for mailauth's (untyped) DKIM verifier class, which `dkim.ts` extends to verify
+ * signatures within a budget, and for the stream helper `dkimVerify` feeds it with.
+ */
+declare module 'mailauth/lib/dkim/dkim-verifier.js' {
+  import { Writable } from 'node:stream';
+  import type { DKIMVerifyResult } from 'mailauth';
+
+  /** A signature as `messageHeaders` prepared it (`prepareSignature`). */
+  export interface PreparedSignature {
+    type: 'DKIM' | 'ARC';
+    signingDomain?: string;
+    selector?: string;
+    hashAlgo?: string;
+    /** Not processed at all (unknown algorithm, missing tag...). */
+    skip?: string;
+    /** Reported neutral without a key lookup. */
+    invalid?: string;
+    bodyHashKey?: string;
+    fallbackBodyHashKey?: string;
+  }
+
+  /** mailauth's body hashers (`lib/dkim/body/relaxed.js`, `simple.js`). */
+  export interface BodyHasher {
+    /** The `l=` limit, `''` for none. */
+    maxBodyLength: number | '';
+    maxSizeReached: boolean;
+    canonicalizedLength: number;
+    byteLength: number;
+    update(chunk: Buffer | null, final?: boolean): void;
+    digest(encoding: 'base64'): string;
+    setContentType(contentType: unknown): void;
+    getMimeStructureStart(): number | undefined;
+    /** Where every canonical chunk goes, the final line end included. */
+    _updateBodyHash(chunk: Buffer): void;
+  }
+
+  export class DkimVerifier extends Writable {
+    constructor(options: Record<string, unknown>);
+    signatureHeaders: PreparedSignature[];
+    /** One body hasher per `canonicalization:hash:length` key. */
+    bodyHashes: Map<string, unknown>;
+    sealBodyHashKey?: string;
+    strict: boolean;
+    minBitLength?: number;
+    /** One lookup (a promise, shared) per key record; a prefetched one is reused. */
+    keyCache: {
+      get(
+        type: string,
+        name: string,
+        minBitLength: number | undefined,
+        options: Record<string, unknown>,
+      ): Promise<unknown>;
+    };
+    results: DKIMVerifyResult['results'];
+    arc: unknown;
+    messageHeaders(headers: unknown): Promise<void>;
+  }
+}
+
+declare module 'mailauth/lib/tools.js' {
+  import type { Writable } from 'node:stream';
+  export function writeToStream(
+    stream: Writable,
+    input: Buffer | NodeJS.ReadableStream | string,
+  ): Promise<void>;
+}

@@ -1,0 +1,121 @@
+/**
+ * DKIM within a budget (issue 13 item 2): the budgeted verifier and the shared body hashes
+ * must give, for every signature they verify, the verdict mailauth's own `dkimVerify` gives
+ * (the oracle: the unmodified library, one hasher per `l=`), and the same seal body hash.
+ */
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
+import { evaluateDkim } from '../../functions/core/dkim.js';
+import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
+import { dkimKey, message, NOW, zones } from '../helpers/mail.js';
+
+const keys = [dkimKey('sender.test', 'k1'), dkimKey('sender.test', 'k2'), dkimKey('other.test', 'k3')];
+const resolver = zoneResolver(zones(keys, { 'other.test': { A: ['192.0.2.9'] } }));
+
+interface Spec {
+  key: number;
+  canonicalization: string;
+  length: number | null;
+}
+
+async function signAll(raw: Buffer, specs: Spec[]): Promise<Buffer> {
+  const result = await dkimSign(raw, {
+    signTime: NOW,
+    signatureData: specs.map((s) => ({
+      signingDomain: keys[s.key]!.domain,
+      selector: keys[s.key]!.selector,
+      privateKey: keys[s.key]!.privateKey,
+      canonicalization: s.canonicalization,
+      ...(s.length === null ? {} : { maxBodyLength: s.length }),
+    })),
+  } as unknown as Parameters<typeof dkimSign>[1]);
+  assert.deepEqual(result.errors ?? [], []);
+  return Buffer.concat([Buffer.from(result.signatures), raw]);
+}
+
+/** The oracle: mailauth's dkimVerify, statuses by `d=`/`s=`, and its seal body hash. */
+async function oracle(raw: Buffer) {
+  const seal = {} as { bodyHash?: string };
+  const r = await dkimVerify(raw, { resolver, curTime: NOW, seal } as unknown as Parameters<
+    typeof dkimVerify
+  >[1]);
+  return {
+    results: r.results
+      .filter((x) => x.signingDomain)
+      .map((x) => `${x.signingDomain}/${x.selector}=${x.status.result}`),
+    bodyHash: seal.bodyHash,
+  };
+}
+
+const spec = fc.record({
+  key: fc.integer({ min: 0, max: 2 }),
+  canonicalization: fc.constantFrom('relaxed/relaxed', 'simple/simple', 'relaxed/simple', 'simple/relaxed'),
+  length: fc.option(fc.integer({ min: 0, max: 400 }), { nil: null }),
+});
+const body = fc
+  .array(fc.constantFrom('line of text', '', '  spaced   out  ', '\t', 'x'.repeat(120), '--b', '.'), {
+    maxLength: 30,
+  })
+  .map((lines) => `${lines.join('\r\n')}${lines.length % 2 ? '\r\n\r\n' : ''}`);
+
+describe('DKIM budget: what is verified is verified as mailauth verifies it', () => {
+  it('up to the budget, every verdict and the seal body hash equal mailauth dkimVerify (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(spec, { minLength: 1, maxLength: 5 }), body, async (specs, text) => {
+        const raw = await signAll(message({ body: text }), specs);
+        const got = await evaluateDkim(raw, 'sender.test', resolver, NOW, { bodyHash: true });
+        const want = await oracle(raw);
+        assert.deepEqual(
+          got.signatures.map((s) => `${s.domain}/${s.selector}=${s.result}`),
+          want.results,
+        );
+        assert.equal(got.bodyHash, want.bodyHash);
+        assert.equal(got.unverified, undefined);
+      }),
+      { numRuns: 60 },
+    );
+  });
+
+  it('signatures with l= shorter than, equal to and longer than the body all pass', async () => {
+    const text = 'first line\r\nsecond line\r\n';
+    const raw = await signAll(message({ body: text }), [
+      { key: 0, canonicalization: 'relaxed/relaxed', length: 5 },
+      { key: 1, canonicalization: 'relaxed/relaxed', length: null },
+      { key: 0, canonicalization: 'relaxed/relaxed', length: 0 },
+      { key: 1, canonicalization: 'simple/simple', length: 11 },
+    ]);
+    const got = await evaluateDkim(raw, 'sender.test', resolver, NOW);
+    assert.deepEqual(
+      got.signatures.map((s) => s.result),
+      ['pass', 'pass', 'pass', 'pass'],
+    );
+  });
+
+  it('over the budget: the aligned signatures first, the rest counted as unverified', async () => {
+    const specs: Spec[] = [
+      ...Array.from({ length: 4 }, (_, i) => ({ key: 2, canonicalization: 'relaxed/relaxed', length: i })),
+      { key: 0, canonicalization: 'relaxed/relaxed', length: null },
+    ];
+    const raw = await signAll(message(), specs);
+    const got = await evaluateDkim(raw, 'sender.test', resolver, NOW, { maxSignatures: 2 });
+    assert.equal(got.signatures.length, 2);
+    assert.equal(got.unverified, 3);
+    assert.ok(
+      got.signatures.some((s) => s.domain === 'sender.test'),
+      'the From-aligned one is verified, whatever its place (5th)',
+    );
+    assert.equal(got.alignedPass, true);
+    // Without a From domain, the envelope domain's signature is preferred (the 5th).
+    const env = await evaluateDkim(raw, undefined, resolver, NOW, {
+      maxSignatures: 1,
+      envelopeDomain: 'sender.test',
+    });
+    assert.deepEqual(
+      env.signatures.map((s) => s.domain),
+      ['sender.test'],
+    );
+  });
+});
