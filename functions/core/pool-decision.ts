@@ -94,8 +94,7 @@ export function decidePool(
   const noRoute = !routedAny && validSrs.length === 0;
   // A message blocked for what it is (virus, size, too many recipients, a loop, no route) is
   // never sent, so it cannot cross a rate limit nor restrict its identity.
-  const countable =
-    !c.virus && !tooBig && !c.bounds.exceeded && !overPerMessage && !c.loop && !noRoute;
+  const countable = !c.virus && !tooBig && !c.bounds.exceeded && !overPerMessage && !c.loop && !noRoute;
   if (countable && limits.some((l) => l.serviceCap)) {
     reasons.add('hard-limit-recipients');
     blocked = true;
