@@ -157,6 +157,8 @@ const WRITTEN = new Set([
   'arc-seal',
   'arc-message-signature',
   'arc-authentication-results',
+  // SPEC 2a: our loop marker, one per route the copy is sent for (core/loop.ts).
+  'x-outbound-pools-loop',
 ]);
 
 async function checkCopy(original: Buffer, copy: Buffer, headerLength: number) {
