@@ -41,6 +41,15 @@ export interface DecisionInput {
   config: Config;
   resolver: Resolver;
   now: Date;
+  // --- issue 13 item 3: bounded temporary failures (docs/retries.md) ----------------------
+  /**
+   * Lambda's last attempt for this event (the trace claim's attempt counter says so): every
+   * DNS temporary failure that would decide the pool — source-domain A/MX, an aligned DKIM
+   * key, the SPF recomputed behind a trusted gateway — counts as "not passed" and adds reason
+   * `dns-temperror`, instead of throwing {@link DnsTemporaryError} (SPEC 2a). Default false.
+   */
+  finalAttempt?: boolean;
+  // --- end issue 13 item 3 ------------------------------------------------------------------
 }
 
 /** A bounce addressed to the SRS domain, and what reversing it gave. */
@@ -87,6 +96,10 @@ export interface Classification {
   /** The message is forwarded or relayed: its sender is not (authentically) in an accepted domain. */
   forwarded: boolean;
   usage: IdentityUsage[];
+  // --- issue 13 item 3 ----------------------------------------------------------------------
+  /** Classified on the last attempt: {@link decide} decides a DKIM temperror, never throws. */
+  finalAttempt?: boolean;
+  // --- end issue 13 item 3 ------------------------------------------------------------------
 }
 
 export type SendKind = 'forward' | 'srs-bounce' | 'ndr';
@@ -155,6 +168,8 @@ function classifySrsBounces(config: Config, srs: Srs, recipients: readonly strin
  */
 export async function classify(input: DecisionInput): Promise<Classification> {
   const { received, raw, config, resolver, now } = input;
+  // issue 13 item 3: on the last attempt a temporary DNS failure is decided, not thrown.
+  const onTemporary = input.finalAttempt ? 'not-passed' : 'throw';
   const { mail, receipt } = received;
   if (!Buffer.isBuffer(raw)) throw new InvalidInputError('message', 'raw message must be a Buffer');
   if (Number.isNaN(now.getTime())) throw new InvalidInputError('now', 'invalid date');
@@ -185,7 +200,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   // SPEC 3 rule 3: envelope sender's domain; the From domain where the envelope is null.
   const sourceDomain = (envelopeSender ? domainOf(envelopeSender) : fromDomain) ?? null;
   const [sourceDomainVerdict, dkim, gateway] = await Promise.all([
-    sourceDomain ? checkSourceDomain(sourceDomain, resolver) : Promise.resolve(null),
+    sourceDomain ? checkSourceDomain(sourceDomain, resolver, onTemporary) : Promise.resolve(null),
     // The body hash is for the ARC seal of the copies: only when the configuration seals.
     evaluateDkim(raw, fromDomain, resolver, now, { bodyHash: config.arc !== undefined }),
     // Enhanced filtering: behind a trusted gateway, SPF is recomputed against the first
@@ -197,6 +212,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
           trustedGateways: config.trustedGateways,
           resolver,
           now,
+          onTemporary,
         })
       : Promise.resolve(null),
   ]);
@@ -259,6 +275,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     virus: receipt.virusVerdict.status === 'FAIL',
     forwarded,
     usage,
+    ...(input.finalAttempt ? { finalAttempt: true } : {}),
   };
 }
 
@@ -354,7 +371,9 @@ export function decide(
 
   // --- Rule 3: no A/MX (a DnsTemporaryError was already thrown by classify) ----------------
   if (!c.sourceDomainVerdict?.ok) {
-    reasons.add('no-a-mx');
+    // issue 13 item 3: on the last attempt an A/MX check that failed temporarily is "not
+    // passed" (high-risk), recorded as dns-temperror: the domain was not proved to lack records.
+    reasons.add(c.sourceDomainVerdict?.temperror ? 'dns-temperror' : 'no-a-mx');
     highRisk = true;
   }
 
@@ -371,13 +390,20 @@ export function decide(
   if (c.acceptedSender) reasons.add('accepted-domain');
   if (spfPass) reasons.add('spf-pass');
   if (c.gateway?.applied) reasons.add('enhanced-filtering');
+  // issue 13 item 3: the recomputed SPF failed temporarily on the last attempt (not a pass).
+  if (c.gateway?.applied && c.gateway.temperror) reasons.add('dns-temperror');
   if (c.dkim.alignedPass) reasons.add('dkim-aligned-pass');
   const relay = !isNdr && c.forwarded && !spfPass && !dkimCounts;
   if (relay) {
     // The aligned signature could not be checked: the message may well be authenticated,
     // so a relay verdict now would be a silent downgrade. Retry instead (SPEC 3 rule 3).
     if (c.dkim.temperror && config.relay.dkimAvoidsRelay) {
-      throw new DnsTemporaryError(c.dkim.signatures.find((s) => s.aligned)?.domain ?? '', 'TXT');
+      // issue 13 item 3: not forever. On the last attempt the signature counts as not passed,
+      // so an attacker's SERVFAILing key server buys relay, not a dead letter (SPEC 2a).
+      if (!c.finalAttempt) {
+        throw new DnsTemporaryError(c.dkim.signatures.find((s) => s.aligned)?.domain ?? '', 'TXT');
+      }
+      reasons.add('dns-temperror');
     }
     reasons.add('unauthenticated-relay');
   }
