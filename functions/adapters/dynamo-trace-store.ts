@@ -17,11 +17,11 @@
  * destination gets a small pointer item `pk = "M#" + messageId`, `sk = "R#" + address` with
  * `gsiRcpt` and/or `gsiDest`, `receivedAt`, `messageId`, `expiresAt`, written with one
  * `BatchWriteItem` per 25 by the final `recordSend`. The indexes are KEYS_ONLY: the keys are
- * written once (with the summary) and the later updates (sends, status, events) change nothing
+ * written once (with the summary) and the later updates (sends, status) change nothing
  * projected, so they cost no index writes; searches fetch the main items with `BatchGetItem`.
  *
  * Delivery events are items of their own in the message's partition, `sk = "E#" + at + "#" +
- * digest`, never a list on the main item, so no item grows with them past DynamoDB's 400 KB
+ * rank + digest`, never a list on the main item, so no item grows with them past DynamoDB's 400 KB
  * (`trace-events.ts` says why and how they are bounded). (Records written before this kept an
  * `events` list on the main item; it is still read.)
  *

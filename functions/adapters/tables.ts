@@ -83,7 +83,7 @@ export const TRACE_MESSAGE_PREFIX = 'M#';
 /** Sort key of the main item of a message. */
 export const TRACE_MAIN_SK = 'MSG';
 /**
- * Sort-key prefix of a message's delivery events, one small item each (`E#<at>#<digest>`,
+ * Sort-key prefix of a message's delivery events, one small item each (`E#<at>#<rank><digest>`,
  * `trace-events.ts`). They sort before the main item (`MSG`), so one Query for `sk BETWEEN "E#"
  * AND "MSG"`, newest first, reads the main item and then its most recent events: keep every
  * other sort key of a message outside that range.

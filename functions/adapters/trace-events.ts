@@ -11,7 +11,7 @@
  * trace of a busy message cost quadratically. One item per event costs one write unit per event
  * whatever the message, and no item grows.
  *
- * Item: `pk = "M#" + messageId`, `sk = "E#" + at + "#" + digest`, the event's fields, and the
+ * Item: `pk = "M#" + messageId`, `sk = "E#" + at + "#" + rank + digest`, the event's fields, and the
  * message's TTL (`expiresAt`, copied from the main item: events expire with their message). No
  * index key, so the KEYS_ONLY GSIs never see an event. The digest is a hash of the event, so the
  * same event delivered twice (EventBridge delivers at least once) is the same item, written once.
@@ -72,10 +72,22 @@ export function boundedEvent(event: DeliveryEvent): DeliveryEvent {
   return out;
 }
 
+/** Where an event type comes in the life of one SES send, for events of the same millisecond. */
+const LIFECYCLE: Readonly<Record<string, number>> = {
+  Send: 0,
+  Reject: 1,
+  RenderingFailure: 1,
+  DeliveryDelay: 2,
+  Delivery: 3,
+  Bounce: 4,
+  Complaint: 5,
+};
+
 /**
- * `E#<at>#<digest>`: events sort by time (SES's ISO timestamps sort as text), the digest of
- * the whole event tells apart events of the same millisecond and makes a redelivered event
- * the same key.
+ * `E#<at>#<rank><digest>`: events sort by time (SES's ISO timestamps sort as text), events of
+ * the same millisecond in the order of a send's life (Send before Delivery before Bounce
+ * before Complaint), and the digest of the whole event tells apart the rest and makes a
+ * redelivered event the same key.
  */
 export function eventSortKey(event: DeliveryEvent): string {
   const canonical = JSON.stringify([
@@ -86,7 +98,8 @@ export function eventSortKey(event: DeliveryEvent): string {
     event.detail ?? null,
   ]);
   const digest = createHash('sha256').update(canonical).digest('hex').slice(0, 24);
-  return `${TRACE_EVENT_PREFIX}${event.at}#${digest}`;
+  const rank = LIFECYCLE[event.type] ?? 9;
+  return `${TRACE_EVENT_PREFIX}${event.at}#${rank}${digest}`;
 }
 
 /** The event's item: the message's partition, the event's sort key and fields, the message's TTL. */
