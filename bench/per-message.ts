@@ -298,6 +298,7 @@ export function offlineDeps(corpus: Corpus, raw: Buffer, sink: { sesRequestBytes
   const trace: TraceStore = {
     claim: async () => ({ state: 'claimed', attempt: 1, resumed: null }),
     recordSend: async () => {},
+    release: async () => true,
     appendEvent: async () => true,
   };
   return {

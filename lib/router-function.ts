@@ -1,7 +1,10 @@
 /**
  * The router Lambda (`functions/router/handler.ts`): invoked by the receipt rule's Lambda
  * action (`Event`), it reads the raw message, decides the pool and sends through SES. Failed
- * invocations are retried twice, then land in a dead-letter queue with an alarm (SPEC 8).
+ * invocations are retried twice, then land in a dead-letter queue with an alarm (SPEC 8). The
+ * function learns its attempt budget (`MAX_ATTEMPTS` = 1 + `retryAttempts`) from its
+ * environment, so its last attempt decides a DNS temporary failure instead of dead-lettering
+ * it (SPEC 2a, docs/retries.md).
  */
 import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,6 +15,12 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/core/config.js';
+import {
+  DEFAULT_MAX_ATTEMPTS,
+  DEFAULT_ROUTER_TIMEOUT_SECONDS,
+  LEASE_MARGIN_SECONDS,
+  ROUTER_RETRY_ATTEMPTS,
+} from '../functions/router/retries.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import type { IDeliveryPools } from './delivery-pools.js';
 import { BUNDLED_CONFIG_FILE, projectFunction, stageConfigFile } from './lambda-bundling.js';
@@ -19,9 +28,6 @@ import type { IMailBucket } from './mail-bucket.js';
 import { acknowledge, cfnResourceOf, wildcardArnFinding } from './nag.js';
 import type { IOutboundPoolsTables } from './tables.js';
 import { checkInteger, InfrastructureValidationError } from './validation.js';
-
-/** Seconds a claim outlives the function timeout (`LEASE_SECONDS` = timeout + margin). */
-export const LEASE_MARGIN_SECONDS = 60;
 
 /** Properties of {@link RouterFunction}. */
 export interface RouterFunctionProps {
@@ -37,7 +43,8 @@ export interface RouterFunctionProps {
   readonly identityArns: readonly string[];
   /**
    * Function timeout. The router's claim on a message (`LEASE_SECONDS`) lasts this long plus
-   * 60 seconds, so a retry never takes over a message still being processed.
+   * 20 seconds, so a retry never takes over a message still being processed, yet Lambda's
+   * retry of an attempt that timed out (one minute later) finds the claim expired.
    *
    * @default Duration.seconds(90)
    */
@@ -94,12 +101,12 @@ export class RouterFunction extends Construct implements iam.IGrantable {
   readonly logGroup: logs.LogGroup;
   readonly deadLetterQueue: DeadLetterQueue;
   readonly grantPrincipal: iam.IPrincipal;
-  /** `LEASE_SECONDS` given to the function (timeout + 60). */
+  /** `LEASE_SECONDS` given to the function (timeout + 20). */
   readonly leaseSeconds: number;
 
   constructor(scope: Construct, id: string, props: RouterFunctionProps) {
     super(scope, id);
-    const timeout = props.timeout ?? Duration.seconds(90);
+    const timeout = props.timeout ?? Duration.seconds(DEFAULT_ROUTER_TIMEOUT_SECONDS);
     const timeoutSeconds = timeout.toSeconds();
     checkInteger(this, 'routerTimeout', timeoutSeconds, { min: 10, max: 900 });
     checkInteger(this, 'routerMemorySize', props.memorySize, { min: 128, max: 10_240 });
@@ -142,6 +149,7 @@ export class RouterFunction extends Construct implements iam.IGrantable {
         LIMITS_TABLE: props.tables.limits.tableName,
         TRACE_TABLE: props.tables.trace.tableName,
         LEASE_SECONDS: String(this.leaseSeconds),
+        MAX_ATTEMPTS: String(DEFAULT_MAX_ATTEMPTS),
         RESTRICTION_CACHE_SECONDS: String(restrictionCache),
       },
       logRetention: props.logRetention,
@@ -154,7 +162,8 @@ export class RouterFunction extends Construct implements iam.IGrantable {
       invocation: {
         reservedConcurrentExecutions: props.reservedConcurrency,
         onFailure: new SqsDestination(this.deadLetterQueue.queue),
-        retryAttempts: 2,
+        // The function is told this budget (MAX_ATTEMPTS = 1 + retryAttempts).
+        retryAttempts: ROUTER_RETRY_ATTEMPTS,
         maxEventAge: Duration.hours(6),
       },
     }));

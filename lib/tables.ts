@@ -130,11 +130,12 @@ export class OutboundPoolsTables extends Construct implements IOutboundPoolsTabl
   }
 
   grantAppendTraceEvents(grantee: iam.IGrantable): iam.Grant {
-    // DynamoTraceStore.appendEvent is one conditional UpdateItem on the message's main item.
+    // DynamoTraceStore.appendEvent reads the message's main item (GetItem) and puts one event
+    // item beside it, never overwriting an item (a conditional PutItem): no update, no index.
     // The table ARN alone: no index is ever written directly.
     return iam.Grant.addToPrincipal({
       grantee,
-      actions: ['dynamodb:UpdateItem'],
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem'],
       resourceArns: [this.trace.tableArn],
     });
   }

@@ -5,8 +5,8 @@
  *
  * Main item, `pk = "M#" + messageId`, `sk = "MSG"`: `messageId`, `receivedAt`, `status`
  * (`in-progress` | `done`), `attempt` (the fencing token), `leaseUntil` (ISO), `expiresAt`
- * (TTL, epoch s = receivedAt + retentionDays), `sends` (map: send index → SendRecord), `events`
- * (list of DeliveryEvent) and the summary: `sender` (lower-case, `<>` for the null sender),
+ * (TTL, epoch s = receivedAt + retentionDays), `sends` (map: send index → SendRecord) and the
+ * summary: `sender` (lower-case, `<>` for the null sender),
  * `recipients`, `destinations`, `unrouted`, `pool`, `outboundIpPoolName`, `configurationSet`,
  * `reasons`, `plan`, `sizeBytes`, `decisionMs`. It also carries the keys of three GSIs, each
  * sorted by `receivedAt`: `gsiSender` (`bySender`), `gsiRcpt` = first recipient
@@ -17,14 +17,27 @@
  * destination gets a small pointer item `pk = "M#" + messageId`, `sk = "R#" + address` with
  * `gsiRcpt` and/or `gsiDest`, `receivedAt`, `messageId`, `expiresAt`, written with one
  * `BatchWriteItem` per 25 by the final `recordSend`. The indexes are KEYS_ONLY: the keys are
- * written once (with the summary) and the later updates (sends, status, events) change nothing
+ * written once (with the summary) and the later updates (sends, status) change nothing
  * projected, so they cost no index writes; searches fetch the main items with `BatchGetItem`.
+ *
+ * Delivery events are items of their own in the message's partition, `sk = "E#" + at + "#" +
+ * rank + digest`, never a list on the main item, so no item grows with them past DynamoDB's 400 KB
+ * (`trace-events.ts` says why and how they are bounded). (Records written before this kept an
+ * `events` list on the main item; it is still read.)
  *
  * ## Requests per message
  *
  * - `claim`: one `UpdateItem` that creates the item or takes over an expired lease (a
  *   duplicate delivery adds one `GetItem`, only on that path, to say `done` or `busy`);
- * - `recordSend`: one `UpdateItem` per call, fenced by `attempt = :attempt`.
+ * - `recordSend`: one `UpdateItem` per call, fenced by `attempt = :attempt`;
+- `release` (only after a failed attempt): one `UpdateItem`, fenced the same way, that ends
+  the lease so Lambda's retry a minute later is not refused as "busy" (docs/retries.md);
+- `appendEvent` (feedback function): one consistent `GetItem` of the main item (the message
+  must exist; its TTL is copied) and one conditional `PutItem` of the event item: one write
+  unit, whatever the size of the message's trace;
+- `get`: one `Query` (main item and its newest events, newest first, paged past 1 MB);
+  `query`: the index pages, `BatchGetItem` of the main items, and one `Query` of events per
+  message returned.
  * So a message sent as one copy costs exactly 2 writes (claim + the final recordSend with the
  * summary and the send), plus ⌈pointers / 25⌉ `BatchWriteItem`s for a message with several
  * recipients or destinations. Pointers are written *before* the final fenced update when the
@@ -47,6 +60,7 @@ import {
   BatchWriteCommand,
   type DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
@@ -60,6 +74,7 @@ import {
   sleep,
   TRACE_DESTINATION_INDEX,
   TRACE_DESTINATION_INDEX_PK,
+  TRACE_EVENT_PREFIX,
   TRACE_INDEX_SK,
   TRACE_MAIN_SK,
   TRACE_MESSAGE_PREFIX,
@@ -72,6 +87,13 @@ import {
   TRACE_SORT_KEY,
   TRACE_TTL_ATTRIBUTE,
 } from './tables.js';
+import {
+  boundedEvent,
+  eventItem,
+  eventOf,
+  MAX_EVENTS_PER_MESSAGE,
+  MAX_EVENTS_PER_SEARCH_RESULT,
+} from './trace-events.js';
 
 export interface DynamoTraceStoreOptions {
   client: DynamoDBDocumentClient | DynamoDBClient;
@@ -94,7 +116,14 @@ export interface TraceRecord {
   summary: TraceSummary | null;
   /** Recorded sends, by index. */
   sends: SendRecord[];
+  /**
+   * SES's delivery events, oldest first: the most recent {@link MAX_EVENTS_PER_MESSAGE} of a
+   * message looked up by id, {@link MAX_EVENTS_PER_SEARCH_RESULT} of each message a search
+   * returns.
+   */
   events: DeliveryEvent[];
+  /** The message has more events than `events` shows (the oldest are left out). */
+  eventsTruncated: boolean;
 }
 
 export interface TraceQuery {
@@ -121,6 +150,8 @@ const BATCH_ROUNDS = 8;
 /** Messages a search returns when no limit is given. */
 export const DEFAULT_QUERY_LIMIT = 50;
 const REMEMBERED_SUMMARIES = 1_000;
+/** Event queries a search runs at once (one per message it returns). */
+const EVENT_READS_IN_PARALLEL = 10;
 
 interface PointerSource {
   receivedAt: string;
@@ -183,7 +214,18 @@ function sendsOf(item: Item): SendRecord[] {
   return Object.values(sends).sort((a, b) => a.index - b.index);
 }
 
-function recordOf(item: Item): TraceRecord {
+/** Oldest first; stable, so events of the same millisecond keep their stored order. */
+function chronological(events: DeliveryEvent[]): DeliveryEvent[] {
+  return events
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => (a.e.at === b.e.at ? a.i - b.i : a.e.at < b.e.at ? -1 : 1))
+    .map(({ e }) => e);
+}
+
+/** A record from its main item and the newest events read (newest first). */
+function recordOf(item: Item, newest: { events: DeliveryEvent[]; more: boolean }): TraceRecord {
+  // A record written before events became items keeps them in a list on the main item.
+  const legacy = Array.isArray(item.events) ? (item.events as DeliveryEvent[]) : [];
   return {
     messageId: item.messageId as string,
     receivedAt: item.receivedAt as string,
@@ -193,7 +235,8 @@ function recordOf(item: Item): TraceRecord {
     expiresAt: (item[TRACE_TTL_ATTRIBUTE] as number | undefined) ?? 0,
     summary: item.plan !== undefined ? summaryOf(item) : null,
     sends: sendsOf(item),
-    events: (item.events as DeliveryEvent[] | undefined) ?? [],
+    events: chronological([...legacy, ...[...newest.events].reverse()]),
+    eventsTruncated: newest.more,
   };
 }
 
@@ -365,17 +408,17 @@ export class DynamoTraceStore implements TraceStore {
     }
   }
 
-  async appendEvent(messageId: string, event: DeliveryEvent): Promise<boolean> {
+  async release(messageId: string, attempt: number, now: Date): Promise<boolean> {
     const x = new Expr();
-    const events = x.n('events');
     try {
       await sendMapped('UpdateItem', () =>
         this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: this.key(messageId),
-            UpdateExpression: `SET ${events} = list_append(if_not_exists(${events}, ${x.v([])}), ${x.v([clean(event)])})`,
-            ConditionExpression: `attribute_exists(${x.n(TRACE_PARTITION_KEY)})`,
+            // The lease ends now: the next claim (`leaseUntil < now`) takes the message over.
+            UpdateExpression: `SET ${x.n('leaseUntil')} = ${x.v(now.toISOString())}`,
+            ConditionExpression: `${x.n('attempt')} = ${x.v(attempt)} AND ${x.n('status')} = ${x.v(IN_PROGRESS)}`,
             ...x.params(),
           }),
         ),
@@ -387,10 +430,53 @@ export class DynamoTraceStore implements TraceStore {
     }
   }
 
-  /** A message's full trace (strongly consistent), or null. */
+  /**
+   * Files one SES event under its message as an item of its own (`trace-events.ts`). False,
+   * writing nothing, when the message has no trace record (expired, or not ours). The same
+   * event delivered again is the same item: recorded once, answered true.
+   */
+  async appendEvent(messageId: string, event: DeliveryEvent): Promise<boolean> {
+    const main = await this.getMain(messageId, [TRACE_PARTITION_KEY, TRACE_TTL_ATTRIBUTE]);
+    if (!main) return false;
+    const item = eventItem(
+      messageId,
+      boundedEvent(clean(event)),
+      main[TRACE_TTL_ATTRIBUTE] as number | undefined,
+    );
+    const x = new Expr();
+    try {
+      await sendMapped('PutItem', () =>
+        this.doc.send(
+          new PutCommand({
+            TableName: this.tableName,
+            Item: item,
+            // Never overwrites anything: a redelivered event finds its item already there.
+            ConditionExpression: `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)})`,
+            ...x.params(),
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
+    return true;
+  }
+
+  /**
+   * A message's trace (strongly consistent) with its {@link MAX_EVENTS_PER_MESSAGE} most recent
+   * events, or null. One Query: the main item sorts after the events, so newest first it comes
+   * first, then the events from the newest.
+   */
   async get(messageId: string): Promise<TraceRecord | null> {
-    const item = await this.getMain(messageId);
-    return item ? recordOf(item) : null;
+    const { items, more } = await this.newest(
+      messageId,
+      { between: [TRACE_EVENT_PREFIX, TRACE_MAIN_SK] },
+      MAX_EVENTS_PER_MESSAGE + 1,
+      true,
+    );
+    const [main, ...events] = items;
+    if (main?.[TRACE_SORT_KEY] !== TRACE_MAIN_SK) return null; // events alone: no record
+    return recordOf(main, { events: events.map(eventOf), more });
   }
 
   /**
@@ -419,20 +505,73 @@ export class DynamoTraceStore implements TraceStore {
     } else {
       throw new InvalidInputError('query', 'a sender or a recipient is required');
     }
-    const byId = new Map<string, TraceRecord>();
-    for (const item of found) {
-      const record = recordOf(item);
-      byId.set(record.messageId, record);
-    }
-    return [...byId.values()]
-      .sort((a, b) =>
-        a.receivedAt === b.receivedAt
-          ? a.messageId.localeCompare(b.messageId)
-          : a.receivedAt < b.receivedAt
-            ? 1
-            : -1,
-      )
+    const byId = new Map<string, Item>();
+    for (const item of found) byId.set(item.messageId as string, item);
+    const items = [...byId.values()]
+      .sort((a, b) => {
+        const [ra, rb] = [a.receivedAt as string, b.receivedAt as string];
+        return ra === rb ? (a.messageId as string).localeCompare(b.messageId as string) : ra < rb ? 1 : -1;
+      })
       .slice(0, limit);
+    // The events of the messages returned only, a few at a time.
+    const records: TraceRecord[] = [];
+    for (let i = 0; i < items.length; i += EVENT_READS_IN_PARALLEL) {
+      const batch = items.slice(i, i + EVENT_READS_IN_PARALLEL);
+      const events = await Promise.all(
+        batch.map((item) =>
+          this.newest(
+            item.messageId as string,
+            { prefix: TRACE_EVENT_PREFIX },
+            MAX_EVENTS_PER_SEARCH_RESULT,
+            false,
+          ),
+        ),
+      );
+      batch.forEach((item, k) => {
+        const { items: eventItems, more } = events[k]!;
+        records.push(recordOf(item, { events: eventItems.map(eventOf), more }));
+      });
+    }
+    return records;
+  }
+
+  /**
+   * Up to `max` items of one message's partition whose sort key is in `range`, highest sort
+   * key first (paging past DynamoDB's 1 MB per page), and whether there were more.
+   */
+  private async newest(
+    messageId: string,
+    range: { between: [string, string] } | { prefix: string },
+    max: number,
+    consistent: boolean,
+  ): Promise<{ items: Item[]; more: boolean }> {
+    const items: Item[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const x = new Expr();
+      const sk = x.n(TRACE_SORT_KEY);
+      const skCondition =
+        'prefix' in range
+          ? `begins_with(${sk}, ${x.v(range.prefix)})`
+          : `${sk} BETWEEN ${x.v(range.between[0])} AND ${x.v(range.between[1])}`;
+      const page = await sendMapped('Query', () =>
+        this.doc.send(
+          new QueryCommand({
+            TableName: this.tableName,
+            KeyConditionExpression: `${x.n(TRACE_PARTITION_KEY)} = ${x.v(TRACE_MESSAGE_PREFIX + messageId)} AND ${skCondition}`,
+            ScanIndexForward: false,
+            ConsistentRead: consistent,
+            // One more than shown, to tell whether there are more.
+            Limit: max + 1 - items.length,
+            ExclusiveStartKey: start,
+            ...x.params(),
+          }),
+        ),
+      );
+      items.push(...(page.Items ?? []));
+      start = page.LastEvaluatedKey;
+    } while (start && items.length <= max);
+    return { items: items.slice(0, max), more: items.length > max };
   }
 
   private key(messageId: string): Record<string, string> {

@@ -82,6 +82,13 @@ export const TRACE_SORT_KEY = 'sk';
 export const TRACE_MESSAGE_PREFIX = 'M#';
 /** Sort key of the main item of a message. */
 export const TRACE_MAIN_SK = 'MSG';
+/**
+ * Sort-key prefix of a message's delivery events, one small item each (`E#<at>#<rank><digest>`,
+ * `trace-events.ts`). They sort before the main item (`MSG`), so one Query for `sk BETWEEN "E#"
+ * AND "MSG"`, newest first, reads the main item and then its most recent events: keep every
+ * other sort key of a message outside that range.
+ */
+export const TRACE_EVENT_PREFIX = 'E#';
 /** Sort-key prefix of the pointer items of further recipients/destinations (`R#<address>`). */
 export const TRACE_POINTER_PREFIX = 'R#';
 export const TRACE_TTL_ATTRIBUTE = 'expiresAt';
@@ -98,7 +105,8 @@ const traceIndex = (pk: string): IndexDescription => ({
   partitionKey: { name: pk, type: 'S' },
   sortKey: { name: TRACE_INDEX_SK, type: 'S' },
   // KEYS_ONLY: the index keys are written once (with the summary); later updates of the main
-  // item (sends, status, events) change nothing projected, so they cost no index writes.
+  // item (sends, status) change nothing projected, so they cost no index writes; event items
+  // carry no index key at all.
   projection: 'KEYS_ONLY',
 });
 

@@ -36,7 +36,7 @@ function renderTable(reports: TraceReport[], out: NodeJS.WriteStream): string {
             const events = s.events.map((e) => `${e.type}${e.detail ? ` ${e.detail}` : ''}`).join(', ');
             return `${s.kind} → ${s.to.join(', ')} ${s.status === 'sent' ? (s.sesMessageId ?? '') : paint('red', `FAILED ${s.error ?? ''}`)}${events ? ` (${events})` : ''}`;
           })
-          .join('; ');
+          .join('; ') + (r.eventsTruncated ? paint('dim', ' (older events not shown)') : '');
   return table([
     [
       'received',

@@ -35,6 +35,13 @@ export interface DecisionInput {
   config: Config;
   resolver: Resolver;
   now: Date;
+  /**
+   * Lambda's last attempt for this event (the trace claim's attempt counter says so): every
+   * DNS temporary failure that would decide the pool — source-domain A/MX, an aligned DKIM
+   * key, the SPF recomputed behind a trusted gateway — counts as "not passed" and adds reason
+   * `dns-temperror`, instead of throwing {@link DnsTemporaryError} (SPEC 2a; docs/retries.md).
+   */
+  finalAttempt?: boolean;
 }
 
 /** A recipient in the SRS domain, and what reversing it gave. */
@@ -92,6 +99,8 @@ export interface Classification {
   /** Over `maxHops`, or carrying our loop marker for a route it is routed through. */
   loop: boolean;
   usage: IdentityUsage[];
+  /** Classified on the last attempt: the decision decides a DKIM temperror, never throws. */
+  finalAttempt?: boolean;
   /** SPEC 2a: the header block as measured before any parsing (header-bounds.ts). */
   bounds: HeaderMeasure;
 }
@@ -186,6 +195,8 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   const { received, raw, config, now } = input;
   const resolver = deadlineResolver(input.resolver, config.bounds.dnsDeadlineMs);
   const { mail, receipt } = received;
+  // On the last attempt a temporary DNS failure is decided, not thrown (SPEC 2a).
+  const onTemporary = input.finalAttempt ? 'not-passed' : 'throw';
   const headers = parseHeaders(raw);
   const from = parseMailboxes(headers.getAll('from').join(', '));
   const replyTo = parseMailboxes(headers.get('reply-to'));
@@ -209,7 +220,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   // SPEC 3 rule 3: envelope sender's domain; the From domain where the envelope is null.
   const sourceDomain = (envelopeSender ? domainOf(envelopeSender) : fromDomain) ?? null;
   const [sourceDomainVerdict, dkim, gateway] = await Promise.all([
-    sourceDomain ? checkSourceDomain(sourceDomain, resolver) : Promise.resolve(null),
+    sourceDomain ? checkSourceDomain(sourceDomain, resolver, onTemporary) : Promise.resolve(null),
     // The body hash is for the ARC seal of the copies: only when the configuration seals.
     evaluateDkim(raw, fromDomain, resolver, now, {
       bodyHash: config.arc !== undefined,
@@ -225,6 +236,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
           trustedGateways: config.trustedGateways,
           resolver,
           now,
+          onTemporary,
         })
       : Promise.resolve(null),
   ]);
@@ -282,5 +294,6 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     loop: hops > config.maxHops || markedRoute,
     usage: usageOf(config, authentication, expansion),
     bounds,
+    ...(input.finalAttempt ? { finalAttempt: true } : {}),
   };
 }

@@ -84,6 +84,8 @@ export type GatewayVerdict =
       mailauthResult: string;
       /** The trusted hops walked, SES's client first. */
       trustedHops: TrustedHop[];
+      /** SPF failed temporarily on the last attempt and counts as not passed (SPEC 2a). */
+      temperror?: boolean;
     };
 
 /** A header field as `parseHeaders` gives it (`key`) or as the SES event does (`name`). */
@@ -98,6 +100,12 @@ export interface GatewayChainInput {
   resolver: Resolver;
   /** The decision's clock; SPF itself has no time input, so this is informational. */
   now?: Date;
+  /**
+   * What an SPF `temperror` does: `throw` (default) a retryable {@link DnsTemporaryError};
+   * `not-passed` (the last attempt, SPEC 2a) gives the verdict `PROCESSING_FAILED` — SES's own
+   * word for a check it could not complete, never a pass — with `temperror: true`.
+   */
+  onTemporary?: 'throw' | 'not-passed';
 }
 
 /**
@@ -254,7 +262,8 @@ const SES_FALLBACK = "SES's own SPF verdict is used";
  * Walks the `Received` chain of a message SES received and, when SES's client was a trusted
  * gateway, recomputes SPF against the first untrusted hop (module comment).
  * @throws DnsTemporaryError (retryable) when the recomputed SPF is `temperror` (RFC 7208
- *   2.6.6): a temporary DNS failure is never read as FAIL.
+ *   2.6.6): a temporary DNS failure is never read as FAIL (on the last attempt, with
+ *   `onTemporary: 'not-passed'`, it is `PROCESSING_FAILED` instead: not a pass either).
  */
 export async function evaluateGatewayChain(input: GatewayChainInput): Promise<GatewayVerdict> {
   const received = input.headers.filter((h) => headerName(h) === 'received').map((h) => h.value);
@@ -331,6 +340,16 @@ export async function evaluateGatewayChain(input: GatewayChainInput): Promise<Ga
   });
   const keyword = String(result.status.result);
   const mapped = mapSpfResult(keyword);
+  if (mapped === null && input.onTemporary === 'not-passed') {
+    return {
+      applied: true,
+      ...first,
+      spf: 'PROCESSING_FAILED',
+      mailauthResult: keyword,
+      trustedHops,
+      temperror: true,
+    };
+  }
   if (mapped === null) {
     throw new DnsTemporaryError(result.domain, 'TXT', {
       cause: new Error(result.status.comment ?? `SPF ${keyword} for ${result.domain}`),

@@ -126,7 +126,9 @@ export function decidePool(
 
   // --- Rule 3: no A/MX (a DnsTemporaryError was already thrown by classify) ----------------
   if (!c.sourceDomainVerdict?.ok) {
-    reasons.add('no-a-mx');
+    // On the last attempt an A/MX check that failed temporarily is "not passed" (high-risk),
+    // recorded as dns-temperror: the domain was not proved to lack records (SPEC 2a).
+    reasons.add(c.sourceDomainVerdict?.temperror ? 'dns-temperror' : 'no-a-mx');
     highRisk = true;
   }
 
@@ -143,6 +145,8 @@ export function decidePool(
   if (facts.genuineAcceptedSender) reasons.add('accepted-domain');
   if (facts.spfPass) reasons.add('spf-pass');
   if (c.gateway?.applied) reasons.add('enhanced-filtering');
+  // The recomputed SPF failed temporarily on the last attempt: not a pass (SPEC 2a).
+  if (c.gateway?.applied && c.gateway.temperror) reasons.add('dns-temperror');
   if (facts.dkimAuthorAligned) reasons.add('dkim-aligned-pass');
   if (facts.spoof) reasons.add('spoofed-accepted-domain');
   const unauthenticated = c.forwarded && !facts.authorAuthenticated;
@@ -152,7 +156,12 @@ export function decidePool(
     // a relay verdict now would be a silent downgrade. Retry instead (SPEC 3 rule 3). Only
     // where rule 6 decides the pool: an earlier rule, or a spoof, sends it elsewhere anyway.
     if (c.dkim.temperror && config.relay.dkimAvoidsRelay && !facts.spoof && !blocked && !highRisk) {
-      throw new DnsTemporaryError(c.dkim.signatures.find((s) => s.aligned)?.domain ?? '', 'TXT');
+      // Not forever: on the last attempt the signature counts as not passed, so an attacker's
+      // SERVFAILing key server buys relay, not a dead letter (SPEC 2a).
+      if (!c.finalAttempt) {
+        throw new DnsTemporaryError(c.dkim.signatures.find((s) => s.aligned)?.domain ?? '', 'TXT');
+      }
+      reasons.add('dns-temperror');
     }
     reasons.add('unauthenticated-relay');
   }

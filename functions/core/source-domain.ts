@@ -8,6 +8,12 @@
  * would otherwise be "not ok": positive evidence from one lookup is enough (a domain with an
  * A record is fine whatever its MX lookup did), so the check throws `DnsTemporaryError` only
  * when no lookup proved the domain ok and at least one could not be completed.
+ *
+ * On the last attempt (SPEC 2a) that same case is decided instead: `{ ok: false, temperror:
+ * true }`. "Not passed" is the conservative reading: the rule fires and the message leaves
+ * through `high-risk` (never `normal`), with reason `dns-temperror` rather than `no-a-mx`,
+ * since the domain was not proved to lack records. A sender whose name server fails on purpose
+ * gains nothing by it.
  */
 import { domainToASCII } from 'node:url';
 import { isNoRecord, type MxRecord, normalizeName, type Resolver } from './dns/resolver.js';
@@ -22,7 +28,15 @@ export type SourceDomainVerdict = {
   nullMx: boolean;
   /** `hasAddress || hasMx`: the rule passes. */
   ok: boolean;
+  /**
+   * Set (to true) only by a last-attempt check: no lookup proved the domain ok and at least one
+   * failed temporarily, so `ok` is false without proof (SPEC 2a, reason `dns-temperror`).
+   */
+  temperror?: boolean;
 };
+
+/** What a temporary failure that decides the verdict does: throw (retry), or count as not passed. */
+export type OnTemporaryFailure = 'throw' | 'not-passed';
 
 const NO_RECORD: SourceDomainVerdict = { hasAddress: false, hasMx: false, nullMx: false, ok: false };
 
@@ -80,9 +94,14 @@ function outcome<T>(settled: PromiseSettledResult<T[]>): { records: T[] } | { te
  * `false` (unknown, not proven absent): they did not change the outcome.
  * @throws DnsTemporaryError (retryable, `cause` = the resolver's error; `rrtype` = the first
  *   failed of A, AAAA, MX) when no lookup proved the domain ok and at least one failed
- *   temporarily.
+ *   temporarily — unless `onTemporary` is `not-passed` (the last attempt): then the verdict
+ *   is `ok: false, temperror: true`.
  */
-export async function checkSourceDomain(domain: string, resolver: Resolver): Promise<SourceDomainVerdict> {
+export async function checkSourceDomain(
+  domain: string,
+  resolver: Resolver,
+  onTemporary: OnTemporaryFailure = 'throw',
+): Promise<SourceDomainVerdict> {
   const name = queryableDomain(domain);
   if (name === undefined) return { ...NO_RECORD };
 
@@ -104,7 +123,9 @@ export async function checkSourceDomain(domain: string, resolver: Resolver): Pro
 
   if (!ok) {
     for (const [rrtype, result] of Object.entries(results)) {
-      if ('temporary' in result) throw new DnsTemporaryError(name, rrtype, { cause: result.temporary });
+      if (!('temporary' in result)) continue;
+      if (onTemporary === 'not-passed') return { hasAddress, hasMx, nullMx, ok: false, temperror: true };
+      throw new DnsTemporaryError(name, rrtype, { cause: result.temporary });
     }
   }
   return { hasAddress, hasMx, nullMx, ok };

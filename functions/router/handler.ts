@@ -76,6 +76,7 @@ export async function createDeps(
     arcKey,
     clock: () => new Date(),
     leaseMs: settings.leaseMs,
+    maxAttempts: settings.maxAttempts,
     observer: powertoolsObserver(logger, metrics),
     ...overrides,
   };

@@ -130,6 +130,13 @@ export interface TraceStore {
     summary: TraceSummary | null,
     final: boolean,
   ): Promise<void>;
+  /**
+   * Ends the lease of `attempt` now, after that attempt failed, so Lambda's retry (a minute
+   * later, sooner than the lease would run out) can claim the message at once. Fenced: only
+   * the attempt that holds the message releases it; false when it no longer does (taken over,
+   * or done) and nothing changed. Keeps everything the attempt recorded (plan, sends).
+   */
+  release(messageId: string, attempt: number, now: Date): Promise<boolean>;
   /** Appends a delivery event to the trace of the message a send belongs to. */
   appendEvent(messageId: string, event: DeliveryEvent): Promise<boolean>;
 }

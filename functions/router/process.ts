@@ -10,7 +10,11 @@
  *   and a retried one resumes the stored plan, skipping what was sent;
  * - every transient failure (DNS, S3, DynamoDB, SES after the SDK's retries) fails the
  *   invocation, so Lambda retries the event and finally keeps it in the on-failure
- *   destination: nothing is silently dropped;
+ *   destination: nothing is silently dropped. A failed attempt first releases its lease, so
+ *   Lambda's retry a minute later does real work instead of finding the message "busy";
+ * - except DNS on the last attempt (the claim's counter reaching `maxAttempts`): there a
+ *   temporary failure counts as "not passed" (reason `dns-temperror`) and the message is
+ *   decided, so no sender's name server can dead-letter mail on purpose (SPEC 2a);
  * - the one window for a duplicate is a crash between SES accepting a copy and the trace write
  *   that follows it: at-least-once, because the alternative is losing mail.
  */
@@ -25,7 +29,16 @@ import type { Restriction, SenderState } from '../core/limits.js';
 import { parseMailboxes } from '../core/message.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
 import type { Reason } from '../core/vocabulary.js';
-import type { LimitsStore, Mailer, MailStore, SendRecord, TraceStore, TraceSummary } from './ports.js';
+import type {
+  ClaimResult,
+  LimitsStore,
+  Mailer,
+  MailStore,
+  SendRecord,
+  TraceStore,
+  TraceSummary,
+} from './ports.js';
+import { DEFAULT_MAX_ATTEMPTS, isFinalAttempt } from './retries.js';
 
 /** Hooks for logs and metrics; the handler wires them to Powertools. All optional. */
 export interface PipelineObserver {
@@ -50,6 +63,12 @@ export interface PipelineDeps {
   clock: () => Date;
   /** How long a claim protects a message being processed: the function timeout plus a margin. */
   leaseMs: number;
+  /**
+   * Attempts Lambda makes per event (1 + `retryAttempts`); the claim whose attempt counter
+   * reaches it decides DNS temporary failures instead of retrying them.
+   * Default {@link DEFAULT_MAX_ATTEMPTS}.
+   */
+  maxAttempts?: number;
   observer?: PipelineObserver;
 }
 
@@ -195,7 +214,47 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
   if (claim.state === 'busy') {
     throw new LeaseLostError(messageId, `being processed by another invocation until ${claim.leaseUntil}`);
   }
+  try {
+    return await processClaimed(received, claim, deps, started);
+  } catch (error) {
+    await releaseAfterFailure(messageId, claim.attempt, error, deps);
+    throw error;
+  }
+}
+
+/**
+ * A failed attempt gives its lease back before it fails the invocation: Lambda retries about
+ * a minute later (docs/retries.md), well before a lease of timeout + margin would run out, and
+ * a retry refused as "busy" would be wasted and leave the dead-letter record naming the wrong
+ * cause. Fenced by the attempt; a failure to release is only logged, never hides the error.
+ */
+async function releaseAfterFailure(
+  messageId: string,
+  attempt: number,
+  error: unknown,
+  deps: PipelineDeps,
+): Promise<void> {
+  try {
+    await deps.trace.release(messageId, attempt, deps.clock());
+  } catch (releaseError) {
+    deps.observer?.warn?.('lease not released after a failed attempt', {
+      messageId,
+      attempt,
+      error: (error as Error)?.message,
+      releaseError: (releaseError as Error)?.message,
+    });
+  }
+}
+
+async function processClaimed(
+  received: ReceivedMail,
+  claim: Extract<ClaimResult, { state: 'claimed' }>,
+  deps: PipelineDeps,
+  started: Date,
+): Promise<PipelineResult> {
+  const messageId = received.mail.messageId;
   const { attempt, resumed } = claim;
+  const finalAttempt = isFinalAttempt(attempt, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
 
   const stored = await deps.mailStore.get(messageId, deps.config.maxMessageBytes);
   let summary: TraceSummary;
@@ -212,6 +271,9 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
         config: deps.config,
         resolver: deps.resolver,
         now: started,
+        // The decision is made: DNS here only feeds the ARC seal, so a temporary failure is
+        // recorded as such (in the seal's results) rather than failing the attempt.
+        finalAttempt: true,
       });
     }
   } else {
@@ -221,6 +283,7 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
       config: deps.config,
       resolver: deps.resolver,
       now: started,
+      finalAttempt,
     });
     if (stored.truncated) c.sizeBytes = Math.max(stored.sizeBytes, deps.config.maxMessageBytes + 1);
     classification = c;

@@ -7,6 +7,7 @@ import * as v from 'valibot';
 import { type Config, parseConfigText } from '../core/config.js';
 import { ConfigError } from '../core/errors.js';
 import { envInteger, parseEnvironment } from '../core/validation.js';
+import { DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS } from './retries.js';
 
 const SettingsSchema = v.object({
   /** The configuration document itself (JSON), or … */
@@ -19,7 +20,13 @@ const SettingsSchema = v.object({
   LIMITS_TABLE: v.pipe(v.string(), v.minLength(3)),
   TRACE_TABLE: v.pipe(v.string(), v.minLength(3)),
   /** A claim protects a message this long: the function timeout plus a margin. */
-  LEASE_SECONDS: envInteger(10, 3600, 150),
+  LEASE_SECONDS: envInteger(10, 3600, DEFAULT_LEASE_SECONDS),
+  /**
+   * Attempts Lambda makes per event (1 + the function's `retryAttempts`, which Lambda allows
+   * from 0 to 2): the claim's attempt counter reaching it marks the last attempt, on which a DNS
+   * temporary failure is decided instead of retried (SPEC 2a, docs/retries.md).
+   */
+  MAX_ATTEMPTS: envInteger(1, 3, DEFAULT_MAX_ATTEMPTS),
   /** How long a container trusts a restriction it saw before asking DynamoDB again. */
   RESTRICTION_CACHE_SECONDS: envInteger(0, 3600, 60),
 });
@@ -31,6 +38,7 @@ export interface RouterSettings {
   limitsTable: string;
   traceTable: string;
   leaseMs: number;
+  maxAttempts: number;
   restrictionCacheMs: number;
 }
 
@@ -55,6 +63,7 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RouterSettin
     limitsTable: s.LIMITS_TABLE,
     traceTable: s.TRACE_TABLE,
     leaseMs: s.LEASE_SECONDS * 1000,
+    maxAttempts: s.MAX_ATTEMPTS,
     restrictionCacheMs: s.RESTRICTION_CACHE_SECONDS * 1000,
   };
 }
@@ -68,6 +77,8 @@ export interface RouterEnvironmentInput {
   limitsTable: string;
   traceTable: string;
   leaseSeconds: number;
+  /** Default {@link DEFAULT_MAX_ATTEMPTS} (the variable is left out). */
+  maxAttempts?: number;
   restrictionCacheSeconds: number;
 }
 
@@ -83,6 +94,7 @@ export function settingsEnvironment(s: RouterEnvironmentInput): Record<string, s
     LIMITS_TABLE: s.limitsTable,
     TRACE_TABLE: s.traceTable,
     LEASE_SECONDS: String(s.leaseSeconds),
+    ...(s.maxAttempts !== undefined ? { MAX_ATTEMPTS: String(s.maxAttempts) } : {}),
     RESTRICTION_CACHE_SECONDS: String(s.restrictionCacheSeconds),
   };
 }

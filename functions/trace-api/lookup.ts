@@ -157,6 +157,8 @@ export function traceReport(r: TraceRecord) {
       events: eventsOf(send.sesMessageId).map(eventReport),
     })),
     events: r.events.map(eventReport),
+    /** More events were recorded than shown: the oldest are left out (docs/retries.md). */
+    eventsTruncated: r.eventsTruncated,
   };
 }
 

@@ -9,15 +9,21 @@ import {
   BatchWriteCommand,
   DynamoDBDocumentClient,
   GetCommand,
+  PutCommand,
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 import { DynamoTraceStore } from '../../functions/adapters/dynamo-trace-store.js';
 import { createTables } from '../../functions/adapters/tables.js';
+import {
+  MAX_EVENTS_PER_MESSAGE,
+  MAX_EVENTS_PER_SEARCH_RESULT,
+} from '../../functions/adapters/trace-events.js';
 import type { PlannedSend } from '../../functions/core/decide.js';
 import { InvalidInputError, LeaseLostError, TransientDependencyError } from '../../functions/core/errors.js';
 import type { DeliveryEvent, SendRecord, TraceSummary } from '../../functions/router/ports.js';
+import { lookUpTrace } from '../../functions/trace-api/lookup.js';
 import { type DynamoDbEmulator, EMULATOR_CREDENTIALS, startDynamoDb } from '../../sandbox/emulators/index.js';
 
 const TABLE = 'trace';
@@ -221,6 +227,41 @@ describe('DynamoTraceStore (dynalite)', () => {
     await assert.rejects(store.recordSend('never-claimed', 1, sendRecord(0), null, false), LeaseLostError);
   });
 
+  it('release: only the attempt holding the message ends its lease, so a retry claims it at once', async () => {
+    const id = 'msg-release';
+    const t0 = at('2025-03-10T10:00:00Z');
+    const failedAt = at('2025-03-10T10:00:05Z');
+    await store.claim(id, t0, LEASE_MS);
+    await store.recordSend(id, 1, sendRecord(0), summary(id, t0.toISOString()), false);
+    assert.equal(await store.release(id, 2, failedAt), false, 'not the holder: refused');
+    assert.equal((await store.get(id))?.leaseUntil, '2025-03-10T10:01:00.000Z', 'lease untouched');
+
+    emu.resetCounts();
+    assert.equal(await store.release(id, 1, failedAt), true);
+    assert.deepEqual(emu.requests(), { UpdateItem: 1 });
+    const released = await store.get(id);
+    assert.deepEqual(
+      [released?.status, released?.attempt, released?.leaseUntil, released?.sends.length],
+      ['in-progress', 1, failedAt.toISOString(), 1],
+      'lease ended at the failure; the plan and the sends are kept',
+    );
+
+    // A retry long before the lease would have run out takes over and resumes.
+    const retry = await store.claim(id, at('2025-03-10T10:00:06Z'), LEASE_MS);
+    assert.equal(retry.state, 'claimed');
+    assert.equal(retry.state === 'claimed' && retry.attempt, 2);
+    assert.equal(retry.state === 'claimed' && retry.resumed?.sent.length, 1);
+    // The old attempt can no longer release the new holder's lease.
+    assert.equal(await store.release(id, 1, at('2025-03-10T10:00:07Z')), false);
+    assert.equal((await store.get(id))?.leaseUntil, '2025-03-10T10:01:06.000Z');
+    // A done message is not released (nothing to retry), an unknown one is not created.
+    await store.recordSend(id, 2, null, null, true);
+    assert.equal(await store.release(id, 2, at('2025-03-10T10:00:08Z')), false);
+    assert.equal((await store.get(id))?.status, 'done');
+    assert.equal(await store.release('msg-never-claimed', 1, failedAt), false);
+    assert.deepEqual(await itemsOf('msg-never-claimed'), []);
+  });
+
   it('appends delivery events; unknown messages answer false and create nothing', async () => {
     const id = 'msg-events';
     await store.claim(id, at('2025-03-10T10:00:00Z'), LEASE_MS);
@@ -239,14 +280,126 @@ describe('DynamoTraceStore (dynalite)', () => {
       detail: 'Permanent/General: 550 5.1.1 user unknown',
     };
     const { detail: _, ...bounceWithoutDetail } = bounce;
+    // Appended out of order: shown oldest first.
+    assert.equal(await store.appendEvent(id, bounce), true);
     assert.equal(await store.appendEvent(id, send), true);
     // An explicit undefined member is dropped, whatever client was injected.
-    assert.equal(await store.appendEvent(id, { ...bounce, detail: undefined }), true);
+    assert.equal(
+      await store.appendEvent(id, { ...bounce, at: '2025-03-10T10:00:04.000Z', detail: undefined }),
+      true,
+    );
+    // The same event delivered again (EventBridge delivers at least once) is recorded once.
+    emu.resetCounts();
     assert.equal(await store.appendEvent(id, bounce), true);
-    assert.deepEqual((await store.get(id))?.events, [send, bounceWithoutDetail, bounce]);
+    assert.deepEqual(emu.requests(), { GetItem: 1, PutItem: 1 }, 'one read, one small write');
+    const record = await store.get(id);
+    assert.deepEqual(record?.events, [
+      send,
+      { ...bounceWithoutDetail, at: '2025-03-10T10:00:04.000Z' },
+      bounce,
+    ]);
+    assert.equal(record?.eventsTruncated, false);
+    // Each event is an item of its own, with the message's TTL and no index key.
+    const eventItems = (await itemsOf(id)).filter((item) => String(item.sk).startsWith('E#'));
+    assert.equal(eventItems.length, 3);
+    for (const item of eventItems) {
+      assert.equal(item.expiresAt, record?.expiresAt);
+      assert.ok(!('gsiSender' in item || 'gsiRcpt' in item || 'gsiDest' in item || 'receivedAt' in item));
+    }
     assert.equal(await store.appendEvent('msg-unknown', send), false);
     assert.equal(await store.get('msg-unknown'), null);
     assert.deepEqual(await itemsOf('msg-unknown'), []);
+  });
+
+  describe('1,000 delivery events on one message (a 50-recipient copy)', () => {
+    const id = 'msg-1000-events';
+    const fifty = Array.from({ length: 50 }, (_, k) => `member-${String(k).padStart(2, '0')}@list.example`);
+    const types = ['Send', 'DeliveryDelay', 'Delivery', 'Bounce'] as const;
+    /** Events as SES reports them for one copy: the Send and each delay name all 50 recipients. */
+    const events: DeliveryEvent[] = Array.from({ length: 1_000 }, (_, k) => {
+      const type = types[k % types.length]!;
+      const whole = type === 'Send' || type === 'DeliveryDelay';
+      return {
+        type,
+        at: new Date(Date.parse('2025-03-12T10:00:00.000Z') + k * 1_000).toISOString(),
+        sesMessageId: 'ses-0',
+        recipients: whole ? fifty : [fifty[k % 50]!],
+        ...(type === 'Bounce' ? { detail: `Transient/General: 452 4.2.2 mailbox full (${k})` } : {}),
+        ...(type === 'DeliveryDelay' ? { detail: 'MailboxFull' } : {}),
+      };
+    });
+    const byteLength = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+    before(async () => {
+      await store.claim(id, at('2025-03-12T10:00:00Z'), LEASE_MS);
+      const s = summary(id, '2025-03-12T10:00:00.000Z', {
+        recipients: ['list@corp.example'],
+        destinations: fifty,
+      });
+      await store.recordSend(id, 1, sendRecord(0, 'sent', { to: fifty }), s, true);
+      // In a shuffled order and 20 at a time, as concurrent feedback invocations file them.
+      const order = events.map((_, k) => (k * 7919) % events.length);
+      assert.equal(new Set(order).size, events.length);
+      for (let i = 0; i < order.length; i += 20) {
+        const batch = order.slice(i, i + 20);
+        const answers = await Promise.all(batch.map((k) => store.appendEvent(id, events[k]!)));
+        assert.ok(answers.every(Boolean), `events ${batch.join(', ')}`);
+      }
+    });
+
+    it('the events alone are more than one item may hold: as a list on one item they are refused', async () => {
+      assert.ok(byteLength(events) > 400 * 1024, `${byteLength(events)} bytes of events`);
+      // The layout this replaces, on dynalite's own 400 KB item check.
+      await assert.rejects(
+        DynamoDBDocumentClient.from(ddb).send(
+          new PutCommand({ TableName: TABLE, Item: { pk: 'M#legacy-list', sk: 'MSG', events } }),
+        ),
+        /exceeded the maximum allowed size/,
+      );
+    });
+
+    it('every item of the message stays far below 400 KB, and each event is one item', async () => {
+      const items = await itemsOf(id);
+      assert.equal(items.filter((item) => String(item.sk).startsWith('E#')).length, 1_000);
+      const largest = Math.max(...items.map(byteLength));
+      assert.ok(largest < 8 * 1024, `largest item ${largest} bytes`);
+    });
+
+    it('a message-id lookup shows all 1,000, oldest first; the trace report attaches them to the send', async () => {
+      const record = await store.get(id);
+      assert.ok(record);
+      assert.deepEqual(record.events, events);
+      assert.equal(record.eventsTruncated, false);
+      const [report] = await lookUpTrace(store, { kind: 'message', messageId: id });
+      assert.equal(report?.sends[0]?.events.length, 1_000);
+      assert.deepEqual(
+        report?.sends[0]?.events.slice(0, 2).map((e) => [e.type, e.recipients.length]),
+        [
+          ['Send', 50],
+          ['DeliveryDelay', 50],
+        ],
+      );
+      assert.equal(report?.eventsTruncated, false);
+    });
+
+    it('a search shows the newest events of each message and says the older ones are left out', async () => {
+      const [found] = await store.query({ recipient: 'list@corp.example' });
+      assert.equal(found?.messageId, id);
+      assert.deepEqual(found?.events, events.slice(-MAX_EVENTS_PER_SEARCH_RESULT));
+      assert.equal(found?.eventsTruncated, true);
+    });
+
+    it('past the bound a lookup shows the newest 1,000 and says so; the message item never grew', async () => {
+      const extra: DeliveryEvent = { ...events[2]!, at: '2025-03-12T11:00:00.000Z' };
+      const before = byteLength((await itemsOf(id)).find((item) => item.sk === 'MSG'));
+      assert.equal(await store.appendEvent(id, extra), true);
+      const record = await store.get(id);
+      assert.equal(record?.events.length, MAX_EVENTS_PER_MESSAGE);
+      assert.deepEqual(record?.events.at(-1), extra);
+      assert.deepEqual(record?.events[0], events[1]);
+      assert.equal(record?.eventsTruncated, true);
+      assert.equal(byteLength((await itemsOf(id)).find((item) => item.sk === 'MSG')), before);
+    });
   });
 
   describe('pointer items and query', () => {
@@ -449,14 +602,21 @@ describe('DynamoTraceStore (dynalite)', () => {
           return true;
         });
         await assert.rejects(faulty.recordSend('m', 1, sendRecord(0), null, false), TransientDependencyError);
-        await assert.rejects(
-          faulty.appendEvent('m', { type: 'Send', at: '', sesMessageId: '', recipients: [] }),
-          {
-            name: 'TransientDependencyError',
-            retryable: true,
-          },
-        );
-        mock.on(GetCommand).rejects(Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT' }));
+        await assert.rejects(faulty.release('m', 1, at('2025-03-10T10:00:00Z')), TransientDependencyError);
+        const event: DeliveryEvent = { type: 'Send', at: '', sesMessageId: '', recipients: [] };
+        // appendEvent: the read of the main item, then the put of the event item.
+        mock.on(GetCommand).rejects(throttled);
+        await assert.rejects(faulty.appendEvent('m', event), {
+          name: 'TransientDependencyError',
+          retryable: true,
+        });
+        mock.on(GetCommand).resolves({ Item: { pk: 'M#m', expiresAt: 1 } });
+        mock.on(PutCommand).rejects(throttled);
+        await assert.rejects(faulty.appendEvent('m', event), {
+          name: 'TransientDependencyError',
+          retryable: true,
+        });
+        mock.on(QueryCommand).rejects(Object.assign(new Error('read ETIMEDOUT'), { code: 'ETIMEDOUT' }));
         await assert.rejects(faulty.get('m'), TransientDependencyError);
 
         const unknown = Object.assign(new Error('Requested resource not found'), {

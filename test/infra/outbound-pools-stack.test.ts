@@ -350,7 +350,8 @@ describe('functions', () => {
       MAIL_PREFIX: 'raw/',
       LIMITS_TABLE: { Ref: ids.limits },
       TRACE_TABLE: { Ref: ids.trace },
-      LEASE_SECONDS: '150',
+      LEASE_SECONDS: '110',
+      MAX_ATTEMPTS: '3',
       RESTRICTION_CACHE_SECONDS: '60',
     });
   });
@@ -372,7 +373,8 @@ describe('functions', () => {
     const expected = { ...infraConfig(), srs: { ...infraConfig().srs, secrets: [] } };
     assert.deepEqual(settings.config, expected);
     assert.equal(settings.mailPrefix, 'raw/');
-    assert.equal(settings.leaseMs, 150_000);
+    assert.equal(settings.leaseMs, 110_000);
+    assert.equal(settings.maxAttempts, 3);
     const bundled = readFileSync(env.OUTBOUND_POOLS_CONFIG_FILE, 'utf8');
     assert.deepEqual(parseConfigText(bundled), expected);
     for (const secret of infraConfig().srs.secrets)
@@ -491,7 +493,11 @@ describe('IAM: least privilege', () => {
     const statements = (policy.PolicyDocument as { Statement: Json[] }).Statement;
     const dynamo = statements.filter((s) => JSON.stringify(s.Action).includes('dynamodb:'));
     assert.deepEqual(dynamo, [
-      { Effect: 'Allow', Action: 'dynamodb:UpdateItem', Resource: getAtt(ids.trace) },
+      {
+        Effect: 'Allow',
+        Action: ['dynamodb:GetItem', 'dynamodb:PutItem'],
+        Resource: getAtt(ids.trace),
+      },
     ]);
   });
 
@@ -576,6 +582,25 @@ describe('dead-letter queues', () => {
         },
       });
     });
+
+    if (fn === 'router') {
+      it('router: told its attempt budget (MAX_ATTEMPTS = 1 + MaximumRetryAttempts); its lease ends before the retry of a timeout', () => {
+        const [, config] = resourcesOf(template, 'AWS::Lambda::EventInvokeConfig').find(
+          ([, c]) => JSON.stringify(c.FunctionName) === JSON.stringify({ Ref: ids.router }),
+        )!;
+        const [, props] = resourceNamed(template, 'AWS::Lambda::Function', 'Router');
+        const vars = (props.Environment as { Variables: Record<string, string> }).Variables;
+        assert.equal(Number(vars.MAX_ATTEMPTS), 1 + (config.MaximumRetryAttempts as number));
+        // Lambda retries a timed-out invocation after about a minute (AWS Lambda Developer
+        // Guide, "How Lambda handles errors and retries with asynchronous invocation"): the
+        // claim, taken after the invocation started, must have run out by then.
+        assert.ok(Number(vars.LEASE_SECONDS) < (props.Timeout as number) + 60, `lease ${vars.LEASE_SECONDS}`);
+        assert.ok(
+          Number(vars.LEASE_SECONDS) > (props.Timeout as number),
+          'the lease outlives the invocation',
+        );
+      });
+    }
 
     it(`${fn}: alarms as soon as one event is in the queue`, () => {
       const dlq = fn === 'router' ? ids.routerDlq : ids.feedbackDlq;

@@ -113,7 +113,7 @@ describe('router and retention props', () => {
     const [, router] = resourceNamed(template, 'AWS::Lambda::Function', 'Router');
     assert.equal(router.ReservedConcurrentExecutions, 20);
     assert.equal(router.Timeout, 120);
-    assert.equal(((router.Environment as Json).Variables as Json).LEASE_SECONDS, '180');
+    assert.equal(((router.Environment as Json).Variables as Json).LEASE_SECONDS, '140');
     for (const [, group] of resourcesOf(template, 'AWS::Logs::LogGroup'))
       assert.equal(group.RetentionInDays, 90);
     template.hasResourceProperties('AWS::S3::Bucket', {

@@ -137,19 +137,30 @@ describe('readSettings', () => {
       limitsTable: 'limits-1',
       traceTable: 'trace-1',
       leaseSeconds: 60,
+      maxAttempts: 2,
       restrictionCacheSeconds: 0,
     });
     const s = readSettings(env);
     assert.deepEqual(
-      [s.mailBucket, s.mailPrefix, s.limitsTable, s.traceTable, s.leaseMs, s.restrictionCacheMs],
-      ['b-1', 'raw/', 'limits-1', 'trace-1', 60_000, 0],
+      [
+        s.mailBucket,
+        s.mailPrefix,
+        s.limitsTable,
+        s.traceTable,
+        s.leaseMs,
+        s.maxAttempts,
+        s.restrictionCacheMs,
+      ],
+      ['b-1', 'raw/', 'limits-1', 'trace-1', 60_000, 2, 0],
     );
     assert.deepEqual(s.config.acceptedDomains, ['example.com']);
   });
 
   it('reads the defaults', () => {
     const s = readSettings(base);
-    assert.equal(s.leaseMs, 150_000);
+    // The default timeout (90 s) plus the lease margin (20 s), and Lambda's default 1 + 2 attempts.
+    assert.equal(s.leaseMs, 110_000);
+    assert.equal(s.maxAttempts, 3);
     assert.equal(s.restrictionCacheMs, 60_000);
     assert.equal(s.mailPrefix, '');
     assert.deepEqual(s.config.acceptedDomains, ['example.com']);
@@ -158,6 +169,10 @@ describe('readSettings', () => {
   const bad: [string, Record<string, string | undefined>, RegExp][] = [
     ['missing bucket', { MAIL_BUCKET: undefined }, /environment variable MAIL_BUCKET/],
     ['bad lease', { LEASE_SECONDS: 'soon' }, /environment variable LEASE_SECONDS/],
+    // Lambda's retryAttempts is 0 to 2: 1 to 3 attempts.
+    ['no attempt at all', { MAX_ATTEMPTS: '0' }, /environment variable MAX_ATTEMPTS/],
+    ['more attempts than Lambda makes', { MAX_ATTEMPTS: '4' }, /environment variable MAX_ATTEMPTS/],
+    ['attempts not a whole number', { MAX_ATTEMPTS: '2.5' }, /environment variable MAX_ATTEMPTS/],
     ['bad config JSON', { OUTBOUND_POOLS_CONFIG: '{' }, /OUTBOUND_POOLS_CONFIG is not valid JSON/],
     [
       'missing config file',
