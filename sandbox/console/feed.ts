@@ -1,13 +1,16 @@
 /**
  * The messages the console shows: the ids the SMTP ingress processed since the sandbox started
  * (the trace table has no "all recent messages" index, and a scan is not something to teach),
- * each read back from the trace with the trace API's own lookup (`lookUpTrace`), so the page
- * shows exactly what `outbound-pools trace` and `GET /messages/{id}` show.
+ * each read back from the trace and reported by the trace API's own `traceReport`, so the page
+ * shows what `outbound-pools trace` and `GET /messages/{id}` show; plus any field of the
+ * recorded decision or copies that report does not name (the decision's data grows: facts
+ * recorded by a newer router still show, generically, see {@link consoleReport}).
  *
  * Bounded: the newest `capacity` messages are kept; a report is cached once its record is
  * `done` (the sandbox appends no delivery events after that: it has no SES event stream).
  */
-import { lookUpTrace, type TraceReader, type TraceReport } from '../../functions/trace-api/lookup.js';
+import type { TraceRecord } from '../../functions/adapters/dynamo-trace-store.js';
+import { type TraceReader, type TraceReport, traceReport } from '../../functions/trace-api/lookup.js';
 import type { ProcessedMessage } from '../smtp-ingress.js';
 
 /** What the ingress knew of a message before the router saw it (SES's receipt facts). */
@@ -19,14 +22,39 @@ export type ReceiptFacts = Pick<
 export interface FeedItem {
   receipt: ReceiptFacts;
   /** null when the trace has no record of it (e.g. dead-lettered before the router claimed it). */
-  report: TraceReport | null;
+  report: ConsoleReport | null;
+}
+
+/** A trace report, plus the recorded fields it leaves out (the resume plan excepted). */
+export type ConsoleReport = TraceReport & Record<string, unknown>;
+
+const INTERNAL_SUMMARY_FIELDS = new Set(['plan']);
+
+/** Fields of `recorded` that `reported` does not have. */
+function extras(recorded: object, reported: object, skip = new Set<string>()): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(recorded).filter(([k, v]) => !(k in reported) && !skip.has(k) && v !== undefined),
+  );
+}
+
+/** `traceReport(record)` with the summary's and each send's unreported fields added. */
+export function consoleReport(record: TraceRecord): ConsoleReport {
+  const report = traceReport(record);
+  return {
+    ...(record.summary ? extras(record.summary, report, INTERNAL_SUMMARY_FIELDS) : {}),
+    ...report,
+    sends: report.sends.map((send) => {
+      const recorded = record.sends.find((s) => s.index === send.index);
+      return recorded ? { ...extras(recorded, send), ...send } : send;
+    }),
+  };
 }
 
 export const DEFAULT_FEED_CAPACITY = 1000;
 
 export class MessageFeed {
   private readonly receipts = new Map<string, ReceiptFacts>();
-  private readonly cache = new Map<string, TraceReport>();
+  private readonly cache = new Map<string, ConsoleReport>();
   private readonly listeners = new Set<(messageId: string) => void>();
 
   constructor(
@@ -93,11 +121,12 @@ export class MessageFeed {
     return receipts.map((receipt, i) => ({ receipt, report: reports[i] ?? null }));
   }
 
-  private async report(messageId: string): Promise<TraceReport | null> {
+  private async report(messageId: string): Promise<ConsoleReport | null> {
     const cached = this.cache.get(messageId);
     if (cached) return cached;
-    const [report] = await lookUpTrace(this.reader, { kind: 'message', messageId });
-    if (!report) return null;
+    const record = await this.reader.get(messageId);
+    if (!record) return null;
+    const report = consoleReport(record);
     if (report.status === 'done' && this.receipts.has(messageId)) this.cache.set(messageId, report);
     return report;
   }

@@ -16,8 +16,11 @@ import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { DynamoLimitsStore } from '../../functions/adapters/dynamo-limits-store.js';
+import type { TraceRecord } from '../../functions/adapters/dynamo-trace-store.js';
 import { Srs } from '../../functions/core/srs.js';
 import type { TraceReport } from '../../functions/trace-api/lookup.js';
+import { MessageFeed } from '../../sandbox/console/feed.js';
+import { startConsoleServer } from '../../sandbox/console/server.js';
 import { type DemoMessage, smtpSend } from '../../sandbox/demo.js';
 import { type Sandbox, startSandbox } from '../../sandbox/server.js';
 import { EICAR } from '../../sandbox/smtp-ingress.js';
@@ -339,6 +342,89 @@ describe('sandbox console (headless Chromium)', () => {
     assert.equal((await rawRequest(`${base}../package.json`, {})).status, 404);
     const page = await fetch(base);
     assert.match(page.headers.get('content-security-policy')!, /script-src 'self'/);
+  });
+
+  it('shows facts a newer router records (authentication, tenant) without knowing them', async () => {
+    // A trace record with fields this console was written before: they must still show.
+    const summary = {
+      messageId: 'newer-router-1',
+      receivedAt: new Date().toISOString(),
+      sender: 'alice@sender.test',
+      recipients: ['alias@example.com'],
+      destinations: ['dest@remote.test'],
+      unrouted: [],
+      pool: 'normal' as const,
+      outboundIpPoolName: 'pool-normal',
+      configurationSet: 'outbound-normal',
+      reasons: ['dkim-aligned-pass' as const],
+      plan: [],
+      sizeBytes: 321,
+      decisionMs: 7,
+      authentication: { spf: 'pass', dkim: [{ domain: 'sender.test', result: 'pass' }], arcChain: 'none' },
+    };
+    const send = {
+      index: 0,
+      kind: 'forward' as const,
+      to: ['dest@remote.test'],
+      pool: 'normal' as const,
+      configurationSet: 'outbound-normal',
+      envelopeFrom: 'SRS0=ab=cd=sender.test=alice@fwd.example.com',
+      status: 'sent' as const,
+      sesMessageId: 'ses-newer-1',
+      at: summary.receivedAt,
+      tenant: 'tenant-blue',
+    };
+    const record: TraceRecord = {
+      messageId: summary.messageId,
+      receivedAt: summary.receivedAt,
+      status: 'done',
+      attempt: 1,
+      leaseUntil: summary.receivedAt,
+      expiresAt: 0,
+      summary,
+      sends: [send],
+      events: [],
+    };
+    const feed = new MessageFeed({
+      get: async (id) => (id === record.messageId ? record : null),
+      query: async () => [],
+    });
+    feed.record({
+      messageId: record.messageId,
+      receivedAt: record.receivedAt,
+      sender: summary.sender,
+      recipients: summary.recipients,
+      clientIp: '192.0.2.10',
+      helo: 'mx.sender.test',
+      verdicts: { spf: 'PASS', dkim: 'PASS', dmarc: 'PASS', spam: 'PASS', virus: 'PASS', arc: 'none' },
+      outcome: 'processed',
+      pool: 'normal',
+      reasons: summary.reasons,
+      sends: [send],
+      attempts: 1,
+    });
+    const server = await startConsoleServer({
+      feed,
+      limits: { listRestricted: async () => [], release: async () => false },
+      rawCopy: (id) =>
+        id === 'ses-newer-1' ? Buffer.from('Subject: newer\r\nX-Tenant: blue\r\n\r\nbody\r\n') : undefined,
+    });
+    const other = await browser.newPage();
+    try {
+      other.on('pageerror', (e) => pageErrors.push(e.message));
+      await other.goto(server.url);
+      await other.click('#message-table tr[data-message-id="newer-router-1"] button');
+      await other.waitForSelector('#trace[data-message-id="newer-router-1"] article.copy');
+      const text = (await other.textContent('#trace-body'))!;
+      for (const expected of ['arcChain', 'sender.test', 'Tenant', 'tenant-blue', 'decisionMs']) {
+        assert.ok(text.includes(expected), `the trace shows ${expected}`);
+      }
+      assert.ok(!text.includes('[object Object]'));
+      assert.equal(await other.textContent('#trace-body pre.headers'), 'Subject: newer\r\nX-Tenant: blue');
+    } finally {
+      await other.close();
+      await server.close();
+    }
   });
 
   it('ran without script errors or Content-Security-Policy violations', () => {
