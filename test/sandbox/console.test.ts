@@ -290,7 +290,7 @@ describe('sandbox console (headless Chromium)', () => {
     const message = sandbox.processed().find((m) => m.recipients.includes('team@example.com'))!;
     await page.click(`#message-table tr[data-message-id="${message.messageId}"] button`);
     await page.waitForSelector(`#trace[data-message-id="${message.messageId}"] article.copy`);
-    await page.evaluate('window.scrollTo(0, 0)');
+    await page.evaluate("window.scrollTo(0, 0); document.querySelector('#messages .scroll').scrollTop = 0");
     mkdirSync(OUTPUT, { recursive: true });
     await page.screenshot({ path: join(OUTPUT, 'console.png'), fullPage: false });
     assert.equal(await page.locator('#restricted tr[data-identity]').count(), 1);

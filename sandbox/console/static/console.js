@@ -231,8 +231,14 @@
           { 'data-identity': r.identity },
           el('td', {}, r.identity),
           el('td', {}, el('code', {}, r.reason)),
-          el('td', {}, timeElement(r.since)),
-          el('td', {}, r.until ? timeElement(r.until) : 'until released'),
+          el(
+            'td',
+            {},
+            'since ',
+            timeElement(r.since),
+            ', ',
+            r.until ? ['until ', timeElement(r.until)] : 'until released',
+          ),
           el(
             'td',
             {},
@@ -250,7 +256,7 @@
         ),
       ),
       'No sender is restricted.',
-      5,
+      4,
     );
     const select = $('filter-reason');
     const chosen = select.value;
