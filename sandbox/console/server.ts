@@ -1,6 +1,6 @@
 /**
  * The sandbox console: a web page on loopback to watch the pools work (issue 18). Static page
- * and script (`static/`), uPlot from `node_modules` (no network fetch, no build step), and a
+ * and ES-module scripts (`static/`), uPlot from `node_modules` (no network fetch, no build step), and a
  * small JSON API over the trace (`feed.ts`) and the limits store:
  *
  *     GET  /                              the page
@@ -63,6 +63,8 @@ const uplotDist = dirname(createRequire(import.meta.url).resolve('uplot'));
 const ASSETS: Record<string, { file: string; type: string }> = {
   '/': { file: join(here, 'static/index.html'), type: 'text/html; charset=utf-8' },
   '/console.js': { file: join(here, 'static/console.js'), type: 'text/javascript; charset=utf-8' },
+  '/dom.js': { file: join(here, 'static/dom.js'), type: 'text/javascript; charset=utf-8' },
+  '/trace.js': { file: join(here, 'static/trace.js'), type: 'text/javascript; charset=utf-8' },
   '/console.css': { file: join(here, 'static/console.css'), type: 'text/css; charset=utf-8' },
   '/vendor/uPlot.iife.min.js': {
     file: join(uplotDist, 'uPlot.iife.min.js'),
