@@ -27,10 +27,11 @@ import { EICAR, type ProcessedMessage } from './smtp-ingress.js';
 
 const DEMO_DIR = 'examples/demo';
 
-export const DEMO_USAGE = `Usage: npm run demo -- [--config CONFIG.json] [--zones ZONES.json] [--messages MESSAGES.json] [--json]
+export const DEMO_USAGE = `Usage: npm run demo -- [--config CONFIG.json] [--zones ZONES.json] [--messages MESSAGES.json] [--json] [--serve]
 
 Starts the sandbox on free ports, sends every message of MESSAGES.json (default
-examples/demo/messages.json) through SMTP and prints the pool, the reasons and what was sent.`;
+examples/demo/messages.json) through SMTP and prints the pool, the reasons and what was sent.
+--serve keeps the sandbox and its console (a web page, URL printed) running until Ctrl-C.`;
 
 export interface DemoMessage {
   file: string;
@@ -207,6 +208,7 @@ async function run(argv: string[]): Promise<number> {
       zones: { type: 'string' },
       messages: { type: 'string' },
       json: { type: 'boolean' },
+      serve: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -232,7 +234,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     if (!values.json) {
       out.write(
-        `${paint('bold', 'outbound-pools demo')}: sandbox on SMTP ${sandbox.endpoints.smtp}, SES viewer ${sandbox.endpoints.sesViewer}\n`,
+        `${paint('bold', 'outbound-pools demo')}: sandbox on SMTP ${sandbox.endpoints.smtp}, console ${sandbox.endpoints.console}, SES viewer ${sandbox.endpoints.sesViewer}\n`,
       );
     }
     let n = 0;
@@ -372,6 +374,13 @@ async function run(argv: string[]): Promise<number> {
           ? `${paint('green', 'every message took the expected pool')} in ${seconds} s\n`
           : `${paint('red', `${failed.length} message(s) did not take the expected pool`)} (${seconds} s)\n`,
       );
+    }
+    if (values.serve) {
+      process.stderr.write(`console ${sandbox.endpoints.console} stays open; Ctrl-C stops the sandbox\n`);
+      await new Promise((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
     }
     return failed.length === 0 ? EXIT.ok : EXIT.failure;
   } finally {

@@ -9,7 +9,8 @@ import { ConfigError, InvalidInputError } from '../functions/core/errors.js';
 import { startSandbox } from './server.js';
 
 export const SANDBOX_USAGE = `Usage: npm start -- [--config CONFIG.json] [--zones ZONES.json] [--smtp-port N] [--ses-port N]
-                 [--dynamodb-port N] [--s3-port N] [--trace-api-port N] [--state-dir DIR] [--json | --pretty]
+                 [--dynamodb-port N] [--s3-port N] [--trace-api-port N] [--console-port N]
+                 [--state-dir DIR] [--json | --pretty]
 
 Runs Amazon SES inbound (SMTP), the router Lambda and local DynamoDB, S3 and SES on 127.0.0.1,
 and prints one line per message: sender → recipients, pool, reasons, what was sent.
@@ -20,6 +21,7 @@ and prints one line per message: sender → recipients, pool, reasons, what was 
   --ses-port N       SES emulator and its web viewer (default: any free port)
   --dynamodb-port N, --s3-port N   fixed ports for the other emulators (default: any free port)
   --trace-api-port N the trace API, GET /messages/ID or /messages?sender=&recipient= (default: any free port)
+  --console-port N   the console, a web page to watch the pools work (default: any free port)
   --state-dir DIR    keep S3 objects and the tables in DIR between runs (default: in memory)
   --json             JSON lines (the default when stdout is not a terminal); --pretty for text
 
@@ -32,6 +34,7 @@ const PORT_FLAG: Record<string, string> = {
   dynamodb: '--dynamodb-port',
   s3: '--s3-port',
   'trace-api': '--trace-api-port',
+  console: '--console-port',
 };
 
 function port(value: string | undefined, flag: string): number | undefined {
@@ -53,6 +56,7 @@ function parseOptions(argv: string[]) {
       'dynamodb-port': { type: 'string' },
       's3-port': { type: 'string' },
       'trace-api-port': { type: 'string' },
+      'console-port': { type: 'string' },
       'state-dir': { type: 'string' },
       json: { type: 'boolean' },
       pretty: { type: 'boolean' },
@@ -95,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
       dynamoPort: port(values['dynamodb-port'], '--dynamodb-port'),
       s3Port: port(values['s3-port'], '--s3-port'),
       traceApiPort: port(values['trace-api-port'], '--trace-api-port'),
+      consolePort: port(values['console-port'], '--console-port'),
       statePath: values['state-dir'],
       json: values.json === true || (values.pretty !== true && process.stdout.isTTY !== true),
     });

@@ -44,6 +44,7 @@ import type { Resolver } from '../functions/core/dns/resolver.js';
 import { parseZones, type Zones, zoneResolver } from '../functions/core/dns/zone-resolver.js';
 import type { PipelineResult } from '../functions/router/process.js';
 import { settingsEnvironment } from '../functions/router/settings.js';
+import { mountConsole, type SandboxConsole } from './console/mount.js';
 import { type Emulators, startEmulators } from './emulators/index.js';
 import {
   type DeadLetter,
@@ -77,6 +78,8 @@ export interface SandboxOptions {
   s3Port?: number;
   /** The trace API (`GET /messages…`, no authentication, loopback); default any free port. */
   traceApiPort?: number;
+  /** The console, a web page to watch the pools work (`sandbox/console/`); default any free port. */
+  consolePort?: number;
   /** Keep S3 objects and the tables here between runs (default: in memory / temp). */
   statePath?: string;
   /** JSON lines instead of text. */
@@ -101,6 +104,8 @@ export interface SandboxEndpoints {
   s3: string;
   /** The trace API's base URL (`${traceApi}/messages/{id}`, `${traceApi}/messages?sender=`). */
   traceApi: string;
+  /** The console's page, `http://127.0.0.1:PORT/`. */
+  console: string;
 }
 
 export interface Sandbox {
@@ -281,6 +286,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   let emu: Emulators | undefined;
   let ingress: SmtpIngress | undefined;
   let traceApi: TraceApiServer | undefined;
+  let consoleServer: SandboxConsole | undefined;
   let snapshots: TableSnapshots | undefined;
   try {
     await assertPortFree(smtpPort, 'smtp');
@@ -288,6 +294,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await assertPortFree(opts.dynamoPort, 'dynamodb');
     await assertPortFree(opts.s3Port, 's3');
     await assertPortFree(opts.traceApiPort, 'trace-api');
+    await assertPortFree(opts.consolePort, 'console');
     if (opts.statePath) await mkdir(opts.statePath, { recursive: true });
     emu = await startEmulators({
       dataDir: opts.statePath ? join(opts.statePath, 's3') : undefined,
@@ -313,14 +320,19 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           ),
       });
     }
-    traceApi = await startTraceApiServer(
-      new DynamoTraceStore({
-        client: dynamo,
-        tableName: SANDBOX_TABLES.trace,
-        retentionDays: config.trace.retentionDays,
-      }),
-      opts.traceApiPort ?? 0,
-    );
+    const traces = new DynamoTraceStore({
+      client: dynamo,
+      tableName: SANDBOX_TABLES.trace,
+      retentionDays: config.trace.retentionDays,
+    });
+    traceApi = await startTraceApiServer(traces, opts.traceApiPort ?? 0);
+    consoleServer = await mountConsole({
+      dynamo,
+      limitsTable: SANDBOX_TABLES.limits,
+      traces,
+      ses: emu.ses,
+      port: opts.consolePort,
+    });
 
     const routerEnv = settingsEnvironment({
       config: configJson,
@@ -351,6 +363,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ...(opts.virusScanner ? { virusScanner: opts.virusScanner } : {}),
       onEvent: (e) => {
         if (e.type === 'processed' || e.type === 'dead-letter') snapshots?.changed();
+        consoleServer?.onEvent(e);
         print(formatEvent(e, json, paint));
       },
     });
@@ -375,6 +388,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       dynamodb: emu.dynamodb.endpoint,
       s3: emu.s3.endpoint,
       traceApi: traceApi.url,
+      console: consoleServer.url,
     };
     const state = opts.statePath ? `kept in ${opts.statePath}` : 'in memory (gone when the sandbox stops)';
     const arcText = `${arc.selector}._domainkey.${arc.domain}${arc.ephemeral ? ' (ephemeral key)' : ''}`;
@@ -393,7 +407,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           env,
         })
       : [
-          `${paint('bold', 'outbound-pools sandbox ready')}: SMTP ${endpoints.smtp} · SES viewer ${endpoints.sesViewer} · DynamoDB ${endpoints.dynamodb} · S3 ${endpoints.s3} · trace API ${endpoints.traceApi}/messages`,
+          `${paint('bold', 'outbound-pools sandbox ready')}: console ${endpoints.console} · SMTP ${endpoints.smtp} · SES viewer ${endpoints.sesViewer} · DynamoDB ${endpoints.dynamodb} · S3 ${endpoints.s3} · trace API ${endpoints.traceApi}/messages`,
           exportLine(env),
           paint(
             'dim',
@@ -406,7 +420,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         ].join('\n');
     print(readyText);
 
-    const started = { emu, ingress, dynamo, traceApi, snapshots };
+    const started = { emu, ingress, dynamo, traceApi, consoleServer, snapshots };
     let stopped: Promise<void> | undefined;
     return {
       smtp: { host: ingress.host, port: ingress.port },
@@ -435,6 +449,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
             await started.snapshots?.close();
           } finally {
             await started.traceApi.close();
+            await started.consoleServer.close();
             started.dynamo.destroy();
             await started.emu.stop();
             await rm(scratch, { recursive: true, force: true });
@@ -448,6 +463,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     await ingress?.close().catch(() => undefined);
     snapshots?.cancel();
     await traceApi?.close().catch(() => undefined);
+    await consoleServer?.close().catch(() => undefined);
     await emu?.stop().catch(() => undefined);
     await rm(scratch, { recursive: true, force: true });
     throw error;

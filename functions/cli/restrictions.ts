@@ -6,6 +6,7 @@
 import { parseArgs } from 'node:util';
 import { isValidAddress } from '../core/config.js';
 import { InvalidInputError } from '../core/errors.js';
+import type { LimitsStore } from '../router/ports.js';
 import { cliLimitsStore, withProgress } from './aws.js';
 import { EXIT, painter, parseNow, table, wantsJson } from './io.js';
 
@@ -18,6 +19,23 @@ release  lifts the restriction of ADDRESS at once (exit 1 when it was not restri
          "block" identity is not restricted again that day, its mail over the limit goes
          through high-risk with an alert. The router's containers see a release within
          RESTRICTION_CACHE_SECONDS (60 s by default; the sandbox at once).`;
+
+/**
+ * Lifts the restriction of `address` (trimmed, lower-cased): what `restrictions release` and the
+ * sandbox console's release button both run. Throws {@link InvalidInputError} for a string that
+ * is not an address; `released` is false when the identity was not restricted.
+ */
+export async function releaseRestriction(
+  store: Pick<LimitsStore, 'release'>,
+  address: string,
+  now: Date,
+): Promise<{ identity: string; released: boolean }> {
+  const identity = address.trim().toLowerCase();
+  if (!isValidAddress(identity)) {
+    throw new InvalidInputError('restrictions release', `not an email address: ${JSON.stringify(address)}`);
+  }
+  return { identity, released: await store.release(identity, now) };
+}
 
 export async function restrictionsCommand(argv: string[], out: NodeJS.WriteStream): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -62,11 +80,7 @@ export async function restrictionsCommand(argv: string[], out: NodeJS.WriteStrea
     return EXIT.ok;
   }
 
-  const identity = address!.trim().toLowerCase();
-  if (!isValidAddress(identity)) {
-    throw new InvalidInputError('restrictions release', `not an email address: ${JSON.stringify(address)}`);
-  }
-  const released = await limitsTable.run(() => store.release(identity, now));
+  const { identity, released } = await limitsTable.run(() => releaseRestriction(store, address!, now));
   if (json) out.write(`${JSON.stringify({ identity, released })}\n`);
   else out.write(released ? `released ${identity}\n` : `${identity} is not restricted\n`);
   return released ? EXIT.ok : EXIT.failure;

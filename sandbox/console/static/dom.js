@@ -1,0 +1,84 @@
+/*
+ * DOM helpers of the sandbox console. Everything a sender wrote (addresses, headers, bodies)
+ * goes into the page as text (text nodes, textContent), never as HTML; the server's
+ * Content-Security-Policy backs that up.
+ */
+
+/** An element with attributes and children (strings become text nodes, never HTML). */
+export function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === 'class') node.className = value;
+    else if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    else node.setAttribute(name, value === true ? '' : String(value));
+  }
+  for (const child of children.flat(Number.POSITIVE_INFINITY)) {
+    if (child === undefined || child === null) continue;
+    node.append(typeof child === 'string' || typeof child === 'number' ? String(child) : child);
+  }
+  return node;
+}
+
+export async function getJson(url, init) {
+  const response = await fetch(url, { cache: 'no-store', ...init });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.error || `${response.status} ${response.statusText}`);
+  return body;
+}
+
+export const timeFormat = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+  hourCycle: 'h23',
+});
+export const minuteFormat = new Intl.DateTimeFormat(undefined, {
+  hour: '2-digit',
+  minute: '2-digit',
+  hourCycle: 'h23',
+});
+export const time = (iso) => {
+  const d = new Date(iso);
+  return Number.isNaN(d.getTime()) ? String(iso) : timeFormat.format(d);
+};
+export const timeElement = (iso) => el('time', { datetime: iso, title: iso }, time(iso));
+
+export function poolBadge(pool) {
+  return pool
+    ? el('span', { class: `badge pool-${pool}` }, pool)
+    : el('span', { class: 'badge pool-undecided' }, 'undecided');
+}
+
+/** Any JSON value, readably: scalars as text, lists joined, objects as nested lists. */
+export function valueNode(value) {
+  if (value === null || value === undefined || value === '') return el('span', { class: 'subtle' }, '—');
+  if (Array.isArray(value)) {
+    if (value.length === 0) return el('span', { class: 'subtle' }, 'none');
+    if (value.every((v) => v === null || typeof v !== 'object'))
+      return document.createTextNode(value.join(', '));
+    return el(
+      'ol',
+      { class: 'plain' },
+      value.map((v) => el('li', {}, valueNode(v))),
+    );
+  }
+  if (typeof value === 'object') return facts(Object.entries(value));
+  return document.createTextNode(String(value));
+}
+
+/** A definition list of [label, value] pairs. */
+export function facts(pairs) {
+  return el(
+    'dl',
+    { class: 'facts' },
+    pairs.map(([label, value]) => [el('dt', {}, label), el('dd', {}, valueNode(value))]),
+  );
+}
+
+export function fillBody(table, rows, emptyText, columns) {
+  const body = table.tBodies[0];
+  body.replaceChildren(
+    ...(rows.length > 0 ? rows : [el('tr', {}, el('td', { colspan: columns, class: 'subtle' }, emptyText))]),
+  );
+}
