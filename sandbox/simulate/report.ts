@@ -43,6 +43,8 @@ export interface ClassRow {
   leak: number;
   /** Good messages of the class that did not (lost ones excepted: see `lost`). */
   collateral: number;
+  /** How often each set of reason codes was given (`a,b,c` → messages): the *why* of the row. */
+  reasons: Record<string, number>;
 }
 
 export interface SimulationReport {
@@ -99,20 +101,29 @@ export function buildReport(o: {
         pools: zeroPools(),
         leak: 0,
         collateral: 0,
+        reasons: {},
       },
     ]),
   );
   for (const m of o.messages) {
     const row = rows.get(m.class)!;
     // A message with no outcome at all never came back from the sandbox: lost.
-    const column = outcomeOf.get(m.seq)?.column ?? 'lost';
+    const outcome = outcomeOf.get(m.seq);
+    const column = outcome?.column ?? 'lost';
+    const why = outcome && column !== 'lost' ? outcome.reasons.join(',') || '-' : 'lost';
+    row.reasons[why] = (row.reasons[why] ?? 0) + 1;
     row.sent++;
     row[m.nature]++;
     row.pools[column]++;
     if (m.nature === 'bad' && column === 'normal') row.leak++;
     if (m.nature === 'good' && column !== 'normal' && column !== 'lost') row.collateral++;
   }
-  const classes = [...rows.values()].filter((r) => r.sent > 0);
+  const classes = [...rows.values()]
+    .filter((r) => r.sent > 0)
+    .map((r) => ({
+      ...r,
+      reasons: Object.fromEntries(Object.entries(r.reasons).sort(([a], [b]) => (a < b ? -1 : 1))),
+    }));
   const sum = (f: (r: ClassRow) => number) => classes.reduce((s, r) => s + f(r), 0);
   const pools = zeroPools();
   for (const r of classes) for (const c of COLUMNS) pools[c] += r.pools[c];
