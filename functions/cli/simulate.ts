@@ -30,6 +30,22 @@ and the collateral (good mail pushed out of normal). Same seed, same stream, sam
 
 Progress goes to stderr. Exit codes: 0 done, 1 failed (or --fail-on-leak tripped), 2 bad input.`;
 
+function parseOptions(argv: string[]) {
+  return parseArgs({
+    args: argv,
+    options: {
+      seed: { type: 'string' },
+      messages: { type: 'string' },
+      config: { type: 'string' },
+      json: { type: 'boolean' },
+      'fail-on-leak': { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+    allowPositionals: false,
+  });
+}
+
 /** `--seed`: a decimal integer in 0..2^32-1. */
 export function parseSeed(value: string | undefined): number {
   if (value === undefined) return 1;
@@ -116,19 +132,13 @@ export async function simulateCommand(
   out: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout,
   err: NodeJS.WritableStream & { isTTY?: boolean } = process.stderr,
 ): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      seed: { type: 'string' },
-      messages: { type: 'string' },
-      config: { type: 'string' },
-      json: { type: 'boolean' },
-      'fail-on-leak': { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: false,
-  });
+  let values: ReturnType<typeof parseOptions>['values'];
+  try {
+    ({ values } = parseOptions(argv));
+  } catch (error) {
+    // parseArgs explains some mistakes over several lines; the first one says what is wrong.
+    throw new InvalidInputError('simulate', (error as Error).message.split('\n')[0]!, { cause: error });
+  }
   if (values.help) {
     out.write(
       `${SIMULATE_USAGE}\n\nClasses (* = an attack of the trust model, SPEC 2a):\n${classLegend()}\n`,
