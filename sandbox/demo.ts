@@ -129,7 +129,7 @@ export async function smtpSend(o: {
   rcptTo: string[];
   data: Buffer;
 }): Promise<SmtpSendResult> {
-  const socket = createConnection({ host: o.host, port: o.port });
+  const socket = createConnection({ host: o.host, port: o.port, noDelay: true });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', resolve);
     socket.once('error', reject);

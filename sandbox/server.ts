@@ -94,6 +94,8 @@ export interface SandboxOptions {
   retryDelaysMs?: number[];
   spamScanner?: Scanner;
   virusScanner?: Scanner;
+  /** The clock of the ingress and the router (default the real one); the simulation's is virtual. */
+  clock?: () => Date;
 }
 
 export interface SandboxEndpoints {
@@ -345,7 +347,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     });
     // Imported here, after the environment is set: Powertools reads it when the module loads.
     const { createDeps, createHandler } = await import('../functions/router/handler.js');
-    const handler = createHandler(() => createDeps(routerEnv, { resolver }));
+    const handler = createHandler(() =>
+      createDeps(routerEnv, { resolver, ...(opts.clock ? { clock: opts.clock } : {}) }),
+    );
     const invoke = async (event: Record<string, unknown>) =>
       (await handler(event, lambdaContext(SANDBOX_FUNCTION_ARN) as never)) as PipelineResult;
 
@@ -361,6 +365,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ...(opts.retryDelaysMs ? { retryDelaysMs: opts.retryDelaysMs } : {}),
       ...(opts.spamScanner ? { spamScanner: opts.spamScanner } : {}),
       ...(opts.virusScanner ? { virusScanner: opts.virusScanner } : {}),
+      ...(opts.clock ? { clock: opts.clock } : {}),
       onEvent: (e) => {
         if (e.type === 'processed' || e.type === 'dead-letter') snapshots?.changed();
         consoleServer?.onEvent(e);
