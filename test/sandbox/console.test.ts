@@ -17,6 +17,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { DynamoLimitsStore } from '../../functions/adapters/dynamo-limits-store.js';
 import type { TraceRecord } from '../../functions/adapters/dynamo-trace-store.js';
+import { authenticationFacts } from '../../functions/core/authentication.js';
 import { Srs } from '../../functions/core/srs.js';
 import type { TraceReport } from '../../functions/trace-api/lookup.js';
 import { MessageFeed } from '../../sandbox/console/feed.js';
@@ -360,7 +361,16 @@ describe('sandbox console (headless Chromium)', () => {
       plan: [],
       sizeBytes: 321,
       decisionMs: 7,
-      authentication: { spf: 'pass', dkim: [{ domain: 'sender.test', result: 'pass' }], arcChain: 'none' },
+      authentication: authenticationFacts({
+        envelopeSender: 'alice@sender.test',
+        from: [{ name: 'Alice', address: 'alice@sender.test' }],
+        spf: 'PASS',
+        dmarc: 'PASS',
+        dkim: { signatures: [] },
+        acceptedDomains: ['example.com'],
+        dkimAvoidsRelay: true,
+        viaGateway: false,
+      }),
     };
     const send = {
       index: 0,
@@ -384,6 +394,7 @@ describe('sandbox console (headless Chromium)', () => {
       summary,
       sends: [send],
       events: [],
+      eventsTruncated: false,
     };
     const feed = new MessageFeed({
       get: async (id) => (id === record.messageId ? record : null),
@@ -416,7 +427,13 @@ describe('sandbox console (headless Chromium)', () => {
       await other.click('#message-table tr[data-message-id="newer-router-1"] button');
       await other.waitForSelector('#trace[data-message-id="newer-router-1"] article.copy');
       const text = (await other.textContent('#trace-body'))!;
-      for (const expected of ['arcChain', 'sender.test', 'Tenant', 'tenant-blue', 'decisionMs']) {
+      for (const expected of [
+        'envelopeAuthenticated',
+        'sender.test',
+        'Tenant',
+        'tenant-blue',
+        'decisionMs',
+      ]) {
         assert.ok(text.includes(expected), `the trace shows ${expected}`);
       }
       assert.ok(!text.includes('[object Object]'));
