@@ -99,11 +99,29 @@ export function watch(child: Child) {
   };
 }
 
+const started = new Set<Child>();
+
 export function npm(args: string[]): Child {
-  return spawn('npm', args, {
+  const child = spawn('npm', args, {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, NO_COLOR: '1' },
   });
+  started.add(child);
+  return child;
+}
+
+/** For `after()`: a failed test must not leave npm and its sandbox running. */
+export function killLeftovers(): void {
+  for (const child of started) {
+    for (const pid of descendantsOf(child.pid ?? -1)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
 }
 
 /** Signals npm and checks that npm and everything below it ended and the port is closed. */

@@ -4,10 +4,12 @@
  * until a signal to npm stops it and everything it started.
  */
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { npm, stopsEverything, watch } from '../helpers/processes.js';
+import { after, describe, it } from 'node:test';
+import { killLeftovers, npm, stopsEverything, watch } from '../helpers/processes.js';
 
 describe('npm run demo -- --keep', () => {
+  after(killLeftovers);
+
   it('sends the example messages, stays up with its endpoints, answers trace lookups, and SIGTERM stops it all', async () => {
     const child = npm(['run', 'demo', '--', '--keep', '--json']);
     const watched = watch(child);

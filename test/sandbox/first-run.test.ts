@@ -7,13 +7,15 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { npm, stopsEverything, watch } from '../helpers/processes.js';
+import { killLeftovers, npm, stopsEverything, watch } from '../helpers/processes.js';
 
 const run = promisify(execFile);
 
 describe('first run: npm start as the README shows it', () => {
+  after(killLeftovers);
+
   it('the banner names the example world, and its try: hint gives the result README.md shows; SIGTERM to npm stops every child', async () => {
     const child = npm(['start', '--', '--smtp-port', '0', '--pretty']);
     const watched = watch(child);
