@@ -22,16 +22,18 @@ import { DynamoLimitsStore } from '../functions/adapters/dynamo-limits-store.js'
 import { EXIT, painter, readJsonFile, table } from '../functions/cli/io.js';
 import { ConfigError, InvalidInputError } from '../functions/core/errors.js';
 import { Srs } from '../functions/core/srs.js';
-import { type Sandbox, startSandbox } from './server.js';
+import { exportLine, type Sandbox, startSandbox } from './server.js';
 import { EICAR, type ProcessedMessage } from './smtp-ingress.js';
 
 const DEMO_DIR = 'examples/demo';
 
-export const DEMO_USAGE = `Usage: npm run demo -- [--config CONFIG.json] [--zones ZONES.json] [--messages MESSAGES.json] [--json] [--serve]
+export const DEMO_USAGE = `Usage: npm run demo -- [--config CONFIG.json] [--zones ZONES.json] [--messages MESSAGES.json] [--json] [--keep]
 
 Starts the sandbox on free ports, sends every message of MESSAGES.json (default
 examples/demo/messages.json) through SMTP and prints the pool, the reasons and what was sent.
---serve keeps the sandbox and its console (a web page, URL printed) running until Ctrl-C.`;
+
+  --keep   leave the sandbox running afterwards (its endpoints and environment are printed),
+           to look at the console, the trace, the SES viewer or the restrictions; Ctrl-C or SIGTERM stops it`;
 
 export interface DemoMessage {
   file: string;
@@ -208,7 +210,7 @@ async function run(argv: string[]): Promise<number> {
       zones: { type: 'string' },
       messages: { type: 'string' },
       json: { type: 'boolean' },
-      serve: { type: 'boolean' },
+      keep: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -375,17 +377,26 @@ async function run(argv: string[]): Promise<number> {
           : `${paint('red', `${failed.length} message(s) did not take the expected pool`)} (${seconds} s)\n`,
       );
     }
-    if (values.serve) {
-      process.stderr.write(`console ${sandbox.endpoints.console} stays open; Ctrl-C stops the sandbox\n`);
-      await new Promise((resolve) => {
-        process.once('SIGINT', resolve);
-        process.once('SIGTERM', resolve);
-      });
-    }
+    if (values.keep) await keepRunning(sandbox, values.json === true);
     return failed.length === 0 ? EXIT.ok : EXIT.failure;
   } finally {
     await sandbox.stop();
   }
+}
+
+/** `--keep`: prints where the sandbox listens and waits for SIGINT or SIGTERM. */
+async function keepRunning(sandbox: Sandbox, json: boolean): Promise<void> {
+  const { endpoints, env } = sandbox;
+  process.stdout.write(
+    json
+      ? `${JSON.stringify({ event: 'kept', endpoints, env })}\n`
+      : `\nsandbox kept running: console ${endpoints.console} · SMTP ${endpoints.smtp} · SES viewer ${endpoints.sesViewer} · trace API ${endpoints.traceApi}/messages\n${exportLine(env)}\nCtrl-C stops it.\n`,
+  );
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  if (!json) process.stderr.write(`demo: ${signal}, stopping the sandbox\n`);
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -4,7 +4,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { EXIT } from '../functions/cli/io.js';
+import { DEFAULT_CONFIG_PATH, EXIT } from '../functions/cli/io.js';
 import { ConfigError, InvalidInputError } from '../functions/core/errors.js';
 import { startSandbox } from './server.js';
 
@@ -15,8 +15,9 @@ export const SANDBOX_USAGE = `Usage: npm start -- [--config CONFIG.json] [--zone
 Runs Amazon SES inbound (SMTP), the router Lambda and local DynamoDB, S3 and SES on 127.0.0.1,
 and prints one line per message: sender → recipients, pool, reasons, what was sent.
 
-  --config FILE      the configuration (default config/outbound-pools.json)
+  --config FILE      the configuration (default: see below)
   --zones FILE       answer DNS from a zone map instead of real DNS (see the dry-run's --zones)
+  --real-dns         with no --config: config/outbound-pools.json and real DNS
   --smtp-port N      SMTP port (default 2525; 0 = any free port)
   --ses-port N       SES emulator and its web viewer (default: any free port)
   --dynamodb-port N, --s3-port N   fixed ports for the other emulators (default: any free port)
@@ -25,8 +26,29 @@ and prints one line per message: sender → recipients, pool, reasons, what was 
   --state-dir DIR    keep S3 objects and the tables in DIR between runs (default: in memory)
   --json             JSON lines (the default when stdout is not a terminal); --pretty for text
 
+With neither --config nor --zones, the sandbox runs the example world of examples/demo/
+(its config.json and zones.json: sender.test, example.com, ...), so that what the README
+shows is what it prints, on any machine, offline. --config alone, or --real-dns, uses real DNS.
+
 Send mail with any SMTP client; loopback clients may set the client IP used for SPF with
-XCLIENT, e.g. swaks --server 127.0.0.1:2525 --xclient-addr 192.0.2.10 --from a@b.test --to alias@example.com`;
+XCLIENT, e.g. swaks --server 127.0.0.1:2525 --xclient-addr 192.0.2.10 --helo mx.sender.test
+--from alice@sender.test --to alias@example.com`;
+
+/** The example world: a configuration and the DNS zones its example senders live in. */
+export const EXAMPLE_WORLD = { config: 'examples/demo/config.json', zones: 'examples/demo/zones.json' };
+
+/**
+ * What the sandbox runs: the example world unless the user named a configuration, zones, or
+ * asked for real DNS. (The sample senders of the README live in the example zones; with real
+ * DNS they do not exist, and their mail goes `high-risk` with `no-a-mx`.)
+ */
+export function worldOf(o: { config?: string; zones?: string; realDns?: boolean }): {
+  config: string;
+  zones?: string;
+} {
+  if (o.config === undefined && o.zones === undefined && !o.realDns) return { ...EXAMPLE_WORLD };
+  return { config: o.config ?? DEFAULT_CONFIG_PATH, ...(o.zones === undefined ? {} : { zones: o.zones }) };
+}
 
 const PORT_FLAG: Record<string, string> = {
   smtp: '--smtp-port',
@@ -58,6 +80,7 @@ function parseOptions(argv: string[]) {
       'trace-api-port': { type: 'string' },
       'console-port': { type: 'string' },
       'state-dir': { type: 'string' },
+      'real-dns': { type: 'boolean' },
       json: { type: 'boolean' },
       pretty: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
@@ -91,9 +114,13 @@ export async function main(argv: string[]): Promise<number> {
 
   let sandbox: Awaited<ReturnType<typeof startSandbox>>;
   try {
+    if (values['real-dns'] && values.zones !== undefined) {
+      throw new InvalidInputError('--real-dns', '--real-dns and --zones exclude each other');
+    }
+    const world = worldOf({ config: values.config, zones: values.zones, realDns: values['real-dns'] });
     sandbox = await startSandbox({
-      config: values.config,
-      zones: values.zones,
+      config: world.config,
+      zones: world.zones,
       smtpPort: port(values['smtp-port'], '--smtp-port') ?? 2525,
       sesPort: port(values['ses-port'], '--ses-port'),
       dynamoPort: port(values['dynamodb-port'], '--dynamodb-port'),

@@ -420,7 +420,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
           ),
           paint(
             'dim',
-            `try: swaks --server ${endpoints.smtp} --xclient-addr 192.0.2.10 --from alice@sender.test --to ${Object.keys(config.routes).find((r) => !r.startsWith('@')) ?? 'alias@example.com'}   ·   Ctrl-C stops the sandbox`,
+            `try: swaks --server ${endpoints.smtp} --xclient-addr 192.0.2.10 --helo mx.sender.test --from alice@sender.test --to ${Object.keys(config.routes).find((r) => !r.startsWith('@')) ?? 'alias@example.com'}   ·   Ctrl-C stops the sandbox`,
           ),
         ].join('\n');
     print(readyText);

@@ -3,6 +3,7 @@
  * dispatches and turns errors into exit codes (sysexits.h: 2 bad input, 75 try again later).
  */
 import { ConfigError, InvalidInputError, isRetryable, OutboundPoolsError } from '../core/errors.js';
+import { CONFIG_USAGE, configCommand } from './config.js';
 import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import { DRY_RUN_USAGE, dryRun } from './dry-run.js';
 import { EXIT } from './io.js';
@@ -16,6 +17,7 @@ const USAGE = `outbound-pools — outbound delivery pools for Amazon SES
 
 Commands:
   dry-run       which pool a received message would leave through, and why
+  config        check a configuration file, or print its JSON Schema
   srs           rewrite (forward) or decode (reverse) an SRS address
   trace         look messages up in the message trace: pool, reasons, sends, delivery events
   restrictions  list the senders a sending limit restricted, or release one
@@ -24,6 +26,8 @@ Commands:
   simulate      a seeded, labelled traffic mix through the local sandbox: leak and collateral per class
 
 ${DRY_RUN_USAGE}
+
+${CONFIG_USAGE}
 
 ${SRS_USAGE}
 
@@ -57,6 +61,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
       case 'dry-run':
         await dryRun(rest, out);
         return EXIT.ok;
+      case 'config':
+        return await configCommand(rest, out, err);
       case 'srs':
         return await srsCommand(rest, out);
       case 'trace':

@@ -10,7 +10,8 @@ const cli = (...args: string[]) => runCli(args);
 
 import { CONFIG_JSON, dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from '../helpers/mail.js';
 
-describe('outbound-pools dry-run', () => {
+// Each case is its own child process over read-only fixtures: they run side by side.
+describe('outbound-pools dry-run', { concurrency: true }, () => {
   let dir: string;
   const f = (name: string) => join(dir, name);
   const key = dkimKey('sender.test');
@@ -182,7 +183,7 @@ describe('outbound-pools dry-run', () => {
   }
 });
 
-describe('outbound-pools srs', () => {
+describe('outbound-pools srs', { concurrency: true }, () => {
   let dir: string;
   before(() => {
     dir = mkdtempSync(join(tmpdir(), 'op-srs-'));

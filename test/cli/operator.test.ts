@@ -194,7 +194,8 @@ describe('operator CLI: trace, restrictions, limits', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  describe('trace', () => {
+  // Read-only lookups, each a child process: they run side by side.
+  describe('trace', { concurrency: true }, () => {
     it('--message-id --json: pool, OutboundIpPoolName, configuration set, reasons, sends with SES ids and events', async () => {
       // Act
       const r = await cli(['trace', '--message-id', 'msg-normal-1', '--json']);
