@@ -23,6 +23,7 @@ import { InboundReceipt } from './receipt-rules.js';
 import { RouterFunction } from './router-function.js';
 import { SendingIdentities } from './sending-identities.js';
 import { OutboundPoolsTables } from './tables.js';
+import { PoolTenants } from './tenants.js';
 import { TraceApi } from './trace-api.js';
 import { InfrastructureValidationError } from './validation.js';
 
@@ -136,6 +137,8 @@ export class OutboundPools extends Construct {
   readonly tables: OutboundPoolsTables;
   readonly deliveryPools: DeliveryPools;
   readonly identities: SendingIdentities;
+  /** One SES tenant per pool (issue 14). */
+  readonly tenants: PoolTenants;
   readonly router: RouterFunction;
   readonly feedback: FeedbackFunction;
   /** Message trace lookups over HTTPS (SPEC 6), IAM-authenticated. */
@@ -178,12 +181,22 @@ export class OutboundPools extends Construct {
       config,
       createIdentities: props.createIdentities ?? false,
     });
+    this.tenants = new PoolTenants(this, 'Tenants', {
+      pools: config.pools,
+      deliveryPools: this.deliveryPools,
+      identityArns: this.identities.identityArns,
+      dependsOn: this.identities.identities,
+    });
     this.router = new RouterFunction(this, 'Router', {
       config,
       mailBucket: this.mailBucket,
       tables: this.tables,
       deliveryPools: this.deliveryPools,
-      identityArns: this.identities.identityArns,
+      // Sends name their pool's tenant: SES authorizes them against the tenant too.
+      identityArns: [
+        ...this.identities.identityArns,
+        ...Object.values(this.tenants.tenants).map((t) => t.attrArn),
+      ],
       timeout: props.routerTimeout,
       memorySize: props.routerMemorySize,
       reservedConcurrency: props.reservedConcurrency,

@@ -296,6 +296,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     });
     // The handler's SDK clients (createDeps) take endpoints, region and credentials from here.
     Object.assign(process.env, emu.env);
+    // Issue 14: the operators' notices (SNS emulator) print as they are published.
+    emu.sns.onPublish((n) =>
+      print(
+        json
+          ? JSON.stringify({ event: 'notice', subject: n.subject, message: JSON.parse(n.message) as unknown })
+          : paint('yellow', `notice: ${n.subject ?? '(no subject)'}`),
+      ),
+    );
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
@@ -330,6 +338,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       traceTable: SANDBOX_TABLES.trace,
       leaseSeconds: 60,
       restrictionCacheSeconds: 0,
+      // `outbound-pools pools pause|resume` takes effect with the next message.
+      poolStatusCacheSeconds: 0,
+      noticeTopicArn: emu.env.NOTICE_TOPIC_ARN,
     });
     // Imported here, after the environment is set: Powertools reads it when the module loads.
     const { createDeps, createHandler } = await import('../functions/router/handler.js');

@@ -23,9 +23,18 @@ import type { Resolver } from '../core/dns/resolver.js';
 import { LeaseLostError, SendRejectedError } from '../core/errors.js';
 import type { Restriction, SenderState } from '../core/limits.js';
 import { parseMailboxes } from '../core/message.js';
+import { holdPausedPools, NO_PAUSED_POOLS } from '../core/pause.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
-import type { Reason } from '../core/vocabulary.js';
-import type { LimitsStore, Mailer, MailStore, SendRecord, TraceStore, TraceSummary } from './ports.js';
+import type { Pool, Reason } from '../core/vocabulary.js';
+import type {
+  LimitsStore,
+  Mailer,
+  MailStore,
+  PoolStatus,
+  SendRecord,
+  TraceStore,
+  TraceSummary,
+} from './ports.js';
 
 /** Hooks for logs and metrics; the handler wires them to Powertools. All optional. */
 export interface PipelineObserver {
@@ -51,6 +60,10 @@ export interface PipelineDeps {
   /** How long a claim protects a message being processed: the function timeout plus a margin. */
   leaseMs: number;
   observer?: PipelineObserver;
+  /** Which pools are paused (issue 14); absent: none is. */
+  poolStatus?: PoolStatus;
+  /** Notices raised through `observer`, published when the handler awaits `flush` (issue 14). */
+  notices?: { flush(): Promise<void> };
 }
 
 export interface PipelineResult {
@@ -88,9 +101,11 @@ async function countLimits(
   c: Classification,
   deps: PipelineDeps,
   now: Date,
+  paused: ReadonlySet<Pool>,
 ): Promise<Record<string, SenderState>> {
   const first = decide(c, {}, deps.config, now);
-  const blockedAnyway = first.pool === 'blocked';
+  // Mail for a paused pool is blocked (issue 14), and blocked mail is not counted (SPEC 4).
+  const blockedAnyway = first.pool === 'blocked' || paused.has(first.pool);
   const senders: Record<string, SenderState> = {};
   if (blockedAnyway || first.limits.length === 0) return senders;
   const states = await Promise.all(
@@ -221,8 +236,11 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
     });
     if (stored.truncated) c.sizeBytes = Math.max(stored.sizeBytes, deps.config.maxMessageBytes + 1);
     classification = c;
-    const senders = await countLimits(c, deps, started);
-    const decision = decide(c, senders, deps.config, started);
+    // --- issue 14: paused pools (delimited: the decision itself stays in decide.ts) ---
+    const paused = (await deps.poolStatus?.paused()) ?? NO_PAUSED_POOLS;
+    const senders = await countLimits(c, deps, started, paused);
+    const decision = holdPausedPools(decide(c, senders, deps.config, started), paused);
+    // --- end issue 14 ---
     for (const r of decision.restrictions) {
       await deps.limits.restrict(r, started);
       deps.observer?.restricted?.(r);
@@ -248,6 +266,7 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
       to: send.to,
       pool: send.pool,
       configurationSet: send.configurationSet,
+      tenant: deps.config.pools[send.pool].tenant,
       envelopeFrom: send.envelopeFrom,
     };
     let record: SendRecord;
@@ -256,6 +275,7 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
         raw,
         to: send.to,
         configurationSet: send.configurationSet,
+        tenant: base.tenant,
         fromAddress,
         feedbackForwardingAddress: send.envelopeFrom,
         tags: tagsFor(summary, send, index),

@@ -22,6 +22,12 @@ const SettingsSchema = v.object({
   LEASE_SECONDS: envInteger(10, 3600, 150),
   /** How long a container trusts a restriction it saw before asking DynamoDB again. */
   RESTRICTION_CACHE_SECONDS: envInteger(0, 3600, 60),
+  /** How long a container trusts which pools are paused before asking SES again (issue 14). */
+  POOL_STATUS_CACHE_SECONDS: envInteger(0, 3600, 30),
+  /** The operators' SNS topic for notices (issue 14); absent: no notices. */
+  NOTICE_TOPIC_ARN: v.optional(
+    v.pipe(v.string(), v.regex(/^arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/)),
+  ),
 });
 
 export interface RouterSettings {
@@ -32,6 +38,8 @@ export interface RouterSettings {
   traceTable: string;
   leaseMs: number;
   restrictionCacheMs: number;
+  poolStatusCacheMs: number;
+  noticeTopicArn: string | undefined;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): RouterSettings {
@@ -56,6 +64,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RouterSettin
     traceTable: s.TRACE_TABLE,
     leaseMs: s.LEASE_SECONDS * 1000,
     restrictionCacheMs: s.RESTRICTION_CACHE_SECONDS * 1000,
+    poolStatusCacheMs: s.POOL_STATUS_CACHE_SECONDS * 1000,
+    noticeTopicArn: s.NOTICE_TOPIC_ARN,
   };
 }
 
@@ -69,6 +79,10 @@ export interface RouterEnvironmentInput {
   traceTable: string;
   leaseSeconds: number;
   restrictionCacheSeconds: number;
+  /** Default: the router's default (30 s). */
+  poolStatusCacheSeconds?: number;
+  /** Default: no notices. */
+  noticeTopicArn?: string;
 }
 
 /**
@@ -84,5 +98,9 @@ export function settingsEnvironment(s: RouterEnvironmentInput): Record<string, s
     TRACE_TABLE: s.traceTable,
     LEASE_SECONDS: String(s.leaseSeconds),
     RESTRICTION_CACHE_SECONDS: String(s.restrictionCacheSeconds),
+    ...(s.poolStatusCacheSeconds === undefined
+      ? {}
+      : { POOL_STATUS_CACHE_SECONDS: String(s.poolStatusCacheSeconds) }),
+    ...(s.noticeTopicArn === undefined ? {} : { NOTICE_TOPIC_ARN: s.noticeTopicArn }),
   };
 }

@@ -404,7 +404,7 @@ describe('IAM: least privilege', () => {
   const withAction = (statements: Json[], action: string) =>
     statements.filter((s) => asArray(s.Action as string | string[]).includes(action));
 
-  it('SES sending only through the three configuration sets, as the sending identities', () => {
+  it('SES sending only through the three configuration sets, as the sending identities and tenants', () => {
     const [send] = withAction(routerStatements(), 'ses:SendEmail');
     const setId = (part: string) => logicalId(template, 'AWS::SES::ConfigurationSet', part);
     assert.deepEqual(send, {
@@ -425,6 +425,7 @@ describe('IAM: least privilege', () => {
         ...['example.com', 'example.org', 'fwd.example.com'].map((d) =>
           arn(`:ses:${REGION}:${ACCOUNT}:identity/${d}`),
         ),
+        ...['Normal', 'HighRisk', 'Relay'].map((p) => getAtt(logicalId(template, 'AWS::SES::Tenant', p))),
       ],
     });
   });
