@@ -370,6 +370,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       AWS_ENDPOINT_URL_DYNAMODB: emu.env.AWS_ENDPOINT_URL_DYNAMODB!,
       AWS_ENDPOINT_URL_S3: emu.env.AWS_ENDPOINT_URL_S3!,
       AWS_ENDPOINT_URL_SESV2: emu.env.AWS_ENDPOINT_URL_SESV2!,
+      // Issue 14: `pools pause|resume` publish their notices to the sandbox's topic.
+      AWS_ENDPOINT_URL_SNS: emu.env.AWS_ENDPOINT_URL_SNS!,
+      NOTICE_TOPIC_ARN: emu.env.NOTICE_TOPIC_ARN!,
       AWS_REGION: emu.env.AWS_REGION!,
       AWS_ACCESS_KEY_ID: emu.env.AWS_ACCESS_KEY_ID!,
       AWS_SECRET_ACCESS_KEY: emu.env.AWS_SECRET_ACCESS_KEY!,

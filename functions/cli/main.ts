@@ -7,6 +7,7 @@ import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import { DRY_RUN_USAGE, dryRun } from './dry-run.js';
 import { EXIT } from './io.js';
 import { LIMITS_USAGE, limitsCommand } from './limits.js';
+import { POOLS_USAGE, poolsCommand } from './pools.js';
 import { RESTRICTIONS_USAGE, restrictionsCommand } from './restrictions.js';
 import { SRS_USAGE, srsCommand } from './srs.js';
 import { TRACE_USAGE, traceCommand } from './trace.js';
@@ -20,6 +21,7 @@ Commands:
   restrictions  list the senders a sending limit restricted, or release one
   limits        a sending identity's counters against its policy
   doctor        check DNS and SES setup for every domain, with the fix for each problem
+  pools         which pools are paused; pause or resume one (issue 14)
 
 ${DRY_RUN_USAGE}
 
@@ -32,6 +34,8 @@ ${RESTRICTIONS_USAGE}
 ${LIMITS_USAGE}
 
 ${DOCTOR_USAGE}
+
+${POOLS_USAGE}
 
 trace, restrictions and limits read the DynamoDB tables of a deployment, or of the sandbox
 (npm start prints the environment to export), through the standard AWS configuration:
@@ -63,6 +67,8 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return await limitsCommand(rest, out);
       case 'doctor':
         return await doctorCommand(rest, out);
+      case 'pools':
+        return await poolsCommand(rest, out);
       case undefined:
       case 'help':
       case '--help':

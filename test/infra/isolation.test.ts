@@ -116,3 +116,139 @@ describe('configuration sets say what they mean', () => {
     }
   });
 });
+
+describe('alarms before SES acts', () => {
+  const alarms = () => resourcesOf(template, 'AWS::CloudWatch::Alarm');
+  const rateAlarms = (metric: string) =>
+    alarms().filter(([, a]) => a.Namespace === 'AWS/SES' && a.MetricName === metric);
+
+  for (const [metric, sesReview, expected] of [
+    ['Reputation.BounceRate', 0.05, 0.025],
+    ['Reputation.ComplaintRate', 0.001, 0.0005],
+  ] as const) {
+    it(`${metric}: the account (no dimension) and each of the three pools, below SES's ${sesReview}`, () => {
+      const found = rateAlarms(metric);
+      const account = found.filter(([, a]) => a.Dimensions === undefined);
+      assert.equal(account.length, 1, 'one account-level alarm');
+      const sets = new Set(
+        found
+          .flatMap(([, a]) => (a.Dimensions as { Name: string; Value: string }[] | undefined) ?? [])
+          .map((d) => `${d.Name}=${d.Value}`),
+      );
+      for (const set of ['outbound-normal', 'outbound-high-risk', 'outbound-relay']) {
+        assert.ok(sets.has(`ses:configuration-set=${set}`), `${metric} of ${set}`);
+      }
+      for (const [id, a] of found) {
+        assert.ok((a.Threshold as number) < sesReview, `${id} fires before SES reviews`);
+        assert.equal(a.Threshold, expected, id);
+        assert.equal(a.ComparisonOperator, 'GreaterThanThreshold');
+      }
+    });
+  }
+
+  it('thresholds come from the configuration', () => {
+    const t = synthStack(
+      { config: infraConfig({ reputation: { bounceRate: 0.01, complaintRate: 0.0002 } }) },
+      { bundle: false },
+    ).template;
+    const thresholds = resourcesOf(t, 'AWS::CloudWatch::Alarm')
+      .filter(([, a]) => a.Namespace === 'AWS/SES')
+      .map(([, a]) => `${a.MetricName}:${a.Threshold}`);
+    assert.deepEqual([...new Set(thresholds)].sort(), [
+      'Reputation.BounceRate:0.01',
+      'Reputation.ComplaintRate:0.0002',
+    ]);
+  });
+
+  it('SendsFailed of every pool is alarmed at the first refusal', () => {
+    const [, alarm] = resourcesOf(template, 'AWS::CloudWatch::Alarm').find(([id]) =>
+      id.includes('SendsFailed'),
+    )!;
+    const metrics = alarm.Metrics as { Id: string; MetricStat?: { Metric: Json } }[];
+    const pools = metrics
+      .filter((m) => m.MetricStat)
+      .map((m) => {
+        const metric = m.MetricStat!.Metric as {
+          MetricName: string;
+          Dimensions: { Name: string; Value: string }[];
+        };
+        assert.equal(metric.MetricName, 'SendsFailed');
+        return metric.Dimensions.find((d) => d.Name === 'Pool')!.Value;
+      });
+    assert.deepEqual(pools.sort(), ['high-risk', 'normal', 'relay']);
+    assert.equal(alarm.Threshold, 1);
+    assert.equal(alarm.ComparisonOperator, 'GreaterThanOrEqualToThreshold');
+  });
+
+  it('each pool rate alarm invokes the pause function; account alarms do not', () => {
+    const pauseFn = logicalId(template, 'AWS::Lambda::Function', 'PoolPause');
+    for (const [id, a] of [
+      ...rateAlarms('Reputation.BounceRate'),
+      ...rateAlarms('Reputation.ComplaintRate'),
+    ]) {
+      const actions = JSON.stringify(a.AlarmActions ?? []);
+      const pool = a.Dimensions !== undefined;
+      if (pool && !id.includes('Dashboard')) assert.match(actions, new RegExp(pauseFn), id);
+      if (!pool) assert.doesNotMatch(actions, new RegExp(pauseFn), id);
+    }
+    // CloudWatch alarms may invoke it: the permission names the alarms' service principal.
+    const perms = resourcesOf(template, 'AWS::Lambda::Permission').filter(([, p]) =>
+      JSON.stringify(p.FunctionName).includes(pauseFn),
+    );
+    assert.equal(perms.length, 6);
+    for (const [, p] of perms) assert.equal(p.Principal, 'lambda.alarms.cloudwatch.amazonaws.com');
+  });
+});
+
+describe('the pause function', () => {
+  it('may disable sending of the three configuration sets, and nothing else without a topic', () => {
+    const [, policy] = resourcesOf(template, 'AWS::IAM::Policy').find(([id]) => id.includes('PoolPause'))!;
+    const statements = (policy.PolicyDocument as { Statement: Json[] }).Statement;
+    const ses = statements.filter((s) => JSON.stringify(s.Action).includes('ses:'));
+    assert.equal(ses.length, 1);
+    assert.equal(ses[0]!.Action, 'ses:PutConfigurationSetSendingOptions');
+    const resources = JSON.stringify(ses[0]!.Resource);
+    for (const pid of Object.values(POOL_IDS)) {
+      assert.ok(resources.includes(logicalId(template, 'AWS::SES::ConfigurationSet', pid)), pid);
+    }
+    assert.equal((ses[0]!.Resource as unknown[]).length, 3);
+    // Only its own logs besides (no topic in the default test stack: no sns, no dynamodb).
+    const others = statements.filter((s) => s !== ses[0]);
+    for (const s of others) assert.match(JSON.stringify(s.Action), /^"?\[?"logs:/);
+  });
+
+  it('with a topic: sns:Publish on it and dynamodb:PutItem on the limits table only', () => {
+    const t = synthStack({ alarmEmail: 'ops@example.com' }, { bundle: false }).template;
+    const [, policy] = resourcesOf(t, 'AWS::IAM::Policy').find(([id]) => id.includes('PoolPause'))!;
+    const statements = (policy.PolicyDocument as { Statement: Json[] }).Statement;
+    const byAction = (a: string) => statements.filter((s) => JSON.stringify(s.Action).includes(a));
+    const topic = logicalId(t, 'AWS::SNS::Topic', 'AlarmTopic');
+    assert.deepEqual(
+      byAction('sns:Publish').map((s) => s.Resource),
+      [{ Ref: topic }],
+    );
+    const limits = logicalId(t, 'AWS::DynamoDB::Table', 'Limits');
+    const put = byAction('dynamodb:');
+    assert.equal(put.length, 1);
+    assert.equal(put[0]!.Action, 'dynamodb:PutItem');
+    assert.deepEqual(put[0]!.Resource, { 'Fn::GetAtt': [limits, 'Arn'] });
+    const [, fn] = resourcesOf(t, 'AWS::Lambda::Function').find(([id]) => id.includes('PoolPause'))!;
+    const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
+    assert.deepEqual(env.NOTICE_TOPIC_ARN, { Ref: topic });
+    assert.deepEqual(JSON.parse(env.POOLS as string).relay, {
+      configurationSet: 'outbound-relay',
+      tenant: 'outbound-relay',
+    });
+  });
+
+  it('is not created when reputation.pauseOnAlarm is off', () => {
+    const t = synthStack(
+      { config: infraConfig({ reputation: { pauseOnAlarm: false } }) },
+      { bundle: false },
+    ).template;
+    assert.equal(
+      resourcesOf(t, 'AWS::Lambda::Function').filter(([id]) => id.includes('PoolPause')).length,
+      0,
+    );
+  });
+});

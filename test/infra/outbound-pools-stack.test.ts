@@ -644,10 +644,10 @@ describe('dashboard and alarms', () => {
     }
   });
 
-  it('alarms when the normal pool bounces over 5 % or draws complaints over 0.1 %', () => {
+  it('alarms when the normal pool bounces over 2.5 % or draws complaints over 0.05 % (below SES)', () => {
     for (const [metric, threshold] of [
-      ['Reputation.BounceRate', 0.05],
-      ['Reputation.ComplaintRate', 0.001],
+      ['Reputation.BounceRate', 0.025],
+      ['Reputation.ComplaintRate', 0.0005],
     ] as const) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SES',
@@ -659,7 +659,7 @@ describe('dashboard and alarms', () => {
     }
   });
 
-  it('alarms on router errors; five alarms in all, notifying nobody without a topic', () => {
+  it('alarms on router errors; sixteen alarms in all, notifying nobody without a topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -667,7 +667,12 @@ describe('dashboard and alarms', () => {
       Threshold: 5,
     });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
-    assert.equal(alarms.length, 5);
-    for (const [, alarm] of alarms) assert.equal(alarm.AlarmActions, undefined);
+    // 5 of the dashboard, 11 of issue 14 (account and pool rates, SendsFailed, NDR and relay surges).
+    assert.equal(alarms.length, 16);
+    for (const [id, alarm] of alarms) {
+      // The pool rate alarms pause their pool (a Lambda action); none notifies without a topic.
+      const actions = JSON.stringify(alarm.AlarmActions ?? []);
+      assert.doesNotMatch(actions, /AWS::SNS|Topic/, id);
+    }
   });
 });
