@@ -7,7 +7,7 @@ import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import { DRY_RUN_USAGE, dryRun } from './dry-run.js';
 import { EXIT } from './io.js';
 import { LIMITS_USAGE, limitsCommand } from './limits.js';
-import { POOLS_USAGE, poolsCommand } from './pools.js';
+import { POOLS_USAGE } from './pools-usage.js';
 import { RESTRICTIONS_USAGE, restrictionsCommand } from './restrictions.js';
 import { SRS_USAGE, srsCommand } from './srs.js';
 import { TRACE_USAGE, traceCommand } from './trace.js';
@@ -67,8 +67,11 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return await limitsCommand(rest, out);
       case 'doctor':
         return await doctorCommand(rest, out);
-      case 'pools':
+      case 'pools': {
+        // Loaded on use: its SDK clients and signer would slow every other command's start.
+        const { poolsCommand } = await import('./pools.js');
         return await poolsCommand(rest, out);
+      }
       case undefined:
       case 'help':
       case '--help':
