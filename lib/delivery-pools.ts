@@ -107,6 +107,10 @@ export interface IDeliveryPools {
   readonly eventPattern: events.EventPattern;
   /** `ses:SendEmail`/`ses:SendRawEmail` through the three configuration sets as the given identities. */
   grantSend(grantee: iam.IGrantable, identityArns: readonly string[]): iam.Grant;
+  /** `ses:GetConfigurationSet` on the three configuration sets: which pools are paused (issue 14). */
+  grantReadSendingStatus(grantee: iam.IGrantable): iam.Grant;
+  /** `ses:PutConfigurationSetSendingOptions` on the three configuration sets: pause and resume. */
+  grantPause(grantee: iam.IGrantable): iam.Grant;
 }
 
 const CONSTRUCT_ID: Record<Pool, string> = { normal: 'Normal', 'high-risk': 'HighRisk', relay: 'Relay' };
@@ -175,7 +179,8 @@ function validatePools(scope: Construct, props: DeliveryPoolsProps): Map<string,
 }
 
 /**
- * Three configuration sets — reputation metrics on, sending enabled, no open/click tracking —
+ * Three configuration sets — reputation metrics on, sending enabled, bounces and complaints
+ * suppressed, VDM engagement metrics off, no open/click tracking —
  * each sending through its own IP pool: one the stack creates (`DedicatedIpPool`, STANDARD
  * or MANAGED scaling), an existing pool referenced by name, or `ses-shared-pool`.
  */
@@ -214,6 +219,14 @@ export class DeliveryPools extends Construct implements IDeliveryPools {
         dedicatedIpPool: ipPool,
         reputationMetrics: true,
         sendingEnabled: true,
+        // Issue 14: say what we mean rather than inherit the account's settings. Hard bounces
+        // and complaints are suppressed — in the pool's tenant's own list (`lib/tenants.ts`),
+        // so one pool's bounces never suppress a destination for another pool.
+        suppressionReasons: ses.SuppressionReasons.BOUNCES_AND_COMPLAINTS,
+        // VDM engagement tracking rewrites bodies (open pixel, wrapped links), which breaks
+        // the DKIM signatures and ARC seals of re-sent mail: off here even if the account
+        // turns it on (`doctor` checks the account too). No tracking options are set.
+        vdmOptions: { engagementMetrics: false },
       });
       configurationSet.addEventDestination('CloudWatch', {
         destination: ses.EventDestination.cloudWatchDimensions(
@@ -255,6 +268,22 @@ export class DeliveryPools extends Construct implements IDeliveryPools {
       grantee,
       actions: ['ses:SendEmail', 'ses:SendRawEmail'],
       resourceArns: [...this.configurationSetArns, ...identityArns],
+    });
+  }
+
+  grantReadSendingStatus(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ses:GetConfigurationSet'],
+      resourceArns: [...this.configurationSetArns],
+    });
+  }
+
+  grantPause(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['ses:PutConfigurationSetSendingOptions'],
+      resourceArns: [...this.configurationSetArns],
     });
   }
 }

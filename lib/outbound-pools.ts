@@ -15,14 +15,17 @@ import { Construct } from 'constructs';
 import type { Config } from '../functions/core/config.js';
 import type { Pool } from '../functions/core/vocabulary.js';
 import { AlarmTopic } from './alarm-topic.js';
+import { ReputationAlarms } from './alarms.js';
 import { OutboundPoolsDashboard } from './dashboard.js';
 import { DeliveryPools } from './delivery-pools.js';
 import { FeedbackFunction } from './feedback-function.js';
 import { MailBucket } from './mail-bucket.js';
+import { grantNoticePublish, PoolPauseFunction } from './pool-pause.js';
 import { InboundReceipt } from './receipt-rules.js';
 import { RouterFunction } from './router-function.js';
 import { SendingIdentities } from './sending-identities.js';
 import { OutboundPoolsTables } from './tables.js';
+import { PoolTenants } from './tenants.js';
 import { TraceApi } from './trace-api.js';
 import { InfrastructureValidationError } from './validation.js';
 
@@ -136,12 +139,18 @@ export class OutboundPools extends Construct {
   readonly tables: OutboundPoolsTables;
   readonly deliveryPools: DeliveryPools;
   readonly identities: SendingIdentities;
+  /** One SES tenant per pool (issue 14). */
+  readonly tenants: PoolTenants;
   readonly router: RouterFunction;
   readonly feedback: FeedbackFunction;
   /** Message trace lookups over HTTPS (SPEC 6), IAM-authenticated. */
   readonly traceApi: TraceApi;
   readonly receipt: InboundReceipt;
   readonly dashboard: OutboundPoolsDashboard;
+  /** Account and per-pool reputation alarms, SendsFailed, NDR and relay surges (issue 14). */
+  readonly reputationAlarms: ReputationAlarms;
+  /** Pauses a pool whose reputation alarm fired (absent when `reputation.pauseOnAlarm` is off). */
+  readonly pause: PoolPauseFunction | undefined;
   /** The topic alarms notify, when there is one. */
   readonly alarmTopic: sns.ITopic | undefined;
 
@@ -178,12 +187,22 @@ export class OutboundPools extends Construct {
       config,
       createIdentities: props.createIdentities ?? false,
     });
+    this.tenants = new PoolTenants(this, 'Tenants', {
+      pools: config.pools,
+      deliveryPools: this.deliveryPools,
+      identityArns: this.identities.identityArns,
+      dependsOn: this.identities.identities,
+    });
     this.router = new RouterFunction(this, 'Router', {
       config,
       mailBucket: this.mailBucket,
       tables: this.tables,
       deliveryPools: this.deliveryPools,
-      identityArns: this.identities.identityArns,
+      // Sends name their pool's tenant: SES authorizes them against the tenant too.
+      identityArns: [
+        ...this.identities.identityArns,
+        ...Object.values(this.tenants.tenants).map((t) => t.attrArn),
+      ],
       timeout: props.routerTimeout,
       memorySize: props.routerMemorySize,
       reservedConcurrency: props.reservedConcurrency,
@@ -211,7 +230,32 @@ export class OutboundPools extends Construct {
       activateRuleSet: props.activateRuleSet ?? false,
       ruleSetName: props.ruleSetName,
     });
+    // Issue 14: notices (sender restricted, alert-only limit crossed) go to the alarm topic.
+    if (this.alarmTopic) {
+      this.router.function.addEnvironment('NOTICE_TOPIC_ARN', this.alarmTopic.topicArn);
+      grantNoticePublish(this.alarmTopic, this.router.role);
+    }
+    this.pause = config.reputation.pauseOnAlarm
+      ? new PoolPauseFunction(this, 'PoolPause', {
+          pools: config.pools,
+          deliveryPools: this.deliveryPools,
+          tables: this.tables,
+          noticeTopic: this.alarmTopic,
+          logRetention: props.logRetention,
+          removalPolicy: props.removalPolicy,
+        })
+      : undefined;
+    this.reputationAlarms = new ReputationAlarms(this, 'ReputationAlarms', {
+      deliveryPools: this.deliveryPools,
+      bounceRate: config.reputation.bounceRate,
+      complaintRate: config.reputation.complaintRate,
+      pauseFunction: this.pause?.function,
+      alarmTopic: this.alarmTopic,
+    });
     this.dashboard = new OutboundPoolsDashboard(this, 'Dashboard', {
+      // The normal pool's alarm on the dashboard uses the same thresholds as the others.
+      bounceRateThreshold: config.reputation.bounceRate,
+      complaintRateThreshold: config.reputation.complaintRate,
       deliveryPools: this.deliveryPools,
       router: {
         label: 'Router',

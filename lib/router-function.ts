@@ -172,6 +172,7 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     props.mailBucket.grantReadMail(this.role);
     props.tables.grantReadWrite(this.role);
     props.deliveryPools.grantSend(this.role, props.identityArns);
+    props.deliveryPools.grantReadSendingStatus(this.role); // issue 14: paused pools
     const parameters = [srsParameter];
     if (arc && 'ssmParameter' in arc.privateKey) parameters.push(arc.privateKey.ssmParameter);
     this.grantReadParameters(parameters, props.arcKeyEncryptionKey);

@@ -305,6 +305,14 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     });
     // The handler's SDK clients (createDeps) take endpoints, region and credentials from here.
     Object.assign(process.env, emu.env);
+    // Issue 14: the operators' notices (SNS emulator) print as they are published.
+    emu.sns.onPublish((n) =>
+      print(
+        json
+          ? JSON.stringify({ event: 'notice', subject: n.subject, message: JSON.parse(n.message) as unknown })
+          : paint('yellow', `notice: ${n.subject ?? '(no subject)'}`),
+      ),
+    );
     process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
     process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
@@ -344,6 +352,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       traceTable: SANDBOX_TABLES.trace,
       leaseSeconds: 60,
       restrictionCacheSeconds: 0,
+      // `outbound-pools pools pause|resume` takes effect with the next message.
+      poolStatusCacheSeconds: 0,
+      noticeTopicArn: emu.env.NOTICE_TOPIC_ARN,
     });
     // Imported here, after the environment is set: Powertools reads it when the module loads.
     const { createDeps, createHandler } = await import('../functions/router/handler.js');
@@ -377,6 +388,9 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       AWS_ENDPOINT_URL_DYNAMODB: emu.env.AWS_ENDPOINT_URL_DYNAMODB!,
       AWS_ENDPOINT_URL_S3: emu.env.AWS_ENDPOINT_URL_S3!,
       AWS_ENDPOINT_URL_SESV2: emu.env.AWS_ENDPOINT_URL_SESV2!,
+      // Issue 14: `pools pause|resume` publish their notices to the sandbox's topic.
+      AWS_ENDPOINT_URL_SNS: emu.env.AWS_ENDPOINT_URL_SNS!,
+      NOTICE_TOPIC_ARN: emu.env.NOTICE_TOPIC_ARN!,
       AWS_REGION: emu.env.AWS_REGION!,
       AWS_ACCESS_KEY_ID: emu.env.AWS_ACCESS_KEY_ID!,
       AWS_SECRET_ACCESS_KEY: emu.env.AWS_SECRET_ACCESS_KEY!,

@@ -9,10 +9,23 @@
  *
  * "Does not exist" (`NotFoundException`, or no active rule set) is `null`; every other error
  * is thrown as the SDK raised it, for the checks to report (credentials, access denied...).
- * IAM: `ses:GetEmailIdentity`, `ses:GetConfigurationSet`, `ses:DescribeActiveReceiptRuleSet`.
+ * - SESv2 `GetAccount`, `GetDedicatedIpPool` + `GetDedicatedIps`, `GetTenant` (issue 14: the
+ *   account, the STANDARD pools' IPs, the pools' tenants).
+ *
+ * IAM: `ses:GetEmailIdentity`, `ses:GetConfigurationSet`, `ses:DescribeActiveReceiptRuleSet`,
+ * `ses:GetAccount`, `ses:GetDedicatedIpPool`, `ses:GetDedicatedIps`, `ses:GetTenant`.
  */
 import { DescribeActiveReceiptRuleSetCommand, SESClient } from '@aws-sdk/client-ses';
-import { GetConfigurationSetCommand, GetEmailIdentityCommand, SESv2Client } from '@aws-sdk/client-sesv2';
+import {
+  GetAccountCommand,
+  GetConfigurationSetCommand,
+  GetDedicatedIpPoolCommand,
+  GetDedicatedIpsCommand,
+  GetEmailIdentityCommand,
+  GetTenantCommand,
+  SESv2Client,
+} from '@aws-sdk/client-sesv2';
+import type { AccountInfo, AccountInspector, IpPoolInfo, TenantInfo } from '../core/doctor/account.js';
 import type {
   ConfigurationSetInfo,
   ReceiptRuleSetInfo,
@@ -25,7 +38,7 @@ function isNotFound(error: unknown): boolean {
   return e?.name === 'NotFoundException' || e?.name === 'NotFound';
 }
 
-export class AwsSesInspector implements SesInspector {
+export class AwsSesInspector implements SesInspector, AccountInspector {
   readonly #sesv2: SESv2Client;
   readonly #ses: SESClient;
 
@@ -62,6 +75,48 @@ export class AwsSesInspector implements SesInspector {
     try {
       const out = await this.#sesv2.send(new GetConfigurationSetCommand({ ConfigurationSetName: name }));
       return { sendingPoolName: out.DeliveryOptions?.SendingPoolName ?? null };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async getAccount(): Promise<AccountInfo> {
+    const out = await this.#sesv2.send(new GetAccountCommand({}));
+    return {
+      productionAccessEnabled: out.ProductionAccessEnabled === true,
+      sendingEnabled: out.SendingEnabled === true,
+      enforcementStatus: out.EnforcementStatus ?? null,
+      max24HourSend: out.SendQuota?.Max24HourSend ?? null,
+      sentLast24Hours: out.SendQuota?.SentLast24Hours ?? null,
+      suppressedReasons: out.SuppressionAttributes?.SuppressedReasons ?? [],
+      engagementMetrics: out.VdmAttributes?.DashboardAttributes?.EngagementMetrics ?? null,
+    };
+  }
+
+  async getDedicatedIpPool(name: string): Promise<IpPoolInfo | null> {
+    try {
+      const pool = await this.#sesv2.send(new GetDedicatedIpPoolCommand({ PoolName: name }));
+      let ipCount = 0;
+      let token: string | undefined;
+      do {
+        const page = await this.#sesv2.send(
+          new GetDedicatedIpsCommand({ PoolName: name, NextToken: token, PageSize: 100 }),
+        );
+        ipCount += page.DedicatedIps?.length ?? 0;
+        token = page.NextToken;
+      } while (token);
+      return { scalingMode: pool.DedicatedIpPool?.ScalingMode ?? null, ipCount };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  async getTenant(name: string): Promise<TenantInfo | null> {
+    try {
+      const out = await this.#sesv2.send(new GetTenantCommand({ TenantName: name }));
+      return { sendingStatus: out.Tenant?.SendingStatus ?? null };
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;

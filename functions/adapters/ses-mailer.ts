@@ -41,6 +41,7 @@ export class SesMailer implements Mailer {
           Destination: { ToAddresses: request.to },
           Content: { Raw: { Data: request.raw } },
           ConfigurationSetName: request.configurationSet,
+          TenantName: request.tenant,
           FeedbackForwardingEmailAddress: request.feedbackForwardingAddress,
           EmailTags: request.tags.map((t) => ({ Name: t.name, Value: t.value })),
         }),

@@ -19,7 +19,7 @@ import {
 import { loadConfig, painter, readJsonFile, table } from './io.js';
 
 export const DOCTOR_USAGE = `Usage: outbound-pools doctor [--config CONFIG.json] [--zones ZONES.json]
-         [--region REGION] [--offline] [--json]
+         [--region REGION] [--rule-set NAME] [--offline] [--json]
 
 Checks, for every accepted domain and the SRS domain, the MX (SES inbound of the region or
 a trusted gateway), the SES identity and its DKIM (enabled, verified, CNAMEs published),
@@ -27,7 +27,10 @@ SPF/custom MAIL FROM, DMARC and the A/MX rule; and, once, the three configuratio
 their dedicated IP pools and the active receipt rule set. Prints a table with the fix of
 every failed check (JSON with --json or when stdout is not a terminal). Exit 0 when every
 check that could be made passed, 1 when one failed. --zones replaces DNS (offline);
---offline (or no region/credentials) skips the AWS checks as unknown.`;
+--offline (or no region/credentials) skips the AWS checks as unknown. The account (issue 14):
+production access and sending enabled, send quota, engagement tracking off, suppression,
+IPs in every STANDARD pool, each pool's tenant, the region receives mail, and with
+--rule-set (the stack's, e.g. OutboundPools-inbound) that it is the active rule set.`;
 
 export interface DoctorDeps {
   /** Replaces the SDK inspector (tests); ignored with --offline. */
@@ -76,6 +79,7 @@ export async function doctorCommand(
       config: { type: 'string' },
       zones: { type: 'string' },
       region: { type: 'string' },
+      'rule-set': { type: 'string' },
       offline: { type: 'boolean' },
       json: { type: 'boolean' },
     },
@@ -107,6 +111,7 @@ export async function doctorCommand(
     region,
     inspector,
     ...(offlineReason !== undefined && { offlineReason }),
+    ...(values['rule-set'] !== undefined && { ruleSetName: values['rule-set'] }),
   });
   const code = doctorExitCode(rows);
   if (values.json || out.isTTY !== true) {

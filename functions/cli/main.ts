@@ -8,6 +8,7 @@ import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import { DRY_RUN_USAGE, dryRun } from './dry-run.js';
 import { EXIT } from './io.js';
 import { LIMITS_USAGE, limitsCommand } from './limits.js';
+import { POOLS_USAGE } from './pools-usage.js';
 import { RESTRICTIONS_USAGE, restrictionsCommand } from './restrictions.js';
 import { SIMULATE_USAGE, simulateCommand } from './simulate.js';
 import { SRS_USAGE, srsCommand } from './srs.js';
@@ -24,6 +25,7 @@ Commands:
   limits        a sending identity's counters against its policy
   doctor        check DNS and SES setup for every domain, with the fix for each problem
   simulate      a seeded, labelled traffic mix through the local sandbox: leak and collateral per class
+  pools         which pools are paused; pause or resume one (issue 14)
 
 ${DRY_RUN_USAGE}
 
@@ -40,6 +42,8 @@ ${LIMITS_USAGE}
 ${DOCTOR_USAGE}
 
 ${SIMULATE_USAGE}
+
+${POOLS_USAGE}
 
 trace, restrictions and limits read the DynamoDB tables of a deployment, or of the sandbox
 (npm start prints the environment to export), through the standard AWS configuration:
@@ -75,6 +79,11 @@ export async function main(argv: string[], out = process.stdout, err = process.s
         return await doctorCommand(rest, out);
       case 'simulate':
         return await simulateCommand(rest, out, err);
+      case 'pools': {
+        // Loaded on use: its SDK clients and signer would slow every other command's start.
+        const { poolsCommand } = await import('./pools.js');
+        return await poolsCommand(rest, out);
+      }
       case undefined:
       case 'help':
       case '--help':

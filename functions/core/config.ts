@@ -79,7 +79,22 @@ const DEFAULT_POLICY: v.InferOutput<typeof policy> = {
   action: 'block-for-today',
 };
 
-const poolSchema = (defaultName: string) =>
+/**
+ * SES-managed reputation policies of a tenant (SES "Tenants": `none` never pauses the tenant,
+ * `standard` pauses it on high-severity reputation findings, `strict` on lower ones too).
+ */
+export const REPUTATION_POLICIES = ['none', 'standard', 'strict'] as const;
+export type ReputationPolicy = (typeof REPUTATION_POLICIES)[number];
+
+/** A rate between 0 and 1, below SES's own review threshold (`max`). */
+const rate = (max: number, what: string) =>
+  v.pipe(
+    v.number(),
+    v.minValue(0.0001, 'must be a rate between 0 and 1, e.g. 0.025 for 2.5 %'),
+    v.maxValue(max, `must stay below SES's ${what} review rate (${max})`),
+  );
+
+const poolSchema = (defaultName: string, defaultPolicy: ReputationPolicy) =>
   v.pipe(
     v.optional(
       v.strictObject({
@@ -87,10 +102,19 @@ const poolSchema = (defaultName: string) =>
         configurationSet: sesName(),
         /** SES dedicated IP pool name (`ses-shared-pool` for SES's shared IPs). */
         ipPool: v.optional(sesName()),
+        /** SES tenant every send of the pool names (`TenantName`); default the configuration set's name. */
+        tenant: v.optional(sesName()),
+        /** The tenant's SES-managed reputation policy. */
+        reputationPolicy: v.optional(v.picklist(REPUTATION_POLICIES)),
       }),
       { configurationSet: defaultName },
     ),
-    v.transform((p) => ({ configurationSet: p.configurationSet, ipPool: p.ipPool ?? p.configurationSet })),
+    v.transform((p) => ({
+      configurationSet: p.configurationSet,
+      ipPool: p.ipPool ?? p.configurationSet,
+      tenant: p.tenant ?? p.configurationSet,
+      reputationPolicy: p.reputationPolicy ?? defaultPolicy,
+    })),
   );
 
 /** Where the ARC signing key comes from: never from the configuration file itself. */
@@ -258,9 +282,22 @@ export const ConfigSchema = v.strictObject({
   ),
   pools: v.optional(
     v.strictObject({
-      normal: poolSchema('outbound-normal'),
-      'high-risk': poolSchema('outbound-high-risk'),
-      relay: poolSchema('outbound-relay'),
+      normal: poolSchema('outbound-normal', 'standard'),
+      'high-risk': poolSchema('outbound-high-risk', 'strict'),
+      relay: poolSchema('outbound-relay', 'strict'),
+    }),
+    {},
+  ),
+  /**
+   * Issue 14: bounce and complaint rates (0-1) at which the account-level and per-pool alarms
+   * fire, below SES's review thresholds (5 % bounces, 0.1 % complaints); a pool whose own
+   * rate crosses them is paused when `pauseOnAlarm` is on.
+   */
+  reputation: v.optional(
+    v.strictObject({
+      bounceRate: v.optional(rate(0.05, 'bounce'), 0.025),
+      complaintRate: v.optional(rate(0.001, 'complaint'), 0.0005),
+      pauseOnAlarm: v.optional(v.boolean(), true),
     }),
     {},
   ),

@@ -16,13 +16,17 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import { SDK_RETRY } from '../adapters/aws-errors.js';
 import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
+import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
 import { S3MailStore } from '../adapters/s3-mail-store.js';
 import { SesMailer } from '../adapters/ses-mailer.js';
+import { SesPoolControl } from '../adapters/ses-pool-control.js';
+import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
 import { loadArcKey, resolveSrsSecrets } from '../adapters/ssm-secrets.js';
 import { cachedResolver } from '../core/dns/cached-resolver.js';
 import { nodeResolver } from '../core/dns/node-resolver.js';
 import { isRetryable } from '../core/errors.js';
+import { combineObservers, Notifier, noticeObserver } from './notifier.js';
 import { METRICS_NAMESPACE, powertoolsObserver } from './observer.js';
 import { type PipelineDeps, processReceipt } from './process.js';
 import { readSettings } from './settings.js';
@@ -54,6 +58,23 @@ export async function createDeps(
     marshallOptions: { removeUndefinedValues: true },
   });
   const arcKey = await loadArcKey(config, ssm);
+  const sesv2 = new SESv2Client({ ...SDK_RETRY });
+  const clock = () => new Date();
+  // Issue 14: sender restricted / alert-only limit crossed → one notice per event.
+  const notices = settings.noticeTopicArn
+    ? noticeObserver(
+        new Notifier({
+          publisher: new SnsNoticePublisher({
+            topicArn: settings.noticeTopicArn,
+            region: process.env.AWS_REGION ?? settings.noticeTopicArn.split(':')[3]!,
+            endpoint: process.env.AWS_ENDPOINT_URL_SNS,
+          }),
+          ledger: new DynamoNoticeLedger({ client: dynamo, tableName: settings.limitsTable }),
+          onError: (error, notice) => logger.warn('notice not published', { kind: notice.kind, error }),
+        }),
+        clock,
+      )
+    : undefined;
   return {
     config,
     mailStore: new S3MailStore({
@@ -71,13 +92,19 @@ export async function createDeps(
       tableName: settings.traceTable,
       retentionDays: config.trace.retentionDays,
     }),
-    mailer: new SesMailer(new SESv2Client({ ...SDK_RETRY })),
+    mailer: new SesMailer(sesv2),
+    poolStatus: new SesPoolControl({
+      client: sesv2,
+      pools: config.pools,
+      cacheMs: settings.poolStatusCacheMs,
+    }),
     resolver,
     arcKey,
-    clock: () => new Date(),
+    clock,
     leaseMs: settings.leaseMs,
     maxAttempts: settings.maxAttempts,
-    observer: powertoolsObserver(logger, metrics),
+    observer: combineObservers(powertoolsObserver(logger, metrics), notices?.observer),
+    ...(notices ? { notices } : {}),
     ...overrides,
   };
 }
@@ -97,7 +124,8 @@ export function createHandler(makeDeps: () => Promise<PipelineDeps>) {
       ?.ses?.mail?.messageId;
     if (messageId) logger.appendKeys({ messageId });
     try {
-      const result = await processReceipt(event, await deps);
+      const ready = await deps;
+      const result = await processReceipt(event, ready).finally(() => ready.notices?.flush());
       logger.info('done', { outcome: result.outcome, pool: result.pool, sends: result.sends.length });
       return result;
     } catch (error) {

@@ -54,6 +54,8 @@ export interface SendRecord {
   to: string[];
   pool: PlannedSend['pool'];
   configurationSet: string;
+  /** The SES tenant the copy was sent as (issue 14); absent in records written before tenants. */
+  tenant?: string;
   envelopeFrom: string;
   status: 'sent' | 'failed';
   /** The id SES returned for the copy (SES replaces Message-ID with its own). */
@@ -146,6 +148,12 @@ export interface SendRequest {
   raw: Buffer;
   to: string[];
   configurationSet: string;
+  /**
+   * The pool's SES tenant (`TenantName`): SES counts the send against the tenant's reputation
+   * and suppression list, and refuses it unless the configuration set and the identities are
+   * associated with the tenant.
+   */
+  tenant: string;
   /** Verified From address (SES checks it against its identities). */
   fromAddress: string;
   feedbackForwardingAddress: string;
@@ -155,4 +163,26 @@ export interface SendRequest {
 export interface Mailer {
   /** Sends one copy; returns SES's message id. Throttling is retried inside. */
   send(request: SendRequest): Promise<{ messageId: string }>;
+}
+
+/**
+ * Which pools are paused now (issue 14): a paused pool's configuration set has its sending
+ * disabled, by the pause function on a reputation alarm or by an operator. Implementations
+ * cache the answer briefly; the router asks once per message.
+ */
+export interface PoolStatus {
+  paused(): Promise<ReadonlySet<PlannedSend['pool']>>;
+}
+
+/** Publishes one notice to the operators' topic (SNS in AWS, a recorder in the sandbox). */
+export interface NoticePublisher {
+  publish(subject: string, message: string): Promise<void>;
+}
+
+/**
+ * Remembers which notices were published, so each event is told once: `claim` is true the
+ * first time a key is claimed (atomically, across concurrent invocations) until it expires.
+ */
+export interface NoticeLedger {
+  claim(key: string, now: Date, ttlSeconds: number): Promise<boolean>;
 }

@@ -27,13 +27,15 @@ import type { Resolver } from '../core/dns/resolver.js';
 import { LeaseLostError, SendRejectedError } from '../core/errors.js';
 import type { Restriction, SenderState } from '../core/limits.js';
 import { parseMailboxes } from '../core/message.js';
+import { holdPausedPools, NO_PAUSED_POOLS } from '../core/pause.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
-import type { Reason } from '../core/vocabulary.js';
+import type { Pool, Reason } from '../core/vocabulary.js';
 import type {
   ClaimResult,
   LimitsStore,
   Mailer,
   MailStore,
+  PoolStatus,
   SendRecord,
   TraceStore,
   TraceSummary,
@@ -70,6 +72,10 @@ export interface PipelineDeps {
    */
   maxAttempts?: number;
   observer?: PipelineObserver;
+  /** Which pools are paused (issue 14); absent: none is. */
+  poolStatus?: PoolStatus;
+  /** Notices raised through `observer`, published when the handler awaits `flush` (issue 14). */
+  notices?: { flush(): Promise<void> };
 }
 
 export interface PipelineResult {
@@ -105,8 +111,14 @@ function tagsFor(summary: TraceSummary, send: PlannedSend, index: number) {
  * a message the counters then block (a restriction, a limit crossed) is taken back out of
  * them: blocked mail is never counted, so a restricted sender's mail does not keep counting.
  */
-async function countAndDecide(c: Classification, deps: PipelineDeps, now: Date): Promise<Decision> {
-  const first = decide(c, {}, deps.config, now);
+async function countAndDecide(
+  c: Classification,
+  deps: PipelineDeps,
+  now: Date,
+  paused: ReadonlySet<Pool>,
+): Promise<Decision> {
+  // Mail for a paused pool is blocked (issue 14), and blocked mail is not counted (SPEC 4).
+  const first = holdPausedPools(decide(c, {}, deps.config, now), paused);
   if (first.pool === 'blocked' || c.usage.length === 0) return first;
   const states = await Promise.all(
     c.usage.map((u) =>
@@ -117,7 +129,7 @@ async function countAndDecide(c: Classification, deps: PipelineDeps, now: Date):
   c.usage.forEach((u, i) => {
     senders[u.identity] = states[i]!;
   });
-  const decision = decide(c, senders, deps.config, now);
+  const decision = holdPausedPools(decide(c, senders, deps.config, now), paused);
   if (decision.pool === 'blocked') {
     await Promise.all(
       c.usage.map((u, i) =>
@@ -287,7 +299,10 @@ async function processClaimed(
     });
     if (stored.truncated) c.sizeBytes = Math.max(stored.sizeBytes, deps.config.maxMessageBytes + 1);
     classification = c;
-    const decision = await countAndDecide(c, deps, started);
+    // --- issue 14: paused pools (the decision itself stays in decide.ts) ---
+    const paused = (await deps.poolStatus?.paused()) ?? NO_PAUSED_POOLS;
+    const decision = await countAndDecide(c, deps, started, paused);
+    // --- end issue 14 ---
     await limitNdrs(decision, deps, started);
     for (const r of decision.restrictions) {
       await deps.limits.restrict(r, started);
@@ -314,6 +329,7 @@ async function processClaimed(
       to: send.to,
       pool: send.pool,
       configurationSet: send.configurationSet,
+      tenant: deps.config.pools[send.pool].tenant,
       envelopeFrom: send.envelopeFrom,
     };
     let record: SendRecord;
@@ -324,6 +340,7 @@ async function processClaimed(
         raw,
         to: send.to,
         configurationSet: send.configurationSet,
+        tenant: base.tenant,
         fromAddress,
         feedbackForwardingAddress: send.envelopeFrom,
         tags: tagsFor(summary, send, index),

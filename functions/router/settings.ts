@@ -29,6 +29,12 @@ const SettingsSchema = v.object({
   MAX_ATTEMPTS: envInteger(1, 3, DEFAULT_MAX_ATTEMPTS),
   /** How long a container trusts a restriction it saw before asking DynamoDB again. */
   RESTRICTION_CACHE_SECONDS: envInteger(0, 3600, 60),
+  /** How long a container trusts which pools are paused before asking SES again (issue 14). */
+  POOL_STATUS_CACHE_SECONDS: envInteger(0, 3600, 30),
+  /** The operators' SNS topic for notices (issue 14); absent: no notices. */
+  NOTICE_TOPIC_ARN: v.optional(
+    v.pipe(v.string(), v.regex(/^arn:[a-z-]+:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/)),
+  ),
 });
 
 export interface RouterSettings {
@@ -40,6 +46,8 @@ export interface RouterSettings {
   leaseMs: number;
   maxAttempts: number;
   restrictionCacheMs: number;
+  poolStatusCacheMs: number;
+  noticeTopicArn: string | undefined;
 }
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): RouterSettings {
@@ -65,6 +73,8 @@ export function readSettings(env: NodeJS.ProcessEnv = process.env): RouterSettin
     leaseMs: s.LEASE_SECONDS * 1000,
     maxAttempts: s.MAX_ATTEMPTS,
     restrictionCacheMs: s.RESTRICTION_CACHE_SECONDS * 1000,
+    poolStatusCacheMs: s.POOL_STATUS_CACHE_SECONDS * 1000,
+    noticeTopicArn: s.NOTICE_TOPIC_ARN,
   };
 }
 
@@ -80,6 +90,10 @@ export interface RouterEnvironmentInput {
   /** Default {@link DEFAULT_MAX_ATTEMPTS} (the variable is left out). */
   maxAttempts?: number;
   restrictionCacheSeconds: number;
+  /** Default: the router's default (30 s). */
+  poolStatusCacheSeconds?: number;
+  /** Default: no notices. */
+  noticeTopicArn?: string;
 }
 
 /**
@@ -96,5 +110,9 @@ export function settingsEnvironment(s: RouterEnvironmentInput): Record<string, s
     LEASE_SECONDS: String(s.leaseSeconds),
     ...(s.maxAttempts !== undefined ? { MAX_ATTEMPTS: String(s.maxAttempts) } : {}),
     RESTRICTION_CACHE_SECONDS: String(s.restrictionCacheSeconds),
+    ...(s.poolStatusCacheSeconds === undefined
+      ? {}
+      : { POOL_STATUS_CACHE_SECONDS: String(s.poolStatusCacheSeconds) }),
+    ...(s.noticeTopicArn === undefined ? {} : { NOTICE_TOPIC_ARN: s.noticeTopicArn }),
   };
 }

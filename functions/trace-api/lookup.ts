@@ -149,6 +149,8 @@ export function traceReport(r: TraceRecord) {
       to: send.to,
       pool: send.pool,
       configurationSet: send.configurationSet,
+      // Issue 14: the SES tenant the copy was sent as (absent in records from before tenants).
+      ...(send.tenant ? { tenant: send.tenant } : {}),
       envelopeFrom: send.envelopeFrom,
       status: send.status,
       sesMessageId: send.sesMessageId ?? null,

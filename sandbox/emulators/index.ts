@@ -10,10 +10,15 @@
 import { type DynamoDbEmulator, startDynamoDb } from './dynamodb.js';
 import { type S3Emulator, S3RVER_CREDENTIALS, startS3 } from './s3.js';
 import { type SesEmulator, startSes } from './ses.js';
+import { type SnsEmulator, startSns } from './sns.js';
 
 export * from './dynamodb.js';
 export * from './s3.js';
 export * from './ses.js';
+export * from './sns.js';
+
+/** The sandbox's notice topic (issue 14), served by the SNS emulator. */
+export const EMULATOR_NOTICE_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:outbound-pools-notices';
 
 export const EMULATOR_REGION = 'us-east-1';
 /** s3rver only accepts this key pair; dynalite and aws-ses-v2-local accept anything, so it is used everywhere. */
@@ -43,6 +48,8 @@ export interface Emulators {
   dynamodb: DynamoDbEmulator;
   s3: S3Emulator;
   ses: SesEmulator;
+  /** SNS `Publish` only: the operators' notices (issue 14). */
+  sns: SnsEmulator;
   /**
    * Environment for code that builds default SDK v3 clients: service-specific endpoints
    * (`AWS_ENDPOINT_URL_<SERVICE ID upper-cased, spaces→_>`: DYNAMODB, S3, SESV2), region, dummy credentials, and the
@@ -66,6 +73,7 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
   let dynamodb: DynamoDbEmulator;
   let s3: S3Emulator;
   let ses: SesEmulator;
+  let sns: SnsEmulator;
   try {
     // Sequential so a failure leaves nothing half-started behind once cleaned up.
     dynamodb = await track(startDynamoDb({ host, port: opts.ports?.dynamodb ?? 0 }));
@@ -73,6 +81,7 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
       startS3({ host, port: opts.ports?.s3 ?? 0, dataDir: opts.dataDir, buckets: opts.buckets }),
     );
     ses = await track(startSes({ host, port: opts.ports?.ses ?? 0 }));
+    sns = await track(startSns({ host }));
   } catch (err) {
     await Promise.allSettled(started.map((e) => e.stop()));
     throw err;
@@ -82,6 +91,8 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
     AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_ENDPOINT_URL_SESV2: ses.endpoint,
+    AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    NOTICE_TOPIC_ARN: EMULATOR_NOTICE_TOPIC_ARN,
     AWS_REGION: EMULATOR_REGION,
     AWS_DEFAULT_REGION: EMULATOR_REGION,
     AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId,
@@ -101,6 +112,7 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
     dynamodb,
     s3,
     ses,
+    sns,
     env,
     clientConfig: (service) => {
       const base: ClientConfig = {
@@ -118,7 +130,7 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
     },
     stop: () => {
       stopped ??= (async () => {
-        const results = await Promise.allSettled([ses.stop(), s3.stop(), dynamodb.stop()]);
+        const results = await Promise.allSettled([sns.stop(), ses.stop(), s3.stop(), dynamodb.stop()]);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
       })();

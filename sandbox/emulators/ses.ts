@@ -6,6 +6,12 @@
  * request body unchanged and returns the emulator's response unchanged. Every other path — the web viewer at `/`,
  * `GET /store`, `POST /clear-store`, templates, v1 `POST /` — is proxied transparently.
  *
+ * The proxy also answers, itself, the two configuration-set calls pausing a pool needs (issue 14), which
+ * aws-ses-v2-local does not know: `PutConfigurationSetSendingOptions` (`PUT /v2/email/configuration-sets/{name}/sending`)
+ * and `GetConfigurationSet` (`GET /v2/email/configuration-sets/{name}`, every name exists, sending enabled unless
+ * disabled here). A SendEmail through a configuration set whose sending is disabled is refused as SES refuses it,
+ * `SendingPausedException` (400), and nothing is recorded.
+ *
  * aws-ses-v2-local behaviour worth knowing (2.10.2):
  *  - Raw sends: recipients shown in `/store` come from the MIME `To:`/`Cc:`/`Bcc:` headers; `Destination` is ignored
  *    by the emulator (recorded here, though). A message without a `To:` header is accepted (200, MessageId) and
@@ -48,6 +54,8 @@ export interface RecordedSend {
   /** MessageId returned to the caller. */
   messageId: string;
   configurationSetName: string | undefined;
+  /** `TenantName` (issue 14: every send names its pool's tenant). */
+  tenantName: string | undefined;
   fromEmailAddress: string | undefined;
   /** As given in the request (empty arrays when omitted). */
   destination: { ToAddresses: string[]; CcAddresses: string[]; BccAddresses: string[] };
@@ -90,10 +98,14 @@ export interface SesEmulator {
    * ThrottlingException, …) and 5xx errors — use `maxAttempts: 1` or n ≥ maxAttempts to see the error.
    */
   failNext(n: number, error: InjectedError): void;
+  /** Configuration sets whose sending was disabled (`PutConfigurationSetSendingOptions`), sorted. */
+  disabledConfigurationSets(): string[];
   stop(): Promise<void>;
 }
 
 const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
+const CONFIGURATION_SET_PATH = /^\/v2\/email\/configuration-sets\/([^/]+)$/;
+const SENDING_OPTIONS_PATH = /^\/v2\/email\/configuration-sets\/([^/]+)\/sending$/;
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -111,6 +123,8 @@ export function sesOperation(method: string, url: string): string {
   if (path === SEND_EMAIL_PATH && m === 'POST') return 'SendEmail';
   if (path === '/v2/email/outbound-bulk-emails' && m === 'POST') return 'SendBulkEmail';
   if (path === '/v2/email/account' && m === 'GET') return 'GetAccount';
+  if (SENDING_OPTIONS_PATH.test(path) && m === 'PUT') return 'PutConfigurationSetSendingOptions';
+  if (CONFIGURATION_SET_PATH.test(path) && m === 'GET') return 'GetConfigurationSet';
   if (path === '/v2/email/templates') {
     if (m === 'GET') return 'ListEmailTemplates';
     if (m === 'POST') return 'CreateEmailTemplate';
@@ -133,6 +147,46 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
   let sends: RecordedSend[] = [];
   let counts: Record<string, number> = {};
   let failures: InjectedError[] = [];
+  const disabledSets = new Set<string>();
+
+  const answer = (res: ServerResponse, status: number, body: Record<string, unknown>, errorType?: string) => {
+    const payload = JSON.stringify(body);
+    res.writeHead(status, {
+      'content-type': 'application/json',
+      'content-length': Buffer.byteLength(payload),
+      'x-amzn-requestid': randomUUID(),
+      ...(errorType ? { 'x-amzn-errortype': errorType } : {}),
+    });
+    res.end(payload);
+  };
+
+  const handleConfigurationSet = async (op: string, req: IncomingMessage, res: ServerResponse) => {
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const name = decodeURIComponent(
+      (op === 'GetConfigurationSet' ? CONFIGURATION_SET_PATH : SENDING_OPTIONS_PATH).exec(path)?.[1] ?? '',
+    );
+    const body = await readAll(req);
+    if (op === 'GetConfigurationSet') {
+      answer(res, 200, {
+        ConfigurationSetName: name,
+        SendingOptions: { SendingEnabled: !disabledSets.has(name) },
+      });
+      return;
+    }
+    let enabled: unknown;
+    try {
+      enabled = (JSON.parse(body.toString('utf8') || '{}') as { SendingEnabled?: unknown }).SendingEnabled;
+    } catch {
+      enabled = undefined;
+    }
+    if (typeof enabled !== 'boolean') {
+      answer(res, 400, { message: 'SendingEnabled must be a boolean' }, 'BadRequestException');
+      return;
+    }
+    if (enabled) disabledSets.delete(name);
+    else disabledSets.add(name);
+    answer(res, 200, {});
+  };
 
   const forward = (
     req: IncomingMessage,
@@ -164,6 +218,17 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
 
   const handleSendEmail = async (req: IncomingMessage, res: ServerResponse) => {
     const body = await readAll(req);
+    const set = configurationSetOf(body);
+    if (set !== undefined && disabledSets.has(set)) {
+      // What SES answers for a configuration set whose sending is disabled.
+      answer(
+        res,
+        400,
+        { message: `Sending is paused for configuration set ${set}` },
+        'SendingPausedException',
+      );
+      return;
+    }
     const failure = failures.shift();
     if (failure) {
       const payload = JSON.stringify({
@@ -206,6 +271,10 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
   const server = createServer((req, res) => {
     const op = sesOperation(req.method ?? 'GET', req.url ?? '/');
     counts[op] = (counts[op] ?? 0) + 1;
+    if (op === 'GetConfigurationSet' || op === 'PutConfigurationSetSendingOptions') {
+      handleConfigurationSet(op, req, res).catch((err: Error) => res.destroy(err));
+      return;
+    }
     if (op === 'SendEmail') {
       handleSendEmail(req, res).catch((err: Error) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -243,6 +312,7 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
     clear: async () => {
       sends = [];
       failures = [];
+      disabledSets.clear();
       const r = await fetch(`http://127.0.0.1:${innerPort}/clear-store`, { method: 'POST' });
       await r.arrayBuffer();
     },
@@ -250,6 +320,7 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
     resetCounts: () => {
       counts = {};
     },
+    disabledConfigurationSets: () => [...disabledSets].sort(),
     failNext: (n, error) => {
       failures = Array.from({ length: Math.max(0, Math.floor(n)) }, () => ({ ...error }));
     },
@@ -286,6 +357,7 @@ function toRecordedSend(reqBody: Buffer, resBody: Buffer): RecordedSend | undefi
     at: new Date().toISOString(),
     messageId,
     configurationSetName: str(request.ConfigurationSetName),
+    tenantName: str(request.TenantName),
     fromEmailAddress: str(request.FromEmailAddress),
     destination: {
       ToAddresses: list(destination.ToAddresses),
@@ -298,6 +370,16 @@ function toRecordedSend(reqBody: Buffer, resBody: Buffer): RecordedSend | undefi
     raw: rawData === undefined ? Buffer.alloc(0) : Buffer.from(rawData, 'base64'),
     request,
   };
+}
+
+function configurationSetOf(body: Buffer): string | undefined {
+  try {
+    const name = (JSON.parse(body.toString('utf8')) as { ConfigurationSetName?: unknown })
+      .ConfigurationSetName;
+    return typeof name === 'string' ? name : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function readAll(stream: IncomingMessage): Promise<Buffer> {

@@ -140,17 +140,19 @@ describe('SesMailer fault mapping', () => {
     raw: Buffer.from('From: a@example.com\r\n\r\nx'),
     to: ['d@remote.test'],
     configurationSet: 'outbound-normal',
+    tenant: 'outbound-normal-tenant',
     fromAddress: 'a@example.com',
     feedbackForwardingAddress: 'a@example.com',
     tags: [{ name: 'pool', value: 'normal' }],
   };
 
-  it('passes the configuration set, destination, feedback address and tags', async () => {
+  it('passes the configuration set, tenant, destination, feedback address and tags', async () => {
     mock.reset();
     mock.on(SendEmailCommand).resolves({ MessageId: 'ses-1' });
     assert.deepEqual(await mailer().send(request), { messageId: 'ses-1' });
     const input = mock.commandCalls(SendEmailCommand)[0]!.args[0].input;
     assert.equal(input.ConfigurationSetName, 'outbound-normal');
+    assert.equal(input.TenantName, 'outbound-normal-tenant');
     assert.deepEqual(input.Destination, { ToAddresses: ['d@remote.test'] });
     assert.equal(input.FeedbackForwardingEmailAddress, 'a@example.com');
     assert.deepEqual(input.EmailTags, [{ Name: 'pool', Value: 'normal' }]);

@@ -10,8 +10,12 @@ import { join } from 'node:path';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { DescribeActiveReceiptRuleSetCommand, SESClient } from '@aws-sdk/client-ses';
 import {
+  GetAccountCommand,
   GetConfigurationSetCommand,
+  GetDedicatedIpPoolCommand,
+  GetDedicatedIpsCommand,
   GetEmailIdentityCommand,
+  GetTenantCommand,
   NotFoundException,
   SESv2Client,
 } from '@aws-sdk/client-sesv2';
@@ -100,7 +104,7 @@ describe('outbound-pools doctor (in-process)', () => {
       const report = JSON.parse(out.text()) as Report;
       assert.equal(report.ok, true);
       assert.equal(report.region, REGION);
-      assert.deepEqual(report.summary, { passed: 11, failed: 0, unknown: 16 });
+      assert.deepEqual(report.summary, { passed: 12, failed: 0, unknown: 26 });
       assert.deepEqual(find(report, 'example.com', 'mx'), {
         domain: 'example.com',
         check: 'mx',
@@ -152,7 +156,7 @@ describe('outbound-pools doctor (in-process)', () => {
       );
       assert.match(text, /✗ example\.org dmarc: publish `_dmarc\.example\.org\./);
       assert.match(text, /Not checked:/);
-      assert.match(text, /7 passed, 2 failed, 18 unknown \(region eu-west-1\)/);
+      assert.match(text, /8 passed, 2 failed, 28 unknown \(region eu-west-1\)/);
       // The trust-model warning (issue 12) is shown with its fix, without failing the run.
       assert.match(text, /\?\s+example\.org\s+sender-proof\s+warning: no DMARC policy for example\.org/);
 
@@ -217,6 +221,21 @@ describe('outbound-pools doctor (in-process)', () => {
         Metadata: { Name: 'outbound-pools' },
         Rules: [{ Name: 'inbound', Enabled: true, Recipients: DOMAINS }],
       });
+      // Issue 14: a healthy account, STANDARD pools with IPs, enabled tenants.
+      sesv2.on(GetAccountCommand).resolves({
+        ProductionAccessEnabled: true,
+        SendingEnabled: true,
+        EnforcementStatus: 'HEALTHY',
+        SendQuota: { Max24HourSend: 50_000, MaxSendRate: 14, SentLast24Hours: 1200 },
+        SuppressionAttributes: { SuppressedReasons: ['BOUNCE', 'COMPLAINT'] },
+      });
+      sesv2
+        .on(GetDedicatedIpPoolCommand)
+        .resolves({ DedicatedIpPool: { PoolName: 'p', ScalingMode: 'STANDARD' } });
+      sesv2
+        .on(GetDedicatedIpsCommand)
+        .resolves({ DedicatedIps: [{ Ip: '192.0.2.1', WarmupStatus: 'DONE', WarmupPercentage: 100 }] });
+      sesv2.on(GetTenantCommand).resolves({ Tenant: { TenantName: 't', SendingStatus: 'ENABLED' } });
     });
     afterEach(() => {
       sesv2.reset();
@@ -236,7 +255,7 @@ describe('outbound-pools doctor (in-process)', () => {
         [],
       );
       assert.equal(code, 0);
-      assert.deepEqual(report.summary, { passed: 27, failed: 0, unknown: 0 });
+      assert.deepEqual(report.summary, { passed: 38, failed: 0, unknown: 0 });
       assert.equal(sesv2.commandCalls(GetEmailIdentityCommand).length, 3);
       assert.equal(sesv2.commandCalls(GetConfigurationSetCommand).length, 3);
       assert.equal(ses.commandCalls(DescribeActiveReceiptRuleSetCommand).length, 1);
@@ -316,7 +335,7 @@ describe('outbound-pools doctor (in-process)', () => {
       const code = await doctorCommand(base(), out);
       assert.equal(code, 0);
       const report = JSON.parse(out.text()) as Report;
-      assert.equal(report.summary.unknown, 16);
+      assert.equal(report.summary.unknown, 26);
       assert.match(find(report, '(account)', 'receipt-rule-set')?.detail ?? '', /no AWS credentials/);
       assert.equal(sesv2.commandCalls(GetEmailIdentityCommand).length, 0);
     });

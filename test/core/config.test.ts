@@ -26,10 +26,26 @@ describe('parseConfig: defaults', () => {
     });
     assert.equal(c.limits.service.recipientsPer24Hours, 10_000);
     assert.deepEqual(c.pools, {
-      normal: { configurationSet: 'outbound-normal', ipPool: 'outbound-normal' },
-      'high-risk': { configurationSet: 'outbound-high-risk', ipPool: 'outbound-high-risk' },
-      relay: { configurationSet: 'outbound-relay', ipPool: 'outbound-relay' },
+      normal: {
+        configurationSet: 'outbound-normal',
+        ipPool: 'outbound-normal',
+        tenant: 'outbound-normal',
+        reputationPolicy: 'standard',
+      },
+      'high-risk': {
+        configurationSet: 'outbound-high-risk',
+        ipPool: 'outbound-high-risk',
+        tenant: 'outbound-high-risk',
+        reputationPolicy: 'strict',
+      },
+      relay: {
+        configurationSet: 'outbound-relay',
+        ipPool: 'outbound-relay',
+        tenant: 'outbound-relay',
+        reputationPolicy: 'strict',
+      },
     });
+    assert.deepEqual(c.reputation, { bounceRate: 0.025, complaintRate: 0.0005, pauseOnAlarm: true });
     assert.equal(c.relay.dkimAvoidsRelay, true);
     assert.deepEqual(
       [c.srs.maxAgeDays, c.srs.hashLength, c.srs.separator, c.bounceSink],
@@ -63,7 +79,12 @@ describe('parseConfig: defaults', () => {
     });
     assert.deepEqual(empty.limits, absent.limits);
     assert.deepEqual([empty.relay, empty.trace], [absent.relay, absent.trace]);
-    assert.deepEqual(empty.pools.normal, { configurationSet: 'mine', ipPool: 'mine' });
+    assert.deepEqual(empty.pools.normal, {
+      configurationSet: 'mine',
+      ipPool: 'mine',
+      tenant: 'mine',
+      reputationPolicy: 'standard',
+    });
     assert.deepEqual(empty.pools.relay, absent.pools.relay);
   });
 
@@ -222,6 +243,30 @@ describe('parseConfig: bad input names the field', () => {
       config: { ...minimal, pools: { normal: { configurationSet: 'has space' } } },
       field: 'pools.normal.configurationSet',
       message: /letters, digits/,
+    },
+    {
+      name: 'unknown reputation policy',
+      config: { ...minimal, pools: { relay: { configurationSet: 'r', reputationPolicy: 'lenient' } } },
+      field: 'pools.relay.reputationPolicy',
+      message: /pools\.relay\.reputationPolicy/,
+    },
+    {
+      name: 'bad tenant name',
+      config: { ...minimal, pools: { relay: { configurationSet: 'r', tenant: 'a b' } } },
+      field: 'pools.relay.tenant',
+      message: /letters, digits/,
+    },
+    {
+      name: 'bounce alarm at or above SES review rate',
+      config: { ...minimal, reputation: { bounceRate: 0.06 } },
+      field: 'reputation.bounceRate',
+      message: /below SES's bounce review rate/,
+    },
+    {
+      name: 'complaint alarm rate zero',
+      config: { ...minimal, reputation: { complaintRate: 0 } },
+      field: 'reputation.complaintRate',
+      message: /rate between 0 and 1/,
     },
     {
       name: 'dkimAvoidsRelay not boolean',

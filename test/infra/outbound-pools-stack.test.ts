@@ -406,7 +406,7 @@ describe('IAM: least privilege', () => {
   const withAction = (statements: Json[], action: string) =>
     statements.filter((s) => asArray(s.Action as string | string[]).includes(action));
 
-  it('SES sending only through the three configuration sets, as the sending identities', () => {
+  it('SES sending only through the three configuration sets, as the sending identities and tenants', () => {
     const [send] = withAction(routerStatements(), 'ses:SendEmail');
     const setId = (part: string) => logicalId(template, 'AWS::SES::ConfigurationSet', part);
     assert.deepEqual(send, {
@@ -427,6 +427,7 @@ describe('IAM: least privilege', () => {
         ...['example.com', 'example.org', 'fwd.example.com'].map((d) =>
           arn(`:ses:${REGION}:${ACCOUNT}:identity/${d}`),
         ),
+        ...['Normal', 'HighRisk', 'Relay'].map((p) => getAtt(logicalId(template, 'AWS::SES::Tenant', p))),
       ],
     });
   });
@@ -668,10 +669,10 @@ describe('dashboard and alarms', () => {
     }
   });
 
-  it('alarms when the normal pool bounces over 5 % or draws complaints over 0.1 %', () => {
+  it('alarms when the normal pool bounces over 2.5 % or draws complaints over 0.05 % (below SES)', () => {
     for (const [metric, threshold] of [
-      ['Reputation.BounceRate', 0.05],
-      ['Reputation.ComplaintRate', 0.001],
+      ['Reputation.BounceRate', 0.025],
+      ['Reputation.ComplaintRate', 0.0005],
     ] as const) {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SES',
@@ -683,7 +684,7 @@ describe('dashboard and alarms', () => {
     }
   });
 
-  it('alarms on router errors; five alarms in all, notifying nobody without a topic', () => {
+  it('alarms on router errors; sixteen alarms in all, notifying nobody without a topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -691,7 +692,12 @@ describe('dashboard and alarms', () => {
       Threshold: 5,
     });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
-    assert.equal(alarms.length, 5);
-    for (const [, alarm] of alarms) assert.equal(alarm.AlarmActions, undefined);
+    // 5 of the dashboard, 11 of issue 14 (account and pool rates, SendsFailed, NDR and relay surges).
+    assert.equal(alarms.length, 16);
+    for (const [id, alarm] of alarms) {
+      // The pool rate alarms pause their pool (a Lambda action); none notifies without a topic.
+      const actions = JSON.stringify(alarm.AlarmActions ?? []);
+      assert.doesNotMatch(actions, /AWS::SNS|Topic/, id);
+    }
   });
 });

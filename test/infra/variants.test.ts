@@ -222,8 +222,20 @@ describe('alarm notifications', () => {
       },
     });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
-    assert.equal(alarms.length, 5);
-    for (const [, alarm] of alarms) assert.deepEqual(alarm.AlarmActions, [{ Ref: topicId }]);
+    assert.equal(alarms.length, 16);
+    for (const [id, alarm] of alarms) {
+      // Every alarm notifies the topic; the pool rate alarms also invoke the pause function.
+      const actions = alarm.AlarmActions as unknown[];
+      assert.deepEqual(
+        actions.filter((a) => JSON.stringify(a).includes(topicId)),
+        [{ Ref: topicId }],
+        id,
+      );
+      assert.ok(
+        actions.length === 1 || id.includes('PoolBounceRate') || id.includes('PoolComplaintRate'),
+        id,
+      );
+    }
   });
 });
 

@@ -37,6 +37,7 @@ import { DnsTemporaryError } from '../errors.js';
 import { trustedGatewayMatcher } from '../gateways.js';
 import { checkSourceDomain } from '../source-domain.js';
 import { POOLS, type Pool } from '../vocabulary.js';
+import { type AccountInspector, accountIsolationRows } from './account.js';
 import { checkSenderProof } from './sender-proof.js';
 
 /** One line of the report. `fix` is empty for a passing check. */
@@ -82,7 +83,7 @@ export interface ReceiptRuleSetInfo {
 }
 
 /** The AWS side of `doctor`; every method returns null for "does not exist". */
-export interface SesInspector {
+export interface SesInspector extends Partial<AccountInspector> {
   getIdentity(domain: string): Promise<SesIdentityInfo | null>;
   getConfigurationSet(name: string): Promise<ConfigurationSetInfo | null>;
   getActiveReceiptRuleSet(): Promise<ReceiptRuleSetInfo | null>;
@@ -97,6 +98,8 @@ export interface DoctorInput {
   inspector: SesInspector | null;
   /** Why AWS is not consulted (shown in the detail of skipped rows). */
   offlineReason?: string;
+  /** The receipt rule set this stack deploys (issue 14 account checks); default `OutboundPools-inbound`. */
+  ruleSetName?: string;
 }
 
 /** SES's Easy DKIM key zone (CNAME targets `<token>.dkim.amazonses.com`). */
@@ -712,9 +715,11 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorRow[]> {
   const domains = [...config.acceptedDomains, config.srs.domain];
 
   let receiptRow: DoctorRow | null = null;
+  let activeRuleSet: ReceiptRuleSetInfo | null | undefined;
   if (inspector !== null) {
     try {
-      receiptRow = receiptRuleSetRow(domains, await inspector.getActiveReceiptRuleSet());
+      activeRuleSet = await inspector.getActiveReceiptRuleSet();
+      receiptRow = receiptRuleSetRow(domains, activeRuleSet);
     } catch (error) {
       if (isCredentialsError(error)) {
         offlineReason = `no AWS credentials: ${(error as Error).message}`;
@@ -755,6 +760,18 @@ export async function runDoctor(input: DoctorInput): Promise<DoctorRow[]> {
         offlineReason,
         offlineFix('aws ses describe-active-receipt-rule-set', region),
       ),
+  );
+  // Issue 14: the SES account itself (functions/core/doctor/account.ts).
+  accountRows.push(
+    ...(await accountIsolationRows({
+      config,
+      resolver: input.resolver,
+      region,
+      inspector,
+      offlineReason,
+      activeRuleSet,
+      expectedRuleSet: input.ruleSetName,
+    })),
   );
   return [...perDomain.flat(), ...accountRows];
 }

@@ -1,0 +1,119 @@
+/**
+ * `outbound-pools pools status|pause|resume` (issue 14): which pools are paused, and pausing
+ * or resuming one by hand. A pool is paused when its configuration set's sending is disabled
+ * in SES; the router blocks its mail with reason `pool-paused` (within POOL_STATUS_CACHE_SECONDS,
+ * 30 s by default; the sandbox at once) and SES refuses anything sent through it. Works against
+ * AWS and against the sandbox (AWS_ENDPOINT_URL_SESV2). With NOTICE_TOPIC_ARN and LIMITS_TABLE
+ * set, a pause or resume is also published as a notice on the operators' topic.
+ */
+import { parseArgs } from 'node:util';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
+import { SesPoolControl } from '../adapters/ses-pool-control.js';
+import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
+import { InvalidInputError } from '../core/errors.js';
+import { POOLS, type Pool } from '../core/vocabulary.js';
+import { Notifier, type NotifyOutcome } from '../router/notifier.js';
+import { EXIT, loadConfig, painter, table, wantsJson } from './io.js';
+
+import { POOLS_USAGE } from './pools-usage.js';
+
+export { POOLS_USAGE };
+
+function isPool(value: string | undefined): value is Pool {
+  return (POOLS as readonly string[]).includes(value ?? '');
+}
+
+/** A notifier from the environment, or null when no topic is configured. */
+function notifierFromEnv(env: NodeJS.ProcessEnv): Notifier | null {
+  const topic = env.NOTICE_TOPIC_ARN;
+  const table = env.LIMITS_TABLE;
+  if (!topic || !table) return null;
+  return new Notifier({
+    publisher: new SnsNoticePublisher({
+      topicArn: topic,
+      region: env.AWS_REGION ?? topic.split(':')[3] ?? 'us-east-1',
+      endpoint: env.AWS_ENDPOINT_URL_SNS,
+    }),
+    ledger: new DynamoNoticeLedger({ client: new DynamoDBClient({}), tableName: table }),
+  });
+}
+
+export async function poolsCommand(
+  argv: string[],
+  out: NodeJS.WriteStream,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    options: {
+      config: { type: 'string' },
+      reason: { type: 'string' },
+      json: { type: 'boolean' },
+      pretty: { type: 'boolean' },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const [verb, pool, ...extra] = positionals;
+  const usage = (why: string) => new InvalidInputError('pools', `${why}\n\n${POOLS_USAGE}`);
+  if (verb !== 'status' && verb !== 'pause' && verb !== 'resume') {
+    throw usage('expected "status", "pause POOL" or "resume POOL"');
+  }
+  if (verb === 'status' && (pool !== undefined || extra.length > 0)) throw usage('"status" takes no pool');
+  if (verb !== 'status' && (!isPool(pool) || extra.length > 0)) {
+    throw usage(`"${verb}" takes one pool: ${POOLS.join(', ')} (got ${JSON.stringify(pool ?? '')})`);
+  }
+  const config = await loadConfig(values.config);
+  const control = new SesPoolControl({ client: new SESv2Client({}), pools: config.pools, cacheMs: 0 });
+  const json = wantsJson(values, out);
+  const paint = painter(out);
+
+  if (verb === 'status') {
+    const states = await control.status();
+    if (json) {
+      out.write(`${JSON.stringify(states)}\n`);
+    } else {
+      out.write(
+        `${table([
+          ['pool', 'configuration set', 'sending', 'tenant', 'tenant status'].map((h) => paint('bold', h)),
+          ...states.map((s) => [
+            s.pool,
+            s.configurationSet,
+            s.sendingEnabled ? paint('green', 'enabled') : paint('red', 'PAUSED'),
+            s.tenant,
+            s.tenantStatus === 'DISABLED' ? paint('red', s.tenantStatus) : s.tenantStatus,
+          ]),
+        ])}\n`,
+      );
+    }
+    return EXIT.ok;
+  }
+
+  const target = pool as Pool;
+  const enable = verb === 'resume';
+  await control.setSending(target, enable);
+  const now = new Date();
+  const configurationSet = config.pools[target].configurationSet;
+  const detail = values.reason ?? `${verb} by an operator`;
+  const notifier = notifierFromEnv(env);
+  const notice: NotifyOutcome | 'none' = notifier
+    ? await notifier.notify(
+        enable
+          ? { kind: 'pool-resumed', pool: target, configurationSet, by: 'operator', detail }
+          : { kind: 'pool-paused', pool: target, configurationSet, by: 'operator', detail },
+        now,
+      )
+    : 'none';
+  if (json) {
+    out.write(`${JSON.stringify({ pool: target, configurationSet, sendingEnabled: enable, notice })}\n`);
+  } else {
+    out.write(
+      `${enable ? 'resumed' : 'paused'} ${target} (${configurationSet})${
+        notice === 'published' ? ', notice published' : notice === 'failed' ? ', notice NOT published' : ''
+      }\n`,
+    );
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,122 @@
+/**
+ * The pause function (issue 14): invoked by a pool's reputation alarm when the pool's bounce
+ * or complaint rate crosses its threshold, it disables the pool's configuration set's sending
+ * (`PutConfigurationSetSendingOptions`) and publishes a "pool paused" notice. The router then
+ * blocks the pool's mail with reason `pool-paused`, and SES itself refuses anything sent
+ * through it. Resuming is left to an operator (`outbound-pools pools resume POOL`): the rates
+ * are rolling measurements, and a pool resumed by a machine as the rate dips would pause
+ * again with the next bounce.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import middy from '@middy/core';
+import * as v from 'valibot';
+import { SDK_RETRY } from '../adapters/aws-errors.js';
+import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
+import { SesPoolControl } from '../adapters/ses-pool-control.js';
+import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
+import type { Config } from '../core/config.js';
+import { ConfigError } from '../core/errors.js';
+import { parseEnvironment } from '../core/validation.js';
+import { POOLS } from '../core/vocabulary.js';
+import { Notifier, type NotifyOutcome } from '../router/notifier.js';
+import { readAlarmInvocation } from './alarm.js';
+
+const logger = new Logger({ serviceName: 'outbound-pools-pause' });
+
+export interface PauseDeps {
+  pools: Config['pools'];
+  control: Pick<SesPoolControl, 'setSending'>;
+  notifier: Notifier | null;
+  clock: () => Date;
+}
+
+export interface PauseResult {
+  paused: string | null;
+  notice: NotifyOutcome | 'none';
+}
+
+/** Pauses the pool an ALARM names; other states change nothing. */
+export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<PauseResult> {
+  const request = readAlarmInvocation(event, deps.pools);
+  if (request.action === 'ignore' || !request.pool) return { paused: null, notice: 'none' };
+  await deps.control.setSending(request.pool, false);
+  const notice = deps.notifier
+    ? await deps.notifier.notify(
+        {
+          kind: 'pool-paused',
+          pool: request.pool,
+          configurationSet: request.configurationSet ?? deps.pools[request.pool].configurationSet,
+          by: 'alarm',
+          detail: `${request.alarmName}: ${request.reason}`.slice(0, 1000),
+        },
+        deps.clock(),
+        request.stamp,
+      )
+    : 'none';
+  return { paused: request.pool, notice };
+}
+
+let deps: PauseDeps | undefined;
+
+/** The pause function's environment (set by `lib/pool-pause.ts`). */
+const PauseSettings = v.object({
+  /** `{"normal": {"configurationSet": …, "tenant": …}, …}`: the pools, as the router's configuration has them. */
+  POOLS: v.string(),
+  /** The limits table, where notice events are remembered. */
+  LIMITS_TABLE: v.pipe(v.string(), v.minLength(3)),
+  NOTICE_TOPIC_ARN: v.optional(v.string()),
+});
+
+const poolNames = v.object({ configurationSet: v.string(), tenant: v.string() });
+const PoolsJson = v.object({ normal: poolNames, 'high-risk': poolNames, relay: poolNames });
+
+/** The pools of the `POOLS` variable, validated. */
+export function readPools(json: string): Config['pools'] {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch (error) {
+    throw new ConfigError(`POOLS is not valid JSON: ${(error as Error).message}`, { cause: error });
+  }
+  const parsed = v.safeParse(PoolsJson, value);
+  if (!parsed.success)
+    throw new ConfigError(`POOLS: ${parsed.issues[0]?.message ?? 'invalid'}`, { field: 'POOLS' });
+  // Only the names matter here; the rest of a pool's settings are the router's.
+  return Object.fromEntries(
+    POOLS.map((p) => [p, { ...parsed.output[p], ipPool: '', reputationPolicy: 'none' as const }]),
+  ) as Config['pools'];
+}
+
+function createDeps(env: NodeJS.ProcessEnv): PauseDeps {
+  const settings = parseEnvironment(PauseSettings, env);
+  const pools = readPools(settings.POOLS);
+  const topic = settings.NOTICE_TOPIC_ARN;
+  return {
+    pools,
+    control: new SesPoolControl({ client: new SESv2Client({ ...SDK_RETRY }), pools }),
+    notifier: topic
+      ? new Notifier({
+          publisher: new SnsNoticePublisher({
+            topicArn: topic,
+            region: env.AWS_REGION ?? topic.split(':')[3]!,
+          }),
+          ledger: new DynamoNoticeLedger({
+            client: new DynamoDBClient({ ...SDK_RETRY }),
+            tableName: settings.LIMITS_TABLE,
+          }),
+          onError: (error) => logger.warn('pause notice not published', { error }),
+        })
+      : null,
+    clock: () => new Date(),
+  };
+}
+
+export const handler = middy(async (event: unknown) => {
+  deps ??= createDeps(process.env);
+  const result = await handleAlarm(event, deps);
+  logger.info('alarm handled', { ...result });
+  return result;
+}).use(injectLambdaContext(logger, { resetKeys: true }));
