@@ -19,8 +19,9 @@
 import { authenticationFacts } from './authentication.js';
 import type { Config } from './config.js';
 import type { Classification, Decision, DecisionInput } from './decide.js';
-import { formatMailbox, unbracket } from './message.js';
+import { unbracket } from './message.js';
 import { expandRecipients } from './routes.js';
+import { ndrSend } from './send-plan.js';
 import { REASONS, type Reason } from './vocabulary.js';
 
 /** What the pre-check saw of the header block. */
@@ -174,21 +175,7 @@ export function headerLimitDecision(c: Classification, config: Config): Decision
   const facts = c.authentication;
   const ndrToSender =
     facts.envelopeAuthenticated && !facts.bounce && !facts.spoof && config.ndr.perRecipientPerHour > 0;
-  const sends: Decision['sends'] = ndrToSender
-    ? [
-        {
-          kind: 'ndr',
-          to: [c.envelopeSender!],
-          pool: 'high-risk',
-          configurationSet: config.pools['high-risk'].configurationSet,
-          envelopeFrom: config.bounceSink,
-          from: formatMailbox('Mail Delivery System', config.bounceSink),
-          fromRewritten: true,
-          replyTo: null,
-          identity: null,
-        },
-      ]
-    : [];
+  const sends: Decision['sends'] = ndrToSender ? [ndrSend(c.envelopeSender!, config)] : [];
   return {
     pool: 'blocked',
     reasons: REASONS.filter((r) => matched.has(r)),

@@ -48,26 +48,29 @@ function rewrittenFrom(original: Mailbox | undefined, address: string): string {
   return formatMailbox(`${who} via ${domain}`, address);
 }
 
+/** The NDR to `sender` (SPEC 3 rule 1): through `high-risk`, from and returning to the bounce sink. */
+export function ndrSend(sender: string, config: Config): PlannedSend {
+  return {
+    kind: 'ndr',
+    to: [sender],
+    pool: 'high-risk',
+    configurationSet: config.pools['high-risk'].configurationSet,
+    envelopeFrom: config.bounceSink,
+    from: formatMailbox('Mail Delivery System', config.bounceSink),
+    fromRewritten: true,
+    replyTo: null,
+    identity: null,
+  };
+}
+
 export function planSends(c: Classification, p: PoolDecision, config: Config, now: Date): SendPlan {
   const facts = c.authentication;
   const sends: PlannedSend[] = [];
   let srsUsed = false;
 
   if (p.disposition === 'blocked') {
-    if (p.ndrToSender && c.envelopeSender) {
-      // SPEC 3 rule 1: an envelope-authenticated sender learns its mail was not sent.
-      sends.push({
-        kind: 'ndr',
-        to: [c.envelopeSender],
-        pool: 'high-risk',
-        configurationSet: config.pools['high-risk'].configurationSet,
-        envelopeFrom: config.bounceSink,
-        from: formatMailbox('Mail Delivery System', config.bounceSink),
-        fromRewritten: true,
-        replyTo: null,
-        identity: null,
-      });
-    }
+    // SPEC 3 rule 1: an envelope-authenticated sender learns its mail was not sent.
+    if (p.ndrToSender && c.envelopeSender) sends.push(ndrSend(c.envelopeSender, config));
     return { sends, srsUsed };
   }
 
