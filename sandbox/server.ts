@@ -27,9 +27,7 @@
  *   30 s and on stop, and loaded when it starts (`state.ts`); sends recorded by the SES
  *   emulator are not kept.
  */
-import { generateKeyPairSync } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer as createNetServer } from 'node:net';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -44,11 +42,14 @@ import type { Resolver } from '../functions/core/dns/resolver.js';
 import { parseZones, type Zones, zoneResolver } from '../functions/core/dns/zone-resolver.js';
 import type { PipelineResult } from '../functions/router/process.js';
 import { settingsEnvironment } from '../functions/router/settings.js';
+import { type SandboxArc, sandboxArc } from './arc-key.js';
+import { readyText as bannerText } from './banner.js';
 import { mountConsole, type SandboxConsole } from './console/mount.js';
 import { type Emulators, startEmulators } from './emulators/index.js';
+import { formatEvent } from './event-log.js';
+import { assertPortFree } from './port-check.js';
 import {
   type DeadLetter,
-  type IngressEvent,
   lambdaContext,
   type ProcessedMessage,
   type Scanner,
@@ -62,8 +63,9 @@ export const SANDBOX_TABLES = { limits: 'outbound-pools-limits', trace: 'outboun
 export const SANDBOX_BUCKET = 'outbound-pools-mail';
 export const SANDBOX_PREFIX = 'inbound/';
 export const SANDBOX_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:outbound-pools-router';
-/** Selector of the ephemeral ARC key (published at `<selector>._domainkey.<srs domain>`). */
-export const SANDBOX_ARC_SELECTOR = 'sandbox';
+// Importable from here as before the split into modules.
+export { SANDBOX_ARC_SELECTOR, type SandboxArc } from './arc-key.js';
+export { exportLine } from './banner.js';
 
 export interface SandboxOptions {
   /** Configuration file; default `config/outbound-pools.json`. */
@@ -122,7 +124,7 @@ export interface Sandbox {
   bucket: string;
   prefix: string;
   /** The ARC key the router seals with: from the configuration, or ephemeral. */
-  arc: { domain: string; selector: string; ephemeral: boolean; record?: string };
+  arc: SandboxArc;
   dns: string;
   ingress: SmtpIngress;
   /** The ready line(s) as printed. */
@@ -132,110 +134,6 @@ export interface Sandbox {
   processed(): ProcessedMessage[];
   deadLetters(): DeadLetter[];
   stop(): Promise<void>;
-}
-
-const POOL_STYLE = { normal: 'green', relay: 'yellow', 'high-risk': 'red', blocked: 'magenta' } as const;
-
-/** `export A=1 B=2` for a POSIX shell (values quoted only when they need it). */
-export function exportLine(env: Record<string, string>): string {
-  const q = (v: string) => (/^[A-Za-z0-9_./:@=+-]*$/.test(v) ? v : `'${v.replace(/'/g, `'\\''`)}'`);
-  return `export ${Object.entries(env)
-    .map(([k, v]) => `${k}=${q(v)}`)
-    .join(' ')}`;
-}
-
-/**
- * Fails fast, before any emulator starts, when a fixed port is taken (the listen that follows
- * still reports a port lost in between).
- */
-async function assertPortFree(port: number | undefined, service: string): Promise<void> {
-  if (!port) return;
-  const host = '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    const probe = createNetServer();
-    probe.once('error', (err: NodeJS.ErrnoException) => {
-      const what =
-        err.code === 'EADDRINUSE'
-          ? `port ${port} on ${host} is already in use (EADDRINUSE)`
-          : `cannot listen on ${host}:${port}: ${err.message}`;
-      reject(
-        Object.assign(new Error(`${service}: ${what}`, { cause: err }), { code: err.code, service, port }),
-      );
-    });
-    probe.listen(port, host, () => probe.close(() => resolve()));
-  });
-}
-
-function timeOf(iso: string): string {
-  return iso.slice(11, 19);
-}
-
-/** One log line per message (or refusal, retry, dead letter), text or JSON. */
-function formatEvent(e: IngressEvent, json: boolean, paint: ReturnType<typeof painter>): string | null {
-  if (json) {
-    switch (e.type) {
-      case 'accepted':
-        return null;
-      case 'processed':
-      case 'dead-letter': {
-        const m = e.message;
-        return JSON.stringify({
-          event: e.type === 'processed' ? 'message' : 'dead-letter',
-          at: e.at,
-          messageId: m.messageId,
-          receivedAt: m.receivedAt,
-          sender: m.sender,
-          recipients: m.recipients,
-          clientIp: m.clientIp,
-          helo: m.helo,
-          verdicts: m.verdicts,
-          outcome: m.outcome,
-          pool: m.pool,
-          reasons: m.reasons,
-          sends: m.sends.map((s) => ({
-            kind: s.kind,
-            to: s.to,
-            pool: s.pool,
-            configurationSet: s.configurationSet,
-            envelopeFrom: s.envelopeFrom,
-            status: s.status,
-            sesMessageId: s.sesMessageId,
-          })),
-          attempts: m.attempts,
-          ...(m.error ? { error: m.error } : {}),
-        });
-      }
-      default:
-        return JSON.stringify({ event: e.type, ...e, type: undefined });
-    }
-  }
-  const who = (sender: string, recipients: string[]) => `${sender || '<>'} → ${recipients.join(', ')}`;
-  switch (e.type) {
-    case 'accepted':
-      return null;
-    case 'refused':
-      return `${paint('dim', timeOf(e.at))}  ${who(e.sender, [e.recipient])}  ${paint('yellow', `refused at RCPT: ${e.code} ${e.response}`)}`;
-    case 'rejected':
-      return `${paint('dim', timeOf(e.at))}  ${who(e.sender, e.recipients)}  ${paint('yellow', `rejected: ${e.code} ${e.response}`)}`;
-    case 'retry':
-      return `${paint('dim', timeOf(e.at))}  ${paint('dim', e.messageId)}  ${paint('yellow', `attempt ${e.attempt} failed, retry in ${e.delayMs} ms: ${e.error}`)}`;
-    case 'dead-letter':
-      return `${paint('dim', timeOf(e.at))}  ${who(e.message.sender, e.message.recipients)}  ${paint('red', `dead letter after ${e.deadLetter.attempts} attempt(s): ${e.deadLetter.error}`)}  ${paint('dim', e.message.messageId)}`;
-    case 'processed': {
-      const m = e.message;
-      const pool = m.pool ? paint(POOL_STYLE[m.pool], m.pool) : paint('dim', m.outcome);
-      const sends =
-        m.sends.length === 0
-          ? paint('dim', 'nothing sent')
-          : m.sends
-              .map(
-                (s) =>
-                  `${s.kind} ${s.to.join(', ')} [${s.configurationSet}]${s.status === 'failed' ? ' FAILED' : ''}`,
-              )
-              .join('; ');
-      return `${paint('dim', timeOf(e.at))}  ${who(m.sender, m.recipients)}  ${pool}  ${m.reasons.join(', ') || '-'}  ⇒ ${sends}  ${paint('dim', m.messageId)}`;
-    }
-  }
 }
 
 export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> {
@@ -254,29 +152,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   if (opts.zones) zones = parseZones(await readJsonFile(opts.zones, '--zones'));
 
   const scratch = await mkdtemp(join(tmpdir(), 'outbound-pools-sandbox-'));
-  let arc: Sandbox['arc'];
-  if (config.arc && 'file' in config.arc.privateKey) {
-    arc = { domain: config.arc.domain, selector: config.arc.selector, ephemeral: false };
-  } else {
-    // No ARC key configured, or one in SSM (which the sandbox has no emulator for): an
-    // ephemeral key, so copies are sealed as in production.
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const keyFile = join(scratch, 'arc-ephemeral.pem');
-    await writeFile(keyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), { mode: 0o600 });
-    const record = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
-    arc = {
-      domain: config.arc?.domain ?? config.srs.domain,
-      selector: config.arc?.selector ?? SANDBOX_ARC_SELECTOR,
-      ephemeral: true,
-      record,
-    };
-    configJson.arc = {
-      ...(config.arc?.authservId ? { authservId: config.arc.authservId } : {}),
-      domain: arc.domain,
-      selector: arc.selector,
-      privateKey: { file: keyFile },
-    };
-    if (zones) zones = { ...zones, [`${arc.selector}._domainkey.${arc.domain}`]: { TXT: [record] } };
+  const { arc, routerArc } = await sandboxArc(config, scratch);
+  if (routerArc) {
+    // An ephemeral key: the router seals with it, and the zone map publishes it.
+    configJson.arc = routerArc;
+    if (zones) zones = { ...zones, [`${arc.selector}._domainkey.${arc.domain}`]: { TXT: [arc.record!] } };
   }
   // The sandbox has no SSM: its router gets the SRS secrets loadConfig resolved, literally.
   const { secretsParameter: _parameter, ...srs } = configJson.srs as Record<string, unknown>;
@@ -409,43 +289,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       traceApi: traceApi.url,
       console: consoleServer.url,
     };
-    const state = opts.statePath ? `kept in ${opts.statePath}` : 'in memory (gone when the sandbox stops)';
-    const arcText = `${arc.selector}._domainkey.${arc.domain}${arc.ephemeral ? ' (ephemeral key)' : ''}`;
-    const readyText = json
-      ? JSON.stringify({
-          event: 'ready',
-          smtp: { host: ingress.host, port: ingress.port },
-          endpoints,
-          tables: { ...SANDBOX_TABLES },
-          bucket: SANDBOX_BUCKET,
-          prefix: SANDBOX_PREFIX,
-          config: configPath,
-          dns,
-          arc: arcText,
-          state,
-          env,
-        })
-      : [
-          `${paint('bold', 'outbound-pools sandbox ready')}: console ${endpoints.console} · SMTP ${endpoints.smtp} · SES viewer ${endpoints.sesViewer} · DynamoDB ${endpoints.dynamodb} · S3 ${endpoints.s3} · trace API ${endpoints.traceApi}/messages`,
-          exportLine(env),
-          paint(
-            'dim',
-            `config ${configPath} · DNS: ${dns} · ARC: ${arcText} · tables ${SANDBOX_TABLES.limits}, ${SANDBOX_TABLES.trace} · bucket ${SANDBOX_BUCKET}/${SANDBOX_PREFIX} · state ${state}`,
-          ),
-          paint(
-            'dim',
-            `try: swaks --server ${endpoints.smtp} --xclient-addr 192.0.2.10 --helo mx.sender.test --from alice@sender.test --to ${Object.keys(config.routes).find((r) => !r.startsWith('@')) ?? 'alias@example.com'}   ·   Ctrl-C stops the sandbox`,
-          ),
-        ].join('\n');
-    print(readyText);
-
-    const started = { emu, ingress, dynamo, traceApi, consoleServer, snapshots };
-    let stopped: Promise<void> | undefined;
-    return {
+    const shown = {
       smtp: { host: ingress.host, port: ingress.port },
       endpoints,
       env,
-      emulators: emu,
       config,
       configPath,
       tables: { ...SANDBOX_TABLES },
@@ -453,6 +300,15 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       prefix: SANDBOX_PREFIX,
       arc,
       dns,
+    };
+    const readyText = bannerText(shown, opts.statePath, json, paint);
+    print(readyText);
+
+    const started = { emu, ingress, dynamo, traceApi, consoleServer, snapshots };
+    let stopped: Promise<void> | undefined;
+    return {
+      ...shown,
+      emulators: emu,
       ingress,
       readyText,
       waitFor: (id, timeoutMs) => started.ingress.waitFor(id, timeoutMs),

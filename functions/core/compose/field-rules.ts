@@ -1,0 +1,128 @@
+/**
+ * Which fields of the original message may reach the copy: SES's single-instance fields, the
+ * `X-SES-*` fields that steer SES, our own trace fields, fields that smuggle another behind a
+ * bare CR, and which DKIM-Signature is kept. The rules themselves are explained in
+ * `rewrite.ts`, which applies them.
+ */
+
+import type { DkimEvaluation } from '../dkim.js';
+import { LOOP_FIELD } from '../loop.js';
+import { fieldValue, type RawField } from './header-fields.js';
+
+/**
+ * Fields SES refuses to see more than once in a raw message ("Amazon SES header fields",
+ * SES developer guide), lower-cased.
+ */
+export const SES_SINGLE_INSTANCE_FIELDS: ReadonlySet<string> = new Set(
+  [
+    'Accept-Language',
+    'acceptLanguage',
+    'Archived-At',
+    'Auto-Submitted',
+    'Bounces-to',
+    'Comments',
+    'Content-Alternative',
+    'Content-Base',
+    'Content-Class',
+    'Content-Description',
+    'Content-Disposition',
+    'Content-Duration',
+    'Content-ID',
+    'Content-Language',
+    'Content-Length',
+    'Content-Location',
+    'Content-MD5',
+    'Content-Transfer-Encoding',
+    'Content-Type',
+    'Date',
+    'Delivered-To',
+    'Disposition-Notification-Options',
+    'Disposition-Notification-To',
+    'DKIM-Signature',
+    'DomainKey-Signature',
+    'Errors-To',
+    'From',
+    'Importance',
+    'In-Reply-To',
+    'Keywords',
+    'List-Archive',
+    'List-Help',
+    'List-Id',
+    'List-Owner',
+    'List-Post',
+    'List-Subscribe',
+    'List-Unsubscribe',
+    'List-Unsubscribe-Post',
+    'Message-Context',
+    'Message-ID',
+    'MIME-Version',
+    'Organization',
+    'Original-From',
+    'Original-Message-ID',
+    'Original-Recipient',
+    'Original-Subject',
+    'Precedence',
+    'Priority',
+    'References',
+    'Reply-To',
+    'Return-Path',
+    'Return-Receipt-To',
+    'Sender',
+    'Solicitation',
+    'Sensitivity',
+    'Subject',
+    'Thread-Index',
+    'Thread-Topic',
+    'User-Agent',
+    'VBR-Info',
+  ].map((f) => f.toLowerCase()),
+);
+
+/** Names of the trace fields we write (and drop when they arrive with the message). */
+export const TRACE_FIELDS = {
+  pool: 'X-Outbound-Pool',
+  reasons: 'X-Outbound-Pool-Reasons',
+  inboundId: 'X-Outbound-Pool-Inbound-Id',
+} as const;
+
+/** A bare CR followed by what a CR-splitting parser would read as a new field. */
+const SMUGGLED_FIELD = /\r(?!\n)[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+
+export function smuggles(field: RawField): boolean {
+  return SMUGGLED_FIELD.test(field.bytes.toString('latin1'));
+}
+
+/** The `d=` and `s=` tags of a DKIM-Signature value (RFC 6376 section 3.5), lower-cased. */
+export function dkimTags(value: string): { domain: string; selector: string } {
+  const tags = new Map<string, string>();
+  for (const part of value.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq < 0) continue;
+    tags.set(part.slice(0, eq).replace(/\s/g, ''), part.slice(eq + 1).replace(/\s/g, ''));
+  }
+  return { domain: (tags.get('d') ?? '').toLowerCase(), selector: (tags.get('s') ?? '').toLowerCase() };
+}
+
+/**
+ * The DKIM-Signature to keep with the From kept: the first one whose verification (matched
+ * in order by d= and s= against `dkim.signatures`) passed and is aligned, else the first.
+ */
+export function signatureToKeep(fields: readonly RawField[], dkim: DkimEvaluation): RawField | undefined {
+  const signatures = fields.filter((f) => f.name === 'dkim-signature');
+  const used = new Set<number>();
+  for (const field of signatures) {
+    const { domain, selector } = dkimTags(fieldValue(field));
+    const index = dkim.signatures.findIndex(
+      (s, i) => !used.has(i) && s.domain.toLowerCase() === domain && s.selector.toLowerCase() === selector,
+    );
+    if (index < 0) continue;
+    used.add(index);
+    const verdict = dkim.signatures[index]!;
+    if (verdict.aligned && verdict.result === 'pass') return field;
+  }
+  return signatures[0];
+}
+
+export const isSesField = (name: string) => name.startsWith('x-ses-');
+const LOOP_KEY = LOOP_FIELD.toLowerCase();
+export const isTraceField = (name: string) => name.startsWith('x-outbound-pool') && name !== LOOP_KEY;
