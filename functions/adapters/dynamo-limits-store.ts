@@ -1,29 +1,8 @@
 /**
  * `LimitsStore` on DynamoDB: one item per sending identity, counted with conditional
- * `UpdateItem`s and never read on the hot path.
- *
- * ## Item (`pk = "S#" + identity`)
- *
- * | attribute            | meaning                                                                  |
- * | -------------------- | ------------------------------------------------------------------------ |
- * | `identity`           | the identity, unprefixed                                                 |
- * | `hk`, `ext`, `int`   | current hour key `YYYY-MM-DDTHH` (UTC); its external/internal recipients  |
- * | `dk`, `day`          | current day key `YYYY-MM-DD`; its recipients                             |
- * | `h00`..`h23`         | recipients of the hour slot NN (hour of day), for the rolling 24 h cap   |
- * | `k00`..`k23`         | the hour key each slot belongs to (a slot is reused a day later)         |
- * | `rUntil`, `rReason`, `rSince`, `rstate = "R"` | a restriction; `rstate` + `rUntil` key the sparse GSI `byRestriction` |
- * | `releasedAt`         | last operator release                                                    |
- * | `expiresAt`          | TTL (epoch s): now + 3 days, refreshed by each count                     |
- * | `pin`                | far-future epoch set while a `block` (until released) holds              |
- *
- * `rolling24h` is the sum of the slots whose key lies in the 24 hours ending now (the current
- * hour and the 23 before): each slot index occurs exactly once in that window, so 24 slots are
- * enough, and a slot left from an older day is simply ignored until its hour comes round and
- * it is overwritten.
- *
- * An operator-only `block` is stored with `rUntil = 9999-12-31T23:59:59.999Z` (surfaced as
- * `until: null`) and sets `pin`; every counter update writes `expiresAt = if_not_exists(pin,
- * :ttl)`, so a blocked identity is never deleted by TTL; `release` removes `pin`.
+ * `UpdateItem`s and never read on the hot path. The item (`pk = "S#" + identity`: hour, day and
+ * rolling-24 h counters, a restriction) is described in `limits-items.ts`; setting, lifting and
+ * listing restrictions are in `limits-restrictions.ts`.
  *
  * ## `count`: requests per message
  *
@@ -79,38 +58,47 @@
  * `restrictionCacheMs`.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientDependencyError } from '../core/errors.js';
-import type { LimitUsage, Restriction, SenderCounters, SenderState } from '../core/limits.js';
-import type { Reason } from '../core/vocabulary.js';
+import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
 import type { LimitsStore } from '../router/ports.js';
+import {
+  type Delta,
+  type Item,
+  identityKey,
+  LIMITS_TTL_SECONDS,
+  NO_DELTA,
+  num,
+  restrictionOf,
+  stateOf,
+  str,
+  type Window,
+  windowAt,
+  windowOfHourKey,
+} from './limits-items.js';
+import {
+  clearRestriction,
+  type LimitsTable,
+  listRestrictions,
+  writeRestriction,
+} from './limits-restrictions.js';
 import {
   documentClient,
   Expr,
   isConditionFailed,
-  LIMITS_IDENTITY_PREFIX,
   LIMITS_PARTITION_KEY,
-  LIMITS_RESTRICTION_INDEX,
-  LIMITS_RESTRICTION_INDEX_PK,
-  LIMITS_RESTRICTION_INDEX_SK,
-  LIMITS_RESTRICTION_STATE,
   LIMITS_TTL_ATTRIBUTE,
   sendMapped,
 } from './tables.js';
 
-/** `rUntil` of an operator-only `block` (surfaced as `until: null`). */
-export const BLOCK_UNTIL = '9999-12-31T23:59:59.999Z';
-/** `pin` / `expiresAt` while a `block` holds: 9999-12-31T23:59:59Z in epoch seconds. */
-export const PIN_EPOCH_SECONDS = 253_402_300_799;
-/** Items expire this long after their last count. */
-export const LIMITS_TTL_SECONDS = 3 * 24 * 3600;
+export { BLOCK_UNTIL, LIMITS_TTL_SECONDS, PIN_EPOCH_SECONDS } from './limits-items.js';
+
 export const DEFAULT_RESTRICTION_CACHE_MS = 60_000;
 const MAX_UPDATES = 6;
 /** Prefix of an NDR counter item's key (one per recipient address and clock hour). */
 export const NDR_COUNTER_PREFIX = 'N#';
 /** Bound on the per-container memories (identities), oldest forgotten first. */
 const MEMORY_ENTRIES = 10_000;
-const HOUR_MS = 3_600_000;
 
 export interface DynamoLimitsStoreOptions {
   client: DynamoDBDocumentClient | DynamoDBClient;
@@ -119,93 +107,7 @@ export interface DynamoLimitsStoreOptions {
   restrictionCacheMs?: number;
 }
 
-type Item = Record<string, unknown>;
 type Path = 'fast' | 'hour' | 'day';
-
-interface Window {
-  /** `YYYY-MM-DDTHH` */
-  hk: string;
-  /** `YYYY-MM-DD` */
-  dk: string;
-  /** Hour of day, `00`..`23`. */
-  slot: string;
-  /** Oldest hour key inside the rolling 24 hours ending in `hk`. */
-  minKey: string;
-}
-
-interface Delta {
-  e: number;
-  i: number;
-  t: number;
-}
-
-const NO_DELTA: Delta = { e: 0, i: 0, t: 0 };
-const SLOTS = Array.from({ length: 24 }, (_, h) => String(h).padStart(2, '0'));
-
-function windowAt(ms: number): Window {
-  const iso = new Date(ms).toISOString();
-  return {
-    hk: iso.slice(0, 13),
-    dk: iso.slice(0, 10),
-    slot: iso.slice(11, 13),
-    minKey: new Date(ms - 23 * HOUR_MS).toISOString().slice(0, 13),
-  };
-}
-
-function windowOfHourKey(hk: string): Window {
-  return windowAt(Date.parse(`${hk}:00:00.000Z`));
-}
-
-const str = (item: Item, key: string): string | undefined => {
-  const v = item[key];
-  return typeof v === 'string' ? v : undefined;
-};
-const num = (item: Item, key: string): number => {
-  const v = item[key];
-  return typeof v === 'number' ? v : 0;
-};
-
-/** Counters of the item as seen in window `w`, minus what the current message added. */
-function countersOf(item: Item, w: Window, delta: Delta): SenderCounters {
-  const sameHour = str(item, 'hk') === w.hk;
-  let rolling = 0;
-  for (const s of SLOTS) {
-    const key = str(item, `k${s}`);
-    if (key !== undefined && key >= w.minKey && key <= w.hk) rolling += num(item, `h${s}`);
-  }
-  return {
-    externalHour: sameHour ? num(item, 'ext') - delta.e : 0,
-    internalHour: sameHour ? num(item, 'int') - delta.i : 0,
-    day: str(item, 'dk') === w.dk ? num(item, 'day') - delta.t : 0,
-    rolling24h: rolling - delta.t,
-  };
-}
-
-/** The item's restriction when it is in force at `now`, else null. */
-function restrictionOf(item: Item, now: Date): Restriction | null {
-  const until = str(item, LIMITS_RESTRICTION_INDEX_SK);
-  if (item[LIMITS_RESTRICTION_INDEX_PK] !== LIMITS_RESTRICTION_STATE || until === undefined) return null;
-  if (until <= now.toISOString()) return null;
-  return toRestriction(item, until);
-}
-
-function toRestriction(item: Item, until: string): Restriction {
-  const pk = str(item, LIMITS_PARTITION_KEY) ?? '';
-  return {
-    identity: str(item, 'identity') ?? pk.slice(LIMITS_IDENTITY_PREFIX.length),
-    reason: (str(item, 'rReason') ?? 'limit-day') as Reason,
-    since: str(item, 'rSince') ?? '',
-    until: until === BLOCK_UNTIL ? null : until,
-  };
-}
-
-function stateOf(item: Item, w: Window, now: Date, delta: Delta): SenderState {
-  return {
-    counters: countersOf(item, w, delta),
-    restriction: restrictionOf(item, now),
-    releasedAt: str(item, 'releasedAt') ?? null,
-  };
-}
 
 /** A Map that forgets its oldest entries beyond `max`. */
 class BoundedMap<V> extends Map<string, V> {
@@ -226,6 +128,8 @@ class BoundedMap<V> extends Map<string, V> {
 export class DynamoLimitsStore implements LimitsStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
+  /** The same table, as the restriction requests take it. */
+  private readonly table: LimitsTable;
   private readonly cacheMs: number;
   /** Window (hour and day keys) the identity's item was last seen in; absent = unknown. */
   private readonly windows = new BoundedMap<{ hk: string; dk: string } | null>(MEMORY_ENTRIES);
@@ -235,6 +139,7 @@ export class DynamoLimitsStore implements LimitsStore {
   constructor(opts: DynamoLimitsStoreOptions) {
     this.doc = documentClient(opts.client);
     this.tableName = opts.tableName;
+    this.table = { doc: this.doc, tableName: this.tableName };
     this.cacheMs = opts.restrictionCacheMs ?? DEFAULT_RESTRICTION_CACHE_MS;
   }
 
@@ -306,7 +211,7 @@ export class DynamoLimitsStore implements LimitsStore {
           this.doc.send(
             new UpdateCommand({
               TableName: this.tableName,
-              Key: this.key(usage.identity),
+              Key: identityKey(usage.identity),
               UpdateExpression: update,
               ConditionExpression: condition,
               ...x.params(),
@@ -339,116 +244,27 @@ export class DynamoLimitsStore implements LimitsStore {
   }
 
   async restrict(restriction: Restriction, now: Date): Promise<void> {
-    const x = new Expr();
-    const nowSeconds = Math.floor(now.getTime() / 1000);
-    const sets = [
-      `${x.n(LIMITS_RESTRICTION_INDEX_SK)} = ${x.v(restriction.until ?? BLOCK_UNTIL)}`,
-      `${x.n('rReason')} = ${x.v(restriction.reason)}`,
-      `${x.n('rSince')} = ${x.v(restriction.since)}`,
-      `${x.n(LIMITS_RESTRICTION_INDEX_PK)} = ${x.v(LIMITS_RESTRICTION_STATE)}`,
-      `${x.n('identity')} = ${x.v(restriction.identity)}`,
-    ];
-    let remove = '';
-    if (restriction.until === null) {
-      const pin = x.v(PIN_EPOCH_SECONDS);
-      sets.push(`${x.n('pin')} = ${pin}`, `${x.n(LIMITS_TTL_ATTRIBUTE)} = ${pin}`);
-    } else {
-      const untilSeconds = Math.ceil(Date.parse(restriction.until) / 1000);
-      const ttl = Math.max(nowSeconds + LIMITS_TTL_SECONDS, untilSeconds || 0);
-      sets.push(`${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}`);
-      remove = ` REMOVE ${x.n('pin')}`;
-    }
-    const rstate = x.n(LIMITS_RESTRICTION_INDEX_PK);
-    const condition = `attribute_not_exists(${rstate}) OR ${x.n(LIMITS_RESTRICTION_INDEX_SK)} <= ${x.v(now.toISOString())}`;
-    try {
-      const out = await sendMapped('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: this.key(restriction.identity),
-            UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-            ConditionExpression: condition,
-            ReturnValues: 'ALL_NEW',
-            ...x.params(),
-          }),
-        ),
-      );
-      const item = out.Attributes ?? {};
-      this.remember(restriction.identity, item, restrictionOf(item, now), now);
-    } catch (err) {
-      // A restriction is already in force: keep it (its reason and end are the first ones).
-      if (!isConditionFailed(err)) throw err;
-    }
+    const item = await writeRestriction(this.table, restriction, now);
+    if (item) this.remember(restriction.identity, item, restrictionOf(item, now), now);
   }
 
   async release(identity: string, now: Date): Promise<boolean> {
     this.restricted.delete(identity);
-    const x = new Expr();
-    const removed = [
-      LIMITS_RESTRICTION_INDEX_SK,
-      'rReason',
-      'rSince',
-      LIMITS_RESTRICTION_INDEX_PK,
-      'pin',
-    ].map((a) => x.n(a));
-    const ttl = Math.floor(now.getTime() / 1000) + LIMITS_TTL_SECONDS;
-    const nowIso = x.v(now.toISOString());
-    try {
-      await sendMapped('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: this.key(identity),
-            UpdateExpression: `REMOVE ${removed.join(', ')} SET ${x.n('releasedAt')} = ${nowIso}, ${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}`,
-            ConditionExpression: `attribute_exists(${x.n(LIMITS_RESTRICTION_INDEX_PK)}) AND ${x.n(LIMITS_RESTRICTION_INDEX_SK)} > ${nowIso}`,
-            ...x.params(),
-          }),
-        ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
-    }
+    return clearRestriction(this.table, identity, now);
   }
 
   async listRestricted(now: Date): Promise<Restriction[]> {
-    const out: Restriction[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const x = new Expr();
-      const page = await sendMapped('Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: LIMITS_RESTRICTION_INDEX,
-            KeyConditionExpression: `${x.n(LIMITS_RESTRICTION_INDEX_PK)} = ${x.v(LIMITS_RESTRICTION_STATE)} AND ${x.n(LIMITS_RESTRICTION_INDEX_SK)} > ${x.v(now.toISOString())}`,
-            ExclusiveStartKey: start,
-            ...x.params(),
-          }),
-        ),
-      );
-      for (const item of page.Items ?? []) {
-        const restriction = restrictionOf(item, now);
-        if (restriction) out.push(restriction);
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return out;
+    return listRestrictions(this.table, now);
   }
 
   async peek(identity: string, now: Date): Promise<SenderState | null> {
     const out = await sendMapped('GetItem', () =>
       this.doc.send(
-        new GetCommand({ TableName: this.tableName, Key: this.key(identity), ConsistentRead: true }),
+        new GetCommand({ TableName: this.tableName, Key: identityKey(identity), ConsistentRead: true }),
       ),
     );
     if (!out.Item) return null;
     return stateOf(out.Item, windowAt(now.getTime()), now, NO_DELTA);
-  }
-
-  private key(identity: string): Record<string, string> {
-    return { [LIMITS_PARTITION_KEY]: LIMITS_IDENTITY_PREFIX + identity };
   }
 
   /**
@@ -472,7 +288,7 @@ export class DynamoLimitsStore implements LimitsStore {
       this.doc.send(
         new GetCommand({
           TableName: this.tableName,
-          Key: this.key(identity),
+          Key: identityKey(identity),
           ConsistentRead: true,
           ProjectionExpression: '#hk, #dk',
           ExpressionAttributeNames: { '#hk': 'hk', '#dk': 'dk' },
@@ -520,7 +336,7 @@ export class DynamoLimitsStore implements LimitsStore {
         this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: this.key(identity),
+            Key: identityKey(identity),
             UpdateExpression: update,
             ConditionExpression: condition,
             ReturnValues: 'ALL_NEW',

@@ -3,22 +3,10 @@
  *
  * ## Items
  *
- * Main item, `pk = "M#" + messageId`, `sk = "MSG"`: `messageId`, `receivedAt`, `status`
- * (`in-progress` | `done`), `attempt` (the fencing token), `leaseUntil` (ISO), `expiresAt`
- * (TTL, epoch s = receivedAt + retentionDays), `sends` (map: send index → SendRecord) and the
- * summary: `sender` (lower-case, `<>` for the null sender),
- * `recipients`, `destinations`, `unrouted`, `pool`, `outboundIpPoolName`, `configurationSet`,
- * `reasons`, `plan`, `sizeBytes`, `decisionMs`. It also carries the keys of three GSIs, each
- * sorted by `receivedAt`: `gsiSender` (`bySender`), `gsiRcpt` = first recipient
- * (`byRecipient`), `gsiDest` = first destination (`byDestination`).
- *
- * Putting the first recipient and destination on the main item means the typical message (one
- * recipient, one destination) costs no extra items to be searchable. Each further recipient or
- * destination gets a small pointer item `pk = "M#" + messageId`, `sk = "R#" + address` with
- * `gsiRcpt` and/or `gsiDest`, `receivedAt`, `messageId`, `expiresAt`, written with one
- * `BatchWriteItem` per 25 by the final `recordSend`. The indexes are KEYS_ONLY: the keys are
- * written once (with the summary) and the later updates (sends, status) change nothing
- * projected, so they cost no index writes; searches fetch the main items with `BatchGetItem`.
+ * One partition per message (`pk = "M#" + messageId`): the main item (`sk = "MSG"`: lease,
+ * sends, summary and the keys of the three KEYS_ONLY GSIs), pointer items for a message's
+ * further recipients and destinations (`sk = "R#" + address`), both described in
+ * `trace-items.ts`, and its delivery events.
  *
  * Delivery events are items of their own in the message's partition, `sk = "E#" + at + "#" +
  * rank + digest`, never a list on the main item, so no item grows with them past DynamoDB's 400 KB
@@ -30,14 +18,12 @@
  * - `claim`: one `UpdateItem` that creates the item or takes over an expired lease (a
  *   duplicate delivery adds one `GetItem`, only on that path, to say `done` or `busy`);
  * - `recordSend`: one `UpdateItem` per call, fenced by `attempt = :attempt`;
-- `release` (only after a failed attempt): one `UpdateItem`, fenced the same way, that ends
-  the lease so Lambda's retry a minute later is not refused as "busy" (docs/retries.md);
-- `appendEvent` (feedback function): one consistent `GetItem` of the main item (the message
-  must exist; its TTL is copied) and one conditional `PutItem` of the event item: one write
-  unit, whatever the size of the message's trace;
-- `get`: one `Query` (main item and its newest events, newest first, paged past 1 MB);
-  `query`: the index pages, `BatchGetItem` of the main items, and one `Query` of events per
-  message returned.
+ * - `release` (only after a failed attempt): one `UpdateItem`, fenced the same way, that ends
+ *   the lease so Lambda's retry a minute later is not refused as "busy" (docs/retries.md);
+ * - `appendEvent` (feedback function): one consistent `GetItem` of the main item (the message
+ *   must exist; its TTL is copied) and one conditional `PutItem` of the event item: one write
+ *   unit, whatever the size of the message's trace;
+ * - `get` and `query`: `trace-queries.ts`.
  * So a message sent as one copy costs exactly 2 writes (claim + the final recordSend with the
  * summary and the send), plus ⌈pointers / 25⌉ `BatchWriteItem`s for a message with several
  * recipients or destinations. Pointers are written *before* the final fenced update when the
@@ -55,45 +41,41 @@
  * below.
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  type DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
-import { InvalidInputError, LeaseLostError, TransientDependencyError } from '../core/errors.js';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { LeaseLostError, TransientDependencyError } from '../core/errors.js';
 import type { ClaimResult, DeliveryEvent, SendRecord, TraceStore, TraceSummary } from '../router/ports.js';
 import {
   documentClient,
   Expr,
   isConditionFailed,
   sendMapped,
-  sleep,
-  TRACE_DESTINATION_INDEX,
   TRACE_DESTINATION_INDEX_PK,
-  TRACE_EVENT_PREFIX,
-  TRACE_INDEX_SK,
-  TRACE_MAIN_SK,
-  TRACE_MESSAGE_PREFIX,
   TRACE_PARTITION_KEY,
-  TRACE_POINTER_PREFIX,
-  TRACE_RECIPIENT_INDEX,
   TRACE_RECIPIENT_INDEX_PK,
-  TRACE_SENDER_INDEX,
   TRACE_SENDER_INDEX_PK,
-  TRACE_SORT_KEY,
   TRACE_TTL_ATTRIBUTE,
 } from './tables.js';
+import { batchPut, type TraceTable } from './trace-batches.js';
+import { boundedEvent, eventItem } from './trace-events.js';
 import {
-  boundedEvent,
-  eventItem,
-  eventOf,
-  MAX_EVENTS_PER_MESSAGE,
-  MAX_EVENTS_PER_SEARCH_RESULT,
-} from './trace-events.js';
+  addresses,
+  clean,
+  DONE,
+  IN_PROGRESS,
+  type Item,
+  mainKey,
+  type PointerSource,
+  pointerItems,
+  senderKey,
+  sendsOf,
+  summaryOf,
+  type TraceQuery,
+  type TraceRecord,
+} from './trace-items.js';
+import { getTrace, queryTrace } from './trace-queries.js';
+
+export type { TraceQuery, TraceRecord } from './trace-items.js';
+export { DEFAULT_QUERY_LIMIT } from './trace-queries.js';
 
 export interface DynamoTraceStoreOptions {
   client: DynamoDBDocumentClient | DynamoDBClient;
@@ -102,170 +84,14 @@ export interface DynamoTraceStoreOptions {
   retentionDays: number;
 }
 
-/** A message's full trace, as operators see it. */
-export interface TraceRecord {
-  messageId: string;
-  receivedAt: string;
-  status: 'in-progress' | 'done';
-  /** Attempts that claimed the message so far. */
-  attempt: number;
-  leaseUntil: string;
-  /** TTL, epoch seconds. */
-  expiresAt: number;
-  /** The decision; null while the first attempt has not recorded it. `sender` is lower-case. */
-  summary: TraceSummary | null;
-  /** Recorded sends, by index. */
-  sends: SendRecord[];
-  /**
-   * SES's delivery events, oldest first: the most recent {@link MAX_EVENTS_PER_MESSAGE} of a
-   * message looked up by id, {@link MAX_EVENTS_PER_SEARCH_RESULT} of each message a search
-   * returns.
-   */
-  events: DeliveryEvent[];
-  /** The message has more events than `events` shows (the oldest are left out). */
-  eventsTruncated: boolean;
-}
-
-export interface TraceQuery {
-  /** Envelope sender (`''` or `<>` for the null sender); case-insensitive. */
-  sender?: string;
-  /** A recipient or destination address; case-insensitive. */
-  recipient?: string;
-  /** Inclusive bounds on `receivedAt`. */
-  since?: string | Date;
-  until?: string | Date;
-  /** Most recent first, at most this many (default 50). */
-  limit?: number;
-}
-
-type Item = Record<string, unknown>;
-
-const IN_PROGRESS = 'in-progress';
-const DONE = 'done';
-const NULL_SENDER = '<>';
 const DAY_SECONDS = 86_400;
-const BATCH_WRITE_SIZE = 25;
-const BATCH_GET_SIZE = 100;
-const BATCH_ROUNDS = 8;
-/** Messages a search returns when no limit is given. */
-export const DEFAULT_QUERY_LIMIT = 50;
 const REMEMBERED_SUMMARIES = 1_000;
-/** Event queries a search runs at once (one per message it returns). */
-const EVENT_READS_IN_PARALLEL = 10;
-
-interface PointerSource {
-  receivedAt: string;
-  expiresAt: number | undefined;
-  recipients: string[];
-  destinations: string[];
-}
-
-/** Lower-cased, trimmed, without duplicates (first occurrence kept) or empties. */
-function addresses(list: readonly unknown[] | undefined): string[] {
-  const out = new Set<string>();
-  for (const a of list ?? []) if (typeof a === 'string' && a.trim()) out.add(a.trim().toLowerCase());
-  return [...out];
-}
-
-function senderKey(sender: string): string {
-  const s = sender.trim().toLowerCase();
-  return s === '' ? NULL_SENDER : s;
-}
-
-/** Drops `undefined` members (a DocumentClient without `removeUndefinedValues` rejects them). */
-function clean<T>(value: T): T {
-  if (Array.isArray(value)) return value.map((v) => clean(v)) as T;
-  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = clean(v);
-    return out as T;
-  }
-  return value;
-}
-
-function toIso(input: string | Date, what: string): string {
-  const ms = input instanceof Date ? input.getTime() : Date.parse(input);
-  if (Number.isNaN(ms)) throw new InvalidInputError('query', `${what} is not a valid time: ${String(input)}`);
-  return new Date(ms).toISOString();
-}
-
-function summaryOf(item: Item): TraceSummary {
-  const sender = typeof item.sender === 'string' ? item.sender : NULL_SENDER;
-  return {
-    messageId: item.messageId as string,
-    receivedAt: item.receivedAt as string,
-    sender: sender === NULL_SENDER ? '' : sender,
-    recipients: (item.recipients as string[] | undefined) ?? [],
-    destinations: (item.destinations as string[] | undefined) ?? [],
-    unrouted: (item.unrouted as string[] | undefined) ?? [],
-    pool: item.pool as TraceSummary['pool'],
-    outboundIpPoolName: (item.outboundIpPoolName as string | null | undefined) ?? null,
-    configurationSet: (item.configurationSet as string | null | undefined) ?? null,
-    reasons: (item.reasons as TraceSummary['reasons'] | undefined) ?? [],
-    plan: (item.plan as TraceSummary['plan'] | undefined) ?? [],
-    sizeBytes: (item.sizeBytes as number | undefined) ?? 0,
-    decisionMs: (item.decisionMs as number | undefined) ?? 0,
-    ...(item.authentication ? { authentication: item.authentication as TraceSummary['authentication'] } : {}),
-  };
-}
-
-function sendsOf(item: Item): SendRecord[] {
-  const sends = (item.sends as Record<string, SendRecord> | undefined) ?? {};
-  return Object.values(sends).sort((a, b) => a.index - b.index);
-}
-
-/** Oldest first; stable, so events of the same millisecond keep their stored order. */
-function chronological(events: DeliveryEvent[]): DeliveryEvent[] {
-  return events
-    .map((e, i) => ({ e, i }))
-    .sort((a, b) => (a.e.at === b.e.at ? a.i - b.i : a.e.at < b.e.at ? -1 : 1))
-    .map(({ e }) => e);
-}
-
-/** A record from its main item and the newest events read (newest first). */
-function recordOf(item: Item, newest: { events: DeliveryEvent[]; more: boolean }): TraceRecord {
-  // A record written before events became items keeps them in a list on the main item.
-  const legacy = Array.isArray(item.events) ? (item.events as DeliveryEvent[]) : [];
-  return {
-    messageId: item.messageId as string,
-    receivedAt: item.receivedAt as string,
-    status: item.status === DONE ? DONE : IN_PROGRESS,
-    attempt: (item.attempt as number | undefined) ?? 0,
-    leaseUntil: (item.leaseUntil as string | undefined) ?? '',
-    expiresAt: (item[TRACE_TTL_ATTRIBUTE] as number | undefined) ?? 0,
-    summary: item.plan !== undefined ? summaryOf(item) : null,
-    sends: sendsOf(item),
-    events: chronological([...legacy, ...[...newest.events].reverse()]),
-    eventsTruncated: newest.more,
-  };
-}
-
-/**
- * Runs a DynamoDB batch call until nothing is left: batch APIs answer with what they did not
- * process (throttling, size), to be sent again after a backoff. Gives up after
- * `BATCH_ROUNDS` rounds with a retryable error.
- */
-async function drainBatch<T>(
-  operation: string,
-  items: T[],
-  call: (pending: T[]) => Promise<T[]>,
-): Promise<void> {
-  let pending = items;
-  for (let round = 0; pending.length > 0; round++) {
-    if (round >= BATCH_ROUNDS) {
-      throw new TransientDependencyError(
-        'dynamodb',
-        `${operation}: ${pending.length} items left unprocessed`,
-      );
-    }
-    if (round > 0) await sleep(backoffMs(round));
-    pending = await call(pending);
-  }
-}
 
 export class DynamoTraceStore implements TraceStore {
   private readonly doc: DynamoDBDocumentClient;
   private readonly tableName: string;
+  /** The same table, as the read and batch functions take it. */
+  private readonly table: TraceTable;
   private readonly retentionSeconds: number;
   /** Summaries this instance wrote or resumed, for the final call's pointer items. */
   private readonly summaries = new Map<string, PointerSource>();
@@ -273,6 +99,7 @@ export class DynamoTraceStore implements TraceStore {
   constructor(opts: DynamoTraceStoreOptions) {
     this.doc = documentClient(opts.client);
     this.tableName = opts.tableName;
+    this.table = { doc: this.doc, tableName: this.tableName };
     this.retentionSeconds = Math.round(opts.retentionDays * DAY_SECONDS);
   }
 
@@ -299,7 +126,7 @@ export class DynamoTraceStore implements TraceStore {
           this.doc.send(
             new UpdateCommand({
               TableName: this.tableName,
-              Key: this.key(messageId),
+              Key: mainKey(messageId),
               UpdateExpression: `SET ${update.join(', ')}`,
               ConditionExpression: `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR (${status} = ${inProgress} AND ${leaseUntil} < ${nowValue})`,
               ReturnValues: 'ALL_NEW',
@@ -380,7 +207,7 @@ export class DynamoTraceStore implements TraceStore {
         this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: this.key(messageId),
+            Key: mainKey(messageId),
             UpdateExpression: `SET ${sets.join(', ')}`,
             ConditionExpression: `${x.n('attempt')} = ${attemptValue}`,
             ReturnValues: final && !source ? 'ALL_NEW' : 'NONE',
@@ -415,7 +242,7 @@ export class DynamoTraceStore implements TraceStore {
         this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: this.key(messageId),
+            Key: mainKey(messageId),
             // The lease ends now: the next claim (`leaseUntil < now`) takes the message over.
             UpdateExpression: `SET ${x.n('leaseUntil')} = ${x.v(now.toISOString())}`,
             ConditionExpression: `${x.n('attempt')} = ${x.v(attempt)} AND ${x.n('status')} = ${x.v(IN_PROGRESS)}`,
@@ -463,119 +290,19 @@ export class DynamoTraceStore implements TraceStore {
   }
 
   /**
-   * A message's trace (strongly consistent) with its {@link MAX_EVENTS_PER_MESSAGE} most recent
-   * events, or null. One Query: the main item sorts after the events, so newest first it comes
-   * first, then the events from the newest.
+   * A message's trace (strongly consistent) with its most recent events, or null
+   * (`trace-queries.ts`).
    */
   async get(messageId: string): Promise<TraceRecord | null> {
-    const { items, more } = await this.newest(
-      messageId,
-      { between: [TRACE_EVENT_PREFIX, TRACE_MAIN_SK] },
-      MAX_EVENTS_PER_MESSAGE + 1,
-      true,
-    );
-    const [main, ...events] = items;
-    if (main?.[TRACE_SORT_KEY] !== TRACE_MAIN_SK) return null; // events alone: no record
-    return recordOf(main, { events: events.map(eventOf), more });
+    return getTrace(this.table, messageId);
   }
 
   /**
-   * Searches the trace by sender and/or recipient (a recipient matches both the addresses SES
-   * received the message for and the destinations the copies went to), most recent first.
+   * Searches the trace by sender and/or recipient, most recent first (`trace-queries.ts`).
    * GSIs are eventually consistent: a message recorded a moment ago may be missing.
    */
   async query(q: TraceQuery): Promise<TraceRecord[]> {
-    const limit = Math.max(1, Math.floor(q.limit ?? DEFAULT_QUERY_LIMIT));
-    const range = {
-      since: q.since === undefined ? undefined : toIso(q.since, 'since'),
-      until: q.until === undefined ? undefined : toIso(q.until, 'until'),
-    };
-    let found: Item[];
-    if (q.recipient !== undefined) {
-      const recipient = q.recipient.trim().toLowerCase();
-      const sender = q.sender === undefined ? undefined : senderKey(q.sender);
-      const keep = sender === undefined ? undefined : (item: Item) => item.sender === sender;
-      const lists = await Promise.all([
-        this.search(TRACE_RECIPIENT_INDEX, TRACE_RECIPIENT_INDEX_PK, recipient, range, limit, keep),
-        this.search(TRACE_DESTINATION_INDEX, TRACE_DESTINATION_INDEX_PK, recipient, range, limit, keep),
-      ]);
-      found = lists.flat();
-    } else if (q.sender !== undefined) {
-      found = await this.search(TRACE_SENDER_INDEX, TRACE_SENDER_INDEX_PK, senderKey(q.sender), range, limit);
-    } else {
-      throw new InvalidInputError('query', 'a sender or a recipient is required');
-    }
-    const byId = new Map<string, Item>();
-    for (const item of found) byId.set(item.messageId as string, item);
-    const items = [...byId.values()]
-      .sort((a, b) => {
-        const [ra, rb] = [a.receivedAt as string, b.receivedAt as string];
-        return ra === rb ? (a.messageId as string).localeCompare(b.messageId as string) : ra < rb ? 1 : -1;
-      })
-      .slice(0, limit);
-    // The events of the messages returned only, a few at a time.
-    const records: TraceRecord[] = [];
-    for (let i = 0; i < items.length; i += EVENT_READS_IN_PARALLEL) {
-      const batch = items.slice(i, i + EVENT_READS_IN_PARALLEL);
-      const events = await Promise.all(
-        batch.map((item) =>
-          this.newest(
-            item.messageId as string,
-            { prefix: TRACE_EVENT_PREFIX },
-            MAX_EVENTS_PER_SEARCH_RESULT,
-            false,
-          ),
-        ),
-      );
-      batch.forEach((item, k) => {
-        const { items: eventItems, more } = events[k]!;
-        records.push(recordOf(item, { events: eventItems.map(eventOf), more }));
-      });
-    }
-    return records;
-  }
-
-  /**
-   * Up to `max` items of one message's partition whose sort key is in `range`, highest sort
-   * key first (paging past DynamoDB's 1 MB per page), and whether there were more.
-   */
-  private async newest(
-    messageId: string,
-    range: { between: [string, string] } | { prefix: string },
-    max: number,
-    consistent: boolean,
-  ): Promise<{ items: Item[]; more: boolean }> {
-    const items: Item[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const x = new Expr();
-      const sk = x.n(TRACE_SORT_KEY);
-      const skCondition =
-        'prefix' in range
-          ? `begins_with(${sk}, ${x.v(range.prefix)})`
-          : `${sk} BETWEEN ${x.v(range.between[0])} AND ${x.v(range.between[1])}`;
-      const page = await sendMapped('Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            KeyConditionExpression: `${x.n(TRACE_PARTITION_KEY)} = ${x.v(TRACE_MESSAGE_PREFIX + messageId)} AND ${skCondition}`,
-            ScanIndexForward: false,
-            ConsistentRead: consistent,
-            // One more than shown, to tell whether there are more.
-            Limit: max + 1 - items.length,
-            ExclusiveStartKey: start,
-            ...x.params(),
-          }),
-        ),
-      );
-      items.push(...(page.Items ?? []));
-      start = page.LastEvaluatedKey;
-    } while (start && items.length <= max);
-    return { items: items.slice(0, max), more: items.length > max };
-  }
-
-  private key(messageId: string): Record<string, string> {
-    return { [TRACE_PARTITION_KEY]: TRACE_MESSAGE_PREFIX + messageId, [TRACE_SORT_KEY]: TRACE_MAIN_SK };
+    return queryTrace(this.table, q);
   }
 
   private expiresAt(receivedAt: string): number | undefined {
@@ -604,7 +331,7 @@ export class DynamoTraceStore implements TraceStore {
       this.doc.send(
         new GetCommand({
           TableName: this.tableName,
-          Key: this.key(messageId),
+          Key: mainKey(messageId),
           ConsistentRead: true,
           ...(projection ? { ProjectionExpression: projection, ...x.params() } : {}),
         }),
@@ -615,126 +342,6 @@ export class DynamoTraceStore implements TraceStore {
 
   /** Pointer items for every recipient/destination but the first (those are on the main item). */
   private async writePointers(messageId: string, source: PointerSource): Promise<void> {
-    const roles = new Map<string, { rcpt: boolean; dest: boolean }>();
-    const role = (address: string) => {
-      let r = roles.get(address);
-      if (!r) {
-        r = { rcpt: false, dest: false };
-        roles.set(address, r);
-      }
-      return r;
-    };
-    for (const a of addresses(source.recipients).slice(1)) role(a).rcpt = true;
-    for (const a of addresses(source.destinations).slice(1)) role(a).dest = true;
-    const items = [...roles].map(([address, r]) => ({
-      [TRACE_PARTITION_KEY]: TRACE_MESSAGE_PREFIX + messageId,
-      [TRACE_SORT_KEY]: TRACE_POINTER_PREFIX + address,
-      messageId,
-      [TRACE_INDEX_SK]: source.receivedAt,
-      ...(r.rcpt ? { [TRACE_RECIPIENT_INDEX_PK]: address } : {}),
-      ...(r.dest ? { [TRACE_DESTINATION_INDEX_PK]: address } : {}),
-      ...(source.expiresAt !== undefined ? { [TRACE_TTL_ATTRIBUTE]: source.expiresAt } : {}),
-    }));
-    for (let i = 0; i < items.length; i += BATCH_WRITE_SIZE) {
-      await this.batchWrite(items.slice(i, i + BATCH_WRITE_SIZE));
-    }
+    await batchPut(this.table, pointerItems(messageId, source));
   }
-
-  /** One BatchWriteItem of at most 25 puts, retrying unprocessed items with backoff. */
-  private async batchWrite(items: Item[]): Promise<void> {
-    await drainBatch(
-      'BatchWriteItem',
-      items.map((Item) => ({ PutRequest: { Item } })),
-      async (requests) => {
-        const out = await sendMapped('BatchWriteItem', () =>
-          this.doc.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: requests } })),
-        );
-        return (out.UnprocessedItems?.[this.tableName] ?? []) as typeof requests;
-      },
-    );
-  }
-
-  /** Main items by message id (missing ones left out), retrying unprocessed keys with backoff. */
-  private async batchGet(messageIds: string[]): Promise<Item[]> {
-    const out: Item[] = [];
-    for (let i = 0; i < messageIds.length; i += BATCH_GET_SIZE) {
-      const keys: Record<string, unknown>[] = messageIds
-        .slice(i, i + BATCH_GET_SIZE)
-        .map((id) => this.key(id));
-      await drainBatch('BatchGetItem', keys, async (pending) => {
-        const page = await sendMapped('BatchGetItem', () =>
-          this.doc.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending } } })),
-        );
-        out.push(...(page.Responses?.[this.tableName] ?? []));
-        return page.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
-      });
-    }
-    return out;
-  }
-
-  /**
-   * The `limit` most recent main items found through one index (optionally filtered), paging
-   * through the index and fetching the main items of each page.
-   */
-  private async search(
-    index: string,
-    partitionKey: string,
-    value: string,
-    range: { since: string | undefined; until: string | undefined },
-    limit: number,
-    keep?: (item: Item) => boolean,
-  ): Promise<Item[]> {
-    const found: Item[] = [];
-    const seen = new Set<string>();
-    let start: Record<string, unknown> | undefined;
-    do {
-      const x = new Expr();
-      let condition = `${x.n(partitionKey)} = ${x.v(value)}`;
-      if (range.since !== undefined && range.until !== undefined) {
-        condition += ` AND ${x.n(TRACE_INDEX_SK)} BETWEEN ${x.v(range.since)} AND ${x.v(range.until)}`;
-      } else if (range.since !== undefined) {
-        condition += ` AND ${x.n(TRACE_INDEX_SK)} >= ${x.v(range.since)}`;
-      } else if (range.until !== undefined) {
-        condition += ` AND ${x.n(TRACE_INDEX_SK)} <= ${x.v(range.until)}`;
-      }
-      const page = await sendMapped('Query', () =>
-        this.doc.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: index,
-            KeyConditionExpression: condition,
-            ScanIndexForward: false,
-            Limit: limit,
-            ExclusiveStartKey: start,
-            ...x.params(),
-          }),
-        ),
-      );
-      const ids: string[] = [];
-      for (const key of page.Items ?? []) {
-        const pk = key[TRACE_PARTITION_KEY];
-        if (typeof pk !== 'string') continue;
-        const id = pk.slice(TRACE_MESSAGE_PREFIX.length);
-        if (!seen.has(id)) {
-          seen.add(id);
-          ids.push(id);
-        }
-      }
-      const items = await this.batchGet(ids);
-      const order = new Map(ids.map((id, i) => [id, i]));
-      items.sort((a, b) => (order.get(a.messageId as string) ?? 0) - (order.get(b.messageId as string) ?? 0));
-      for (const item of items) {
-        if (keep && !keep(item)) continue;
-        found.push(item);
-        if (found.length >= limit) return found;
-      }
-      start = page.LastEvaluatedKey;
-    } while (start);
-    return found;
-  }
-}
-
-function backoffMs(round: number): number {
-  const cap = Math.min(1_000, 25 * 2 ** round);
-  return cap / 2 + Math.random() * (cap / 2);
 }

@@ -1,0 +1,195 @@
+/**
+ * The trace table's items as plain data: the main item's key, the summary and sends read back
+ * from it, the operator's `TraceRecord`, and the pointer items that make a message's further
+ * recipients and destinations searchable. No requests here: `dynamo-trace-store.ts` writes
+ * these items, `trace-queries.ts` reads them.
+ *
+ * Main item, `pk = "M#" + messageId`, `sk = "MSG"`: `messageId`, `receivedAt`, `status`
+ * (`in-progress` | `done`), `attempt` (the fencing token), `leaseUntil` (ISO), `expiresAt`
+ * (TTL, epoch s = receivedAt + retentionDays), `sends` (map: send index → SendRecord) and the
+ * summary: `sender` (lower-case, `<>` for the null sender),
+ * `recipients`, `destinations`, `unrouted`, `pool`, `outboundIpPoolName`, `configurationSet`,
+ * `reasons`, `plan`, `sizeBytes`, `decisionMs`. It also carries the keys of three GSIs, each
+ * sorted by `receivedAt`: `gsiSender` (`bySender`), `gsiRcpt` = first recipient
+ * (`byRecipient`), `gsiDest` = first destination (`byDestination`).
+ *
+ * Putting the first recipient and destination on the main item means the typical message (one
+ * recipient, one destination) costs no extra items to be searchable. Each further recipient or
+ * destination gets a small pointer item `pk = "M#" + messageId`, `sk = "R#" + address` with
+ * `gsiRcpt` and/or `gsiDest`, `receivedAt`, `messageId`, `expiresAt` ({@link pointerItems}).
+ * The indexes are KEYS_ONLY: the keys are written once (with the summary) and the later updates
+ * (sends, status) change nothing projected, so they cost no index writes; searches fetch the
+ * main items with `BatchGetItem`.
+ */
+import { InvalidInputError } from '../core/errors.js';
+import type { DeliveryEvent, SendRecord, TraceSummary } from '../router/ports.js';
+import {
+  TRACE_DESTINATION_INDEX_PK,
+  TRACE_INDEX_SK,
+  TRACE_MAIN_SK,
+  TRACE_MESSAGE_PREFIX,
+  TRACE_PARTITION_KEY,
+  TRACE_POINTER_PREFIX,
+  TRACE_RECIPIENT_INDEX_PK,
+  TRACE_SORT_KEY,
+  TRACE_TTL_ATTRIBUTE,
+} from './tables.js';
+
+/** A message's full trace, as operators see it. */
+export interface TraceRecord {
+  messageId: string;
+  receivedAt: string;
+  status: 'in-progress' | 'done';
+  /** Attempts that claimed the message so far. */
+  attempt: number;
+  leaseUntil: string;
+  /** TTL, epoch seconds. */
+  expiresAt: number;
+  /** The decision; null while the first attempt has not recorded it. `sender` is lower-case. */
+  summary: TraceSummary | null;
+  /** Recorded sends, by index. */
+  sends: SendRecord[];
+  /**
+   * SES's delivery events, oldest first: the most recent `MAX_EVENTS_PER_MESSAGE` of a
+   * message looked up by id, `MAX_EVENTS_PER_SEARCH_RESULT` of each message a search returns
+   * (`trace-events.ts`).
+   */
+  events: DeliveryEvent[];
+  /** The message has more events than `events` shows (the oldest are left out). */
+  eventsTruncated: boolean;
+}
+
+export interface TraceQuery {
+  /** Envelope sender (`''` or `<>` for the null sender); case-insensitive. */
+  sender?: string;
+  /** A recipient or destination address; case-insensitive. */
+  recipient?: string;
+  /** Inclusive bounds on `receivedAt`. */
+  since?: string | Date;
+  until?: string | Date;
+  /** Most recent first, at most this many (default 50). */
+  limit?: number;
+}
+
+export type Item = Record<string, unknown>;
+
+export const IN_PROGRESS = 'in-progress';
+export const DONE = 'done';
+const NULL_SENDER = '<>';
+
+/** What the pointer items of a message are made from. */
+export interface PointerSource {
+  receivedAt: string;
+  expiresAt: number | undefined;
+  recipients: string[];
+  destinations: string[];
+}
+
+/** The key of a message's main item. */
+export function mainKey(messageId: string): Record<string, string> {
+  return { [TRACE_PARTITION_KEY]: TRACE_MESSAGE_PREFIX + messageId, [TRACE_SORT_KEY]: TRACE_MAIN_SK };
+}
+
+/** Lower-cased, trimmed, without duplicates (first occurrence kept) or empties. */
+export function addresses(list: readonly unknown[] | undefined): string[] {
+  const out = new Set<string>();
+  for (const a of list ?? []) if (typeof a === 'string' && a.trim()) out.add(a.trim().toLowerCase());
+  return [...out];
+}
+
+export function senderKey(sender: string): string {
+  const s = sender.trim().toLowerCase();
+  return s === '' ? NULL_SENDER : s;
+}
+
+/** Drops `undefined` members (a DocumentClient without `removeUndefinedValues` rejects them). */
+export function clean<T>(value: T): T {
+  if (Array.isArray(value)) return value.map((v) => clean(v)) as T;
+  if (value !== null && typeof value === 'object' && !(value instanceof Uint8Array)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = clean(v);
+    return out as T;
+  }
+  return value;
+}
+
+export function toIso(input: string | Date, what: string): string {
+  const ms = input instanceof Date ? input.getTime() : Date.parse(input);
+  if (Number.isNaN(ms)) throw new InvalidInputError('query', `${what} is not a valid time: ${String(input)}`);
+  return new Date(ms).toISOString();
+}
+
+export function summaryOf(item: Item): TraceSummary {
+  const sender = typeof item.sender === 'string' ? item.sender : NULL_SENDER;
+  return {
+    messageId: item.messageId as string,
+    receivedAt: item.receivedAt as string,
+    sender: sender === NULL_SENDER ? '' : sender,
+    recipients: (item.recipients as string[] | undefined) ?? [],
+    destinations: (item.destinations as string[] | undefined) ?? [],
+    unrouted: (item.unrouted as string[] | undefined) ?? [],
+    pool: item.pool as TraceSummary['pool'],
+    outboundIpPoolName: (item.outboundIpPoolName as string | null | undefined) ?? null,
+    configurationSet: (item.configurationSet as string | null | undefined) ?? null,
+    reasons: (item.reasons as TraceSummary['reasons'] | undefined) ?? [],
+    plan: (item.plan as TraceSummary['plan'] | undefined) ?? [],
+    sizeBytes: (item.sizeBytes as number | undefined) ?? 0,
+    decisionMs: (item.decisionMs as number | undefined) ?? 0,
+    ...(item.authentication ? { authentication: item.authentication as TraceSummary['authentication'] } : {}),
+  };
+}
+
+export function sendsOf(item: Item): SendRecord[] {
+  const sends = (item.sends as Record<string, SendRecord> | undefined) ?? {};
+  return Object.values(sends).sort((a, b) => a.index - b.index);
+}
+
+/** Oldest first; stable, so events of the same millisecond keep their stored order. */
+function chronological(events: DeliveryEvent[]): DeliveryEvent[] {
+  return events
+    .map((e, i) => ({ e, i }))
+    .sort((a, b) => (a.e.at === b.e.at ? a.i - b.i : a.e.at < b.e.at ? -1 : 1))
+    .map(({ e }) => e);
+}
+
+/** A record from its main item and the newest events read (newest first). */
+export function recordOf(item: Item, newest: { events: DeliveryEvent[]; more: boolean }): TraceRecord {
+  // A record written before events became items keeps them in a list on the main item.
+  const legacy = Array.isArray(item.events) ? (item.events as DeliveryEvent[]) : [];
+  return {
+    messageId: item.messageId as string,
+    receivedAt: item.receivedAt as string,
+    status: item.status === DONE ? DONE : IN_PROGRESS,
+    attempt: (item.attempt as number | undefined) ?? 0,
+    leaseUntil: (item.leaseUntil as string | undefined) ?? '',
+    expiresAt: (item[TRACE_TTL_ATTRIBUTE] as number | undefined) ?? 0,
+    summary: item.plan !== undefined ? summaryOf(item) : null,
+    sends: sendsOf(item),
+    events: chronological([...legacy, ...[...newest.events].reverse()]),
+    eventsTruncated: newest.more,
+  };
+}
+
+/** Pointer items for every recipient/destination but the first (those are on the main item). */
+export function pointerItems(messageId: string, source: PointerSource): Item[] {
+  const roles = new Map<string, { rcpt: boolean; dest: boolean }>();
+  const role = (address: string) => {
+    let r = roles.get(address);
+    if (!r) {
+      r = { rcpt: false, dest: false };
+      roles.set(address, r);
+    }
+    return r;
+  };
+  for (const a of addresses(source.recipients).slice(1)) role(a).rcpt = true;
+  for (const a of addresses(source.destinations).slice(1)) role(a).dest = true;
+  return [...roles].map(([address, r]) => ({
+    [TRACE_PARTITION_KEY]: TRACE_MESSAGE_PREFIX + messageId,
+    [TRACE_SORT_KEY]: TRACE_POINTER_PREFIX + address,
+    messageId,
+    [TRACE_INDEX_SK]: source.receivedAt,
+    ...(r.rcpt ? { [TRACE_RECIPIENT_INDEX_PK]: address } : {}),
+    ...(r.dest ? { [TRACE_DESTINATION_INDEX_PK]: address } : {}),
+    ...(source.expiresAt !== undefined ? { [TRACE_TTL_ATTRIBUTE]: source.expiresAt } : {}),
+  }));
+}
