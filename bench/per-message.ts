@@ -29,8 +29,8 @@ import { SesMailer } from '../functions/adapters/ses-mailer.js';
 import { copySealOptions, sealArc } from '../functions/core/compose/arc.js';
 import { rewriteHeader } from '../functions/core/compose/rewrite.js';
 import { classify, decide } from '../functions/core/decide.js';
+import type { LimitsStore, TraceStore } from '../functions/core/ports.js';
 import type { ReceivedMail } from '../functions/core/ses-event.js';
-import type { LimitsStore, TraceStore } from '../functions/router/ports.js';
 import { type PipelineDeps, processReceipt } from '../functions/router/process.js';
 import {
   CLIENT_IP,

@@ -61,7 +61,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientDependencyError } from '../core/errors.js';
 import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
-import type { LimitsStore } from '../router/ports.js';
+import type { LimitsStore } from '../core/ports.js';
 import {
   type Delta,
   type Item,

@@ -6,7 +6,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
-import type { NoticeLedger } from '../router/ports.js';
+import type { NoticeLedger } from '../core/ports.js';
 import { rethrowAws } from './aws-errors.js';
 import { documentClient, LIMITS_PARTITION_KEY, LIMITS_TTL_ATTRIBUTE } from './tables.js';
 

@@ -43,7 +43,7 @@
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaseLostError, TransientDependencyError } from '../core/errors.js';
-import type { ClaimResult, DeliveryEvent, SendRecord, TraceStore, TraceSummary } from '../router/ports.js';
+import type { ClaimResult, DeliveryEvent, SendRecord, TraceStore, TraceSummary } from '../core/ports.js';
 import {
   documentClient,
   Expr,

@@ -5,7 +5,7 @@
  */
 import { GetObjectCommand, type GetObjectCommandOutput, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
 import { MessageNotFoundError } from '../core/errors.js';
-import type { MailStore } from '../router/ports.js';
+import type { MailStore } from '../core/ports.js';
 import { rethrowAws } from './aws-errors.js';
 
 export interface S3MailStoreOptions {

@@ -9,7 +9,7 @@
  */
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { SendRejectedError } from '../core/errors.js';
-import type { Mailer, SendRequest } from '../router/ports.js';
+import type { Mailer, SendRequest } from '../core/ports.js';
 import { isTransientAwsError, rethrowAws } from './aws-errors.js';
 
 /**

@@ -19,8 +19,8 @@ import {
   type SESv2Client,
 } from '@aws-sdk/client-sesv2';
 import type { Config } from '../core/config.js';
+import type { PoolStatus } from '../core/ports.js';
 import { POOLS, type Pool } from '../core/vocabulary.js';
-import type { PoolStatus } from '../router/ports.js';
 import { rethrowAws } from './aws-errors.js';
 
 /** A pool as the operator sees it (`pools status`). */

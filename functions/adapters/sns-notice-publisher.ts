@@ -15,7 +15,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, Checksum, Provider, SourceData } from '@smithy/types';
 import { TransientDependencyError } from '../core/errors.js';
-import type { NoticePublisher } from '../router/ports.js';
+import type { NoticePublisher } from '../core/ports.js';
 
 /** SHA-256 (and HMAC-SHA-256 when given a secret) in the shape the signer expects. */
 class NodeSha256 implements Checksum {

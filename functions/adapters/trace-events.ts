@@ -23,7 +23,7 @@
  * there were more (`eventsTruncated`).
  */
 import { createHash } from 'node:crypto';
-import type { DeliveryEvent } from '../router/ports.js';
+import type { DeliveryEvent } from '../core/ports.js';
 import {
   TRACE_EVENT_PREFIX,
   TRACE_MESSAGE_PREFIX,

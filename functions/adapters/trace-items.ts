@@ -22,7 +22,7 @@
  * main items with `BatchGetItem`.
  */
 import { InvalidInputError } from '../core/errors.js';
-import type { DeliveryEvent, SendRecord, TraceSummary } from '../router/ports.js';
+import type { DeliveryEvent, SendRecord, TraceSummary } from '../core/ports.js';
 import {
   TRACE_DESTINATION_INDEX_PK,
   TRACE_INDEX_SK,

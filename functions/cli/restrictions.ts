@@ -6,7 +6,7 @@
 import { parseArgs } from 'node:util';
 import { isValidAddress } from '../core/config.js';
 import { InvalidInputError } from '../core/errors.js';
-import type { LimitsStore } from '../router/ports.js';
+import type { LimitsStore } from '../core/ports.js';
 import { cliLimitsStore, withProgress } from './aws.js';
 import { EXIT, painter, parseNow, table, wantsJson } from './io.js';
 

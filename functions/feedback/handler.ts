@@ -7,7 +7,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
 import { traceStoreFromEnvironment } from '../adapters/trace-environment.js';
-import type { TraceStore } from '../router/ports.js';
+import type { TraceStore } from '../core/ports.js';
 import { parseSesEventRecord, unwrapFeedbackEvent } from './parse.js';
 
 const logger = new Logger({ serviceName: 'outbound-pools-feedback' });

@@ -6,7 +6,7 @@
  * (`detail`). Each names the SES message id of *our* send and carries the send's tags, whose
  * `inbound_id` says which trace record (received message) it belongs to.
  */
-import type { DeliveryEvent } from '../router/ports.js';
+import type { DeliveryEvent } from '../core/ports.js';
 
 export interface FeedbackItem {
   /** The received message's id (the trace record), from the `inbound_id` tag. */

@@ -8,7 +8,7 @@
  * (a retried invocation resumes its stored plan and would not raise the notice again anyway).
  */
 import { type Notice, noticeKey, noticeMessage, noticeSubject } from '../core/notices.js';
-import type { NoticeLedger, NoticePublisher } from './ports.js';
+import type { NoticeLedger, NoticePublisher } from '../core/ports.js';
 import type { PipelineObserver } from './process.js';
 
 /** How long an event key is remembered: longer than any notice window (a day). */

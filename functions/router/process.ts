@@ -28,8 +28,6 @@ import { LeaseLostError, SendRejectedError } from '../core/errors.js';
 import type { Restriction, SenderState } from '../core/limits.js';
 import { parseMailboxes } from '../core/message.js';
 import { holdPausedPools, NO_PAUSED_POOLS } from '../core/pause.js';
-import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
-import type { Pool, Reason } from '../core/vocabulary.js';
 import type {
   ClaimResult,
   LimitsStore,
@@ -39,7 +37,9 @@ import type {
   SendRecord,
   TraceStore,
   TraceSummary,
-} from './ports.js';
+} from '../core/ports.js';
+import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
+import type { Pool, Reason } from '../core/vocabulary.js';
 import { DEFAULT_MAX_ATTEMPTS, isFinalAttempt } from './retries.js';
 
 /** Hooks for logs and metrics; the handler wires them to Powertools. All optional. */

@@ -6,8 +6,8 @@
  */
 import { DEFAULT_QUERY_LIMIT, type TraceQuery, type TraceRecord } from '../adapters/dynamo-trace-store.js';
 import { InvalidInputError } from '../core/errors.js';
+import type { DeliveryEvent } from '../core/ports.js';
 import { parseInstant } from '../core/validation.js';
-import type { DeliveryEvent } from '../router/ports.js';
 
 /** The parameters of a lookup, as text (command-line flags or URL query parameters). */
 export interface TraceLookupInput {

@@ -27,7 +27,7 @@ import { fileURLToPath } from 'node:url';
 import { releaseRestriction } from '../../functions/cli/restrictions.js';
 import { InvalidInputError } from '../../functions/core/errors.js';
 import type { Restriction } from '../../functions/core/limits.js';
-import type { LimitsStore } from '../../functions/router/ports.js';
+import type { LimitsStore } from '../../functions/core/ports.js';
 import type { FeedItem, MessageFeed } from './feed.js';
 import { DISPOSITIONS, filterMessages, overview } from './stats.js';
 

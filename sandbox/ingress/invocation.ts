@@ -9,7 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { isRetryable } from '../../functions/core/errors.js';
-import type { SendRecord } from '../../functions/router/ports.js';
+import type { SendRecord } from '../../functions/core/ports.js';
 import type { PipelineResult } from '../../functions/router/process.js';
 import type { Verdicts } from './verdicts.js';
 

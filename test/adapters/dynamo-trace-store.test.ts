@@ -22,7 +22,7 @@ import {
 } from '../../functions/adapters/trace-events.js';
 import type { PlannedSend } from '../../functions/core/decide.js';
 import { InvalidInputError, LeaseLostError, TransientDependencyError } from '../../functions/core/errors.js';
-import type { DeliveryEvent, SendRecord, TraceSummary } from '../../functions/router/ports.js';
+import type { DeliveryEvent, SendRecord, TraceSummary } from '../../functions/core/ports.js';
 import { lookUpTrace } from '../../functions/trace-api/lookup.js';
 import { type DynamoDbEmulator, EMULATOR_CREDENTIALS, startDynamoDb } from '../../sandbox/emulators/index.js';
 

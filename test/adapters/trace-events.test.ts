@@ -13,7 +13,7 @@ import {
   MAX_EVENT_ITEM_BYTES,
   MAX_EVENT_RECIPIENTS,
 } from '../../functions/adapters/trace-events.js';
-import type { DeliveryEvent } from '../../functions/router/ports.js';
+import type { DeliveryEvent } from '../../functions/core/ports.js';
 
 const eventArb: fc.Arbitrary<DeliveryEvent> = fc.record(
   {

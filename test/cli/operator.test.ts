@@ -14,7 +14,7 @@ import { DynamoLimitsStore } from '../../functions/adapters/dynamo-limits-store.
 import { DynamoTraceStore } from '../../functions/adapters/dynamo-trace-store.js';
 import { createTables } from '../../functions/adapters/tables.js';
 import { nextUtcMidnight } from '../../functions/core/limits.js';
-import type { SendRecord, TraceSummary } from '../../functions/router/ports.js';
+import type { SendRecord, TraceSummary } from '../../functions/core/ports.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
 import { type CliResult as Result, runCli } from '../helpers/cli.js';
 import { CONFIG_JSON } from '../helpers/mail.js';

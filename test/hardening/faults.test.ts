@@ -25,7 +25,7 @@ import {
   LeaseLostError,
   TransientDependencyError,
 } from '../../functions/core/errors.js';
-import type { LimitsStore, Mailer, MailStore, TraceStore } from '../../functions/router/ports.js';
+import type { LimitsStore, Mailer, MailStore, TraceStore } from '../../functions/core/ports.js';
 import { type PipelineDeps, type PipelineResult, processReceipt } from '../../functions/router/process.js';
 import {
   DEFAULT_LEASE_SECONDS,

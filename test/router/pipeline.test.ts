@@ -14,9 +14,9 @@ import {
   MessageNotFoundError,
   TransientDependencyError,
 } from '../../functions/core/errors.js';
+import type { Mailer } from '../../functions/core/ports.js';
 import { Srs } from '../../functions/core/srs.js';
 import { processFeedback } from '../../functions/feedback/handler.js';
-import type { Mailer } from '../../functions/router/ports.js';
 import { processReceipt } from '../../functions/router/process.js';
 import type { RecordedSend } from '../../sandbox/emulators/index.js';
 import { dkimKey, message, NOW, sesEvent, sign, zones } from '../helpers/mail.js';

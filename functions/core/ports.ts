@@ -1,13 +1,13 @@
 /**
- * The seams between the pipeline and the outside world. The pipeline (`process.ts`) only
+ * The seams between the pipeline and the outside world. The pipeline (`functions/router/process.ts`) only
  * knows these interfaces; AWS adapters (`functions/adapters/`) and test doubles implement
  * them. Following Powertools' idempotency package: the core is abstract, each adapter is the
  * only file that imports its SDK.
  */
-import type { AuthenticationFacts } from '../core/authentication.js';
-import type { PlannedSend } from '../core/decide.js';
-import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
-import type { Disposition, Reason } from '../core/vocabulary.js';
+import type { AuthenticationFacts } from './authentication.js';
+import type { PlannedSend } from './decide.js';
+import type { LimitUsage, Restriction, SenderState } from './limits.js';
+import type { Disposition, Reason } from './vocabulary.js';
 
 /** Where the receipt rule's S3 action stored the raw message. */
 export interface MailStore {
