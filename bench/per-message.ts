@@ -17,7 +17,6 @@
  * Run directly (`node --expose-gc --import tsx bench/per-message.ts <corpusDir>`) it prints
  * JSON; `bench/run.ts` calls it that way.
  */
-import { spawn } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -32,6 +31,7 @@ import { classify, decide } from '../functions/core/decide.js';
 import type { LimitsStore, TraceStore } from '../functions/core/ports.js';
 import type { ReceivedMail } from '../functions/core/ses-event.js';
 import { type PipelineDeps, processReceipt } from '../functions/router/process.js';
+import { lastJson, runTsChild } from './child.js';
 import {
   CLIENT_IP,
   type Corpus,
@@ -44,7 +44,6 @@ import {
 import { median } from './stats.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
-const PROJECT_ROOT = join(BENCH_DIR, '..');
 
 export interface StageTimes {
   classify: number;
@@ -378,56 +377,6 @@ async function memoryChild(corpusDir: string, name: string, path: MemoryPath): P
     buffersPerMessage: Math.max(heapGrowth, externalGrowth) / m.raw.length,
     ...(path === 'full' ? { sesRequestBytes: sink.sesRequestBytes } : {}),
   };
-}
-
-/**
- * Runs a TypeScript module of the bench in a fresh Node (the one running us) with tsx;
- * resolves with its stdout. `onLine` sees its stderr line by line as it comes.
- */
-export function runTsChild(
-  script: string,
-  args: string[],
-  nodeFlags: string[] = [],
-  onLine?: (line: string) => void,
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...nodeFlags, '--import', 'tsx', script, ...args], {
-      cwd: PROJECT_ROOT,
-      env: process.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    let err = '';
-    let pending = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      const text = d.toString();
-      err += text;
-      pending += text;
-      const lines = pending.split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) onLine?.(line);
-    });
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (pending) onLine?.(pending);
-      if (code === 0) resolve(out);
-      else reject(new Error(`${script} ${args.join(' ')} exited ${code}: ${err.slice(-2000)}`));
-    });
-  });
-}
-
-/** The last line of a child's stdout that is a JSON document. */
-export function lastJson<T>(stdout: string): T {
-  const line = stdout
-    .trim()
-    .split('\n')
-    .reverse()
-    .find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`no JSON in child output: ${stdout.slice(-500)}`);
-  return JSON.parse(line) as T;
 }
 
 /** Memory of each named message through both paths, one child process each. */

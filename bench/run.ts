@@ -8,15 +8,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { lastJson, runTsChild } from './child.js';
 import { type ColdStartResult, measureColdStart } from './cold-start.js';
 import { buildCorpus, saveCorpus } from './corpus.js';
-import {
-  lastJson,
-  type MemorySample,
-  measureMemory,
-  type PerMessageResult,
-  runTsChild,
-} from './per-message.js';
+import { type MemorySample, measureMemory, type PerMessageResult } from './per-message.js';
 import type { BucketSummary, RequestsResult } from './requests.js';
 import { median } from './stats.js';
 import type { ThroughputResult } from './throughput.js';
