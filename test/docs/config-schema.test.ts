@@ -21,7 +21,7 @@ import {
 } from '../../functions/core/config-schema.js';
 
 const DOC = 'docs/configuration.md';
-const EXAMPLES = ['config/outbound-pools.json', 'examples/demo/config.json'];
+const EXAMPLES = ['config/outbound-pools.json', 'examples/demo/config.json', 'examples/simulate/config.json'];
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
 
 // The validator aws-cdk-lib uses for its own schemas (a dependency of it, pinned by the
