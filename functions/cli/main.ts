@@ -2,6 +2,7 @@
  * `outbound-pools`: the operator CLI. Each subcommand lives in its own module; this one
  * dispatches and turns errors into exit codes (sysexits.h: 2 bad input, 75 try again later).
  */
+import { readFileSync } from 'node:fs';
 import { ConfigError, InvalidInputError, isRetryable, OutboundPoolsError } from '../core/errors.js';
 import { CONFIG_USAGE, configCommand } from './config.js';
 import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
@@ -50,6 +51,8 @@ trace, restrictions and limits read the DynamoDB tables of a deployment, or of t
 AWS_REGION, AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_ENDPOINT_URL_DYNAMODB;
 table names from TRACE_TABLE/LIMITS_TABLE or --trace-table/--limits-table.
 
+COMMAND --help (or -h) prints one command's usage; --version prints the version.
+
 Exit codes: 0 done, 1 failed, 2 bad input or configuration, 75 temporary failure (retry).`;
 
 /** Errors of `node:util` parseArgs (unknown option, missing value) are bad input. */
@@ -58,8 +61,46 @@ function isArgError(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
-export async function main(argv: string[], out = process.stdout, err = process.stderr): Promise<number> {
+/** Each command's usage, for `COMMAND --help` (or `-h`) wherever it stands on the line. */
+const COMMAND_USAGE: Readonly<Record<string, string>> = {
+  'dry-run': DRY_RUN_USAGE,
+  config: CONFIG_USAGE,
+  srs: SRS_USAGE,
+  trace: TRACE_USAGE,
+  restrictions: RESTRICTIONS_USAGE,
+  limits: LIMITS_USAGE,
+  doctor: DOCTOR_USAGE,
+  simulate: SIMULATE_USAGE,
+  pools: POOLS_USAGE,
+};
+
+/** The package's version (package.json next to `functions/`), for `--version`. */
+export function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    name: string;
+    version: string;
+  };
+  return `${pkg.name} ${pkg.version}`;
+}
+
+export async function main(
+  argv: string[],
+  out: NodeJS.WriteStream = process.stdout,
+  err: NodeJS.WriteStream = process.stderr,
+): Promise<number> {
   const [command, ...rest] = argv;
+  if (command === '--version' || command === '-V' || command === 'version') {
+    out.write(`${cliVersion()}
+`);
+    return EXIT.ok;
+  }
+  // Operators' convention: `--help`/`-h` anywhere after a command prints its usage, exit 0.
+  const usage = command === undefined ? undefined : COMMAND_USAGE[command];
+  if (usage && rest.some((a) => a === '--help' || a === '-h')) {
+    out.write(`${usage}
+`);
+    return EXIT.ok;
+  }
   try {
     switch (command) {
       case 'dry-run':
