@@ -61,7 +61,10 @@ function isArgError(error: unknown): boolean {
   return typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS');
 }
 
-/** Each command's usage, for `COMMAND --help` (or `-h`) wherever it stands on the line. */
+/**
+ * Each command's usage, for `COMMAND --help` (or `-h`) wherever it stands on the line.
+ * `simulate` answers `--help` itself (it adds its traffic classes to the usage).
+ */
 const COMMAND_USAGE: Readonly<Record<string, string>> = {
   'dry-run': DRY_RUN_USAGE,
   config: CONFIG_USAGE,
@@ -70,7 +73,6 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   restrictions: RESTRICTIONS_USAGE,
   limits: LIMITS_USAGE,
   doctor: DOCTOR_USAGE,
-  simulate: SIMULATE_USAGE,
   pools: POOLS_USAGE,
 };
 
