@@ -344,7 +344,12 @@ async function processClaimed(
   }
 
   const plan = summary.plan;
-  const pending = plan.map((send, index) => ({ send, index })).filter(({ index }) => !done.has(index));
+  // A copy SES refused and an NDR answered is final: a resumed attempt does not try it again
+  // (the claim hands back only the copies sent; the plan holds the answered refusals).
+  const answered = new Set(plan.flatMap((p) => (p.refused ? [p.refused.copy] : [])));
+  const pending = plan
+    .map((send, index) => ({ send, index }))
+    .filter(({ index }) => !done.has(index) && !answered.has(index));
   let summaryWritten = resumed !== null;
   if (pending.length === 0) {
     await deps.trace.recordSend(messageId, attempt, null, summaryWritten ? null : summary, true);
