@@ -98,6 +98,11 @@ export function unverifiedIdentities(message: string): string[] {
     .filter((s) => s.length > 0);
 }
 
+/** `text` without its quoted spans ('…', "…", `…`, “…”). */
+function withoutQuoted(text: string): string {
+  return text.replace(/'[^']*'|"[^"]*"|`[^`]*`|“[^”]*”/g, ' ');
+}
+
 /** Classifies an SESv2 SendEmail error. Pure: no I/O, no clock. */
 export function classifySesError(error: SesErrorFacts, send: SendFacts): SesErrorVerdict {
   const name = error.name ?? '';
@@ -126,20 +131,24 @@ export function classifySesError(error: SesErrorFacts, send: SendFacts): SesErro
   if (name !== 'MessageRejected' && name !== 'BadRequestException') return { kind: 'other' };
 
   // MessageRejected and BadRequestException carry many causes; the text tells them apart.
-  if (QUOTA_TEXT.test(text)) return { kind: 'deployment', scope: 'account' };
-  if (RATE_TEXT.test(text)) return { kind: 'throttle' };
-  if (UNVERIFIED_TEXT.test(text)) {
+  // SES may quote a piece of the message in it ("Illegal header 'X-…'"): a sender controls
+  // that piece, so quoted spans are not read, lest a header named like a deployment fault
+  // turn a refusal of its own copy into a dead-lettered message.
+  const ours = withoutQuoted(text);
+  if (QUOTA_TEXT.test(ours)) return { kind: 'deployment', scope: 'account' };
+  if (RATE_TEXT.test(ours)) return { kind: 'throttle' };
+  if (UNVERIFIED_TEXT.test(ours)) {
     const recipients = new Set(send.recipients.map((r) => r.toLowerCase()));
     const failed = unverifiedIdentities(text);
     // A recipient failing the check means the account is still in the sandbox.
-    if (failed.some((f) => recipients.has(f)) || /sandbox/i.test(text)) {
+    if (failed.some((f) => recipients.has(f)) || /sandbox/i.test(ours)) {
       return { kind: 'deployment', scope: 'account' };
     }
     return { kind: 'deployment', scope: 'identity' };
   }
-  if (ACCOUNT_TEXT.test(text)) return { kind: 'deployment', scope: 'account' };
-  if (CONFIGURATION_SET_TEXT.test(text)) return { kind: 'deployment', scope: 'configuration-set' };
-  if (NOT_AUTHORIZED_TEXT.test(text) || MAIL_FROM_TEXT.test(text)) {
+  if (ACCOUNT_TEXT.test(ours)) return { kind: 'deployment', scope: 'account' };
+  if (CONFIGURATION_SET_TEXT.test(ours)) return { kind: 'deployment', scope: 'configuration-set' };
+  if (NOT_AUTHORIZED_TEXT.test(ours) || MAIL_FROM_TEXT.test(ours)) {
     return { kind: 'deployment', scope: 'identity' };
   }
   return { kind: 'copy', refusal: name === 'MessageRejected' ? 'content' : 'request' };

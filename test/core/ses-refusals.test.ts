@@ -99,6 +99,13 @@ const cases: { name: string; message: string; expect: SesErrorVerdict }[] = [
   { name: 'MessageRejected', message: 'Message contains a virus.', expect: content },
   { name: 'MessageRejected', message: 'Illegal header: "X-Foo".', expect: content },
   { name: 'MessageRejected', message: "Duplicate header 'DKIM-Signature'.", expect: content },
+  // A sender controls what SES quotes from its message: quoted spans are not read.
+  {
+    name: 'MessageRejected',
+    message: "Illegal header 'X-Configuration-Set-Sending-Paused-For-Account-Sandbox'.",
+    expect: content,
+  },
+  { name: 'MessageRejected', message: 'Illegal header "Email address is not verified: x".', expect: content },
   { name: 'BadRequestException', message: 'Illegal address', expect: request },
   { name: 'BadRequestException', message: 'The raw message is not valid MIME', expect: request },
   // Not a refusal: mapped as any AWS error.
