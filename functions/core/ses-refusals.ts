@@ -3,8 +3,9 @@
  * function over the error's name and text and the copy that was being sent, so every case is
  * testable without SES.
  *
- * SendEmail's documented errors (SESv2 API Reference, "SendEmail", Errors; the SDKs' error
- * enums list the same: `AccountSuspendedException`, `BadRequestException`,
+ * SendEmail's documented errors (SESv2 API Reference, "SendEmail", Errors,
+ * https://docs.aws.amazon.com/ses/latest/APIReference-V2/API_SendEmail.html; the SDKs' error
+ * enums list the same, e.g. aws-sdk-sesv2 `SendEmailError`: `AccountSuspendedException`, `BadRequestException`,
  * `LimitExceededException`, `MailFromDomainNotVerifiedException`, `MessageRejected`,
  * `NotFoundException`, `SendingPausedException`, `TooManyRequestsException`), plus the SES v1
  * names (`AccountSendingPausedException`, `ConfigurationSetDoesNotExistException`,
@@ -16,7 +17,8 @@
  * - **account**: the account is suspended or paused, over its daily quota, or still in the
  *   SES sandbox (SES then refuses every unverified *recipient*: "If your account is still in
  *   the Amazon SES sandbox, you also need to verify any email addresses which you plan on
- *   sending email to", SES Developer Guide, "Verified identities in Amazon SES").
+ *   sending email to", SES Developer Guide, "Verified identities in Amazon SES",
+ *   https://docs.aws.amazon.com/ses/latest/dg/verify-addresses-and-domains.html).
  * - **identity**: the From, Sender or Return-Path is not a verified identity ("Before you can
  *   send an email using Amazon SES, you must create and verify each identity that you're
  *   going to use as a "From", "Source", "Sender", or "Return-Path" address", same page; the
