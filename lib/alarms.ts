@@ -157,7 +157,8 @@ export class ReputationAlarms extends Construct {
         period,
       });
     this.sendsFailed = new cloudwatch.Alarm(this, 'SendsFailed', {
-      alarmDescription: 'SES refused copies for good (MessageRejected, BadRequest): see the trace',
+      alarmDescription:
+        'SES refused a copy for its content, request or size (deployment faults go to the dead-letter queue): see the trace',
       metric: sumOverPools(METRIC.sendsFailed, Duration.minutes(5)),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,

@@ -7,6 +7,7 @@ import { CfnOutput, Stack } from 'aws-cdk-lib';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/core/config.js';
+import { sendingDomains } from '../functions/core/sending-domains.js';
 
 /** Properties of {@link SendingIdentities}. */
 export interface SendingIdentitiesProps {
@@ -22,11 +23,8 @@ export interface SendingIdentitiesProps {
   readonly createIdentities?: boolean;
 }
 
-/** The domains SES sends as for the router, in a stable order and without duplicates. */
-export function sendingDomains(config: Config): string[] {
-  const sinkDomain = config.bounceSink.slice(config.bounceSink.lastIndexOf('@') + 1);
-  return [...new Set([...config.acceptedDomains, config.srs.domain, sinkDomain])];
-}
+// One list for the stack's identities and the router's `Sender` rule (`compose/rewrite.ts`).
+export { sendingDomains } from '../functions/core/sending-domains.js';
 
 /** Sending domains and their identity ARNs (`arn:aws:ses:region:account:identity/<domain>`). */
 export class SendingIdentities extends Construct {

@@ -3,6 +3,8 @@
  * throttling, 5xx and network errors with exponential backoff and jitter (standard retry
  * mode) by the time an error reaches us; what is still transient here fails the invocation
  * so Lambda's asynchronous retries (and then the on-failure destination) keep the event.
+ * SES `SendEmail` errors are sorted first by `ses-mailer.ts` (throttles retried again there
+ * with backoff, refusals classified by `core/ses-refusals.ts`); what is left comes here.
  */
 import { TransientDependencyError } from '../core/errors.js';
 

@@ -1,59 +1,132 @@
 /**
  * SESv2 `SendEmail` with `Content.Raw` through a pool's configuration set.
  *
- * Over the account's maximum send rate SES answers `TooManyRequestsException` (429) and does
- * not send; the SDK's standard retry mode retries that (and 5xx) with backoff and jitter, and
- * what still fails becomes a retryable error for Lambda to retry the event. Refusals that a
- * retry cannot fix (`MessageRejected`, an unverified From, a paused account) become
- * {@link SendRejectedError}: the copy is recorded as failed instead of looping.
+ * Errors are sorted by `core/ses-refusals.ts` (SESv2 API Reference, "SendEmail", Errors):
+ *
+ * - **Throttling** (`TooManyRequestsException`, `LimitExceededException` for the sending rate;
+ *   SES "does not send" over the account's maximum send rate) is first retried by the SDK's
+ *   standard retry mode; what still comes back throttled is retried here with exponential
+ *   backoff and full jitter ({@link ThrottleBackoff}) for as long as the budget allows and the
+ *   invocation has time left, then fails the invocation as a retryable error: SPEC 8,
+ *   "throttling by SES is retried with backoff, never dropped".
+ * - A **deployment fault** (account, identity or configuration-set level) becomes
+ *   {@link SesDeploymentError}: the invocation fails, Lambda retries, then dead-letters.
+ * - A refusal of **this copy** becomes {@link SendRejectedError}: recorded as failed.
+ * - Anything else goes through `aws-errors.ts` (5xx and network: retryable; else as is).
  */
 import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
-import { SendRejectedError } from '../core/errors.js';
+import { SendRejectedError, SesDeploymentError, TransientDependencyError } from '../core/errors.js';
 import type { Mailer, SendRequest } from '../core/ports.js';
-import { isTransientAwsError, rethrowAws } from './aws-errors.js';
-
-/**
- * Refusals of this one message: retrying the same bytes cannot succeed. Everything else
- * that is not transient (an unverified identity, a missing configuration set, a paused
- * account) is a fault of the deployment: the invocation fails and the event is kept in the
- * dead-letter queue, to be redriven once an operator fixed it.
- */
-const MESSAGE_REFUSALS = new Set(['MessageRejected', 'BadRequestException']);
+import { classifySesError, oneLine } from '../core/ses-refusals.js';
+import { rethrowAws } from './aws-errors.js';
 
 /** SES accepts at most 50 recipients per call (SES quotas). */
 const MAX_RECIPIENTS = 50;
 
+/**
+ * Backoff for throttled sends, beyond the SDK's own retries: attempt n waits a uniformly
+ * random time in [0, min(capMs, baseMs · 2ⁿ)] ("full jitter", AWS Architecture Blog,
+ * "Exponential Backoff And Jitter"), so throttled concurrent invocations spread out instead of
+ * retrying in step.
+ */
+export interface ThrottleBackoff {
+  /** First wait's upper bound. @default 200 */
+  baseMs?: number;
+  /** Largest upper bound of one wait. @default 5000 */
+  capMs?: number;
+  /** Total time one send may spend waiting on throttles. @default 30000 */
+  budgetMs?: number;
+  /**
+   * Time the invocation must keep after a wait, to record the send and finish (trace writes,
+   * the other copies' compose). @default 10000
+   */
+  marginMs?: number;
+  /** Milliseconds the invocation has left (Lambda's `getRemainingTimeInMillis`); absent: no limit. */
+  remainingMs?: () => number | undefined;
+  /** Injected for tests. @default setTimeout */
+  sleep?: (ms: number) => Promise<void>;
+  /** Injected for tests. @default Math.random */
+  random?: () => number;
+}
+
+export interface SesMailerOptions {
+  throttle?: ThrottleBackoff;
+}
+
+const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 export class SesMailer implements Mailer {
   readonly #client: SESv2Client;
+  readonly #backoff: Required<Omit<ThrottleBackoff, 'remainingMs'>> & Pick<ThrottleBackoff, 'remainingMs'>;
 
-  constructor(client: SESv2Client) {
+  constructor(client: SESv2Client, options: SesMailerOptions = {}) {
     this.#client = client;
+    const t = options.throttle ?? {};
+    this.#backoff = {
+      baseMs: t.baseMs ?? 200,
+      capMs: t.capMs ?? 5_000,
+      budgetMs: t.budgetMs ?? 30_000,
+      marginMs: t.marginMs ?? 10_000,
+      remainingMs: t.remainingMs,
+      sleep: t.sleep ?? defaultSleep,
+      random: t.random ?? Math.random,
+    };
   }
 
   async send(request: SendRequest): Promise<{ messageId: string }> {
     if (request.to.length === 0 || request.to.length > MAX_RECIPIENTS) {
       throw new RangeError(`a send takes 1 to ${MAX_RECIPIENTS} recipients, got ${request.to.length}`);
     }
-    try {
-      const out = await this.#client.send(
-        new SendEmailCommand({
-          FromEmailAddress: request.fromAddress,
-          Destination: { ToAddresses: request.to },
-          Content: { Raw: { Data: request.raw } },
-          ConfigurationSetName: request.configurationSet,
-          TenantName: request.tenant,
-          FeedbackForwardingEmailAddress: request.feedbackForwardingAddress,
-          EmailTags: request.tags.map((t) => ({ Name: t.name, Value: t.value })),
-        }),
-      );
-      if (!out.MessageId) throw new SendRejectedError('NoMessageId', 'SES returned no message id');
-      return { messageId: out.MessageId };
-    } catch (error) {
-      const e = error as Error;
-      if (!isTransientAwsError(error) && MESSAGE_REFUSALS.has(e.name)) {
-        throw new SendRejectedError(e.name, e.message, { cause: error });
+    const b = this.#backoff;
+    let waited = 0;
+    for (let retry = 0; ; retry++) {
+      try {
+        return await this.#sendOnce(request);
+      } catch (error) {
+        const e = error as Error;
+        const verdict = classifySesError(
+          { name: e?.name ?? '', message: e?.message ?? '' },
+          {
+            recipients: request.to,
+          },
+        );
+        if (verdict.kind === 'deployment') {
+          throw new SesDeploymentError(verdict.scope, e.name, e.message, { cause: error });
+        }
+        if (verdict.kind === 'copy') {
+          throw new SendRejectedError(e.name, oneLine(e.message), { cause: error, refusal: verdict.refusal });
+        }
+        if (verdict.kind === 'other') return rethrowAws('ses', 'SendEmail', error);
+        const wait = Math.floor(b.random() * Math.min(b.capMs, b.baseMs * 2 ** retry));
+        const remaining = b.remainingMs?.();
+        if (waited + wait > b.budgetMs || (remaining !== undefined && remaining - wait < b.marginMs)) {
+          throw new TransientDependencyError(
+            'ses',
+            oneLine(
+              `SendEmail still throttled (${e.name}: ${e.message}) after ${retry} backoff retries over ${waited} ms; Lambda retries the event`,
+            ),
+            { cause: error },
+          );
+        }
+        await b.sleep(wait);
+        waited += wait;
       }
-      return rethrowAws('ses', 'SendEmail', error);
     }
+  }
+
+  async #sendOnce(request: SendRequest): Promise<{ messageId: string }> {
+    const out = await this.#client.send(
+      new SendEmailCommand({
+        FromEmailAddress: request.fromAddress,
+        Destination: { ToAddresses: request.to },
+        Content: { Raw: { Data: request.raw } },
+        ConfigurationSetName: request.configurationSet,
+        TenantName: request.tenant,
+        FeedbackForwardingEmailAddress: request.feedbackForwardingAddress,
+        EmailTags: request.tags.map((t) => ({ Name: t.name, Value: t.value })),
+      }),
+    );
+    if (!out.MessageId) throw new TransientDependencyError('ses', 'SendEmail returned no message id');
+    return { messageId: out.MessageId };
   }
 }

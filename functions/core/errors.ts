@@ -6,6 +6,13 @@
  * Every subclass sets `name`, accepts `ErrorOptions` (so a `cause` is never lost) and carries
  * its data, following Powertools' idempotency `errors.ts`.
  */
+import {
+  type CopyRefusal,
+  DEPLOYMENT_FAULT_ACTIONS,
+  type DeploymentFaultScope,
+  oneLine,
+} from './ses-refusals.js';
+
 export class OutboundPoolsError extends Error {
   /** True when the same input may succeed later (DNS SERVFAIL, throttling, a 5xx). */
   readonly retryable: boolean;
@@ -99,13 +106,41 @@ export class LeaseLostError extends OutboundPoolsError {
   }
 }
 
-/** SES refused a copy for a reason retrying will not fix (e.g. an unverified From). */
+/**
+ * SES refused this one copy (its content, the request made of it, its size): retrying the same
+ * bytes will not help, so the copy is recorded as failed (`ses-refusals.ts`).
+ */
 export class SendRejectedError extends OutboundPoolsError {
   readonly code: string;
+  readonly refusal: CopyRefusal;
 
-  constructor(code: string, message: string, options?: ErrorOptions) {
+  constructor(code: string, message: string, options?: ErrorOptions & { refusal?: CopyRefusal }) {
     super(`SES rejected the copy (${code}): ${message}`, options);
     this.name = 'SendRejectedError';
+    this.code = code;
+    this.refusal = options?.refusal ?? 'content';
+  }
+}
+
+/**
+ * SES refused to send for a reason that is not this message's: the account, a sending
+ * identity or the pool's configuration set (`ses-refusals.ts`). Every copy would fail the
+ * same way, so the invocation fails (retryable: Lambda retries, then dead-letters and the
+ * dead-letter alarm fires) and the message names the class, the cause and the fix in one line.
+ */
+export class SesDeploymentError extends OutboundPoolsError {
+  readonly scope: DeploymentFaultScope;
+  readonly code: string;
+
+  constructor(scope: DeploymentFaultScope, code: string, cause: string, options?: ErrorOptions) {
+    super(
+      oneLine(
+        `SES refused to send: ${scope}-level fault (${code}: ${cause}); ${DEPLOYMENT_FAULT_ACTIONS[scope]}`,
+      ),
+      { ...options, retryable: true },
+    );
+    this.name = 'SesDeploymentError';
+    this.scope = scope;
     this.code = code;
   }
 }

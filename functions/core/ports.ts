@@ -7,6 +7,7 @@
 import type { AuthenticationFacts } from './authentication.js';
 import type { PlannedSend } from './decide.js';
 import type { LimitUsage, Restriction, SenderState } from './limits.js';
+import type { CopyRefusal } from './ses-refusals.js';
 import type { Disposition, Reason } from './vocabulary.js';
 
 /** Where the receipt rule's S3 action stored the raw message. */
@@ -62,6 +63,8 @@ export interface SendRecord {
   sesMessageId?: string;
   at: string;
   error?: string;
+  /** Why SES refused the copy (`status: 'failed'`), `ses-refusals.ts`. */
+  refusal?: CopyRefusal;
 }
 
 /** The decision part of a trace record, written with the first send (or alone). */

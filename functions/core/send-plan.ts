@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { domainOf, formatMailbox, type Mailbox } from './message.js';
 import type { PoolDecision } from './pool-decision.js';
 import { chunk } from './routes.js';
+import type { CopyRefusal } from './ses-refusals.js';
 import { Srs } from './srs.js';
 import type { Pool } from './vocabulary.js';
 
@@ -33,6 +34,11 @@ export interface PlannedSend {
   identity: string | null;
   /** The routes (route keys) this copy is sent for: each gets a loop marker on the copy. */
   routes?: string[];
+  /**
+   * On an NDR planned after SES refused a copy (`refusal-ndr.ts`): which copy (its index in
+   * the plan), the received recipients it was for, and why it was refused.
+   */
+  refused?: { copy: number; recipients: string[]; refusal: CopyRefusal };
 }
 
 export interface SendPlan {

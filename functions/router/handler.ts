@@ -38,6 +38,10 @@ const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'outbou
 // temporary failures), so a burst from one domain costs one lookup.
 const resolver = cachedResolver(nodeResolver());
 
+// The running invocation's remaining time, read by the SES mailer's throttle backoff so its
+// waits leave the function time to record the send (issue 15 item 5).
+let remainingMs: (() => number) | undefined;
+
 /**
  * Builds the pipeline's dependencies from the environment (SDK clients take their endpoints
  * and credentials from it too). Exported for the sandbox and the integration tests, which
@@ -92,7 +96,7 @@ export async function createDeps(
       tableName: settings.traceTable,
       retentionDays: config.trace.retentionDays,
     }),
-    mailer: new SesMailer(sesv2),
+    mailer: new SesMailer(sesv2, { throttle: { remainingMs: () => remainingMs?.() } }),
     poolStatus: new SesPoolControl({
       client: sesv2,
       pools: config.pools,
@@ -115,7 +119,8 @@ export async function createDeps(
  */
 export function createHandler(makeDeps: () => Promise<PipelineDeps>) {
   let deps: Promise<PipelineDeps> | undefined;
-  async function route(event: unknown) {
+  async function route(event: unknown, context?: { getRemainingTimeInMillis?: () => number }) {
+    remainingMs = context?.getRemainingTimeInMillis?.bind(context);
     deps ??= makeDeps().catch((error: unknown) => {
       deps = undefined; // a bad deployment fails every invocation loudly, not just the first
       throw error;

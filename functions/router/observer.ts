@@ -25,7 +25,7 @@ export const METRIC = {
   sends: 'Sends',
   /** NDRs generated for blocked mail of authenticated senders. */
   ndrs: 'NdrsGenerated',
-  /** Copies SES refused for good. */
+  /** Copies SES refused for good (a refusal of that copy only; the class is in the log line and trace). */
   sendsFailed: 'SendsFailed',
   /** Time from claim to decision, milliseconds. */
   decisionLatency: 'DecisionLatency',
@@ -84,7 +84,12 @@ export function powertoolsObserver(logger: Logger, metrics: Metrics): PipelineOb
       if (record.kind === 'ndr') single(METRIC.ndrs);
     },
     sendFailed(record, error) {
-      logger.error('SES refused a copy', { index: record.index, pool: record.pool, error });
+      logger.error('SES refused a copy', {
+        index: record.index,
+        pool: record.pool,
+        refusal: record.refusal,
+        error,
+      });
       single(METRIC.sendsFailed, ['Pool', record.pool]);
     },
     duplicate(messageId) {

@@ -38,6 +38,7 @@ import type {
   TraceStore,
   TraceSummary,
 } from '../core/ports.js';
+import { type RefusedCopy, refusalNdr } from '../core/refusal-ndr.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
 import type { Pool, Reason } from '../core/vocabulary.js';
 import { DEFAULT_MAX_ATTEMPTS, isFinalAttempt } from './retries.js';
@@ -160,6 +161,35 @@ async function limitNdrs(decision: Decision, deps: PipelineDeps, now: Date): Pro
     else deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count: n, max });
   }
   decision.sends = kept;
+}
+
+/**
+ * The NDR for a copy SES refused, when SPEC 3 rule 1 allows one (`core/refusal-ndr.ts`) and
+ * the sender is under the per-recipient hourly NDR limit; null otherwise (logged).
+ */
+async function planRefusalNdr(
+  refused: RefusedCopy,
+  summary: TraceSummary,
+  deps: PipelineDeps,
+  now: Date,
+): Promise<PlannedSend | null> {
+  const paused = (await deps.poolStatus?.paused()) ?? NO_PAUSED_POOLS;
+  const verdict = refusalNdr(refused, summary, deps.config, paused);
+  if (!verdict.ndr) {
+    deps.observer?.warn?.('refused copy not answered with an NDR', {
+      index: refused.index,
+      why: verdict.why,
+    });
+    return null;
+  }
+  const to = verdict.ndr.to[0]!;
+  const max = deps.config.ndr.perRecipientPerHour;
+  const count = await deps.limits.countNdr(to, now);
+  if (count > max) {
+    deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count, max });
+    return null;
+  }
+  return verdict.ndr;
 }
 
 function summarize(
@@ -314,12 +344,19 @@ async function processClaimed(
   }
 
   const plan = summary.plan;
-  const pending = plan.map((send, index) => ({ send, index })).filter(({ index }) => !done.has(index));
+  // A copy SES refused and an NDR answered is final: a resumed attempt does not try it again
+  // (the claim hands back only the copies sent; the plan holds the answered refusals).
+  const answered = new Set(plan.flatMap((p) => (p.refused ? [p.refused.copy] : [])));
+  const pending = plan
+    .map((send, index) => ({ send, index }))
+    .filter(({ index }) => !done.has(index) && !answered.has(index));
   let summaryWritten = resumed !== null;
   if (pending.length === 0) {
     await deps.trace.recordSend(messageId, attempt, null, summaryWritten ? null : summary, true);
   }
-  for (const [n, { send, index }] of pending.entries()) {
+  // `pending` grows while it is walked: an NDR planned for a refused copy is sent in turn.
+  for (let n = 0; n < pending.length; n++) {
+    const { send, index } = pending[n]!;
     const now = deps.clock();
     const raw = await compose(send, stored.raw, summary, classification, deps, now);
     const fromAddress = parseMailboxes(send.from)[0]?.address ?? deps.config.bounceSink;
@@ -333,6 +370,7 @@ async function processClaimed(
       envelopeFrom: send.envelopeFrom,
     };
     let record: SendRecord;
+    let planned = false;
     try {
       // Issue 13 item 5: a copy SES would refuse for size is never attempted (refused here).
       assertCopySize(raw);
@@ -349,15 +387,27 @@ async function processClaimed(
       deps.observer?.sent?.(record);
     } catch (error) {
       if (!(error instanceof SendRejectedError)) throw error;
-      // SES refused this copy for good: record it and go on with the others.
-      record = { ...base, status: 'failed', at: deps.clock().toISOString(), error: error.message };
+      // SES refused this copy for good: record it (with the NDR it gets, in the same write,
+      // so a retry resumes that NDR instead of planning another) and go on with the others.
+      const at = deps.clock().toISOString();
+      record = { ...base, status: 'failed', at, error: error.message, refusal: error.refusal };
       deps.observer?.sendFailed?.(record, error);
+      const ndr = await planRefusalNdr({ send, index, refusal: error.refusal }, summary, deps, now);
+      if (ndr) {
+        summary = {
+          ...summary,
+          plan: [...summary.plan, ndr],
+          destinations: [...new Set([...summary.destinations, ...ndr.to])],
+        };
+        pending.push({ send: ndr, index: summary.plan.length - 1 });
+        planned = true;
+      }
     }
     await deps.trace.recordSend(
       messageId,
       attempt,
       record,
-      summaryWritten ? null : summary,
+      summaryWritten && !planned ? null : summary,
       n === pending.length - 1,
     );
     summaryWritten = true;

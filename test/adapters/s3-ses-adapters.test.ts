@@ -17,8 +17,10 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { S3MailStore } from '../../functions/adapters/s3-mail-store.js';
 import { SesMailer } from '../../functions/adapters/ses-mailer.js';
 import {
+  isRetryable,
   MessageNotFoundError,
   SendRejectedError,
+  SesDeploymentError,
   TransientDependencyError,
 } from '../../functions/core/errors.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
@@ -158,6 +160,10 @@ describe('SesMailer fault mapping', () => {
     assert.deepEqual(input.EmailTags, [{ Name: 'pool', Value: 'normal' }]);
   });
 
+  // Throttles are retried with backoff (test/adapters/ses-mailer-throttle.test.ts); here the
+  // budget is zero, so a throttle fails at once, retryably.
+  const noWait = () =>
+    new SesMailer(new SESv2Client({ region: 'us-east-1' }), { throttle: { budgetMs: 0, random: () => 1 } });
   const cases = [
     {
       name: 'TooManyRequestsException (429)',
@@ -166,30 +172,39 @@ describe('SesMailer fault mapping', () => {
       expect: 'transient',
     },
     { name: 'InternalFailure (500)', error: 'InternalFailure', status: 500, expect: 'transient' },
-    { name: 'MessageRejected', error: 'MessageRejected', status: 400, expect: 'rejected' },
-    { name: 'BadRequestException', error: 'BadRequestException', status: 400, expect: 'rejected' },
+    { name: 'MessageRejected', error: 'MessageRejected', status: 400, expect: 'copy' },
+    { name: 'BadRequestException', error: 'BadRequestException', status: 400, expect: 'copy' },
     {
       name: 'MailFromDomainNotVerifiedException',
       error: 'MailFromDomainNotVerifiedException',
       status: 400,
-      expect: 'as-is',
+      expect: 'identity',
     },
     {
       name: 'NotFoundException (missing configuration set)',
       error: 'NotFoundException',
       status: 404,
-      expect: 'as-is',
+      expect: 'configuration-set',
     },
+    { name: 'AccountSuspendedException', error: 'AccountSuspendedException', status: 400, expect: 'account' },
+    { name: 'AccessDeniedException (IAM)', error: 'AccessDeniedException', status: 403, expect: 'as-is' },
   ] as const;
   for (const c of cases) {
     it(`${c.name} → ${c.expect}`, async () => {
       mock.reset();
       mock.on(SendEmailCommand).rejects(sdkError(SESv2ServiceException, c.error, c.status));
-      await assert.rejects(mailer().send(request), (e: unknown) => {
+      await assert.rejects(noWait().send(request), (e: unknown) => {
         if (c.expect === 'transient') return e instanceof TransientDependencyError && e.retryable;
-        if (c.expect === 'rejected')
-          return e instanceof SendRejectedError && e.code === c.error && !e.retryable;
-        return (e as Error).name === c.error && !(e instanceof SendRejectedError);
+        if (c.expect === 'copy') return e instanceof SendRejectedError && e.code === c.error && !e.retryable;
+        if (c.expect === 'as-is') {
+          return (e as Error).name === c.error && !(e instanceof SendRejectedError) && !isRetryable(e);
+        }
+        return (
+          e instanceof SesDeploymentError &&
+          e.scope === c.expect &&
+          e.retryable &&
+          e.message.includes(`${c.expect}-level fault (${c.error}`)
+        );
       });
     });
   }

@@ -23,6 +23,7 @@ import {
   DnsTemporaryError,
   isRetryable,
   LeaseLostError,
+  SesDeploymentError,
   TransientDependencyError,
 } from '../../functions/core/errors.js';
 import type { LimitsStore, Mailer, MailStore, TraceStore } from '../../functions/core/ports.js';
@@ -352,10 +353,12 @@ describe('faults: SES', () => {
       code: 'NotFoundException',
       message: 'Configuration set <outbound-normal> does not exist.',
     });
-    // Not retryable for us, but Lambda retries every failed asynchronous invocation (then the DLQ).
-    const { errors } = await untilDone(event, () => base, { retryable: false });
+    // A configuration-set-level fault (issue 15 item 1): retryable, named in one line.
+    const { errors } = await untilDone(event, () => base);
     assert.equal(errors.length, 1);
-    assert.equal((errors[0] as Error).name, 'NotFoundException');
+    assert.ok(errors[0] instanceof SesDeploymentError);
+    assert.equal(errors[0].scope, 'configuration-set');
+    assert.match(errors[0].message, /configuration-set-level fault \(NotFoundException/);
     assert.equal(sendsOf(messageId).length, 1);
     await assertSettled(event, messageId, 1);
   });

@@ -5,13 +5,17 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { authenticate } from 'mailauth';
+import { simpleParser } from 'mailparser';
+import { SesMailer } from '../../functions/adapters/ses-mailer.js';
 import { splitMessage } from '../../functions/core/compose/rewrite.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import {
   DnsTemporaryError,
   isRetryable,
   MessageNotFoundError,
+  SesDeploymentError,
   TransientDependencyError,
 } from '../../functions/core/errors.js';
 import type { Mailer } from '../../functions/core/ports.js';
@@ -247,20 +251,29 @@ describe('router: reliability (SPEC 8)', () => {
     assert.equal(h.emu.ses.sent().length, 1);
   });
 
-  it('SES throttling beyond the retries fails the invocation (retryable); the retry sends once', async () => {
-    h.emu.ses.failNext(6, {
+  it('SES throttling beyond the backoff budget fails the invocation (retryable); the retry sends once', async () => {
+    // Prepare: three throttles; a mailer with one SDK attempt, a 250 ms budget, waits recorded.
+    h.emu.ses.failNext(3, {
       status: 429,
       code: 'TooManyRequestsException',
       message: 'Maximum sending rate exceeded.',
     });
+    const waits: number[] = [];
+    const mailer = new SesMailer(new SESv2Client({ ...h.emu.clientConfig('sesv2'), maxAttempts: 1 }), {
+      throttle: { baseMs: 100, budgetMs: 250, random: () => 1, sleep: async (ms) => void waits.push(ms) },
+    });
     const { event } = await receive({}, message());
+    // Act + Assess: 100 ms waited, the next 200 ms would pass the budget: the attempt fails.
     await assert.rejects(
-      processReceipt(event, await h.deps()),
-      (e: unknown) => e instanceof TransientDependencyError,
+      processReceipt(event, await h.deps({ mailer })),
+      (e: unknown) => e instanceof TransientDependencyError && isRetryable(e),
     );
+    assert.deepEqual(waits, [100]);
     assert.equal(h.emu.ses.sent().length, 0);
+    // Lambda's retry: one more throttle, one wait, then the copy is sent, once.
     h.clock.now = new Date(NOW.getTime() + 61_000);
-    await processReceipt(event, await h.deps());
+    await processReceipt(event, await h.deps({ mailer }));
+    assert.deepEqual(waits, [100, 100]);
     assert.equal(h.emu.ses.sent().length, 1);
   });
 
@@ -325,19 +338,160 @@ describe('router: hostile input', () => {
     assert.match(header, /^From: "Eve Bcc: victim@remote\.test via example\.com" <alias@example\.com>\r$/m);
     assert.deepEqual(s.destination.ToAddresses, ['dest@remote.test']);
   });
+});
 
-  it('SES refusing one copy for good (MessageRejected) records it as failed; the message is done', async () => {
+describe('router: SES refusals (issue 15 item 1)', () => {
+  const VIRUS = { status: 400, code: 'MessageRejected', message: 'Message contains a virus.' };
+  const ndrs = () => h.emu.ses.sent().filter((s) => tag(s, 'kind') === 'ndr');
+
+  it('an identity-level refusal fails the invocation (retryable, one line), records nothing, and a retry after the fix sends', async () => {
+    // Prepare
     h.emu.ses.failNext(1, {
       status: 400,
       code: 'MessageRejected',
-      message: 'Email address is not verified.',
+      message:
+        'Email address is not verified. The following identities failed the check in region US-EAST-1:\nalias@example.com',
     });
-    const { messageId, event } = await receive({}, message());
+    const { messageId, event } = await receive({ spf: 'FAIL' }, message());
+    // Act
+    const error = await processReceipt(event, await h.deps()).then(
+      () => assert.fail('the invocation must fail'),
+      (e: unknown) => e as Error,
+    );
+    // Assess: the class, cause and fix in one line; nothing recorded as a failed copy.
+    assert.ok(error instanceof SesDeploymentError);
+    assert.ok(isRetryable(error));
+    assert.equal(error.scope, 'identity');
+    assert.doesNotMatch(error.message, /\n/);
+    assert.match(error.message, /identity-level fault \(MessageRejected: Email address is not verified/);
+    const record = await h.trace.get(messageId);
+    assert.notEqual(record?.status, 'done');
+    assert.deepEqual(record?.sends ?? [], []);
+    // Lambda's retry a minute later, after the operator verified the identity, sends the copy.
+    h.clock.now = new Date(NOW.getTime() + 61_000);
+    const retried = await processReceipt(event, await h.deps());
+    assert.equal(retried.sends[0]?.status, 'sent');
+    assert.equal(h.emu.ses.sent().length, 1);
+  });
+
+  it('a sandboxed account (a recipient fails the check) is an account-level fault', async () => {
+    h.emu.ses.failNext(1, {
+      status: 400,
+      code: 'MessageRejected',
+      message:
+        'Email address is not verified. The following identities failed the check in region US-EAST-1: dest@remote.test',
+    });
+    const { event } = await receive({ spf: 'FAIL' }, message());
+    await assert.rejects(processReceipt(event, await h.deps()), (e: unknown) => {
+      return (
+        e instanceof SesDeploymentError && e.scope === 'account' && /still in the sandbox/.test(e.message)
+      );
+    });
+  });
+
+  it('a copy refused for its content: failed with the class, the authenticated sender gets one NDR (5.6.0) through high-risk', async () => {
+    // Prepare: SPF passes for the envelope sender (envelope-authenticated, SPEC 2a).
+    h.emu.ses.failNext(1, VIRUS);
+    const { messageId, event } = await receive({ source: 'carol@sender.test', spf: 'PASS' }, message());
+    // Act
     const result = await processReceipt(event, await h.deps());
+    // Assess
     assert.equal(result.sends[0]?.status, 'failed');
+    assert.equal(result.sends[0]?.refusal, 'content');
+    assert.equal(result.sends[1]?.status, 'sent');
+    assert.equal(result.sends[1]?.kind, 'ndr');
+    const [ndr] = ndrs();
+    assert.equal(ndrs().length, 1);
+    assert.equal(ndr!.configurationSetName, 'outbound-high-risk');
+    assert.deepEqual(ndr!.destination.ToAddresses, ['carol@sender.test']);
+    const parsed = await simpleParser(ndr!.raw);
+    const type = parsed.headers.get('content-type') as { value: string; params: Record<string, string> };
+    assert.equal(type.value, 'multipart/report');
+    assert.equal(type.params['report-type'], 'delivery-status');
+    const text = ndr!.raw.toString('latin1');
+    assert.match(text, /^Status: 5\.6\.0\r$/m);
+    // It names the address the mail was sent to, never the alias's private destination.
+    assert.match(text, /^Final-Recipient: rfc822; alias@example\.com\r$/m);
+    assert.doesNotMatch(text, /dest@remote\.test/);
     const record = await h.trace.get(messageId);
     assert.equal(record?.status, 'done');
-    assert.match(record?.sends[0]?.error ?? '', /MessageRejected/);
+    assert.deepEqual(record?.summary?.plan[1]?.refused, {
+      copy: 0,
+      recipients: ['alias@example.com'],
+      refusal: 'content',
+    });
+  });
+
+  it('a retry after the NDR failed resumes it: one NDR, the refused copy not sent again', async () => {
+    // Prepare: the copy is refused; the NDR's send then fails transiently (the attempt fails).
+    h.emu.ses.failNext(1, VIRUS);
+    const { messageId, event } = await receive({ source: 'dave@sender.test', spf: 'PASS' }, message());
+    const deps = await h.deps();
+    let calls = 0;
+    const flaky: Mailer = {
+      send: (request) => {
+        calls += 1;
+        if (calls === 2) return Promise.reject(new TransientDependencyError('ses', 'injected outage'));
+        return deps.mailer.send(request);
+      },
+    };
+    // Act
+    await assert.rejects(processReceipt(event, { ...deps, mailer: flaky }), TransientDependencyError);
+    const between = await h.trace.get(messageId);
+    h.clock.now = new Date(NOW.getTime() + 61_000); // Lambda's retry, a minute later
+    const retried = await processReceipt(event, await h.deps());
+    const again = await processReceipt(event, await h.deps());
+    // Assess: the refusal and the planned NDR were recorded together; the retry sent the NDR once.
+    assert.equal(between?.sends[0]?.refusal, 'content');
+    assert.equal(between?.summary?.plan[1]?.kind, 'ndr');
+    assert.equal(retried.outcome, 'resumed');
+    assert.equal(again.outcome, 'duplicate');
+    assert.equal(ndrs().length, 1);
+    assert.equal(h.emu.ses.sent().filter((s) => tag(s, 'kind') === 'forward').length, 0);
+    assert.deepEqual(
+      (await h.trace.get(messageId))?.sends.map((s) => [s.kind, s.status]),
+      [
+        ['forward', 'failed'],
+        ['ndr', 'sent'],
+      ],
+    );
+  });
+
+  it('no NDR for an unauthenticated sender (backscatter): the copy is recorded failed, nothing else sent', async () => {
+    h.emu.ses.failNext(1, { status: 400, code: 'BadRequestException', message: 'Illegal address' });
+    const { messageId, event } = await receive({ source: 'erin@sender.test', spf: 'FAIL' }, message());
+    const result = await processReceipt(event, await h.deps());
+    assert.deepEqual(
+      result.sends.map((s) => [s.status, s.refusal]),
+      [['failed', 'request']],
+    );
+    assert.equal(h.emu.ses.sent().length, 0);
+    assert.equal((await h.trace.get(messageId))?.summary?.plan.length, 1);
+  });
+
+  it('a kept From keeps a Sender of a sending domain and moves any other to X-Original-Sender (mailparser)', async () => {
+    const cases = [
+      { sender: 'secretary@example.com', kept: 'secretary@example.com' },
+      { sender: 'bounces@esp.test', kept: null },
+      { sender: 'secretary@example.com, other@esp.test', kept: null },
+    ];
+    for (const c of cases) {
+      await h.emu.ses.clear();
+      const raw = message({ from: 'frank@example.com', headers: [`Sender: ${c.sender}`] });
+      const { event } = await receive({ source: 'frank@example.com', spf: 'PASS' }, raw);
+      await processReceipt(event, await h.deps());
+      const [copy] = h.emu.ses.sent();
+      const parsed = await simpleParser(copy!.raw);
+      assert.equal((parsed.from?.value[0]?.address ?? '').toLowerCase(), 'frank@example.com', c.sender);
+      const sender = parsed.headers.get('sender') as { value: { address: string }[] } | undefined;
+      if (c.kept) {
+        assert.equal(sender?.value[0]?.address, c.kept);
+        assert.equal(parsed.headers.get('x-original-sender'), undefined);
+      } else {
+        assert.equal(sender, undefined, c.sender);
+        assert.equal(parsed.headers.get('x-original-sender'), c.sender);
+      }
+    }
   });
 });
 

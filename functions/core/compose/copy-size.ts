@@ -82,6 +82,7 @@ export function assertCopySize(raw: Buffer): void {
     throw new SendRejectedError(
       'MessageTooLarge',
       `the copy is ${raw.length} bytes; SES sends at most ${SES_MAX_MESSAGE_BYTES}`,
+      { refusal: 'size' },
     );
   }
 }

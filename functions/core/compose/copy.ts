@@ -10,9 +10,10 @@ import type { DkimEvaluation } from '../dkim.js';
 import type { Resolver } from '../dns/resolver.js';
 import { ndrHeaderExcerpt } from '../header-bounds.js';
 import { loopMarker } from '../loop.js';
+import { sendingDomains } from '../sending-domains.js';
 import type { Reason } from '../vocabulary.js';
 import { type ArcSigningKey, copySealOptions, sealArc } from './arc.js';
-import { buildNdr } from './ndr.js';
+import { buildNdr, refusalStatus } from './ndr.js';
 import { joinMessage, rewriteHeader, splitMessage } from './rewrite.js';
 
 /** What the copy needs to know of the decision (the trace summary carries all of it). */
@@ -56,10 +57,12 @@ export async function composeCopy(
       // Over the header bound, only the first 16 KB of the header block (header-bounds.ts).
       originalHeaders: ndrHeaderExcerpt(splitMessage(raw).header, context.reasons),
       arrivalDate: new Date(context.receivedAt),
-      recipients: context.recipients,
+      // An NDR for a copy SES refused names that copy's recipients and the refusal.
+      recipients: send.refused?.recipients ?? context.recipients,
       reasons: context.reasons,
       inboundMessageId: context.messageId,
       now,
+      ...(send.refused ? { status: refusalStatus(send.refused.refusal) } : {}),
     });
   }
   const dkim: DkimEvaluation = c?.dkim ?? { signatures: [], alignedPass: false, temperror: false };
@@ -73,6 +76,7 @@ export async function composeCopy(
     dkim,
     // SPEC 2a: our loop marker, one per route the copy is sent for.
     loopMarkers: secrets.length > 0 ? (send.routes ?? []).map((r) => loopMarker(r, secrets)) : [],
+    sendingDomains: sendingDomains(config),
   });
   if (!deps.arcKey || !c) return joinMessage(rewritten);
   try {

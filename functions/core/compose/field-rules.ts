@@ -7,6 +7,7 @@
 
 import type { DkimEvaluation } from '../dkim.js';
 import { LOOP_FIELD } from '../loop.js';
+import { domainOf, parseMailboxes } from '../message.js';
 import { fieldValue, type RawField } from './header-fields.js';
 
 /**
@@ -126,3 +127,21 @@ export function signatureToKeep(fields: readonly RawField[], dkim: DkimEvaluatio
 export const isSesField = (name: string) => name.startsWith('x-ses-');
 const LOOP_KEY = LOOP_FIELD.toLowerCase();
 export const isTraceField = (name: string) => name.startsWith('x-outbound-pool') && name !== LOOP_KEY;
+
+/**
+ * Whether a `Sender` field may reach SES: SES checks `Sender` as an identity like `From` and
+ * `Return-Path` ("you must create and verify each identity that you're going to use as a
+ * "From", "Source", "Sender", or "Return-Path" address", SES Developer Guide, "Verified
+ * identities in Amazon SES"), so one naming an unverified domain makes SES refuse the whole
+ * send ("Email address is not verified") — a sender-controlled way to fail the invocation.
+ * Only a value with exactly one address, in one of `domains` (the stack's sending identities,
+ * exact domain), passes; anything ambiguous does not.
+ */
+export function senderIsSendingIdentity(field: RawField, domains: readonly string[]): boolean {
+  const value = fieldValue(field);
+  if (value.split('@').length !== 2) return false;
+  const boxes = parseMailboxes(value);
+  if (boxes.length !== 1) return false;
+  const domain = domainOf(boxes[0]!.address);
+  return domain !== undefined && domains.some((d) => d.toLowerCase() === domain);
+}

@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { InvalidInputError } from '../errors.js';
 import { sanitizeHeaderText } from '../message.js';
+import type { CopyRefusal } from '../ses-refusals.js';
 import { REASONS, type Reason } from '../vocabulary.js';
 import { formatField, headerFields, MAX_LINE_OCTETS } from './rewrite.js';
 
@@ -34,6 +35,8 @@ export interface NdrOptions {
   reasons: readonly Reason[];
   inboundMessageId: string;
   now: Date;
+  /** The status to report instead of the one of `reasons` (a copy SES refused). */
+  status?: NdrStatus;
 }
 
 /** RFC 3464 `Status` (an RFC 3463 code) and the text that goes with it. */
@@ -79,6 +82,28 @@ const STATUS_BY_REASON: Partial<Record<Reason, NdrStatus>> = {
   },
   'limit-day': { status: '5.7.1', diagnostic: 'Sending limit exceeded: too many recipients in the last day' },
 };
+
+/**
+ * A copy the sending service refused (`ses-refusals.ts`): its content or request is X.6.0,
+ * "other or undefined media error" (RFC 3463 3.7); its size X.3.4, "message too big for
+ * system" (RFC 3463 3.4).
+ */
+const STATUS_BY_REFUSAL: Record<CopyRefusal, NdrStatus> = {
+  content: {
+    status: '5.6.0',
+    diagnostic: 'Message refused by the sending service: its content cannot be sent',
+  },
+  request: {
+    status: '5.6.0',
+    diagnostic: 'Message refused by the sending service: it cannot be sent as it is',
+  },
+  size: { status: '5.3.4', diagnostic: 'Message too big for the sending service' },
+};
+
+/** The status of an NDR for a copy refused as `refusal`. */
+export function refusalStatus(refusal: CopyRefusal): NdrStatus {
+  return { ...STATUS_BY_REFUSAL[refusal] };
+}
 
 /** When no blocking reason is known: X.0.0, "other undefined status" (RFC 3463 3.1). */
 const UNDEFINED_STATUS: NdrStatus = { status: '5.0.0', diagnostic: 'Message not delivered' };
@@ -270,7 +295,7 @@ export function buildNdr(opts: NdrOptions): Buffer {
     throw new InvalidInputError('recipients', 'a report needs at least one recipient (RFC 3464 2.3)');
   }
 
-  const { status, diagnostic } = statusFor(opts.reasons ?? []);
+  const { status, diagnostic } = opts.status ?? statusFor(opts.reasons ?? []);
   const inboundId = sanitizeHeaderText(opts.inboundMessageId ?? '');
 
   // text/rfc822-headers: the original header block, cut at a field boundary if too long.

@@ -71,6 +71,7 @@ import {
   isSesField,
   isTraceField,
   SES_SINGLE_INSTANCE_FIELDS,
+  senderIsSendingIdentity,
   signatureToKeep,
   smuggles,
   TRACE_FIELDS,
@@ -109,6 +110,11 @@ export interface RewriteOptions {
   dkim: DkimEvaluation;
   /** Values of the loop markers to write (one per route of the copy, `loopMarker()`). */
   loopMarkers?: readonly string[];
+  /**
+   * The stack's sending domains (`sending-domains.ts`): a kept From keeps its `Sender` only in
+   * one of them. Absent: none, so `Sender` never reaches SES.
+   */
+  sendingDomains?: readonly string[];
 }
 
 /** `<address>` for a path, whether or not it came bracketed. */
@@ -169,7 +175,15 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
 
   const keptSignature = send.fromRewritten ? undefined : signatureToKeep(fields, opts.dkim);
   const originalFrom = fields.filter((f) => f.name === 'from').map(fieldValue);
-  const originalSender = fields.filter((f) => f.name === 'sender').map(fieldValue);
+  const senderFields = fields.filter((f) => f.name === 'sender');
+  const originalSender = senderFields.map(fieldValue);
+  // One rule for `Sender` (SES checks it as an identity): it reaches SES only beside a kept
+  // From and naming a sending identity; otherwise it is carried in `X-Original-Sender`.
+  const senderKept =
+    !send.fromRewritten &&
+    senderFields[0] !== undefined &&
+    senderIsSendingIdentity(senderFields[0], opts.sendingDomains ?? []);
+  const movedSender = senderKept ? '' : sanitizeHeaderText(originalSender.join(', '));
 
   // The author fields we write in place of the first From.
   const authorBlock: string[] = [];
@@ -181,8 +195,7 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
     }
     const from = sanitizeHeaderText(originalFrom.join(', '));
     if (from) authorBlock.push(formatField('X-Original-From', from, eol));
-    const sender = sanitizeHeaderText(originalSender.join(', '));
-    if (sender) authorBlock.push(formatField('X-Original-Sender', sender, eol));
+    if (movedSender) authorBlock.push(formatField('X-Original-Sender', movedSender, eol));
   }
 
   const out: Buffer[] = [
@@ -224,6 +237,12 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
         continue;
       }
     } else if (name === 'dkim-signature' && field !== keptSignature) {
+      continue;
+    } else if (!senderKept && (name === 'sender' || (movedSender && name === 'x-original-sender'))) {
+      // In place of the first Sender; one arriving with the message would lie beside ours.
+      if (movedSender && field === senderFields[0]) {
+        out.push(Buffer.from(formatField('X-Original-Sender', movedSender, eol)));
+      }
       continue;
     }
     if (SES_SINGLE_INSTANCE_FIELDS.has(name)) {

@@ -6,6 +6,7 @@ import {
   MAX_ORIGINAL_HEADER_BYTES,
   type NdrOptions,
   quotedPrintable,
+  refusalStatus,
   statusFor,
 } from '../../../functions/core/compose/ndr.js';
 import { headerFields, splitMessage } from '../../../functions/core/compose/rewrite.js';
@@ -391,5 +392,25 @@ describe('headerFields (used for truncation)', () => {
       fields.map((f) => f.bytes.toString()),
       ['A: 1\r\n 2\r\n', 'B: 3\r\n'],
     );
+  });
+});
+
+describe('buildNdr for a copy SES refused (issue 15 item 1)', () => {
+  for (const [refusal, status] of [
+    ['content', '5.6.0'],
+    ['request', '5.6.0'],
+    ['size', '5.3.4'],
+  ] as const) {
+    it(`${refusal} → ${status} in every recipient block and the text, whatever the reasons`, () => {
+      const raw = buildNdr(ndrOpts({ reasons: ['spf-pass'], status: refusalStatus(refusal) }));
+      const [text, dsn] = parts(raw);
+      const statuses = dsn!.body.toString('latin1').match(/^Status: .*$/gm) ?? [];
+      assert.deepEqual(statuses, [`Status: ${status}`, `Status: ${status}`]);
+      assert.match(text!.body.toString('utf8'), new RegExp(`\\(${status.replace(/\./g, '\\.')}\\)`));
+    });
+  }
+  it('without a status the reasons decide, as before', () => {
+    const [, dsn] = parts(buildNdr(ndrOpts({ reasons: ['spf-pass'] })));
+    assert.match(dsn!.body.toString('latin1'), /^Status: 5\.0\.0\r$/m);
   });
 });
