@@ -198,11 +198,12 @@ export class OutboundPools extends Construct {
       mailBucket: this.mailBucket,
       tables: this.tables,
       deliveryPools: this.deliveryPools,
-      // Sends name their pool's tenant: SES authorizes them against the tenant too.
-      identityArns: [
-        ...this.identities.identityArns,
-        ...Object.values(this.tenants.tenants).map((t) => t.attrArn),
-      ],
+      identityArns: this.identities.identityArns,
+      // Sends name their pool's tenant (ses:TenantName); the router reads the tenants' status.
+      tenants: {
+        names: Object.values(this.tenants.tenantNames),
+        arns: Object.values(this.tenants.tenants).map((t) => t.attrArn),
+      },
       timeout: props.routerTimeout,
       memorySize: props.routerMemorySize,
       reservedConcurrency: props.reservedConcurrency,
@@ -234,6 +235,7 @@ export class OutboundPools extends Construct {
     if (this.alarmTopic) {
       this.router.function.addEnvironment('NOTICE_TOPIC_ARN', this.alarmTopic.topicArn);
       grantNoticePublish(this.alarmTopic, this.router.role);
+      this.tables.grantNoticeLedger(this.router.role);
     }
     this.pause = config.reputation.pauseOnAlarm
       ? new PoolPauseFunction(this, 'PoolPause', {

@@ -42,6 +42,11 @@ export interface RouterFunctionProps {
   /** ARNs of the SES identities the router sends as. */
   readonly identityArns: readonly string[];
   /**
+   * The pools' SES tenants: every send names one (`TenantName`, the policy's `ses:TenantName`
+   * condition) and the router reads their `SendingStatus` (`ses:GetTenant` on their ARNs).
+   */
+  readonly tenants: RouterTenants;
+  /**
    * Function timeout. The router's claim on a message (`LEASE_SECONDS`) lasts this long plus
    * 20 seconds, so a retry never takes over a message still being processed, yet Lambda's
    * retry of an attempt that timed out (one minute later) finds the claim expired.
@@ -90,10 +95,27 @@ export interface RouterFunctionProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** The pools' tenants as the router's policy needs them (`PoolTenants` of `lib/tenants.ts`). */
+export interface RouterTenants {
+  /** Tenant names (never tokens): the `ses:TenantName` values a send may carry. */
+  readonly names: readonly string[];
+  /** Tenant ARNs (`arn:…:tenant/<name>/<id>`, tokens): `ses:GetTenant`'s resources. */
+  readonly arns: readonly string[];
+}
+
 /**
  * The router: Node.js 22 on ARM, the configuration bundled with the code, a role granted
- * exactly what the pipeline uses (read raw mail under the prefix, read/write both tables,
- * send through the three configuration sets as the sending identities, read the ARC key).
+ * exactly what its calls need (`test/infra/least-privilege.test.ts` pins each statement):
+ *
+ * - `s3:GetObject` under the receipt rule's prefix, `s3:ListBucket` on the bucket (so a
+ *   missing object reads as 404, not 403: `lib/mail-bucket.ts`);
+ * - on the limits table `GetItem`, `UpdateItem` (+ `PutItem` for the notice ledger when there
+ *   is a notice topic); on the trace table `GetItem`, `UpdateItem`, `BatchWriteItem`; table
+ *   ARNs only, no index (`lib/tables.ts` lists which call needs which);
+ * - `ses:SendEmail` on the three configuration sets and the sending identities, only as one
+ *   of the pools' tenants; `ses:GetConfigurationSet` on the configuration sets and
+ *   `ses:GetTenant` on the tenants (paused pools);
+ * - `ssm:GetParameter` on the SRS secrets and ARC key parameters.
  */
 export class RouterFunction extends Construct implements iam.IGrantable {
   readonly function: nodejs.NodejsFunction;
@@ -170,16 +192,40 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     this.grantPrincipal = this.role;
 
     props.mailBucket.grantReadMail(this.role);
-    props.tables.grantReadWrite(this.role);
-    props.deliveryPools.grantSend(this.role, props.identityArns);
+    props.tables.grantRouter(this.role);
+    this.grantSend(props.deliveryPools, props.identityArns, props.tenants);
     props.deliveryPools.grantReadSendingStatus(this.role); // issue 14: paused pools
+    // Issue 14: a tenant SES paused pauses its pool (`SesPoolControl.paused`). GetTenant's
+    // only resource type is the tenant (Service Authorization Reference, SESv2: GetTenant,
+    // "tenant*").
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['ses:GetTenant'], resources: [...props.tenants.arns] }),
+    );
     const parameters = [srsParameter];
     if (arc && 'ssmParameter' in arc.privateKey) parameters.push(arc.privateKey.ssmParameter);
     this.grantReadParameters(parameters, props.arcKeyEncryptionKey);
     this.acknowledgeScopedWildcards(props);
   }
 
-  /** The wildcards of the router's policy: objects under one prefix, the indexes of two tables. */
+  /**
+   * `ses:SendEmail` — the one action of SESv2 `SendEmail`, raw content included (there is no
+   * `ses:SendRawEmail` in SESv2: that is the v1 API's action). Its resource types are
+   * `identity*`, `configuration-set` and `template`; the tenant is not a resource of it but a
+   * condition key, `ses:TenantName` (Service Authorization Reference, "Actions, resources, and
+   * condition keys for Amazon Simple Email Service v2": SendEmail). So: the three
+   * configuration sets and the sending identities, and only as one of the pools' tenants.
+   */
+  private grantSend(pools: IDeliveryPools, identityArns: readonly string[], tenants: RouterTenants): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [...pools.configurationSetArns, ...identityArns],
+        conditions: { StringEquals: { 'ses:TenantName': [...tenants.names] } },
+      }),
+    );
+  }
+
+  /** The one wildcard of the router's policy: raw-mail objects under one prefix. */
   private acknowledgeScopedWildcards(props: RouterFunctionProps): void {
     const bucket = cfnResourceOf(props.mailBucket.bucket);
     if (bucket) {
@@ -188,16 +234,6 @@ export class RouterFunction extends Construct implements iam.IGrantable {
         wildcardArnFinding(bucket, `/${props.mailBucket.prefix}*`),
         'Raw messages are objects named by their SES message id, unknown in advance: the router reads ' +
           `(s3:GetObject) any object under the receipt rule's prefix "${props.mailBucket.prefix}" and nothing else.`,
-      );
-    }
-    for (const table of [props.tables.limits, props.tables.trace]) {
-      const cfn = cfnResourceOf(table);
-      if (!cfn) continue;
-      acknowledge(
-        this.role,
-        wildcardArnFinding(cfn, '/index/*'),
-        'The router queries the global secondary indexes of its own table (restricted senders; trace by ' +
-          'sender, recipient, destination); the wildcard covers only the index ARNs of that one table.',
       );
     }
   }
