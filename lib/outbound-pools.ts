@@ -65,9 +65,15 @@ export interface OutboundPoolsProps {
   /**
    * Concurrent executions reserved for (and capping) the router.
    *
-   * @default - no reservation
+   * @default - derived from `sesSendRate` (`routerConcurrencyCap`, docs/deploying.md)
    */
   readonly reservedConcurrency?: number;
+  /**
+   * The SES account's maximum send rate (messages per second) the router's cap derives from.
+   *
+   * @default 14
+   */
+  readonly sesSendRate?: number;
   /**
    * Router timeout (its message claim lasts this plus 60 seconds).
    *
@@ -207,6 +213,7 @@ export class OutboundPools extends Construct {
       timeout: props.routerTimeout,
       memorySize: props.routerMemorySize,
       reservedConcurrency: props.reservedConcurrency,
+      sesSendRate: props.sesSendRate,
       logRetention: props.logRetention,
       arcKeyEncryptionKey: props.arcKeyEncryptionKey,
       removalPolicy: props.removalPolicy,

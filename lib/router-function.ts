@@ -29,6 +29,36 @@ import { acknowledge, cfnResourceOf, wildcardArnFinding } from './nag.js';
 import type { IOutboundPoolsTables } from './tables.js';
 import { checkInteger, InfrastructureValidationError } from './validation.js';
 
+/** SES's maximum send rate of a new production account, messages per second. */
+export const DEFAULT_SES_SEND_RATE = 14;
+/**
+ * Seconds one router invocation is assumed to take for one message, end to end (S3 read, DNS
+ * of SPF/DKIM/DMARC, signatures, DynamoDB, the SES call). `bench/` measures ≈ 0.12 s for a
+ * small message with every answer cached; uncached DNS and large messages take longer. The
+ * generous end keeps the cap from starving a steady flow: at 1 s per message the capped
+ * router sends exactly the SES rate.
+ */
+export const ROUTER_SECONDS_PER_MESSAGE = 1;
+/** Never fewer concurrent executions than this: one slow message must not stall the rest. */
+export const MIN_ROUTER_CONCURRENCY = 2;
+
+/**
+ * The router's default reserved concurrency: `max(2, ceil(sesSendRate × 1 s))`.
+ *
+ * N executions that each take T seconds per message send N / T messages per second; so
+ * N = rate × T lets the router keep up with SES's send rate without many more executions
+ * than SES will accept at once. A burst beyond the cap is not failed: Lambda throttles the
+ * extra asynchronous invocations, keeps their events in its queue and retries them for up to
+ * the maximum event age (6 h here) with backoff ("How Lambda handles errors and retries with
+ * asynchronous invocation": for throttling errors (429) "Lambda returns the event to the queue
+ * and attempts to run the function again for up to 6 hours"), and throttles do not spend
+ * the two retries of a failed invocation. The mail waits; the `RouterThrottles` alarm says
+ * when it waits for long.
+ */
+export function routerConcurrencyCap(sesSendRate: number): number {
+  return Math.max(MIN_ROUTER_CONCURRENCY, Math.ceil(sesSendRate * ROUTER_SECONDS_PER_MESSAGE));
+}
+
 /** Properties of {@link RouterFunction}. */
 export interface RouterFunctionProps {
   /** The validated configuration, bundled next to the handler as `outbound-pools.json`. */
@@ -63,11 +93,19 @@ export interface RouterFunctionProps {
   readonly memorySize?: number;
   /**
    * Concurrent executions reserved for (and capping) the router: a cap protects DynamoDB
-   * and the SES send rate from a burst of inbound mail. Events beyond it wait and retry.
+   * and the SES send rate from a burst of inbound mail. Events beyond it wait in Lambda's
+   * asynchronous queue and are retried (see {@link routerConcurrencyCap}).
    *
-   * @default - no reservation (the account's unreserved concurrency)
+   * @default - routerConcurrencyCap(sesSendRate)
    */
   readonly reservedConcurrency?: number;
+  /**
+   * The SES account's maximum send rate, messages per second (`aws sesv2 get-account`,
+   * `SendQuota.MaxSendRate`): the default concurrency cap is derived from it.
+   *
+   * @default 14 (DEFAULT_SES_SEND_RATE)
+   */
+  readonly sesSendRate?: number;
   /**
    * How long the router's logs are kept.
    *
@@ -125,6 +163,8 @@ export class RouterFunction extends Construct implements iam.IGrantable {
   readonly grantPrincipal: iam.IPrincipal;
   /** `LEASE_SECONDS` given to the function (timeout + 20). */
   readonly leaseSeconds: number;
+  /** The router's reserved concurrency: the prop, or the cap derived from the SES send rate. */
+  readonly reservedConcurrency: number;
 
   constructor(scope: Construct, id: string, props: RouterFunctionProps) {
     super(scope, id);
@@ -133,6 +173,15 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     checkInteger(this, 'routerTimeout', timeoutSeconds, { min: 10, max: 900 });
     checkInteger(this, 'routerMemorySize', props.memorySize, { min: 128, max: 10_240 });
     checkInteger(this, 'reservedConcurrency', props.reservedConcurrency, { min: 1 });
+    const sesSendRate = props.sesSendRate ?? DEFAULT_SES_SEND_RATE;
+    if (!(Number.isFinite(sesSendRate) && sesSendRate > 0 && sesSendRate <= 100_000)) {
+      throw new InfrastructureValidationError(
+        'sesSendRate',
+        `must be the SES account's maximum send rate, messages per second, above 0 (got ${sesSendRate})`,
+        this,
+      );
+    }
+    this.reservedConcurrency = props.reservedConcurrency ?? routerConcurrencyCap(sesSendRate);
     const restrictionCache = (props.restrictionCacheTtl ?? Duration.seconds(60)).toSeconds();
     checkInteger(this, 'restrictionCacheTtl', restrictionCache, { min: 0, max: 3600 });
     const arc = props.config.arc;
@@ -182,7 +231,7 @@ export class RouterFunction extends Construct implements iam.IGrantable {
         extraFiles: { [BUNDLED_CONFIG_FILE]: stageConfigFile(withoutSrsSecrets(props.config)) },
       },
       invocation: {
-        reservedConcurrentExecutions: props.reservedConcurrency,
+        reservedConcurrentExecutions: this.reservedConcurrency,
         onFailure: new SqsDestination(this.deadLetterQueue.queue),
         // The function is told this budget (MAX_ATTEMPTS = 1 + retryAttempts).
         retryAttempts: ROUTER_RETRY_ATTEMPTS,

@@ -338,11 +338,11 @@ describe('functions', () => {
     }
   });
 
-  it('router: 1024 MB, 90 s, no reserved concurrency unless asked, the settings.ts variables', () => {
+  it('router: 1024 MB, 90 s, reserved concurrency 14 (SES default send rate × 1 s), the settings.ts variables', () => {
     const [, props] = resourceNamed(template, 'AWS::Lambda::Function', 'Router');
     assert.equal(props.MemorySize, 1024);
     assert.equal(props.Timeout, 90);
-    assert.equal(props.ReservedConcurrentExecutions, undefined);
+    assert.equal(props.ReservedConcurrentExecutions, 14);
     assert.deepEqual((props.Environment as { Variables: Json }).Variables, {
       NODE_OPTIONS: '--enable-source-maps',
       OUTBOUND_POOLS_CONFIG_FILE: '/var/task/outbound-pools.json',
