@@ -19,6 +19,7 @@ import { ReputationAlarms } from './alarms.js';
 import { OutboundPoolsDashboard } from './dashboard.js';
 import { DeliveryPools } from './delivery-pools.js';
 import { FeedbackFunction } from './feedback-function.js';
+import { FunctionAlarms } from './function-alarms.js';
 import { MailBucket } from './mail-bucket.js';
 import { grantNoticePublish, PoolPauseFunction } from './pool-pause.js';
 import { InboundReceipt } from './receipt-rules.js';
@@ -155,6 +156,8 @@ export class OutboundPools extends Construct {
   readonly dashboard: OutboundPoolsDashboard;
   /** Account and per-pool reputation alarms, SendsFailed, NDR and relay surges (issue 14). */
   readonly reputationAlarms: ReputationAlarms;
+  /** Lambda's own alarms of the functions: destination failures, dropped events, throttles, errors, URL 5xx. */
+  readonly functionAlarms: FunctionAlarms;
   /** Pauses a pool whose reputation alarm fired (absent when `reputation.pauseOnAlarm` is off). */
   readonly pause: PoolPauseFunction | undefined;
   /** The topic alarms notify, when there is one. */
@@ -261,7 +264,14 @@ export class OutboundPools extends Construct {
       pauseFunction: this.pause?.function,
       alarmTopic: this.alarmTopic,
     });
+    this.functionAlarms = new FunctionAlarms(this, 'FunctionAlarms', {
+      router: this.router.function,
+      feedback: this.feedback.function,
+      traceApi: this.traceApi.function,
+      alarmTopic: this.alarmTopic,
+    });
     this.dashboard = new OutboundPoolsDashboard(this, 'Dashboard', {
+      extraAlarms: this.functionAlarms.all(),
       // The normal pool's alarm on the dashboard uses the same thresholds as the others.
       bounceRateThreshold: config.reputation.bounceRate,
       complaintRateThreshold: config.reputation.complaintRate,

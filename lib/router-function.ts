@@ -143,7 +143,7 @@ export interface RouterTenants {
 
 /**
  * The router: Node.js 22 on ARM, the configuration bundled with the code, a role granted
- * exactly what its calls need (`test/infra/least-privilege.test.ts` pins each statement):
+ * exactly what its calls need (`test/infra/privilege-alarms.test.ts` pins each statement):
  *
  * - `s3:GetObject` under the receipt rule's prefix, `s3:ListBucket` on the bucket (so a
  *   missing object reads as 404, not 403: `lib/mail-bucket.ts`);
