@@ -17,6 +17,7 @@ export const CONTEXT_KEYS = [
   'existingIpPools',
   'logRetentionDays',
   'reservedConcurrency',
+  'sesSendRate',
   'routerTimeoutSeconds',
   'mailRetentionDays',
   'alarmEmail',
@@ -80,6 +81,22 @@ function list(get: Lookup, key: string): string[] | undefined {
   throw contextError(key, `must be a comma-separated string or a list of strings (got ${JSON.stringify(v)})`);
 }
 
+/** A positive number (`sesSendRate`: SES send rates may be fractional, e.g. 1 in the sandbox). */
+function positive(get: Lookup, key: string): number | undefined {
+  const v = get(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  const n =
+    typeof v === 'number'
+      ? v
+      : typeof v === 'string' && /^\d+(\.\d+)?$/.test(v.trim())
+        ? Number(v)
+        : Number.NaN;
+  if (!(Number.isFinite(n) && n > 0)) {
+    throw contextError(key, `must be a number above 0 (got ${JSON.stringify(v)})`);
+  }
+  return n;
+}
+
 const SCALING = { STANDARD: ses.ScalingMode.STANDARD, MANAGED: ses.ScalingMode.MANAGED } as const;
 
 function scalingMode(key: string, v: unknown): ses.ScalingMode {
@@ -125,6 +142,7 @@ export function readContextSettings(node: Node): ContextSettings {
   const scaling = poolScaling(get, 'ipPoolScaling');
   const existing = list(get, 'existingIpPools');
   const reserved = int(get, 'reservedConcurrency', 1);
+  const sendRate = positive(get, 'sesSendRate');
   const alarmEmail = str(get, 'alarmEmail');
   const activate = bool(get, 'activateRuleSet');
   const identities = bool(get, 'createIdentities');
@@ -139,6 +157,7 @@ export function readContextSettings(node: Node): ContextSettings {
         ? { logRetention: logRetentionFromDays('context logRetentionDays', logDays) }
         : {}),
       ...(reserved !== undefined ? { reservedConcurrency: reserved } : {}),
+      ...(sendRate !== undefined ? { sesSendRate: sendRate } : {}),
       ...(timeout !== undefined ? { routerTimeout: Duration.seconds(timeout) } : {}),
       ...(mailDays !== undefined ? { mailRetention: Duration.days(mailDays) } : {}),
       ...(alarmEmail !== undefined ? { alarmEmail } : {}),

@@ -114,6 +114,12 @@ export interface OutboundPoolsDashboardProps {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
+   * More alarms to show in the dashboard's alarm widget (they notify on their own).
+   *
+   * @default - only the dashboard's own
+   */
+  readonly extraAlarms?: readonly cloudwatch.IAlarm[];
+  /**
    * Name of the dashboard.
    *
    * @default `${stackName}-outbound-pools`
@@ -252,7 +258,7 @@ export class OutboundPoolsDashboard extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: Object.values(this.alarms),
+        alarms: [...Object.values(this.alarms), ...(props.extraAlarms ?? [])],
         width: 24,
         height: 3,
       }),

@@ -132,12 +132,15 @@ export class MailBucket extends Construct implements IMailBucket {
       resourceArns: [this.bucket.arnForObjects(`${this.prefix}*`)],
     });
     // Without ListBucket a missing object answers 403 instead of NoSuchKey, and the router
-    // could not tell "no such message" (MessageNotFoundError) from a permissions fault.
+    // could not tell "no such message" (MessageNotFoundError) from a permissions fault: "If
+    // you have the s3:ListBucket permission on the bucket, Amazon S3 returns an HTTP status
+    // code 404 Not Found error" (S3 API Reference, GetObject, Permissions). Unconditional: a
+    // GetObject request carries no `s3:prefix`, so a prefix condition would never match it.
+    // The bucket holds nothing but received mail.
     const list = iam.Grant.addToPrincipal({
       grantee,
       actions: ['s3:ListBucket'],
       resourceArns: [this.bucket.bucketArn],
-      conditions: { StringLike: { 's3:prefix': [`${this.prefix}*`] } },
     });
     return read.combine(list);
   }

@@ -13,7 +13,7 @@ export function acknowledge(scope: IConstruct, id: string, reason: string): void
 
 /**
  * The cdk-nag IAM5 finding of a resource ARN built from a resource's `Arn` attribute plus a
- * wildcard suffix, e.g. `AwsSolutions-IAM5[Resource::<TableABC123.Arn>/index/*]`.
+ * wildcard suffix, e.g. `AwsSolutions-IAM5[Resource::<MailBucketABC123.Arn>/raw/*]`.
  */
 export function wildcardArnFinding(resource: CfnResource, suffix: string): string {
   const logicalId = Stack.of(resource).resolve(resource.logicalId) as string;

@@ -19,6 +19,7 @@ import { ReputationAlarms } from './alarms.js';
 import { OutboundPoolsDashboard } from './dashboard.js';
 import { DeliveryPools } from './delivery-pools.js';
 import { FeedbackFunction } from './feedback-function.js';
+import { FunctionAlarms } from './function-alarms.js';
 import { MailBucket } from './mail-bucket.js';
 import { grantNoticePublish, PoolPauseFunction } from './pool-pause.js';
 import { InboundReceipt } from './receipt-rules.js';
@@ -65,9 +66,15 @@ export interface OutboundPoolsProps {
   /**
    * Concurrent executions reserved for (and capping) the router.
    *
-   * @default - no reservation
+   * @default - derived from `sesSendRate` (`routerConcurrencyCap`, docs/deploying.md)
    */
   readonly reservedConcurrency?: number;
+  /**
+   * The SES account's maximum send rate (messages per second) the router's cap derives from.
+   *
+   * @default 14
+   */
+  readonly sesSendRate?: number;
   /**
    * Router timeout (its message claim lasts this plus 60 seconds).
    *
@@ -149,6 +156,8 @@ export class OutboundPools extends Construct {
   readonly dashboard: OutboundPoolsDashboard;
   /** Account and per-pool reputation alarms, SendsFailed, NDR and relay surges (issue 14). */
   readonly reputationAlarms: ReputationAlarms;
+  /** Lambda's own alarms of the functions: destination failures, dropped events, throttles, errors, URL 5xx. */
+  readonly functionAlarms: FunctionAlarms;
   /** Pauses a pool whose reputation alarm fired (absent when `reputation.pauseOnAlarm` is off). */
   readonly pause: PoolPauseFunction | undefined;
   /** The topic alarms notify, when there is one. */
@@ -198,14 +207,16 @@ export class OutboundPools extends Construct {
       mailBucket: this.mailBucket,
       tables: this.tables,
       deliveryPools: this.deliveryPools,
-      // Sends name their pool's tenant: SES authorizes them against the tenant too.
-      identityArns: [
-        ...this.identities.identityArns,
-        ...Object.values(this.tenants.tenants).map((t) => t.attrArn),
-      ],
+      identityArns: this.identities.identityArns,
+      // Sends name their pool's tenant (ses:TenantName); the router reads the tenants' status.
+      tenants: {
+        names: Object.values(this.tenants.tenantNames),
+        arns: Object.values(this.tenants.tenants).map((t) => t.attrArn),
+      },
       timeout: props.routerTimeout,
       memorySize: props.routerMemorySize,
       reservedConcurrency: props.reservedConcurrency,
+      sesSendRate: props.sesSendRate,
       logRetention: props.logRetention,
       arcKeyEncryptionKey: props.arcKeyEncryptionKey,
       removalPolicy: props.removalPolicy,
@@ -234,6 +245,7 @@ export class OutboundPools extends Construct {
     if (this.alarmTopic) {
       this.router.function.addEnvironment('NOTICE_TOPIC_ARN', this.alarmTopic.topicArn);
       grantNoticePublish(this.alarmTopic, this.router.role);
+      this.tables.grantNoticeLedger(this.router.role);
     }
     this.pause = config.reputation.pauseOnAlarm
       ? new PoolPauseFunction(this, 'PoolPause', {
@@ -252,7 +264,14 @@ export class OutboundPools extends Construct {
       pauseFunction: this.pause?.function,
       alarmTopic: this.alarmTopic,
     });
+    this.functionAlarms = new FunctionAlarms(this, 'FunctionAlarms', {
+      router: this.router.function,
+      feedback: this.feedback.function,
+      traceApi: this.traceApi.function,
+      alarmTopic: this.alarmTopic,
+    });
     this.dashboard = new OutboundPoolsDashboard(this, 'Dashboard', {
+      extraAlarms: this.functionAlarms.all(),
       // The normal pool's alarm on the dashboard uses the same thresholds as the others.
       bounceRateThreshold: config.reputation.bounceRate,
       complaintRateThreshold: config.reputation.complaintRate,

@@ -67,11 +67,7 @@ export class PoolPauseFunction extends Construct {
     props.deliveryPools.grantPause(this.role);
     if (props.noticeTopic) {
       grantNoticePublish(props.noticeTopic, this.role);
-      iam.Grant.addToPrincipal({
-        grantee: this.role,
-        actions: ['dynamodb:PutItem'],
-        resourceArns: [props.tables.limits.tableArn],
-      });
+      props.tables.grantNoticeLedger(this.role);
     }
   }
 }

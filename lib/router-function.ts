@@ -29,6 +29,36 @@ import { acknowledge, cfnResourceOf, wildcardArnFinding } from './nag.js';
 import type { IOutboundPoolsTables } from './tables.js';
 import { checkInteger, InfrastructureValidationError } from './validation.js';
 
+/** SES's maximum send rate of a new production account, messages per second. */
+export const DEFAULT_SES_SEND_RATE = 14;
+/**
+ * Seconds one router invocation is assumed to take for one message, end to end (S3 read, DNS
+ * of SPF/DKIM/DMARC, signatures, DynamoDB, the SES call). `bench/` measures ≈ 0.12 s for a
+ * small message with every answer cached; uncached DNS and large messages take longer. The
+ * generous end keeps the cap from starving a steady flow: at 1 s per message the capped
+ * router sends exactly the SES rate.
+ */
+export const ROUTER_SECONDS_PER_MESSAGE = 1;
+/** Never fewer concurrent executions than this: one slow message must not stall the rest. */
+export const MIN_ROUTER_CONCURRENCY = 2;
+
+/**
+ * The router's default reserved concurrency: `max(2, ceil(sesSendRate × 1 s))`.
+ *
+ * N executions that each take T seconds per message send N / T messages per second; so
+ * N = rate × T lets the router keep up with SES's send rate without many more executions
+ * than SES will accept at once. A burst beyond the cap is not failed: Lambda throttles the
+ * extra asynchronous invocations, keeps their events in its queue and retries them for up to
+ * the maximum event age (6 h here) with backoff ("How Lambda handles errors and retries with
+ * asynchronous invocation": for throttling errors (429) "Lambda returns the event to the queue
+ * and attempts to run the function again for up to 6 hours"), and throttles do not spend
+ * the two retries of a failed invocation. The mail waits; the `RouterThrottles` alarm says
+ * when it waits for long.
+ */
+export function routerConcurrencyCap(sesSendRate: number): number {
+  return Math.max(MIN_ROUTER_CONCURRENCY, Math.ceil(sesSendRate * ROUTER_SECONDS_PER_MESSAGE));
+}
+
 /** Properties of {@link RouterFunction}. */
 export interface RouterFunctionProps {
   /** The validated configuration, bundled next to the handler as `outbound-pools.json`. */
@@ -41,6 +71,11 @@ export interface RouterFunctionProps {
   readonly deliveryPools: IDeliveryPools;
   /** ARNs of the SES identities the router sends as. */
   readonly identityArns: readonly string[];
+  /**
+   * The pools' SES tenants: every send names one (`TenantName`, the policy's `ses:TenantName`
+   * condition) and the router reads their `SendingStatus` (`ses:GetTenant` on their ARNs).
+   */
+  readonly tenants: RouterTenants;
   /**
    * Function timeout. The router's claim on a message (`LEASE_SECONDS`) lasts this long plus
    * 20 seconds, so a retry never takes over a message still being processed, yet Lambda's
@@ -58,11 +93,19 @@ export interface RouterFunctionProps {
   readonly memorySize?: number;
   /**
    * Concurrent executions reserved for (and capping) the router: a cap protects DynamoDB
-   * and the SES send rate from a burst of inbound mail. Events beyond it wait and retry.
+   * and the SES send rate from a burst of inbound mail. Events beyond it wait in Lambda's
+   * asynchronous queue and are retried (see {@link routerConcurrencyCap}).
    *
-   * @default - no reservation (the account's unreserved concurrency)
+   * @default - routerConcurrencyCap(sesSendRate)
    */
   readonly reservedConcurrency?: number;
+  /**
+   * The SES account's maximum send rate, messages per second (`aws sesv2 get-account`,
+   * `SendQuota.MaxSendRate`): the default concurrency cap is derived from it.
+   *
+   * @default 14 (DEFAULT_SES_SEND_RATE)
+   */
+  readonly sesSendRate?: number;
   /**
    * How long the router's logs are kept.
    *
@@ -90,10 +133,27 @@ export interface RouterFunctionProps {
   readonly removalPolicy?: RemovalPolicy;
 }
 
+/** The pools' tenants as the router's policy needs them (`PoolTenants` of `lib/tenants.ts`). */
+export interface RouterTenants {
+  /** Tenant names (never tokens): the `ses:TenantName` values a send may carry. */
+  readonly names: readonly string[];
+  /** Tenant ARNs (`arn:…:tenant/<name>/<id>`, tokens): `ses:GetTenant`'s resources. */
+  readonly arns: readonly string[];
+}
+
 /**
  * The router: Node.js 22 on ARM, the configuration bundled with the code, a role granted
- * exactly what the pipeline uses (read raw mail under the prefix, read/write both tables,
- * send through the three configuration sets as the sending identities, read the ARC key).
+ * exactly what its calls need (`test/infra/privilege-alarms.test.ts` pins each statement):
+ *
+ * - `s3:GetObject` under the receipt rule's prefix, `s3:ListBucket` on the bucket (so a
+ *   missing object reads as 404, not 403: `lib/mail-bucket.ts`);
+ * - on the limits table `GetItem`, `UpdateItem` (+ `PutItem` for the notice ledger when there
+ *   is a notice topic); on the trace table `GetItem`, `UpdateItem`, `BatchWriteItem`; table
+ *   ARNs only, no index (`lib/tables.ts` lists which call needs which);
+ * - `ses:SendEmail` on the three configuration sets and the sending identities, only as one
+ *   of the pools' tenants; `ses:GetConfigurationSet` on the configuration sets and
+ *   `ses:GetTenant` on the tenants (paused pools);
+ * - `ssm:GetParameter` on the SRS secrets and ARC key parameters.
  */
 export class RouterFunction extends Construct implements iam.IGrantable {
   readonly function: nodejs.NodejsFunction;
@@ -103,6 +163,8 @@ export class RouterFunction extends Construct implements iam.IGrantable {
   readonly grantPrincipal: iam.IPrincipal;
   /** `LEASE_SECONDS` given to the function (timeout + 20). */
   readonly leaseSeconds: number;
+  /** The router's reserved concurrency: the prop, or the cap derived from the SES send rate. */
+  readonly reservedConcurrency: number;
 
   constructor(scope: Construct, id: string, props: RouterFunctionProps) {
     super(scope, id);
@@ -111,6 +173,15 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     checkInteger(this, 'routerTimeout', timeoutSeconds, { min: 10, max: 900 });
     checkInteger(this, 'routerMemorySize', props.memorySize, { min: 128, max: 10_240 });
     checkInteger(this, 'reservedConcurrency', props.reservedConcurrency, { min: 1 });
+    const sesSendRate = props.sesSendRate ?? DEFAULT_SES_SEND_RATE;
+    if (!(Number.isFinite(sesSendRate) && sesSendRate > 0 && sesSendRate <= 100_000)) {
+      throw new InfrastructureValidationError(
+        'sesSendRate',
+        `must be the SES account's maximum send rate, messages per second, above 0 (got ${sesSendRate})`,
+        this,
+      );
+    }
+    this.reservedConcurrency = props.reservedConcurrency ?? routerConcurrencyCap(sesSendRate);
     const restrictionCache = (props.restrictionCacheTtl ?? Duration.seconds(60)).toSeconds();
     checkInteger(this, 'restrictionCacheTtl', restrictionCache, { min: 0, max: 3600 });
     const arc = props.config.arc;
@@ -160,7 +231,7 @@ export class RouterFunction extends Construct implements iam.IGrantable {
         extraFiles: { [BUNDLED_CONFIG_FILE]: stageConfigFile(withoutSrsSecrets(props.config)) },
       },
       invocation: {
-        reservedConcurrentExecutions: props.reservedConcurrency,
+        reservedConcurrentExecutions: this.reservedConcurrency,
         onFailure: new SqsDestination(this.deadLetterQueue.queue),
         // The function is told this budget (MAX_ATTEMPTS = 1 + retryAttempts).
         retryAttempts: ROUTER_RETRY_ATTEMPTS,
@@ -170,16 +241,40 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     this.grantPrincipal = this.role;
 
     props.mailBucket.grantReadMail(this.role);
-    props.tables.grantReadWrite(this.role);
-    props.deliveryPools.grantSend(this.role, props.identityArns);
+    props.tables.grantRouter(this.role);
+    this.grantSend(props.deliveryPools, props.identityArns, props.tenants);
     props.deliveryPools.grantReadSendingStatus(this.role); // issue 14: paused pools
+    // Issue 14: a tenant SES paused pauses its pool (`SesPoolControl.paused`). GetTenant's
+    // only resource type is the tenant (Service Authorization Reference, SESv2: GetTenant,
+    // "tenant*").
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ actions: ['ses:GetTenant'], resources: [...props.tenants.arns] }),
+    );
     const parameters = [srsParameter];
     if (arc && 'ssmParameter' in arc.privateKey) parameters.push(arc.privateKey.ssmParameter);
     this.grantReadParameters(parameters, props.arcKeyEncryptionKey);
     this.acknowledgeScopedWildcards(props);
   }
 
-  /** The wildcards of the router's policy: objects under one prefix, the indexes of two tables. */
+  /**
+   * `ses:SendEmail` — the one action of SESv2 `SendEmail`, raw content included (there is no
+   * `ses:SendRawEmail` in SESv2: that is the v1 API's action). Its resource types are
+   * `identity*`, `configuration-set` and `template`; the tenant is not a resource of it but a
+   * condition key, `ses:TenantName` (Service Authorization Reference, "Actions, resources, and
+   * condition keys for Amazon Simple Email Service v2": SendEmail). So: the three
+   * configuration sets and the sending identities, and only as one of the pools' tenants.
+   */
+  private grantSend(pools: IDeliveryPools, identityArns: readonly string[], tenants: RouterTenants): void {
+    this.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['ses:SendEmail'],
+        resources: [...pools.configurationSetArns, ...identityArns],
+        conditions: { StringEquals: { 'ses:TenantName': [...tenants.names] } },
+      }),
+    );
+  }
+
+  /** The one wildcard of the router's policy: raw-mail objects under one prefix. */
   private acknowledgeScopedWildcards(props: RouterFunctionProps): void {
     const bucket = cfnResourceOf(props.mailBucket.bucket);
     if (bucket) {
@@ -188,16 +283,6 @@ export class RouterFunction extends Construct implements iam.IGrantable {
         wildcardArnFinding(bucket, `/${props.mailBucket.prefix}*`),
         'Raw messages are objects named by their SES message id, unknown in advance: the router reads ' +
           `(s3:GetObject) any object under the receipt rule's prefix "${props.mailBucket.prefix}" and nothing else.`,
-      );
-    }
-    for (const table of [props.tables.limits, props.tables.trace]) {
-      const cfn = cfnResourceOf(table);
-      if (!cfn) continue;
-      acknowledge(
-        this.role,
-        wildcardArnFinding(cfn, '/index/*'),
-        'The router queries the global secondary indexes of its own table (restricted senders; trace by ' +
-          'sender, recipient, destination); the wildcard covers only the index ARNs of that one table.',
       );
     }
   }

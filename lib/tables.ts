@@ -31,26 +31,36 @@ export interface IOutboundPoolsTables {
   readonly limits: dynamodb.ITable;
   /** Message trace (`TRACE_TABLE`). */
   readonly trace: dynamodb.ITable;
-  /** Read and write access to both tables and their indexes (the router). */
-  grantReadWrite(grantee: iam.IGrantable): iam.Grant;
+  /** Exactly the item operations of the router's code path ({@link ROUTER_LIMITS}, {@link ROUTER_TRACE}). */
+  grantRouter(grantee: iam.IGrantable): iam.Grant;
+  /** `dynamodb:PutItem` on the limits table: the notice ledger (`dynamo-notice-ledger.ts`). */
+  grantNoticeLedger(grantee: iam.IGrantable): iam.Grant;
   /** Appending SES events to existing trace records, nothing else (the feedback function). */
   grantAppendTraceEvents(grantee: iam.IGrantable): iam.Grant;
-  /** Reading the trace and its indexes, nothing else (the trace API). */
+  /** Reading the trace and querying its indexes, nothing else (the trace API). */
   grantReadTrace(grantee: iam.IGrantable): iam.Grant;
 }
 
 /** The reads of `DynamoTraceStore.get` and `.query` (main item; index query, then BatchGetItem). */
 export const TRACE_READ: readonly string[] = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'];
 
-/** The item operations the router's stores use (`dynamo-limits-store.ts`, `dynamo-trace-store.ts`). */
-export const ITEM_READ_WRITE: readonly string[] = [
+/**
+ * The router's calls on the limits table (`DynamoLimitsStore.count`, `refund`, `countNdr`,
+ * `restrict`: conditional `UpdateItem`; `learnWindow`: `GetItem`). Listing restrictions (a
+ * Query of `byRestriction`), `release` and `peek` are the CLI's, not the router's. A condition
+ * on an `UpdateItem` needs no `ConditionCheckItem` (that action is `TransactWriteItems`'s).
+ */
+export const ROUTER_LIMITS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:UpdateItem'];
+
+/**
+ * The router's calls on the trace table (`DynamoTraceStore.claim`, `recordSend`, `release`:
+ * conditional `UpdateItem`; the duplicate path of `claim`: `GetItem`; pointer items of further
+ * recipients: `BatchWriteItem` of puts). No Query: the router never reads an index (GSIs are
+ * written by DynamoDB itself, which needs no permission of the writer).
+ */
+export const ROUTER_TRACE: readonly string[] = [
   'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:PutItem',
   'dynamodb:UpdateItem',
-  'dynamodb:DeleteItem',
   'dynamodb:BatchWriteItem',
 ];
 
@@ -116,17 +126,37 @@ export class OutboundPoolsTables extends Construct implements IOutboundPoolsTabl
     this.trace = tableFromDescription(this, 'Trace', TRACE_TABLE, removalPolicy);
   }
 
-  grantReadWrite(grantee: iam.IGrantable): iam.Grant {
-    // Item reads and writes on the tables and their indexes (Table.grant adds `/index/*`);
-    // unlike grantReadWriteData: no Scan, no DescribeTable, no stream reads.
-    return this.limits
-      .grant(grantee, ...ITEM_READ_WRITE)
-      .combine(this.trace.grant(grantee, ...ITEM_READ_WRITE));
+  grantRouter(grantee: iam.IGrantable): iam.Grant {
+    // The table ARNs alone: Table.grant would add `/index/*`, and the router queries no index.
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...ROUTER_LIMITS],
+      resourceArns: [this.limits.tableArn],
+    }).combine(
+      iam.Grant.addToPrincipal({ grantee, actions: [...ROUTER_TRACE], resourceArns: [this.trace.tableArn] }),
+    );
+  }
+
+  grantNoticeLedger(grantee: iam.IGrantable): iam.Grant {
+    // A conditional PutItem per notice event (`attribute_not_exists`): nothing else.
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: ['dynamodb:PutItem'],
+      resourceArns: [this.limits.tableArn],
+    });
   }
 
   grantReadTrace(grantee: iam.IGrantable): iam.Grant {
-    // Table.grant covers the table and `/index/*`: no Scan, no writes.
-    return this.trace.grant(grantee, ...TRACE_READ);
+    // The table (GetItem, BatchGetItem, the Query of one message's items) and each index the
+    // trace queries (`trace-queries.ts`) by name, from the same description: no `/index/*`.
+    return iam.Grant.addToPrincipal({
+      grantee,
+      actions: [...TRACE_READ],
+      resourceArns: [
+        this.trace.tableArn,
+        ...Object.keys(TRACE_TABLE.indexes).map((index) => `${this.trace.tableArn}/index/${index}`),
+      ],
+    });
   }
 
   grantAppendTraceEvents(grantee: iam.IGrantable): iam.Grant {

@@ -11,7 +11,6 @@ import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { projectFunction } from './lambda-bundling.js';
-import { acknowledge, cfnResourceOf, wildcardArnFinding } from './nag.js';
 import type { IOutboundPoolsTables } from './tables.js';
 
 /** Properties of {@link TraceApi}. */
@@ -57,21 +56,17 @@ export class TraceApi extends Construct {
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     }));
+    // GetItem, BatchGetItem, Query on the trace table and on each of its indexes by name.
     props.tables.grantReadTrace(this.role);
-    const trace = cfnResourceOf(props.tables.trace);
-    if (trace) {
-      acknowledge(
-        this.role,
-        wildcardArnFinding(trace, '/index/*'),
-        'The trace API queries the trace table by sender, recipient and destination through its global ' +
-          'secondary indexes (GetItem, BatchGetItem, Query only); the wildcard covers only that table’s index ARNs.',
-      );
-    }
 
     this.url = this.function.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.AWS_IAM });
 
     // Since October 2025 a function URL with IAM authentication needs both actions from the
-    // caller (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html).
+    // caller (https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html). The second only
+    // through the URL (`lambda:InvokedViaFunctionUrl`, the condition the same page and
+    // CDK's own `grantInvokeUrl` put on it): a reader who could call `Invoke` directly would
+    // hand the function a forged `requestContext.authorizer.iam` (the caller's ARN that the
+    // audit log records); through the URL, Lambda fills it from the SigV4 signature.
     this.readersPolicy = new iam.ManagedPolicy(this, 'ReadersPolicy', {
       description: 'Look messages up through the outbound pools trace API (read-only)',
       statements: [
@@ -83,6 +78,7 @@ export class TraceApi extends Construct {
         new iam.PolicyStatement({
           actions: ['lambda:InvokeFunction'],
           resources: [this.function.functionArn],
+          conditions: { Bool: { 'lambda:InvokedViaFunctionUrl': 'true' } },
         }),
       ],
     });

@@ -1,16 +1,21 @@
 /**
- * Pausing and resuming a pool (issue 14) through SES itself: a pool is paused when its
- * configuration set's sending is disabled (SESv2 `PutConfigurationSetSendingOptions`,
- * `SendingEnabled: false`), which SES enforces whatever sends through it; the router reads
- * the same flag (`GetConfigurationSet` → `SendingOptions.SendingEnabled`) to block mail for a
- * paused pool with a reason instead of a refusal.
+ * Pausing and resuming a pool (issue 14) through SES itself. A pool is paused when either
  *
- * One source of truth (the configuration set), so the pause function, the operator CLI and
- * the router cannot disagree. The router caches the answer for `cacheMs` (a pause reaches
- * every container within it; SES refuses in between anyway, and that send is retried).
+ * - its configuration set's sending is disabled (SESv2 `PutConfigurationSetSendingOptions`,
+ *   `SendingEnabled: false`: what the pause function and `pools pause` do, and what SES
+ *   enforces whatever sends through it), or
+ * - its SES tenant is `DISABLED` (`GetTenant` → `Tenant.SendingStatus`): SES paused it under
+ *   the tenant's reputation policy (`ENABLED` and `REINSTATED` both send).
  *
- * IAM: `ses:GetConfigurationSet` (router, CLI), `ses:PutConfigurationSetSendingOptions`
- * (pause function, CLI), `ses:GetTenant` (CLI status only).
+ * The router reads both (`paused()`) to block mail for a paused pool with reason
+ * `pool-paused` instead of a refusal; `pools status` shows which of the two paused it. One
+ * source of truth (SES), so the pause function, the operator CLI and the router cannot
+ * disagree. The router caches the answer for `cacheMs`: at most one `GetConfigurationSet` and
+ * one `GetTenant` per pool per period, all six in parallel (a pause reaches every container
+ * within it; SES refuses in between anyway, and that send is retried).
+ *
+ * IAM: `ses:GetConfigurationSet` and `ses:GetTenant` (router, CLI),
+ * `ses:PutConfigurationSetSendingOptions` (pause function, CLI).
  */
 import {
   GetConfigurationSetCommand,
@@ -23,20 +28,29 @@ import type { PoolStatus } from '../core/ports.js';
 import { POOLS, type Pool } from '../core/vocabulary.js';
 import { rethrowAws } from './aws-errors.js';
 
+/** What paused a pool: its configuration set's sending options, or SES pausing its tenant. */
+export type PausedBy = 'configuration-set' | 'tenant';
+
 /** A pool as the operator sees it (`pools status`). */
 export interface PoolState {
   pool: Pool;
   configurationSet: string;
-  /** False: the pool is paused. */
+  /** False: the configuration set's sending is disabled (the pool is paused). */
   sendingEnabled: boolean;
   tenant: string;
   /**
    * The tenant's `SendingStatus` (`ENABLED`, `REINSTATED`, `DISABLED` when SES paused it under
-   * its reputation policy); `unknown` when SES would not say (no such tenant, no permission,
-   * the sandbox's emulator).
+   * its reputation policy); `unknown` when SES would not say (no such tenant, no permission).
    */
   tenantStatus: string;
+  /** True when the router blocks the pool's mail (`pool-paused`): `pausedBy` is not empty. */
+  paused: boolean;
+  /** Why it is paused, both when both hold; empty when it sends. */
+  pausedBy: PausedBy[];
 }
+
+/** SES's tenant `SendingStatus` that stops sending (SESv2 `Tenant`: "DISABLED – Sending is prevented"). */
+const TENANT_DISABLED = 'DISABLED';
 
 export interface SesPoolControlOptions {
   client: SESv2Client;
@@ -63,8 +77,16 @@ export class SesPoolControl implements PoolStatus {
   async paused(): Promise<ReadonlySet<Pool>> {
     const now = this.#clock();
     if (this.#cached && now - this.#cached.at < this.#cacheMs) return this.#cached.paused;
-    const enabled = await Promise.all(POOLS.map((p) => this.#sendingEnabled(p)));
-    const paused = new Set(POOLS.filter((_, i) => !enabled[i]));
+    // Both questions for every pool at once: six requests in parallel, once per period. A
+    // failure of either fails the lookup (transient ones are retried by the invocation), as
+    // mail must not leave through a pool whose state is unknown.
+    const states = await Promise.all(
+      POOLS.map(async (p) => {
+        const [enabled, tenant] = await Promise.all([this.#sendingEnabled(p), this.#tenantSendingStatus(p)]);
+        return enabled && tenant !== TENANT_DISABLED;
+      }),
+    );
+    const paused = new Set(POOLS.filter((_, i) => !states[i]));
     this.#cached = { at: now, paused };
     return paused;
   }
@@ -82,16 +104,28 @@ export class SesPoolControl implements PoolStatus {
     this.#cached = null;
   }
 
-  /** Every pool's configuration set and tenant, as SES has them now. */
+  /** Every pool's configuration set and tenant, as SES has them now, and why it is paused. */
   async status(): Promise<PoolState[]> {
     return Promise.all(
-      POOLS.map(async (pool) => ({
-        pool,
-        configurationSet: this.#pools[pool].configurationSet,
-        sendingEnabled: await this.#sendingEnabled(pool),
-        tenant: this.#pools[pool].tenant,
-        tenantStatus: await this.#tenantStatus(pool),
-      })),
+      POOLS.map(async (pool) => {
+        const [sendingEnabled, tenantStatus] = await Promise.all([
+          this.#sendingEnabled(pool),
+          this.#tenantSendingStatus(pool).catch(() => 'unknown'),
+        ]);
+        const pausedBy: PausedBy[] = [
+          ...(sendingEnabled ? [] : (['configuration-set'] as const)),
+          ...(tenantStatus === TENANT_DISABLED ? (['tenant'] as const) : []),
+        ];
+        return {
+          pool,
+          configurationSet: this.#pools[pool].configurationSet,
+          sendingEnabled,
+          tenant: this.#pools[pool].tenant,
+          tenantStatus,
+          paused: pausedBy.length > 0,
+          pausedBy,
+        };
+      }),
     );
   }
 
@@ -106,12 +140,13 @@ export class SesPoolControl implements PoolStatus {
     }
   }
 
-  async #tenantStatus(pool: Pool): Promise<string> {
+  /** The tenant's `SendingStatus`; `unknown` when SES answers without one. */
+  async #tenantSendingStatus(pool: Pool): Promise<string> {
     try {
       const out = await this.#client.send(new GetTenantCommand({ TenantName: this.#pools[pool].tenant }));
       return out.Tenant?.SendingStatus ?? 'unknown';
-    } catch {
-      return 'unknown';
+    } catch (error) {
+      return rethrowAws('ses', 'GetTenant', error);
     }
   }
 }

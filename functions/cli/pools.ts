@@ -1,7 +1,8 @@
 /**
  * `outbound-pools pools status|pause|resume` (issue 14): which pools are paused, and pausing
  * or resuming one by hand. A pool is paused when its configuration set's sending is disabled
- * in SES; the router blocks its mail with reason `pool-paused` (within POOL_STATUS_CACHE_SECONDS,
+ * in SES, or SES paused its tenant (`status` says which; `resume` re-enables the configuration
+ * set only); the router blocks its mail with reason `pool-paused` (within POOL_STATUS_CACHE_SECONDS,
  * 30 s by default; the sandbox at once) and SES refuses anything sent through it. Works against
  * AWS and against the sandbox (AWS_ENDPOINT_URL_SESV2). With NOTICE_TOPIC_ARN and LIMITS_TABLE
  * set, a pause or resume is also published as a notice on the operators' topic.
@@ -77,11 +78,16 @@ export async function poolsCommand(
     } else {
       out.write(
         `${table([
-          ['pool', 'configuration set', 'sending', 'tenant', 'tenant status'].map((h) => paint('bold', h)),
+          ['pool', 'state', 'configuration set', 'sending', 'tenant', 'tenant status'].map((h) =>
+            paint('bold', h),
+          ),
           ...states.map((s) => [
             s.pool,
+            // Why a pool is paused: its configuration set (pause function, operator) or SES's
+            // pause of its tenant (reputation policy) — resumed in different places.
+            s.paused ? paint('red', `PAUSED (${s.pausedBy.join(' + ')})`) : paint('green', 'sending'),
             s.configurationSet,
-            s.sendingEnabled ? paint('green', 'enabled') : paint('red', 'PAUSED'),
+            s.sendingEnabled ? paint('green', 'enabled') : paint('red', 'disabled'),
             s.tenant,
             s.tenantStatus === 'DISABLED' ? paint('red', s.tenantStatus) : s.tenantStatus,
           ]),

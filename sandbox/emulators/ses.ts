@@ -10,7 +10,9 @@
  * aws-ses-v2-local does not know: `PutConfigurationSetSendingOptions` (`PUT /v2/email/configuration-sets/{name}/sending`)
  * and `GetConfigurationSet` (`GET /v2/email/configuration-sets/{name}`, every name exists, sending enabled unless
  * disabled here). A SendEmail through a configuration set whose sending is disabled is refused as SES refuses it,
- * `SendingPausedException` (400), and nothing is recorded.
+ * `SendingPausedException` (400), and nothing is recorded. It answers `GetTenant` (`POST /v2/email/tenants/get`) too:
+ * every tenant exists with `SendingStatus` `ENABLED` unless a test set another (`setTenantSendingStatus`, standing in
+ * for SES pausing a tenant under its reputation policy), so the router and `pools status` read the same state.
  *
  * aws-ses-v2-local behaviour worth knowing (2.10.2):
  *  - Raw sends: recipients shown in `/store` come from the MIME `To:`/`Cc:`/`Bcc:` headers; `Destination` is ignored
@@ -100,12 +102,15 @@ export interface SesEmulator {
   failNext(n: number, error: InjectedError): void;
   /** Configuration sets whose sending was disabled (`PutConfigurationSetSendingOptions`), sorted. */
   disabledConfigurationSets(): string[];
+  /** The `SendingStatus` `GetTenant` answers for a tenant (default `ENABLED`); `clear()` resets all. */
+  setTenantSendingStatus(tenantName: string, status: 'ENABLED' | 'DISABLED' | 'REINSTATED'): void;
   stop(): Promise<void>;
 }
 
 const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
 const CONFIGURATION_SET_PATH = /^\/v2\/email\/configuration-sets\/([^/]+)$/;
 const SENDING_OPTIONS_PATH = /^\/v2\/email\/configuration-sets\/([^/]+)\/sending$/;
+const GET_TENANT_PATH = '/v2/email/tenants/get';
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -125,6 +130,7 @@ export function sesOperation(method: string, url: string): string {
   if (path === '/v2/email/account' && m === 'GET') return 'GetAccount';
   if (SENDING_OPTIONS_PATH.test(path) && m === 'PUT') return 'PutConfigurationSetSendingOptions';
   if (CONFIGURATION_SET_PATH.test(path) && m === 'GET') return 'GetConfigurationSet';
+  if (path === GET_TENANT_PATH && m === 'POST') return 'GetTenant';
   if (path === '/v2/email/templates') {
     if (m === 'GET') return 'ListEmailTemplates';
     if (m === 'POST') return 'CreateEmailTemplate';
@@ -148,6 +154,7 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
   let counts: Record<string, number> = {};
   let failures: InjectedError[] = [];
   const disabledSets = new Set<string>();
+  const tenantStatuses = new Map<string, string>();
 
   const answer = (res: ServerResponse, status: number, body: Record<string, unknown>, errorType?: string) => {
     const payload = JSON.stringify(body);
@@ -186,6 +193,27 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
     if (enabled) disabledSets.delete(name);
     else disabledSets.add(name);
     answer(res, 200, {});
+  };
+
+  const handleGetTenant = async (req: IncomingMessage, res: ServerResponse) => {
+    let name: unknown;
+    try {
+      name = (JSON.parse((await readAll(req)).toString('utf8') || '{}') as { TenantName?: unknown })
+        .TenantName;
+    } catch {
+      name = undefined;
+    }
+    if (typeof name !== 'string' || name === '') {
+      answer(res, 400, { message: 'TenantName is required' }, 'BadRequestException');
+      return;
+    }
+    answer(res, 200, {
+      Tenant: {
+        TenantName: name,
+        TenantArn: `arn:aws:ses:us-east-1:000000000000:tenant/${name}/emulated`,
+        SendingStatus: tenantStatuses.get(name) ?? 'ENABLED',
+      },
+    });
   };
 
   const forward = (
@@ -275,6 +303,10 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
       handleConfigurationSet(op, req, res).catch((err: Error) => res.destroy(err));
       return;
     }
+    if (op === 'GetTenant') {
+      handleGetTenant(req, res).catch((err: Error) => res.destroy(err));
+      return;
+    }
     if (op === 'SendEmail') {
       handleSendEmail(req, res).catch((err: Error) => {
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
@@ -313,6 +345,7 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
       sends = [];
       failures = [];
       disabledSets.clear();
+      tenantStatuses.clear();
       const r = await fetch(`http://127.0.0.1:${innerPort}/clear-store`, { method: 'POST' });
       await r.arrayBuffer();
     },
@@ -321,6 +354,9 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
       counts = {};
     },
     disabledConfigurationSets: () => [...disabledSets].sort(),
+    setTenantSendingStatus: (tenantName, status) => {
+      tenantStatuses.set(tenantName, status);
+    },
     failNext: (n, error) => {
       failures = Array.from({ length: Math.max(0, Math.floor(n)) }, () => ({ ...error }));
     },

@@ -73,11 +73,18 @@ describe('issue 14 adapters (emulators)', () => {
       assert.deepEqual(emu.ses.disabledConfigurationSets(), ['relay-set']);
       const status = await control.status();
       assert.deepEqual(
-        status.map((s) => [s.pool, s.configurationSet, s.sendingEnabled, s.tenant]),
+        status.map((s) => [
+          s.pool,
+          s.configurationSet,
+          s.sendingEnabled,
+          s.tenant,
+          s.tenantStatus,
+          s.pausedBy,
+        ]),
         [
-          ['normal', 'outbound-normal', true, 'outbound-normal'],
-          ['high-risk', 'outbound-high-risk', true, 'outbound-high-risk'],
-          ['relay', 'relay-set', false, 'relay-tenant'],
+          ['normal', 'outbound-normal', true, 'outbound-normal', 'ENABLED', []],
+          ['high-risk', 'outbound-high-risk', true, 'outbound-high-risk', 'ENABLED', []],
+          ['relay', 'relay-set', false, 'relay-tenant', 'ENABLED', ['configuration-set']],
         ],
       );
       await assert.rejects(
@@ -110,10 +117,77 @@ describe('issue 14 adapters (emulators)', () => {
       now += 29_999;
       assert.deepEqual([...(await router.paused())], [], 'still cached');
       assert.equal(emu.ses.requests().GetConfigurationSet ?? 0, 0, 'no SES call within the cache');
+      assert.equal(emu.ses.requests().GetTenant ?? 0, 0, 'no tenant lookup within the cache');
       now += 1;
       assert.deepEqual([...(await router.paused())], ['normal']);
       assert.equal(emu.ses.requests().GetConfigurationSet, 3, 'one call per pool');
+      assert.equal(emu.ses.requests().GetTenant, 3, 'one tenant lookup per pool');
       await operator.setSending('normal', true);
+    });
+
+    it('a tenant SES paused (DISABLED) pauses its pool; REINSTATED sends; status says which of the two paused it', async () => {
+      const control = new SesPoolControl({ client: sesv2, pools: config.pools, cacheMs: 0 });
+      try {
+        emu.ses.setTenantSendingStatus('relay-tenant', 'DISABLED');
+        assert.deepEqual([...(await control.paused())], ['relay']);
+        const byPool = async () =>
+          Object.fromEntries(
+            (await control.status()).map((s) => [s.pool, [s.paused, s.pausedBy, s.tenantStatus]]),
+          );
+        assert.deepEqual((await byPool()).relay, [true, ['tenant'], 'DISABLED']);
+        await control.setSending('relay', false);
+        assert.deepEqual((await byPool()).relay, [true, ['configuration-set', 'tenant'], 'DISABLED']);
+        await control.setSending('relay', true);
+        emu.ses.setTenantSendingStatus('relay-tenant', 'REINSTATED');
+        assert.deepEqual([...(await control.paused())], [], 'REINSTATED sends despite findings');
+        assert.deepEqual((await byPool()).relay, [false, [], 'REINSTATED']);
+        // Another pool's tenant name is not this one's: only the named tenant pauses.
+        emu.ses.setTenantSendingStatus('outbound-normal', 'DISABLED');
+        assert.deepEqual([...(await control.paused())], ['normal']);
+      } finally {
+        await emu.ses.clear();
+      }
+    });
+
+    it('a tenant lookup SES does not answer fails paused() (retryable when transient), never reads as "sending"', async () => {
+      // Fault injection on GetTenant alone: the configuration sets still answer from the emulator.
+      const failing = (name: string, status: number) => {
+        const client = new SESv2Client({ ...emu.clientConfig('sesv2'), maxAttempts: 1 });
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            if (context.commandName === 'GetTenantCommand') {
+              throw Object.assign(new Error(`injected ${name}`), {
+                name,
+                $metadata: { httpStatusCode: status },
+              });
+            }
+            return next(args);
+          },
+          { step: 'initialize' },
+        );
+        return client;
+      };
+      for (const [name, status, expected] of [
+        ['TooManyRequestsException', 429, TransientDependencyError],
+        ['AccessDeniedException', 403, Error],
+      ] as const) {
+        const client = failing(name, status);
+        try {
+          const control = new SesPoolControl({ client, pools: config.pools, cacheMs: 0 });
+          await assert.rejects(control.paused(), (e: Error) => {
+            assert.ok(e instanceof expected, `${name}: ${e.name}`);
+            assert.equal(e instanceof TransientDependencyError, name === 'TooManyRequestsException');
+            return true;
+          });
+          // The operator's status still shows the configuration sets, the tenant as unknown.
+          assert.deepEqual(
+            (await control.status()).map((s) => s.tenantStatus),
+            ['unknown', 'unknown', 'unknown'],
+          );
+        } finally {
+          client.destroy();
+        }
+      }
     });
   });
 

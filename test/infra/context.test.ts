@@ -26,6 +26,7 @@ describe('readContextSettings', () => {
       config: 'config/prod.json',
       stackName: 'MailPools',
       reservedConcurrency: '20',
+      sesSendRate: '12.5',
       routerTimeoutSeconds: '120',
       logRetentionDays: '90',
       mailRetentionDays: '30',
@@ -44,6 +45,7 @@ describe('readContextSettings', () => {
     assert.equal(mailRetention?.toDays(), 30);
     assert.deepEqual(rest, {
       reservedConcurrency: 20,
+      sesSendRate: 12.5,
       logRetention: logs.RetentionDays.THREE_MONTHS,
       existingIpPools: ['legacy-a', 'legacy-b'],
       ipPoolScaling: { normal: ses.ScalingMode.MANAGED },
@@ -57,10 +59,12 @@ describe('readContextSettings', () => {
   it('reads cdk.json JSON values, and per-pool scaling as an object or a JSON string', () => {
     const fromJson = read({
       reservedConcurrency: 5,
+      sesSendRate: 40,
       activateRuleSet: true,
       ipPoolScaling: { relay: 'MANAGED' },
     });
     assert.equal(fromJson.props.reservedConcurrency, 5);
+    assert.equal(fromJson.props.sesSendRate, 40);
     assert.equal(fromJson.props.activateRuleSet, true);
     assert.deepEqual(fromJson.props.ipPoolScaling, { relay: ses.ScalingMode.MANAGED });
     const fromString = read({ ipPoolScaling: '{"high-risk":"STANDARD","normal":"MANAGED"}' });
@@ -80,6 +84,13 @@ describe('readContextSettings', () => {
       'reservedConcurrency=many',
       { reservedConcurrency: 'many' },
       'context reservedConcurrency: must be an integer of at least 1 (got "many")',
+    ],
+    ['sesSendRate=0', { sesSendRate: '0' }, 'context sesSendRate: must be a number above 0 (got "0")'],
+    ['sesSendRate=-3', { sesSendRate: -3 }, 'context sesSendRate: must be a number above 0 (got -3)'],
+    [
+      'sesSendRate=fast',
+      { sesSendRate: 'fast' },
+      'context sesSendRate: must be a number above 0 (got "fast")',
     ],
     [
       'activateRuleSet=yes',

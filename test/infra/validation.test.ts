@@ -129,6 +129,18 @@ describe('router', () => {
       'must be an integer of at least 1 (got 2.5)',
     ],
     [
+      'an SES send rate of 0',
+      () => buildConstruct({ sesSendRate: 0 }),
+      'sesSendRate',
+      "must be the SES account's maximum send rate, messages per second, above 0 (got 0)",
+    ],
+    [
+      'an SES send rate that is not a number',
+      () => buildConstruct({ sesSendRate: Number.NaN }),
+      'sesSendRate',
+      "must be the SES account's maximum send rate, messages per second, above 0 (got NaN)",
+    ],
+    [
       'a timeout over Lambda’s 900 s',
       () => buildConstruct({ routerTimeout: Duration.seconds(901) }),
       'routerTimeout',
@@ -147,6 +159,22 @@ describe('router', () => {
     ],
   ];
   for (const [name, build, field, message] of cases) it(name, () => rejects(build, field, message));
+
+  it('bursts wait: the reserved concurrency is derived from the SES send rate unless given', () => {
+    // Oracle: the documented formula, max(2, ceil(rate × 1 s)), worked out by hand.
+    const cap = (props: Parameters<typeof buildConstruct>[0]) => {
+      const router = buildConstruct(props).router;
+      const cfn = router.function.node.defaultChild as { reservedConcurrentExecutions?: number };
+      assert.equal(cfn.reservedConcurrentExecutions, router.reservedConcurrency, 'the function gets it');
+      return router.reservedConcurrency;
+    };
+    assert.equal(cap({}), 14, 'SES production default: 14 messages/s');
+    assert.equal(cap({ sesSendRate: 50 }), 50);
+    assert.equal(cap({ sesSendRate: 2.5 }), 3, 'rounded up');
+    assert.equal(cap({ sesSendRate: 1 }), 2, 'the floor: SES sandbox rate');
+    assert.equal(cap({ sesSendRate: 0.2 }), 2);
+    assert.equal(cap({ sesSendRate: 50, reservedConcurrency: 7 }), 7, 'reservedConcurrency overrides');
+  });
 });
 
 describe('mail, receipt and alarms', () => {

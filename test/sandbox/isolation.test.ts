@@ -240,6 +240,30 @@ describe('sandbox: tenants, pausing a pool, notices (issue 14)', () => {
     assert.equal(restricted[0]!.source, 'outbound-pools');
   });
 
+  it('SES pausing a tenant (DISABLED) pauses its pool: GTUBE blocked pool-paused, nothing sent; status says "tenant"', async () => {
+    sandbox.emulators.ses.setTenantSendingStatus('risky-tenant', 'DISABLED');
+    try {
+      const status = await cli('pools', 'status', '--json');
+      assert.equal(status.code, 0, status.stderr);
+      const highRisk = (
+        JSON.parse(status.stdout) as { pool: string; pausedBy: string[]; sendingEnabled: boolean }[]
+      )
+        .filter((s) => s.pool === 'high-risk')
+        .map((s) => [s.sendingEnabled, s.pausedBy]);
+      assert.deepEqual(highRisk, [[true, ['tenant']]], 'the configuration set sends; the tenant does not');
+
+      const blocked = await gtube();
+      assert.equal(blocked.pool, 'blocked');
+      assert.ok(blocked.reasons.includes('pool-paused'), blocked.reasons.join(','));
+      assert.deepEqual(sendsOf(blocked), [], 'nothing sent');
+    } finally {
+      sandbox.emulators.ses.setTenantSendingStatus('risky-tenant', 'ENABLED');
+    }
+    const again = await gtube();
+    assert.equal(again.pool, 'high-risk');
+    assert.equal(sendsOf(again).length, 1);
+  });
+
   it('pools: bad input is refused with the usage, exit 2', async () => {
     for (const args of [
       ['pools'],
