@@ -52,7 +52,7 @@ const ruleArn = {
     [
       'arn:',
       { Ref: 'AWS::Partition' },
-      `:ses:${REGION}:${ACCOUNT}:receipt-rule-set/Test-inbound:receipt-rule/route-to-pools`,
+      `:ses:${REGION}:${ACCOUNT}:receipt-rule-set/test-inbound:receipt-rule/test-route-to-pools`,
     ],
   ],
 };
@@ -140,13 +140,13 @@ describe('mail bucket', () => {
 });
 
 describe('receipt rule', () => {
-  it('stores the message in S3, then invokes the router asynchronously, with TLS and scanning', () => {
+  it('stores the message in S3, then invokes the router asynchronously, TLS optional, with scanning', () => {
     const [, rule] = resourceNamed(template, 'AWS::SES::ReceiptRule', 'Receipt');
     assert.deepEqual(rule.Rule, {
-      Name: 'route-to-pools',
+      Name: 'test-route-to-pools',
       Enabled: true,
       ScanEnabled: true,
-      TlsPolicy: 'Require',
+      TlsPolicy: 'Optional',
       Recipients: ['example.com', 'example.org', 'fwd.example.com'],
       Actions: [
         { S3Action: { BucketName: { Ref: ids.bucket }, ObjectKeyPrefix: 'raw/' } },
@@ -175,19 +175,20 @@ describe('receipt rule', () => {
   });
 
   it('names the rule set after the stack and leaves activation to the operator by default', () => {
-    template.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'Test-inbound' });
-    template.resourceCountIs('Custom::AWS', 0);
+    template.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'test-inbound' });
+    template.resourceCountIs('Custom::ActiveReceiptRuleSet', 0);
     template.hasOutput('ActivateReceiptRuleSetCommand', {
-      Value: `aws ses set-active-receipt-rule-set --rule-set-name Test-inbound --region ${REGION}`,
+      Value: `aws ses set-active-receipt-rule-set --rule-set-name test-inbound --region ${REGION}`,
     });
   });
 });
 
 describe('delivery pools', () => {
   const pools = [
-    ['normal', 'outbound-normal'],
-    ['high-risk', 'outbound-high-risk'],
-    ['relay', 'outbound-relay'],
+    // Deployed names: the stack's prefix ("Test", lowercased) before the configuration's.
+    ['normal', 'test-outbound-normal'],
+    ['high-risk', 'test-outbound-high-risk'],
+    ['relay', 'test-outbound-relay'],
   ] as const;
   const cid = { normal: 'Normal', 'high-risk': 'HighRisk', relay: 'Relay' } as const;
 
@@ -266,7 +267,13 @@ describe('SES events → feedback function', () => {
         'detail-type': Match.arrayWith(['Email Delivered', 'Email Bounced', 'Email Complaint Received']),
         detail: {
           mail: {
-            tags: { 'ses:configuration-set': ['outbound-normal', 'outbound-high-risk', 'outbound-relay'] },
+            tags: {
+              'ses:configuration-set': [
+                'test-outbound-normal',
+                'test-outbound-high-risk',
+                'test-outbound-relay',
+              ],
+            },
           },
         },
       },
@@ -626,7 +633,7 @@ describe('dashboard and alarms', () => {
       assert.ok(names.has(name), name);
     const latency = metrics.filter((m) => m.metricName === METRIC.decisionLatency).map((m) => m.stat);
     assert.deepEqual(latency, ['p50', 'p99']);
-    for (const set of ['outbound-normal', 'outbound-high-risk', 'outbound-relay']) {
+    for (const set of ['test-outbound-normal', 'test-outbound-high-risk', 'test-outbound-relay']) {
       for (const rate of ['Reputation.BounceRate', 'Reputation.ComplaintRate']) {
         assert.ok(
           metrics.some(
@@ -677,7 +684,7 @@ describe('dashboard and alarms', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SES',
         MetricName: metric,
-        Dimensions: [{ Name: 'ses:configuration-set', Value: 'outbound-normal' }],
+        Dimensions: [{ Name: 'ses:configuration-set', Value: 'test-outbound-normal' }],
         Threshold: threshold,
         ComparisonOperator: 'GreaterThanThreshold',
       });
