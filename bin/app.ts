@@ -9,7 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { App, Validations } from 'aws-cdk-lib';
+import { Annotations, App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { parseConfigText } from '../functions/core/config.js';
 import { OutboundPoolsError } from '../functions/core/errors.js';
@@ -31,12 +31,20 @@ function main(): void {
     });
   }
   const config = parseConfigText(text, settings.configPath);
-  new OutboundPoolsStack(app, settings.stackName, {
+  const stack = new OutboundPoolsStack(app, settings.stackName, {
     description: 'Outbound delivery pools (normal, high-risk, relay) on Amazon SES',
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region },
     config,
     ...settings.props,
   });
+  if (config.namePrefix === undefined) {
+    // The CLI (doctor, pools) knows the SES names only from the configuration file.
+    const prefix = stack.outboundPools.namePrefix;
+    Annotations.of(stack).addWarningV2(
+      'outbound-pools:namePrefix',
+      `SES names are prefixed "${prefix}-" (the stack name); add "namePrefix": "${prefix}" to ${settings.configPath} so that outbound-pools doctor and pools find them`,
+    );
+  }
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   app.synth();
 }

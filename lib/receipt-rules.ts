@@ -128,7 +128,7 @@ export class InboundReceipt extends Construct {
     if (recipients.length === 0 || recipients.length > MAX_RULE_RECIPIENTS) {
       throw new InfrastructureValidationError(
         'acceptedDomains',
-        `a receipt rule takes 1 to ${MAX_RULE_RECIPIENTS} recipients (domains or addresses, plus the SRS domain), got ${recipients.length}; with exactRecipients, give the busiest domains a catch-all route ("@domain") or turn exactRecipients off`,
+        `a receipt rule takes 1 to ${MAX_RULE_RECIPIENTS} recipients (accepted domains plus the SRS domain), got ${recipients.length}`,
         this,
       );
     }
@@ -202,5 +202,12 @@ export function receiptRecipients(
   const keys = Object.keys(config.routes).map((k) => k.toLowerCase());
   const catchAll = new Set(keys.filter((k) => k.startsWith('@')).map((k) => k.slice(1)));
   const addresses = keys.filter((k) => !k.startsWith('@') && !catchAll.has(k.slice(k.lastIndexOf('@') + 1)));
-  return [...new Set([...[...catchAll].sort(), ...addresses.sort(), srsDomain])];
+  const recipients = [...new Set([...[...catchAll].sort(), ...addresses.sort(), srsDomain])];
+  if (recipients.length > MAX_RULE_RECIPIENTS) {
+    throw new InfrastructureValidationError(
+      'routes',
+      `exactRecipients gives ${recipients.length} rule recipients (routed addresses, catch-all domains, the SRS domain); SES takes at most ${MAX_RULE_RECIPIENTS} per rule: give the busiest domains a catch-all route ("@domain") or turn exactRecipients off`,
+    );
+  }
+  return recipients;
 }
