@@ -9,6 +9,7 @@ import { before, describe, it } from 'node:test';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { createTableInput, LIMITS_TABLE, TRACE_TABLE } from '../../functions/adapters/tables.js';
 import { parseConfigText } from '../../functions/core/config.js';
+import { withNamePrefix } from '../../functions/core/resource-names.js';
 import { METRIC } from '../../functions/router/observer.js';
 import { readSettings } from '../../functions/router/settings.js';
 import {
@@ -375,9 +376,11 @@ describe('functions', () => {
     env.OUTBOUND_POOLS_CONFIG_FILE = join(assetDir, 'outbound-pools.json');
     // Act
     const settings = readSettings(env);
-    // Assess: the validated configuration without the SRS secrets, which the router reads from
-    // srs.secretsParameter at cold start.
-    const expected = { ...infraConfig(), srs: { ...infraConfig().srs, secrets: [] } };
+    // Assess: the validated configuration with the stack's SES names (prefix "test", issue 15),
+    // without the SRS secrets, which the router reads from srs.secretsParameter at cold start.
+    const validated = withNamePrefix(infraConfig(), 'test');
+    const expected = { ...validated, srs: { ...validated.srs, secrets: [] } };
+    assert.equal(expected.pools.normal.configurationSet, 'test-outbound-normal');
     assert.deepEqual(settings.config, expected);
     assert.equal(settings.mailPrefix, 'raw/');
     assert.equal(settings.leaseMs, 110_000);
