@@ -24,6 +24,9 @@ export const CONTEXT_KEYS = [
   'activateRuleSet',
   'createIdentities',
   'ruleSetName',
+  'region',
+  'tlsPolicy',
+  'exactRecipients',
 ] as const;
 
 /** The configuration file the app reads unless `-c config=...` says otherwise. */
@@ -34,6 +37,8 @@ export const DEFAULT_STACK_NAME = 'OutboundPools';
 export interface ContextSettings {
   readonly configPath: string;
   readonly stackName: string;
+  /** `-c region=…`: the stack's region, before `CDK_DEFAULT_REGION` (`lib/regions.ts`). */
+  readonly region?: string;
   readonly props: Omit<OutboundPoolsProps, 'config'>;
 }
 
@@ -97,6 +102,18 @@ function positive(get: Lookup, key: string): number | undefined {
   return n;
 }
 
+const TLS_POLICIES = { OPTIONAL: ses.TlsPolicy.OPTIONAL, REQUIRE: ses.TlsPolicy.REQUIRE } as const;
+
+/** `tlsPolicy`: `Optional` or `Require` (any case), the receipt rule's TLS policy. */
+function tlsPolicy(get: Lookup, key: string): ses.TlsPolicy | undefined {
+  const v = get(key);
+  if (v === undefined || v === null || v === '') return undefined;
+  const policy =
+    typeof v === 'string' ? TLS_POLICIES[v.trim().toUpperCase() as keyof typeof TLS_POLICIES] : undefined;
+  if (!policy) throw contextError(key, `must be Optional or Require (got ${JSON.stringify(v)})`);
+  return policy;
+}
+
 const SCALING = { STANDARD: ses.ScalingMode.STANDARD, MANAGED: ses.ScalingMode.MANAGED } as const;
 
 function scalingMode(key: string, v: unknown): ses.ScalingMode {
@@ -147,9 +164,13 @@ export function readContextSettings(node: Node): ContextSettings {
   const activate = bool(get, 'activateRuleSet');
   const identities = bool(get, 'createIdentities');
   const ruleSetName = str(get, 'ruleSetName');
+  const region = str(get, 'region');
+  const tls = tlsPolicy(get, 'tlsPolicy');
+  const exact = bool(get, 'exactRecipients');
   return {
     configPath: str(get, 'config') ?? DEFAULT_CONFIG_PATH,
     stackName: str(get, 'stackName') ?? DEFAULT_STACK_NAME,
+    ...(region !== undefined ? { region } : {}),
     props: {
       ...(scaling ? { ipPoolScaling: scaling } : {}),
       ...(existing ? { existingIpPools: existing } : {}),
@@ -164,6 +185,8 @@ export function readContextSettings(node: Node): ContextSettings {
       ...(activate !== undefined ? { activateRuleSet: activate } : {}),
       ...(identities !== undefined ? { createIdentities: identities } : {}),
       ...(ruleSetName !== undefined ? { ruleSetName } : {}),
+      ...(tls !== undefined ? { tlsPolicy: tls } : {}),
+      ...(exact !== undefined ? { exactRecipients: exact } : {}),
     },
   };
 }

@@ -21,6 +21,10 @@ export class OutboundPoolsStack extends Stack {
     new CfnOutput(this, 'LimitsTableName', { value: tables.limits.tableName });
     new CfnOutput(this, 'TraceTableName', { value: tables.trace.tableName });
     new CfnOutput(this, 'ReceiptRuleSetName', { value: receipt.ruleSetName });
+    new CfnOutput(this, 'NamePrefix', {
+      description: "Prefix of every SES name of the stack: the configuration's namePrefix for the CLI",
+      value: this.outboundPools.namePrefix,
+    });
     new CfnOutput(this, 'ActivateReceiptRuleSetCommand', {
       description: receipt.activation
         ? 'Already done by this stack (activateRuleSet)'

@@ -5,7 +5,7 @@
  * the router and feedback functions with dead-letter queues, the trace API (a function URL
  * with IAM authentication), the dashboard and alarms.
  */
-import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -13,6 +13,7 @@ import type * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { Config } from '../functions/core/config.js';
+import { prefixFromStackName, withNamePrefix } from '../functions/core/resource-names.js';
 import type { Pool } from '../functions/core/vocabulary.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { ReputationAlarms } from './alarms.js';
@@ -22,7 +23,7 @@ import { FeedbackFunction } from './feedback-function.js';
 import { FunctionAlarms } from './function-alarms.js';
 import { MailBucket } from './mail-bucket.js';
 import { grantNoticePublish, PoolPauseFunction } from './pool-pause.js';
-import { InboundReceipt } from './receipt-rules.js';
+import { InboundReceipt, receiptRecipients } from './receipt-rules.js';
 import { RouterFunction } from './router-function.js';
 import { SendingIdentities } from './sending-identities.js';
 import { OutboundPoolsTables } from './tables.js';
@@ -110,9 +111,31 @@ export interface OutboundPoolsProps {
   /**
    * Name of the receipt rule set.
    *
-   * @default `${stackName}-inbound`
+   * @default `${namePrefix}-inbound`
    */
   readonly ruleSetName?: string;
+  /**
+   * Prefix of every SES name the stack deploys (configuration sets, IP pools, tenants, rule
+   * set and rule): `<namePrefix>-<name of the configuration>`. See
+   * `functions/core/resource-names.ts`.
+   *
+   * @default - the configuration's `namePrefix`, else the stack name, lowercased
+   */
+  readonly namePrefix?: string;
+  /**
+   * The receipt rule's TLS policy: `REQUIRE` bounces mail from servers that do not offer
+   * STARTTLS. See {@link InboundReceipt}.
+   *
+   * @default ses.TlsPolicy.OPTIONAL
+   */
+  readonly tlsPolicy?: ses.TlsPolicy;
+  /**
+   * Receive only the routes' addresses (and catch-all domains, and the SRS domain) instead of
+   * whole accepted domains. See {@link receiptRecipients}.
+   *
+   * @default false
+   */
+  readonly exactRecipients?: boolean;
   /**
    * Create SES domain identities (Easy DKIM) for the accepted domains, the SRS domain and
    * the bounce sink's domain.
@@ -162,10 +185,18 @@ export class OutboundPools extends Construct {
   readonly pause: PoolPauseFunction | undefined;
   /** The topic alarms notify, when there is one. */
   readonly alarmTopic: sns.ITopic | undefined;
+  /** The prefix of every deployed SES name. */
+  readonly namePrefix: string;
+  /** The configuration as deployed: SES names prefixed (what the functions receive). */
+  readonly config: Config;
 
   constructor(scope: Construct, id: string, props: OutboundPoolsProps) {
     super(scope, id);
-    const { config } = props;
+    this.namePrefix =
+      props.namePrefix ?? props.config.namePrefix ?? prefixFromStackName(Stack.of(this).stackName);
+    // Every SES name below, and the configuration the functions get, carry the prefix.
+    const config = withNamePrefix(props.config, this.namePrefix, props.existingIpPools);
+    this.config = config;
     if (props.alarmEmail !== undefined && props.alarmTopic !== undefined) {
       throw new InfrastructureValidationError(
         'alarmEmail',
@@ -235,11 +266,13 @@ export class OutboundPools extends Construct {
     });
     this.receipt = new InboundReceipt(this, 'Receipt', {
       // The SRS domain receives the bounces of re-sent mail (reversed through high-risk).
-      recipients: [...config.acceptedDomains, config.srs.domain],
+      recipients: receiptRecipients(config, props.exactRecipients ?? false),
       mailBucket: this.mailBucket,
       router: this.router.function,
       activateRuleSet: props.activateRuleSet ?? false,
+      namePrefix: this.namePrefix,
       ruleSetName: props.ruleSetName,
+      tlsPolicy: props.tlsPolicy,
     });
     // Issue 14: notices (sender restricted, alert-only limit crossed) go to the alarm topic.
     if (this.alarmTopic) {

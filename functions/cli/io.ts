@@ -8,6 +8,7 @@ import { SSMClient } from '@aws-sdk/client-ssm';
 import { resolveSrsSecrets } from '../adapters/ssm-secrets.js';
 import { type Config, parseConfigText } from '../core/config.js';
 import { ConfigError, InvalidInputError } from '../core/errors.js';
+import { deployedConfig } from '../core/resource-names.js';
 import { parseInstant } from '../core/validation.js';
 
 /** `EX_USAGE`/`EX_TEMPFAIL` of sysexits.h: what operators' scripts and MTAs understand. */
@@ -57,7 +58,9 @@ export async function loadConfig(path: string | undefined): Promise<Config> {
   }
   // Local tools use literal SRS secrets when the file has them, else the deployment's
   // parameter (standard AWS configuration).
-  return resolveSrsSecrets(config, () => new SSMClient({}), 'literal');
+  // The SES names as deployed (`namePrefix` applied, as the CDK app applies it): doctor and
+  // pools look up the stack's configuration sets, IP pools and tenants.
+  return resolveSrsSecrets(deployedConfig(config), () => new SSMClient({}), 'literal');
 }
 
 /** JSON unless a person is looking (or `--pretty` says so). */

@@ -280,6 +280,20 @@ export const ConfigSchema = v.strictObject({
     }),
     {},
   ),
+  /**
+   * Issue 15: prefix of every deployed SES name (`<namePrefix>-<configurationSet>`, IP pools,
+   * tenants, rule set), so several stacks share an account; default the stack name
+   * (`functions/core/resource-names.ts`).
+   */
+  namePrefix: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(
+        /^[a-z0-9](?:[a-z0-9-]{0,30}[a-z0-9])?$/,
+        '1-32 lowercase letters, digits and -, starting and ending with a letter or digit',
+      ),
+    ),
+  ),
   pools: v.optional(
     v.strictObject({
       normal: poolSchema('outbound-normal', 'standard'),

@@ -12,14 +12,22 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../lib/lambda-bundling.js';
 
-function runApp(context: Record<string, unknown>) {
+// An explicit region is required (lib/regions.ts): every run passes one unless it tests that.
+function runApp(context: Record<string, unknown>, withRegion = true) {
+  if (withRegion) context = { region: 'eu-west-1', ...context };
   const outdir = mkdtempSync(join(tmpdir(), 'outbound-pools-app-'));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CDK_OUTDIR: outdir,
     CDK_CONTEXT_JSON: JSON.stringify(context),
   };
-  for (const key of ['AWS_PROFILE', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'CDK_DEFAULT_ACCOUNT'])
+  for (const key of [
+    'AWS_PROFILE',
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'CDK_DEFAULT_ACCOUNT',
+    'CDK_DEFAULT_REGION',
+  ])
     delete env[key];
   // Asynchronous, so that the three synths of this file run side by side (see the describe).
   const child = spawn(process.execPath, ['--import', 'tsx', 'bin/app.ts'], { cwd: PROJECT_ROOT, env });
@@ -63,6 +71,24 @@ describe('bin/app.ts', { concurrency: true }, () => {
     assert.equal(run.status, 1);
     assert.match(run.stderr, /^outbound-pools: invalid configuration:\n {2}limits\.default\.action: /m);
     assert.doesNotMatch(run.stderr, /\n\s+at /);
+  });
+
+  it('no region (neither -c region nor CDK_DEFAULT_REGION) stops the synth in one line', async () => {
+    const run = await runApp({ config: 'config/outbound-pools.json' }, false);
+    assert.equal(run.status, 1);
+    assert.equal(
+      run.stderr.trim(),
+      'outbound-pools: region: no region: pass -c region=<region> or set AWS_REGION (the CDK CLI passes it as CDK_DEFAULT_REGION)',
+    );
+  });
+
+  it('a region where SES receives no email stops the synth in one line', async () => {
+    const run = await runApp({ region: 'sa-east-1' });
+    assert.equal(run.status, 1);
+    assert.match(
+      run.stderr.trim(),
+      /^outbound-pools: region: SES does not receive email in sa-east-1; deploy to one of [a-z0-9, -]+$/,
+    );
   });
 
   it('an impossible combination stops the synth too', async () => {

@@ -29,7 +29,8 @@ describe('tenants (one per pool)', () => {
     for (const [pool, policy] of Object.entries(expected)) {
       const id = logicalId(template, 'AWS::SES::Tenant', POOL_IDS[pool as keyof typeof POOL_IDS]);
       const props = tenants.find(([i]) => i === id)![1];
-      assert.equal(props.TenantName, config.pools[pool as keyof typeof expected].tenant);
+      // The deployed name: the stack's prefix ("Test") before the configuration's name.
+      assert.equal(props.TenantName, `test-${config.pools[pool as keyof typeof expected].tenant}`);
       assert.deepEqual(props.ReputationEntity, { Policy: { ReputationEntityPolicy: policyArn(policy) } });
       // The policy ARN must match CloudFormation's pattern once the partition is resolved.
       const resolved = `arn:aws:ses:${REGION}:aws:reputation-policy/${policy}`;
@@ -77,12 +78,16 @@ describe('tenants (one per pool)', () => {
       { bundle: false },
     ).template;
     const byName = new Map(resourcesOf(t, 'AWS::SES::Tenant').map(([, p]) => [p.TenantName, p]));
-    assert.deepEqual([...byName.keys()].sort(), ['h-set', 'outbound-relay', 'tenant-n']);
+    assert.deepEqual([...byName.keys()].sort(), ['test-h-set', 'test-outbound-relay', 'test-tenant-n']);
     const policyOf = (name: string) =>
       JSON.stringify((byName.get(name)!.ReputationEntity as Json).Policy).match(
         /reputation-policy\/(\w+)/,
       )![1];
-    assert.deepEqual(['tenant-n', 'h-set', 'outbound-relay'].map(policyOf), ['none', 'standard', 'strict']);
+    assert.deepEqual(['test-tenant-n', 'test-h-set', 'test-outbound-relay'].map(policyOf), [
+      'none',
+      'standard',
+      'strict',
+    ]);
   });
 
   it('two pools with one tenant are refused at synth time, naming the field', () => {
@@ -135,7 +140,7 @@ describe('alarms before SES acts', () => {
           .flatMap(([, a]) => (a.Dimensions as { Name: string; Value: string }[] | undefined) ?? [])
           .map((d) => `${d.Name}=${d.Value}`),
       );
-      for (const set of ['outbound-normal', 'outbound-high-risk', 'outbound-relay']) {
+      for (const set of ['test-outbound-normal', 'test-outbound-high-risk', 'test-outbound-relay']) {
         assert.ok(sets.has(`ses:configuration-set=${set}`), `${metric} of ${set}`);
       }
       for (const [id, a] of found) {
@@ -236,8 +241,8 @@ describe('the pause function', () => {
     const env = (fn.Environment as { Variables: Record<string, unknown> }).Variables;
     assert.deepEqual(env.NOTICE_TOPIC_ARN, { Ref: topic });
     assert.deepEqual(JSON.parse(env.POOLS as string).relay, {
-      configurationSet: 'outbound-relay',
-      tenant: 'outbound-relay',
+      configurationSet: 'test-outbound-relay',
+      tenant: 'test-outbound-relay',
     });
   });
 

@@ -9,6 +9,7 @@ import { before, describe, it } from 'node:test';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { createTableInput, LIMITS_TABLE, TRACE_TABLE } from '../../functions/adapters/tables.js';
 import { parseConfigText } from '../../functions/core/config.js';
+import { withNamePrefix } from '../../functions/core/resource-names.js';
 import { METRIC } from '../../functions/router/observer.js';
 import { readSettings } from '../../functions/router/settings.js';
 import {
@@ -52,7 +53,7 @@ const ruleArn = {
     [
       'arn:',
       { Ref: 'AWS::Partition' },
-      `:ses:${REGION}:${ACCOUNT}:receipt-rule-set/Test-inbound:receipt-rule/route-to-pools`,
+      `:ses:${REGION}:${ACCOUNT}:receipt-rule-set/test-inbound:receipt-rule/test-route-to-pools`,
     ],
   ],
 };
@@ -140,13 +141,13 @@ describe('mail bucket', () => {
 });
 
 describe('receipt rule', () => {
-  it('stores the message in S3, then invokes the router asynchronously, with TLS and scanning', () => {
+  it('stores the message in S3, then invokes the router asynchronously, TLS optional, with scanning', () => {
     const [, rule] = resourceNamed(template, 'AWS::SES::ReceiptRule', 'Receipt');
     assert.deepEqual(rule.Rule, {
-      Name: 'route-to-pools',
+      Name: 'test-route-to-pools',
       Enabled: true,
       ScanEnabled: true,
-      TlsPolicy: 'Require',
+      TlsPolicy: 'Optional',
       Recipients: ['example.com', 'example.org', 'fwd.example.com'],
       Actions: [
         { S3Action: { BucketName: { Ref: ids.bucket }, ObjectKeyPrefix: 'raw/' } },
@@ -175,19 +176,20 @@ describe('receipt rule', () => {
   });
 
   it('names the rule set after the stack and leaves activation to the operator by default', () => {
-    template.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'Test-inbound' });
-    template.resourceCountIs('Custom::AWS', 0);
+    template.hasResourceProperties('AWS::SES::ReceiptRuleSet', { RuleSetName: 'test-inbound' });
+    template.resourceCountIs('Custom::ActiveReceiptRuleSet', 0);
     template.hasOutput('ActivateReceiptRuleSetCommand', {
-      Value: `aws ses set-active-receipt-rule-set --rule-set-name Test-inbound --region ${REGION}`,
+      Value: `aws ses set-active-receipt-rule-set --rule-set-name test-inbound --region ${REGION}`,
     });
   });
 });
 
 describe('delivery pools', () => {
   const pools = [
-    ['normal', 'outbound-normal'],
-    ['high-risk', 'outbound-high-risk'],
-    ['relay', 'outbound-relay'],
+    // Deployed names: the stack's prefix ("Test", lowercased) before the configuration's.
+    ['normal', 'test-outbound-normal'],
+    ['high-risk', 'test-outbound-high-risk'],
+    ['relay', 'test-outbound-relay'],
   ] as const;
   const cid = { normal: 'Normal', 'high-risk': 'HighRisk', relay: 'Relay' } as const;
 
@@ -266,7 +268,13 @@ describe('SES events → feedback function', () => {
         'detail-type': Match.arrayWith(['Email Delivered', 'Email Bounced', 'Email Complaint Received']),
         detail: {
           mail: {
-            tags: { 'ses:configuration-set': ['outbound-normal', 'outbound-high-risk', 'outbound-relay'] },
+            tags: {
+              'ses:configuration-set': [
+                'test-outbound-normal',
+                'test-outbound-high-risk',
+                'test-outbound-relay',
+              ],
+            },
           },
         },
       },
@@ -368,9 +376,11 @@ describe('functions', () => {
     env.OUTBOUND_POOLS_CONFIG_FILE = join(assetDir, 'outbound-pools.json');
     // Act
     const settings = readSettings(env);
-    // Assess: the validated configuration without the SRS secrets, which the router reads from
-    // srs.secretsParameter at cold start.
-    const expected = { ...infraConfig(), srs: { ...infraConfig().srs, secrets: [] } };
+    // Assess: the validated configuration with the stack's SES names (prefix "test", issue 15),
+    // without the SRS secrets, which the router reads from srs.secretsParameter at cold start.
+    const validated = withNamePrefix(infraConfig(), 'test');
+    const expected = { ...validated, srs: { ...validated.srs, secrets: [] } };
+    assert.equal(expected.pools.normal.configurationSet, 'test-outbound-normal');
     assert.deepEqual(settings.config, expected);
     assert.equal(settings.mailPrefix, 'raw/');
     assert.equal(settings.leaseMs, 110_000);
@@ -637,7 +647,7 @@ describe('dashboard and alarms', () => {
       assert.ok(names.has(name), name);
     const latency = metrics.filter((m) => m.metricName === METRIC.decisionLatency).map((m) => m.stat);
     assert.deepEqual(latency, ['p50', 'p99']);
-    for (const set of ['outbound-normal', 'outbound-high-risk', 'outbound-relay']) {
+    for (const set of ['test-outbound-normal', 'test-outbound-high-risk', 'test-outbound-relay']) {
       for (const rate of ['Reputation.BounceRate', 'Reputation.ComplaintRate']) {
         assert.ok(
           metrics.some(
@@ -688,7 +698,7 @@ describe('dashboard and alarms', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/SES',
         MetricName: metric,
-        Dimensions: [{ Name: 'ses:configuration-set', Value: 'outbound-normal' }],
+        Dimensions: [{ Name: 'ses:configuration-set', Value: 'test-outbound-normal' }],
         Threshold: threshold,
         ComparisonOperator: 'GreaterThanThreshold',
       });

@@ -39,7 +39,8 @@ describe('pools', () => {
       'two pools on one configuration set',
       () => buildConstruct({ config: pools({ relay: { configurationSet: 'outbound-normal' } }) }),
       'pools.relay.configurationSet',
-      '"outbound-normal" is already the configuration set of pool normal; every pool needs its own configuration set',
+      // Deployed names: the stack name ("Validation") is the prefix.
+      '"validation-outbound-normal" is already the configuration set of pool normal; every pool needs its own configuration set',
     ],
     [
       'two pools on one dedicated IP pool',
@@ -51,7 +52,7 @@ describe('pools', () => {
           }),
         }),
       'pools.relay.ipPool',
-      '"shared-ips" is already the IP pool of pool normal; pools that share dedicated IPs share their reputation',
+      '"validation-shared-ips" is already the IP pool of pool normal; pools that share dedicated IPs share their reputation',
     ],
     [
       'an IP pool name SES would refuse to create',
@@ -60,7 +61,7 @@ describe('pools', () => {
           config: pools({ normal: { configurationSet: 'outbound-normal', ipPool: 'Normal_IPs' } }),
         }),
       'pools.normal.ipPool',
-      'SES dedicated IP pool names are 1-64 lowercase letters, digits, _ and - (got "Normal_IPs"); ' +
+      'SES dedicated IP pool names are 1-64 lowercase letters, digits, _ and - (got "validation-Normal_IPs"); ' +
         'name an existing pool in existingIpPools to use it as it is',
     ],
     [
@@ -87,7 +88,7 @@ describe('pools', () => {
       'an existing pool no pool uses (a typo)',
       () => buildConstruct({ existingIpPools: ['outbound-relais'] }),
       'existingIpPools',
-      '"outbound-relais" is not the ipPool of any pool (outbound-normal, outbound-high-risk, outbound-relay)',
+      '"outbound-relais" is not the ipPool of any pool (validation-outbound-normal, validation-outbound-high-risk, validation-outbound-relay)',
     ],
   ];
   for (const [name, build, field, message] of cases) it(name, () => rejects(build, field, message));

@@ -46,9 +46,10 @@ describe('IP pools', () => {
     template.resourceCountIs('AWS::SES::DedicatedIpPool', 2);
     assert.deepEqual(
       resourcesOf(template, 'AWS::SES::DedicatedIpPool').map(([, p]) => p.PoolName),
-      ['outbound-high-risk', 'outbound-relay'],
+      // Deployed names carry the stack's prefix ("Test"); the SES-managed pool keeps its name.
+      ['test-outbound-high-risk', 'test-outbound-relay'],
     );
-    assert.equal(sendingPoolOf(configurationSet(template, 'outbound-normal')), 'ses-shared-pool');
+    assert.equal(sendingPoolOf(configurationSet(template, 'test-outbound-normal')), 'ses-shared-pool');
   });
 
   it('an existing pool is referenced by name, not created', () => {
@@ -62,7 +63,8 @@ describe('IP pools', () => {
       { bundle: false },
     );
     template.resourceCountIs('AWS::SES::DedicatedIpPool', 2);
-    assert.equal(sendingPoolOf(configurationSet(template, 'outbound-relay')), 'legacy-relay-ips');
+    // An existing pool keeps its own name; the configuration set is the stack's.
+    assert.equal(sendingPoolOf(configurationSet(template, 'test-outbound-relay')), 'legacy-relay-ips');
   });
 
   it('all three on ses-shared-pool (a test account): no pool resource, and a warning', () => {
@@ -89,11 +91,11 @@ describe('IP pools', () => {
       { bundle: false },
     );
     template.hasResourceProperties('AWS::SES::DedicatedIpPool', {
-      PoolName: 'outbound-normal',
+      PoolName: 'test-outbound-normal',
       ScalingMode: 'MANAGED',
     });
     template.hasResourceProperties('AWS::SES::DedicatedIpPool', {
-      PoolName: 'outbound-relay',
+      PoolName: 'test-outbound-relay',
       ScalingMode: 'STANDARD',
     });
   });
@@ -150,31 +152,6 @@ describe('router and retention props', () => {
       asArray(s.Action as string[]).includes('ses:SendEmail'),
     )!;
     assert.ok(JSON.stringify(send.Resource).includes(':identity/sink.example.net'));
-  });
-});
-
-describe('receipt rule set activation (opt-in)', () => {
-  it('a custom resource sets the rule set active after the rule exists, and deactivates on delete', () => {
-    // Act
-    const { template } = synthStack({ activateRuleSet: true }, { bundle: false });
-    // Assess
-    const [id, resource] = Object.entries(template.findResources('Custom::AWS'))[0]!;
-    const props = (resource as { Properties: Json }).Properties;
-    // The SDK calls are JSON documents in the template (plain strings: no token in them).
-    const create = JSON.parse(String(props.Create)) as Json;
-    const remove = JSON.parse(String(props.Delete)) as Json;
-    assert.deepEqual(
-      [create.service, create.action, create.parameters],
-      ['SES', 'setActiveReceiptRuleSet', { RuleSetName: 'Test-inbound' }],
-    );
-    assert.deepEqual([remove.action, remove.parameters], ['setActiveReceiptRuleSet', {}]);
-    const rule = Object.keys(template.findResources('AWS::SES::ReceiptRule'))[0]!;
-    assert.ok(asArray((resource as { DependsOn?: string[] }).DependsOn).includes(rule), id);
-    template.hasResourceProperties('AWS::IAM::Policy', {
-      PolicyDocument: {
-        Statement: [{ Effect: 'Allow', Action: 'ses:SetActiveReceiptRuleSet', Resource: '*' }],
-      },
-    });
   });
 });
 
