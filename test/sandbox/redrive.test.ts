@@ -72,7 +72,13 @@ describe('sandbox: a dead letter recorded in the trace and redriven (issue 15)',
     Object.assign(process.env, sandbox.env);
     const chunks = { out: '', err: '' };
     const stream = (key: 'out' | 'err') =>
-      ({ isTTY: false, write: (t: string) => ((chunks[key] += t), true) }) as unknown as NodeJS.WriteStream;
+      ({
+        isTTY: false,
+        write: (t: string) => {
+          chunks[key] += t;
+          return true;
+        },
+      }) as unknown as NodeJS.WriteStream;
     const code = await main(args, stream('out'), stream('err'));
     return { code, stdout: chunks.out, stderr: chunks.err };
   };
