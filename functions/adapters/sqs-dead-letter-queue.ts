@@ -5,6 +5,7 @@
  * records of Lambda asynchronous invocations").
  */
 import {
+  ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   ReceiveMessageCommand,
@@ -64,6 +65,20 @@ export class SqsDeadLetterQueue implements DeadLetterSource, DeadLetterSink {
       );
     } catch (error) {
       rethrowAws('sqs', 'DeleteMessage', error);
+    }
+  }
+
+  async release(receipt: string): Promise<void> {
+    try {
+      await this.o.client.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.o.queueUrl,
+          ReceiptHandle: receipt,
+          VisibilityTimeout: 0,
+        }),
+      );
+    } catch (error) {
+      rethrowAws('sqs', 'ChangeMessageVisibility', error);
     }
   }
 

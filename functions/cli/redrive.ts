@@ -180,15 +180,18 @@ export async function redriveCommand(
   const queue = new SqsDeadLetterQueue({ client: new SQSClient({}), queueUrl: args.queueUrl });
   const router = new LambdaRouterInvoker(new LambdaClient({}), args.functionName);
   let done = 0;
+  let total = '';
   const onResult = (r: RedriveResult) => {
     done++;
     const what = r.deadLetter?.messageId ?? r.queueMessageId;
-    if (err.isTTY === true)
-      err.write(`\r${args.dryRun ? 'listing' : 'redriving'}: ${done} (${what} ${r.status})\u001b[K`);
+    if (err.isTTY === true) {
+      err.write(`\r${args.dryRun ? 'listing' : 'redriving'}: ${done}${total} (${what} ${r.status})\u001b[K`);
+    }
   };
   let results: RedriveResult[];
   let interrupted: unknown;
   try {
+    if (err.isTTY === true) total = ` of about ${await queue.approximateCount()}`;
     results = await redrive(queue, router, { ...args, onResult });
   } catch (error) {
     const config = configErrorOf(error);

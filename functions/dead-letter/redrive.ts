@@ -25,7 +25,9 @@ export interface DeadLetterSource {
   /** Up to `max` (≤ 10) records, hidden from other readers for `visibilitySeconds`. */
   receive(max: number, visibilitySeconds: number): Promise<QueuedRecord[]>;
   delete(receipt: string): Promise<void>;
-  /** `ApproximateNumberOfMessages` (visible records). */
+  /** Makes a received record visible again at once (visibility timeout 0). */
+  release(receipt: string): Promise<void>;
+  /** `ApproximateNumberOfMessages` (visible records): the CLI's progress shows it. */
   approximateCount(): Promise<number>;
 }
 
@@ -54,7 +56,7 @@ export interface RedriveOptions {
   /**
    * How long a record being redriven stays hidden: longer than the router's timeout, so a
    * slow invocation is not picked up a second time (its claim would make it a harmless
-   * duplicate anyway). A record whose redrive failed stays hidden that long, then is back.
+   * duplicate anyway).
    */
   visibilitySeconds: number;
   /** Told after each record (progress on stderr). */
@@ -64,15 +66,18 @@ export interface RedriveOptions {
 /** SQS returns at most 10 messages per ReceiveMessage. */
 const BATCH = 10;
 /**
- * Dry-run reads with visibility 0, so every receive may return records already seen (SQS
- * samples its servers): stop after this many rounds in a row that bring nothing new.
+ * A dry run hides what it read this long, so that each receive brings records not seen yet
+ * (with 0, SQS may return the same ten every time), and releases them all when it is done:
+ * should it die first, they are back after these seconds anyway.
  */
-const DRY_RUN_IDLE_ROUNDS = 3;
+export const DRY_RUN_VISIBILITY_SECONDS = 30;
 
 /**
- * Redrives (or, with `dryRun`, only lists) the queue's records. A record is deleted only
- * after the router accepted it; a malformed one is reported and kept. Errors of the ports
- * themselves (network) propagate, with the results so far on `partial` of the error.
+ * Redrives (or, with `dryRun`, only lists) the queue's records, until a receive comes back
+ * empty or `max` records are done. A record is deleted only after the router accepted it; a
+ * failed or malformed one is reported, kept, and made visible again at the end (as is every
+ * record a dry run read). An error of a port itself (network) stops the run: the results so
+ * far ride on the error (`partialResults`), and hidden records come back with their timeout.
  */
 export async function redrive(
   source: DeadLetterSource,
@@ -81,30 +86,33 @@ export async function redrive(
 ): Promise<RedriveResult[]> {
   const results: RedriveResult[] = [];
   const seen = new Set<string>();
+  const kept: string[] = [];
   const wanted = o.max ?? Number.POSITIVE_INFINITY;
-  let idleRounds = 0;
   try {
-    const expected = o.dryRun ? await source.approximateCount() : Number.POSITIVE_INFINITY;
-    while (results.length < wanted && seen.size < expected) {
+    while (results.length < wanted) {
       const batch = await source.receive(
         Math.min(BATCH, wanted - results.length),
-        o.dryRun ? 0 : o.visibilitySeconds,
+        o.dryRun ? DRY_RUN_VISIBILITY_SECONDS : o.visibilitySeconds,
       );
-      if (batch.length === 0) break;
-      const fresh = batch.filter((r) => !seen.has(r.id));
-      if (fresh.length === 0) {
-        if (!o.dryRun || ++idleRounds >= DRY_RUN_IDLE_ROUNDS) break;
-        continue;
+      // Empty, or only records seen already (back after their timeout): the queue is done.
+      if (batch.every((r) => seen.has(r.id))) {
+        kept.push(...batch.map((r) => r.receipt));
+        break;
       }
-      idleRounds = 0;
-      for (const record of fresh) {
-        if (results.length >= wanted) break;
+      for (const record of batch) {
+        // SQS delivers at least once: a record may come twice in one run.
+        if (seen.has(record.id) || results.length >= wanted) {
+          kept.push(record.receipt);
+          continue;
+        }
         seen.add(record.id);
         const result = await handle(record, source, router, o.dryRun);
+        if (result.status !== 'redriven') kept.push(record.receipt);
         results.push(result);
         o.onResult?.(result);
       }
     }
+    for (const receipt of kept) await source.release(receipt);
   } catch (error) {
     if (error !== null && typeof error === 'object') Object.assign(error, { partial: results });
     throw error;

@@ -3,7 +3,8 @@
  * protocol `@aws-sdk/client-sqs` speaks (`POST /`, `X-Amz-Target: AmazonSQS.<Operation>`,
  * `Content-Type: application/x-amz-json-1.0`; errors as `{"__type", "message"}` with the
  * `x-amzn-query-error` header of a query-compatible service). Operations: SendMessage,
- * ReceiveMessage, DeleteMessage, GetQueueUrl, GetQueueAttributes; queues are created by the
+ * ReceiveMessage, DeleteMessage, ChangeMessageVisibility, GetQueueUrl, GetQueueAttributes;
+ * queues are created by the
  * host (`createQueue`), not over the wire.
  *
  * Semantics kept: a received message is invisible for its visibility timeout (0 leaves it
@@ -149,6 +150,20 @@ export async function startSqs(
       const i = queue.findIndex((m) => m.id === handle.split('#')[0]);
       // As SQS: deleting an already deleted message (or with an older handle) succeeds.
       if (i >= 0) queue.splice(i, 1);
+      return {};
+    },
+    ChangeMessageVisibility(input) {
+      const queue = queueOf(input);
+      const visibility = int(input.VisibilityTimeout, -1, 0, 43_200, 'VisibilityTimeout');
+      const m = queue.find((x) => x.receipt !== undefined && x.receipt === input.ReceiptHandle);
+      if (visibility < 0 || !m) {
+        throw new SqsError(
+          'ReceiptHandleIsInvalid',
+          'ReceiptHandleIsInvalid',
+          'The input receipt handle is invalid.',
+        );
+      }
+      m.visibleAt = now() + visibility * 1000;
       return {};
     },
     GetQueueAttributes(input) {
