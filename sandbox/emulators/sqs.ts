@@ -122,6 +122,8 @@ export async function startSqs(
       const visibility = int(input.VisibilityTimeout, 30, 0, 43_200, 'VisibilityTimeout');
       const t = now();
       const messages = queue.filter((m) => m.visibleAt <= t).slice(0, max);
+      // As SQS: no `Messages` member at all when there is nothing to receive.
+      if (messages.length === 0) return {};
       return {
         Messages: messages.map((m) => {
           m.receives++;
