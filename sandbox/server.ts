@@ -378,7 +378,10 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
         stopped ??= (async () => {
           await started.ingress.close();
           // Let messages already accepted finish (their retries included), but not forever.
-          await Promise.race([started.ingress.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+          await Promise.race([
+            started.ingress.idle().then(() => Promise.all(recording.values())),
+            new Promise((r) => setTimeout(r, 10_000).unref()),
+          ]);
           try {
             await started.snapshots?.close();
           } finally {
