@@ -1,13 +1,18 @@
 /**
  * A dead-letter queue for a function's failed asynchronous invocations, with an alarm as
  * soon as one message is in it (SPEC 8: "the event lands in a dead-letter queue with an
- * alarm").
+ * alarm"). Retained when the stack goes, like the tables (issue 15): what is in it is mail
+ * not delivered yet.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.js';
+import { InfrastructureValidationError } from './validation.js';
+
+/** How long SQS keeps a dead letter: its maximum, 14 days (SQS Developer Guide, quotas). */
+export const DEAD_LETTER_RETENTION = Duration.days(14);
 
 /** Properties of {@link DeadLetterQueue}. */
 export interface DeadLetterQueueProps {
@@ -17,6 +22,12 @@ export interface DeadLetterQueueProps {
    * @default Duration.days(14)
    */
   readonly retentionPeriod?: Duration;
+  /**
+   * What happens to the queue (and the dead letters in it) when it leaves the stack.
+   *
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
   /** What the queue holds, for the alarm description, e.g. "router events". */
   readonly purpose: string;
 }
@@ -24,15 +35,19 @@ export interface DeadLetterQueueProps {
 /** SSE-SQS encrypted, TLS-only, 14-day retention; alarm when not empty. */
 export class DeadLetterQueue extends Construct {
   readonly queue: sqs.Queue;
+  /** How long a record stays in the queue. */
+  readonly retentionPeriod: Duration;
   /** In alarm while at least one message is visible in the queue. */
   readonly notEmptyAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: DeadLetterQueueProps) {
     super(scope, id);
+    this.retentionPeriod = props.retentionPeriod ?? DEAD_LETTER_RETENTION;
     this.queue = new sqs.Queue(this, 'Queue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      retentionPeriod: props.retentionPeriod ?? Duration.days(14),
+      retentionPeriod: this.retentionPeriod,
+      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
     });
     acknowledge(
       this.queue,
@@ -58,5 +73,29 @@ export class DeadLetterQueue extends Construct {
       period: Duration.minutes(1),
       ...props,
     });
+  }
+}
+
+/**
+ * Raw mail must outlive every dead letter that needs it (issue 15): a record lands in the
+ * queue up to `maxEventAge` after SES received the message and is kept `queueRetention`, and
+ * a redrive reads the raw message from S3. So the mail bucket's expiry must be at least their
+ * sum, rounded up to S3's whole days. Skipped for tokens.
+ */
+export function checkMailOutlivesDeadLetters(
+  scope: Construct,
+  mailRetention: Duration,
+  queueRetention: Duration,
+  maxEventAge: Duration,
+): void {
+  if (mailRetention.isUnresolved() || queueRetention.isUnresolved() || maxEventAge.isUnresolved()) return;
+  const neededDays = Math.ceil((queueRetention.toSeconds() + maxEventAge.toSeconds()) / 86_400);
+  const days = mailRetention.toDays({ integral: false });
+  if (days < neededDays) {
+    throw new InfrastructureValidationError(
+      'mailRetention',
+      `raw mail must be kept at least ${neededDays} days (context mailRetentionDays, got ${days}): a dead letter is kept ${queueRetention.toHumanString()} in its queue, which it reaches up to ${maxEventAge.toHumanString()} after the message was received, and a redrive reads the raw message`,
+      scope,
+    );
   }
 }

@@ -19,9 +19,10 @@ export interface MailBucketProps {
   readonly prefix?: string;
   /**
    * How long raw messages are kept. At least as long as a failed event can wait in the
-   * router's dead-letter queue (14 days) to be redriven, or a redriven event finds nothing.
+   * router's dead-letter queue (14 days, reached up to 6 h after receipt) to be redriven, or a
+   * redriven event finds nothing: `OutboundPools` checks it (issue 15).
    *
-   * @default Duration.days(14)
+   * @default Duration.days(15)
    */
   readonly retention?: Duration;
   /**
@@ -67,7 +68,7 @@ export class MailBucket extends Construct implements IMailBucket {
       /^(?!\/)[A-Za-z0-9!_.*'()/-]{1,900}$/,
       'must be a non-empty S3 key prefix that does not start with "/"',
     );
-    const retention = props.retention ?? Duration.days(14);
+    const retention = props.retention ?? Duration.days(15);
     if (!retention.isUnresolved()) {
       const days = retention.toDays({ integral: false });
       if (!Number.isInteger(days) || days < 1) {

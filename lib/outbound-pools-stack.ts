@@ -20,6 +20,11 @@ export class OutboundPoolsStack extends Stack {
     new CfnOutput(this, 'MailBucketName', { value: mailBucket.bucket.bucketName });
     new CfnOutput(this, 'LimitsTableName', { value: tables.limits.tableName });
     new CfnOutput(this, 'TraceTableName', { value: tables.trace.tableName });
+    // Issue 15: what `outbound-pools redrive` needs (DEAD_LETTER_QUEUE_URL, ROUTER_FUNCTION).
+    new CfnOutput(this, 'RouterDeadLetterQueueUrl', {
+      value: this.outboundPools.router.deadLetterQueue.queue.queueUrl,
+    });
+    new CfnOutput(this, 'RouterFunctionName', { value: this.outboundPools.router.function.functionName });
     new CfnOutput(this, 'ReceiptRuleSetName', { value: receipt.ruleSetName });
     new CfnOutput(this, 'NamePrefix', {
       description: "Prefix of every SES name of the stack: the configuration's namePrefix for the CLI",

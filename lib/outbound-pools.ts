@@ -18,6 +18,7 @@ import type { Pool } from '../functions/core/vocabulary.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { ReputationAlarms } from './alarms.js';
 import { OutboundPoolsDashboard } from './dashboard.js';
+import { checkMailOutlivesDeadLetters } from './dead-letter-queue.js';
 import { DeliveryPools } from './delivery-pools.js';
 import { FeedbackFunction } from './feedback-function.js';
 import { FunctionAlarms } from './function-alarms.js';
@@ -30,6 +31,9 @@ import { OutboundPoolsTables } from './tables.js';
 import { PoolTenants } from './tenants.js';
 import { TraceApi } from './trace-api.js';
 import { InfrastructureValidationError } from './validation.js';
+
+/** Raw mail's expiry: the dead-letter queue's 14 days + the router's 6 h maximum event age, in days. */
+export const DEFAULT_MAIL_RETENTION = Duration.days(15);
 
 /** Properties of {@link OutboundPools}. */
 export interface OutboundPoolsProps {
@@ -55,7 +59,10 @@ export interface OutboundPoolsProps {
   /**
    * How long raw received messages are kept in the bucket.
    *
-   * @default Duration.days(14)
+   * At least the dead-letter queue's retention plus the router's maximum event age, rounded up
+   * to whole days (14 days + 6 h → 15): a redrive needs the raw mail (issue 15).
+   *
+   * @default Duration.days(15)
    */
   readonly mailRetention?: Duration;
   /**
@@ -216,7 +223,7 @@ export class OutboundPools extends Construct {
       scalingMode: props.ipPoolScaling,
     });
     this.mailBucket = new MailBucket(this, 'MailBucket', {
-      retention: props.mailRetention ?? Duration.days(14),
+      retention: props.mailRetention ?? DEFAULT_MAIL_RETENTION,
       removalPolicy: props.removalPolicy,
       serverAccessLogsBucket: props.mailAccessLogsBucket,
     });
@@ -252,6 +259,13 @@ export class OutboundPools extends Construct {
       arcKeyEncryptionKey: props.arcKeyEncryptionKey,
       removalPolicy: props.removalPolicy,
     });
+    // Issue 15: a redrive finds the raw mail of every dead letter still in the queue.
+    checkMailOutlivesDeadLetters(
+      this,
+      props.mailRetention ?? DEFAULT_MAIL_RETENTION,
+      this.router.deadLetterQueue.retentionPeriod,
+      this.router.maxEventAge,
+    );
     this.feedback = new FeedbackFunction(this, 'Feedback', {
       tables: this.tables,
       eventPattern: this.deliveryPools.eventPattern,

@@ -10,7 +10,7 @@ import { Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
+import { LambdaDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -22,6 +22,7 @@ import {
   ROUTER_RETRY_ATTEMPTS,
 } from '../functions/router/retries.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
+import { DeadLetterRecorder } from './dead-letter-recorder.js';
 import type { IDeliveryPools } from './delivery-pools.js';
 import { BUNDLED_CONFIG_FILE, projectFunction, stageConfigFile } from './lambda-bundling.js';
 import type { IMailBucket } from './mail-bucket.js';
@@ -58,6 +59,9 @@ export const MIN_ROUTER_CONCURRENCY = 2;
 export function routerConcurrencyCap(sesSendRate: number): number {
   return Math.max(MIN_ROUTER_CONCURRENCY, Math.ceil(sesSendRate * ROUTER_SECONDS_PER_MESSAGE));
 }
+
+/** Lambda's maximum event age for the router's events, hours (its default, 6 h). */
+export const ROUTER_MAX_EVENT_AGE_HOURS = 6;
 
 /** Properties of {@link RouterFunction}. */
 export interface RouterFunctionProps {
@@ -160,6 +164,10 @@ export class RouterFunction extends Construct implements iam.IGrantable {
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly deadLetterQueue: DeadLetterQueue;
+  /** The router's on-failure destination: marks the trace, then queues the record (issue 15). */
+  readonly deadLetterRecorder: DeadLetterRecorder;
+  /** How long Lambda keeps trying an event (its maximum event age). */
+  readonly maxEventAge = Duration.hours(ROUTER_MAX_EVENT_AGE_HOURS);
   readonly grantPrincipal: iam.IPrincipal;
   /** `LEASE_SECONDS` given to the function (timeout + 20). */
   readonly leaseSeconds: number;
@@ -202,7 +210,18 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     }
     this.leaseSeconds = timeoutSeconds + LEASE_MARGIN_SECONDS;
 
-    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', { purpose: 'router events' });
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      purpose: 'router events',
+      removalPolicy: props.removalPolicy,
+    });
+    // A sibling of the router (`DeadLetters`), not a child: its resources are not the router's.
+    this.deadLetterRecorder = new DeadLetterRecorder(scope, 'DeadLetters', {
+      queue: this.deadLetterQueue,
+      tables: props.tables,
+      traceRetentionDays: props.config.trace.retentionDays,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
+    });
     ({
       function: this.function,
       role: this.role,
@@ -232,10 +251,12 @@ export class RouterFunction extends Construct implements iam.IGrantable {
       },
       invocation: {
         reservedConcurrentExecutions: this.reservedConcurrency,
-        onFailure: new SqsDestination(this.deadLetterQueue.queue),
+        // Issue 15: through the recorder (trace status dead-letter), which queues the record;
+        // the full invocation record, not only the response (responseOnly false).
+        onFailure: new LambdaDestination(this.deadLetterRecorder.function, { responseOnly: false }),
         // The function is told this budget (MAX_ATTEMPTS = 1 + retryAttempts).
         retryAttempts: ROUTER_RETRY_ATTEMPTS,
-        maxEventAge: Duration.hours(6),
+        maxEventAge: this.maxEventAge,
       },
     }));
     this.grantPrincipal = this.role;
@@ -254,6 +275,15 @@ export class RouterFunction extends Construct implements iam.IGrantable {
     if (arc && 'ssmParameter' in arc.privateKey) parameters.push(arc.privateKey.ssmParameter);
     this.grantReadParameters(parameters, props.arcKeyEncryptionKey);
     this.acknowledgeScopedWildcards(props);
+    const recorder = cfnResourceOf(this.deadLetterRecorder.function);
+    if (recorder) {
+      acknowledge(
+        this.role,
+        wildcardArnFinding(recorder, ':*'),
+        'The on-failure destination (aws-lambda-destinations) lets the router invoke the dead-letter recorder ' +
+          'and its versions (`:*`): one function of this stack, nothing else.',
+      );
+    }
   }
 
   /**

@@ -27,12 +27,15 @@
  *   30 s and on stop, and loaded when it starts (`state.ts`); sends recorded by the SES
  *   emulator are not kept.
  */
+import { randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { DynamoTraceStore } from '../functions/adapters/dynamo-trace-store.js';
+import { SqsDeadLetterQueue } from '../functions/adapters/sqs-dead-letter-queue.js';
 import { createTables } from '../functions/adapters/tables.js';
 import { DEFAULT_CONFIG_PATH, loadConfig, painter, readJsonFile } from '../functions/cli/io.js';
 import type { Config } from '../functions/core/config.js';
@@ -40,6 +43,8 @@ import { cachedResolver } from '../functions/core/dns/cached-resolver.js';
 import { nodeResolver } from '../functions/core/dns/node-resolver.js';
 import type { Resolver } from '../functions/core/dns/resolver.js';
 import { parseZones, type Zones, zoneResolver } from '../functions/core/dns/zone-resolver.js';
+import { invocationRecord } from '../functions/dead-letter/record.js';
+import { recordDeadLetter } from '../functions/dead-letter/recorder.js';
 import type { PipelineResult } from '../functions/router/process.js';
 import { settingsEnvironment } from '../functions/router/settings.js';
 import { type SandboxArc, sandboxArc } from './arc-key.js';
@@ -63,6 +68,10 @@ export const SANDBOX_TABLES = { limits: 'outbound-pools-limits', trace: 'outboun
 export const SANDBOX_BUCKET = 'outbound-pools-mail';
 export const SANDBOX_PREFIX = 'inbound/';
 export const SANDBOX_FUNCTION_ARN = 'arn:aws:lambda:us-east-1:000000000000:function:outbound-pools-router';
+/** The router's name in the Lambda emulator (what `redrive` invokes). */
+export const SANDBOX_ROUTER_FUNCTION = 'outbound-pools-router';
+/** The router's dead-letter queue in the SQS emulator (issue 15). */
+export const SANDBOX_DEAD_LETTER_QUEUE = 'outbound-pools-router-dead-letters';
 // Importable from here as before the split into modules.
 export { SANDBOX_ARC_SELECTOR, type SandboxArc } from './arc-key.js';
 export { exportLine } from './banner.js';
@@ -243,6 +252,43 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     );
     const invoke = async (event: Record<string, unknown>) =>
       (await handler(event, lambdaContext(SANDBOX_FUNCTION_ARN) as never)) as PipelineResult;
+    // Issue 15: `outbound-pools redrive` invokes the router through the Lambda emulator, and
+    // the router's on-failure destination is the dead-letter recorder, which marks the trace
+    // and queues the invocation record in the SQS emulator (as deployed: docs/retries.md).
+    emu.lambda.register(SANDBOX_ROUTER_FUNCTION, (event) => invoke(event as Record<string, unknown>));
+    const deadLetterQueueUrl = emu.sqs.createQueue(SANDBOX_DEAD_LETTER_QUEUE);
+    const recorderDeps = {
+      trace: traces,
+      queue: new SqsDeadLetterQueue({
+        client: new SQSClient(emu.clientConfig('sqs')),
+        queueUrl: deadLetterQueueUrl,
+        waitSeconds: 0,
+      }),
+      clock: opts.clock ?? (() => new Date()),
+    };
+    const recording = new Map<string, Promise<unknown>>();
+    const recordFailure = (d: DeadLetter) => {
+      const colon = d.error.indexOf(': ');
+      const record = invocationRecord({
+        event: d.event,
+        functionArn: SANDBOX_FUNCTION_ARN,
+        requestId: randomUUID(),
+        at: new Date(d.at),
+        attempts: d.attempts,
+        error:
+          colon > 0
+            ? { errorType: d.error.slice(0, colon), errorMessage: d.error.slice(colon + 2) }
+            : { errorType: 'Error', errorMessage: d.error },
+      });
+      const done = recordDeadLetter(record, recorderDeps).catch((error: unknown) =>
+        print(
+          json
+            ? JSON.stringify({ event: 'dead-letter-recorder-failed', error: (error as Error).message })
+            : paint('red', `dead-letter recorder failed: ${(error as Error).message}`),
+        ),
+      );
+      recording.set(d.messageId, done);
+    };
 
     ingress = await startSmtpIngress({
       config,
@@ -258,6 +304,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       ...(opts.virusScanner ? { virusScanner: opts.virusScanner } : {}),
       ...(opts.clock ? { clock: opts.clock } : {}),
       onEvent: (e) => {
+        if (e.type === 'dead-letter') recordFailure(e.deadLetter);
         if (e.type === 'processed' || e.type === 'dead-letter') snapshots?.changed();
         consoleServer?.onEvent(e);
         print(formatEvent(e, json, paint));
@@ -270,6 +317,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       AWS_ENDPOINT_URL_SESV2: emu.env.AWS_ENDPOINT_URL_SESV2!,
       // Issue 14: `pools pause|resume` publish their notices to the sandbox's topic.
       AWS_ENDPOINT_URL_SNS: emu.env.AWS_ENDPOINT_URL_SNS!,
+      // Issue 15: `redrive` reads the dead-letter queue and invokes the router.
+      AWS_ENDPOINT_URL_SQS: emu.env.AWS_ENDPOINT_URL_SQS!,
+      AWS_ENDPOINT_URL_LAMBDA: emu.env.AWS_ENDPOINT_URL_LAMBDA!,
+      DEAD_LETTER_QUEUE_URL: deadLetterQueueUrl,
+      ROUTER_FUNCTION: SANDBOX_ROUTER_FUNCTION,
       NOTICE_TOPIC_ARN: emu.env.NOTICE_TOPIC_ARN!,
       AWS_REGION: emu.env.AWS_REGION!,
       AWS_ACCESS_KEY_ID: emu.env.AWS_ACCESS_KEY_ID!,
@@ -311,15 +363,25 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       emulators: emu,
       ingress,
       readyText,
-      waitFor: (id, timeoutMs) => started.ingress.waitFor(id, timeoutMs),
-      idle: () => started.ingress.idle(),
+      waitFor: async (id, timeoutMs) => {
+        const message = await started.ingress.waitFor(id, timeoutMs);
+        await recording.get(id); // a dead letter is in the trace and the queue when this returns
+        return message;
+      },
+      idle: async () => {
+        await started.ingress.idle();
+        await Promise.all(recording.values());
+      },
       processed: () => started.ingress.processed(),
       deadLetters: () => started.ingress.deadLetters(),
       stop() {
         stopped ??= (async () => {
           await started.ingress.close();
           // Let messages already accepted finish (their retries included), but not forever.
-          await Promise.race([started.ingress.idle(), new Promise((r) => setTimeout(r, 10_000).unref())]);
+          await Promise.race([
+            started.ingress.idle().then(() => Promise.all(recording.values())),
+            new Promise((r) => setTimeout(r, 10_000).unref()),
+          ]);
           try {
             await started.snapshots?.close();
           } finally {

@@ -60,6 +60,8 @@ import { boundedEvent, eventItem } from './trace-events.js';
 import {
   addresses,
   clean,
+  DEAD_LETTER,
+  type DeadLetterNote,
   DONE,
   IN_PROGRESS,
   type Item,
@@ -74,7 +76,7 @@ import {
 } from './trace-items.js';
 import { getTrace, queryTrace } from './trace-queries.js';
 
-export type { TraceQuery, TraceRecord } from './trace-items.js';
+export type { DeadLetterNote, TraceQuery, TraceRecord } from './trace-items.js';
 export { DEFAULT_QUERY_LIMIT } from './trace-queries.js';
 
 export interface DynamoTraceStoreOptions {
@@ -128,7 +130,9 @@ export class DynamoTraceStore implements TraceStore {
               TableName: this.tableName,
               Key: mainKey(messageId),
               UpdateExpression: `SET ${update.join(', ')}`,
-              ConditionExpression: `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR (${status} = ${inProgress} AND ${leaseUntil} < ${nowValue})`,
+              // A dead letter is claimed at once: only a redrive (or a late duplicate) gets here,
+              // after Lambda gave up on every attempt (issue 15).
+              ConditionExpression: `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR (${status} = ${inProgress} AND ${leaseUntil} < ${nowValue}) OR ${status} = ${x.v(DEAD_LETTER)}`,
               ReturnValues: 'ALL_NEW',
               ...x.params(),
             }),
@@ -246,6 +250,48 @@ export class DynamoTraceStore implements TraceStore {
             // The lease ends now: the next claim (`leaseUntil < now`) takes the message over.
             UpdateExpression: `SET ${x.n('leaseUntil')} = ${x.v(now.toISOString())}`,
             ConditionExpression: `${x.n('attempt')} = ${x.v(attempt)} AND ${x.n('status')} = ${x.v(IN_PROGRESS)}`,
+            ...x.params(),
+          }),
+        ),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionFailed(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Marks a message Lambda gave up on as `dead-letter`, with the note (issue 15): the
+   * dead-letter recorder calls it with the router's invocation record. Creates a bare record
+   * (no summary) when the router failed before its claim, kept as long as a message received
+   * at `receivedAt`. Never touches a message that is `done` (a stale failure record of a
+   * message a duplicate delivery or a redrive finished): answers false then.
+   */
+  async recordDeadLetter(messageId: string, receivedAt: string, note: DeadLetterNote): Promise<boolean> {
+    const x = new Expr();
+    const update = [
+      `${x.n('status')} = ${x.v(DEAD_LETTER)}`,
+      `${x.n('deadLetter')} = ${x.v(clean(note))}`,
+      `${x.n('messageId')} = ${x.v(messageId)}`,
+      `${x.n('receivedAt')} = if_not_exists(${x.n('receivedAt')}, ${x.v(receivedAt)})`,
+      `${x.n('attempt')} = if_not_exists(${x.n('attempt')}, ${x.v(0)})`,
+      `${x.n('sends')} = if_not_exists(${x.n('sends')}, ${x.v({})})`,
+    ];
+    const expiresAt = this.expiresAt(receivedAt);
+    if (expiresAt !== undefined) {
+      update.push(
+        `${x.n(TRACE_TTL_ATTRIBUTE)} = if_not_exists(${x.n(TRACE_TTL_ATTRIBUTE)}, ${x.v(expiresAt)})`,
+      );
+    }
+    try {
+      await sendMapped('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: mainKey(messageId),
+            UpdateExpression: `SET ${update.join(', ')}`,
+            ConditionExpression: `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR ${x.n('status')} <> ${x.v(DONE)}`,
             ...x.params(),
           }),
         ),

@@ -5,7 +5,7 @@
  * these items, `trace-queries.ts` reads them.
  *
  * Main item, `pk = "M#" + messageId`, `sk = "MSG"`: `messageId`, `receivedAt`, `status`
- * (`in-progress` | `done`), `attempt` (the fencing token), `leaseUntil` (ISO), `expiresAt`
+ * (`in-progress` | `done` | `dead-letter`, with `deadLetter` the note), `attempt` (the fencing token), `leaseUntil` (ISO), `expiresAt`
  * (TTL, epoch s = receivedAt + retentionDays), `sends` (map: send index → SendRecord) and the
  * summary: `sender` (lower-case, `<>` for the null sender),
  * `recipients`, `destinations`, `unrouted`, `pool`, `outboundIpPoolName`, `configurationSet`,
@@ -23,6 +23,7 @@
  */
 import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent, SendRecord, TraceSummary } from '../core/ports.js';
+import type { TraceStatus } from '../core/vocabulary.js';
 import {
   TRACE_DESTINATION_INDEX_PK,
   TRACE_INDEX_SK,
@@ -39,7 +40,12 @@ import {
 export interface TraceRecord {
   messageId: string;
   receivedAt: string;
-  status: 'in-progress' | 'done';
+  status: TraceStatus;
+  /**
+   * Why Lambda gave up on the message (its on-failure record), when it was dead-lettered;
+   * kept after a redrive claimed it again, as history.
+   */
+  deadLetter?: DeadLetterNote;
   /** Attempts that claimed the message so far. */
   attempt: number;
   leaseUntil: string;
@@ -71,10 +77,23 @@ export interface TraceQuery {
   limit?: number;
 }
 
+/** What the dead-letter recorder writes on a message Lambda gave up on (issue 15). */
+export interface DeadLetterNote {
+  /** When it was recorded (ISO). */
+  at: string;
+  /** The function's error (`errorType: errorMessage`), or the invocation record's condition. */
+  error: string;
+  /** `requestContext.condition` of the invocation record: RetriesExhausted, EventAgeExceeded, … */
+  condition: string;
+  /** `requestContext.approximateInvokeCount`. */
+  attempts: number;
+}
+
 export type Item = Record<string, unknown>;
 
 export const IN_PROGRESS = 'in-progress';
 export const DONE = 'done';
+export const DEAD_LETTER = 'dead-letter';
 const NULL_SENDER = '<>';
 
 /** What the pointer items of a message are made from. */
@@ -159,7 +178,8 @@ export function recordOf(item: Item, newest: { events: DeliveryEvent[]; more: bo
   return {
     messageId: item.messageId as string,
     receivedAt: item.receivedAt as string,
-    status: item.status === DONE ? DONE : IN_PROGRESS,
+    status: item.status === DONE || item.status === DEAD_LETTER ? item.status : IN_PROGRESS,
+    ...(isDeadLetterNote(item.deadLetter) ? { deadLetter: item.deadLetter } : {}),
     attempt: (item.attempt as number | undefined) ?? 0,
     leaseUntil: (item.leaseUntil as string | undefined) ?? '',
     expiresAt: (item[TRACE_TTL_ATTRIBUTE] as number | undefined) ?? 0,
@@ -168,6 +188,11 @@ export function recordOf(item: Item, newest: { events: DeliveryEvent[]; more: bo
     events: chronological([...legacy, ...[...newest.events].reverse()]),
     eventsTruncated: newest.more,
   };
+}
+
+function isDeadLetterNote(value: unknown): value is DeadLetterNote {
+  const v = value as Partial<DeadLetterNote> | null | undefined;
+  return typeof v?.at === 'string' && typeof v.error === 'string';
 }
 
 /** Pointer items for every recipient/destination but the first (those are on the main item). */

@@ -10,6 +10,7 @@ import { DRY_RUN_USAGE, dryRun } from './dry-run.js';
 import { EXIT } from './io.js';
 import { LIMITS_USAGE, limitsCommand } from './limits.js';
 import { POOLS_USAGE } from './pools-usage.js';
+import { REDRIVE_USAGE } from './redrive-usage.js';
 import { RESTRICTIONS_USAGE, restrictionsCommand } from './restrictions.js';
 import { SIMULATE_USAGE, simulateCommand } from './simulate.js';
 import { SRS_USAGE, srsCommand } from './srs.js';
@@ -27,6 +28,7 @@ Commands:
   doctor        check DNS and SES setup for every domain, with the fix for each problem
   simulate      a seeded, labelled traffic mix through the local sandbox: leak and collateral per class
   pools         which pools are paused; pause or resume one (issue 14)
+  redrive       send the router's dead letters back to it; --dry-run lists them
 
 ${DRY_RUN_USAGE}
 
@@ -45,6 +47,8 @@ ${DOCTOR_USAGE}
 ${SIMULATE_USAGE}
 
 ${POOLS_USAGE}
+
+${REDRIVE_USAGE}
 
 trace, restrictions and limits read the DynamoDB tables of a deployment, or of the sandbox
 (npm start prints the environment to export), through the standard AWS configuration:
@@ -74,6 +78,7 @@ const COMMAND_USAGE: Readonly<Record<string, string>> = {
   limits: LIMITS_USAGE,
   doctor: DOCTOR_USAGE,
   pools: POOLS_USAGE,
+  redrive: REDRIVE_USAGE,
 };
 
 /** The package's version (package.json next to `functions/`), for `--version`. */
@@ -126,6 +131,11 @@ export async function main(
         // Loaded on use: its SDK clients and signer would slow every other command's start.
         const { poolsCommand } = await import('./pools.js');
         return await poolsCommand(rest, out);
+      }
+      case 'redrive': {
+        // Loaded on use, like pools: the SQS and Lambda clients.
+        const { redriveCommand } = await import('./redrive.js');
+        return await redriveCommand(rest, out, err);
       }
       case undefined:
       case 'help':

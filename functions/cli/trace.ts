@@ -28,15 +28,22 @@ const POOL_STYLE = { normal: 'green', relay: 'yellow', 'high-risk': 'red', block
 
 function renderTable(reports: TraceReport[], out: NodeJS.WriteStream): string {
   const paint = painter(out);
+  const deadLetter = (r: TraceReport) =>
+    r.status === 'dead-letter' && r.deadLetter
+      ? `${paint('red', `DEAD LETTER ${r.deadLetter.condition}: ${r.deadLetter.error}`)} (outbound-pools redrive)${r.sends.length ? '; ' : ''}`
+      : '';
   const sends = (r: TraceReport) =>
-    r.sends.length === 0
-      ? paint('dim', r.status === 'done' ? 'nothing sent' : 'in progress')
+    deadLetter(r) +
+    (r.sends.length === 0
+      ? r.status === 'dead-letter'
+        ? ''
+        : paint('dim', r.status === 'done' ? 'nothing sent' : 'in progress')
       : r.sends
           .map((s) => {
             const events = s.events.map((e) => `${e.type}${e.detail ? ` ${e.detail}` : ''}`).join(', ');
             return `${s.kind} → ${s.to.join(', ')} ${s.status === 'sent' ? (s.sesMessageId ?? '') : paint('red', `FAILED ${s.error ?? ''}`)}${events ? ` (${events})` : ''}`;
           })
-          .join('; ') + (r.eventsTruncated ? paint('dim', ' (older events not shown)') : '');
+          .join('; ') + (r.eventsTruncated ? paint('dim', ' (older events not shown)') : ''));
   return table([
     [
       'received',

@@ -48,3 +48,11 @@ export type Reason = (typeof REASONS)[number];
 /** Policy actions of the outbound spam policy (SPEC section 4). */
 export const LIMIT_ACTIONS = ['alert', 'block-for-today', 'block'] as const;
 export type LimitAction = (typeof LIMIT_ACTIONS)[number];
+
+/**
+ * A message's status in the trace: being processed (or waiting for Lambda's retry), done, or
+ * dead-lettered after Lambda's last attempt (issue 15: recorded with the error until a
+ * redrive claims it again; docs/retries.md).
+ */
+export const TRACE_STATUSES = ['in-progress', 'done', 'dead-letter'] as const;
+export type TraceStatus = (typeof TRACE_STATUSES)[number];

@@ -134,6 +134,8 @@ export function traceReport(r: TraceRecord) {
     messageId: r.messageId,
     receivedAt: s?.receivedAt ?? r.receivedAt,
     status: r.status,
+    // Issue 15: why Lambda gave up on it (kept after a redrive, as history).
+    ...(r.deadLetter ? { deadLetter: r.deadLetter } : {}),
     sender: s ? s.sender : null,
     recipients: s?.recipients ?? [],
     destinations: s?.destinations ?? [],

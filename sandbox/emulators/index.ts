@@ -8,14 +8,18 @@
  *   await emu.stop();
  */
 import { type DynamoDbEmulator, startDynamoDb } from './dynamodb.js';
+import { type LambdaEmulator, startLambda } from './lambda.js';
 import { type S3Emulator, S3RVER_CREDENTIALS, startS3 } from './s3.js';
 import { type SesEmulator, startSes } from './ses.js';
 import { type SnsEmulator, startSns } from './sns.js';
+import { type SqsEmulator, startSqs } from './sqs.js';
 
 export * from './dynamodb.js';
+export * from './lambda.js';
 export * from './s3.js';
 export * from './ses.js';
 export * from './sns.js';
+export * from './sqs.js';
 
 /** The sandbox's notice topic (issue 14), served by the SNS emulator. */
 export const EMULATOR_NOTICE_TOPIC_ARN = 'arn:aws:sns:us-east-1:000000000000:outbound-pools-notices';
@@ -24,7 +28,7 @@ export const EMULATOR_REGION = 'us-east-1';
 /** s3rver only accepts this key pair; dynalite and aws-ses-v2-local accept anything, so it is used everywhere. */
 export const EMULATOR_CREDENTIALS = { ...S3RVER_CREDENTIALS };
 
-export type EmulatedService = 'dynamodb' | 's3' | 'sesv2';
+export type EmulatedService = 'dynamodb' | 's3' | 'sesv2' | 'sqs' | 'lambda';
 
 export interface EmulatorsOptions {
   /** S3 data directory (kept on stop); default: temp dir removed on stop. */
@@ -50,6 +54,10 @@ export interface Emulators {
   ses: SesEmulator;
   /** SNS `Publish` only: the operators' notices (issue 14). */
   sns: SnsEmulator;
+  /** The dead-letter queue (issue 15): SendMessage, ReceiveMessage, DeleteMessage, … */
+  sqs: SqsEmulator;
+  /** Lambda `Invoke` of functions the host registers (the sandbox's router, for redrive). */
+  lambda: LambdaEmulator;
   /**
    * Environment for code that builds default SDK v3 clients: service-specific endpoints
    * (`AWS_ENDPOINT_URL_<SERVICE ID upper-cased, spaces→_>`: DYNAMODB, S3, SESV2), region, dummy credentials, and the
@@ -74,6 +82,8 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
   let s3: S3Emulator;
   let ses: SesEmulator;
   let sns: SnsEmulator;
+  let sqs: SqsEmulator;
+  let lambda: LambdaEmulator;
   try {
     // Sequential so a failure leaves nothing half-started behind once cleaned up.
     dynamodb = await track(startDynamoDb({ host, port: opts.ports?.dynamodb ?? 0 }));
@@ -82,6 +92,8 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
     );
     ses = await track(startSes({ host, port: opts.ports?.ses ?? 0 }));
     sns = await track(startSns({ host }));
+    sqs = await track(startSqs({ host }));
+    lambda = await track(startLambda({ host }));
   } catch (err) {
     await Promise.allSettled(started.map((e) => e.stop()));
     throw err;
@@ -92,6 +104,8 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
     AWS_ENDPOINT_URL_S3: s3.endpoint,
     AWS_ENDPOINT_URL_SESV2: ses.endpoint,
     AWS_ENDPOINT_URL_SNS: sns.endpoint,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_ENDPOINT_URL_LAMBDA: lambda.endpoint,
     NOTICE_TOPIC_ARN: EMULATOR_NOTICE_TOPIC_ARN,
     AWS_REGION: EMULATOR_REGION,
     AWS_DEFAULT_REGION: EMULATOR_REGION,
@@ -105,6 +119,8 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
     dynamodb: dynamodb.endpoint,
     s3: s3.endpoint,
     sesv2: ses.endpoint,
+    sqs: sqs.endpoint,
+    lambda: lambda.endpoint,
   };
 
   let stopped: Promise<void> | undefined;
@@ -113,6 +129,8 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
     s3,
     ses,
     sns,
+    sqs,
+    lambda,
     env,
     clientConfig: (service) => {
       const base: ClientConfig = {
@@ -130,7 +148,14 @@ export async function startEmulators(opts: EmulatorsOptions = {}): Promise<Emula
     },
     stop: () => {
       stopped ??= (async () => {
-        const results = await Promise.allSettled([sns.stop(), ses.stop(), s3.stop(), dynamodb.stop()]);
+        const results = await Promise.allSettled([
+          lambda.stop(),
+          sqs.stop(),
+          sns.stop(),
+          ses.stop(),
+          s3.stop(),
+          dynamodb.stop(),
+        ]);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
       })();

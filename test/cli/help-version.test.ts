@@ -30,6 +30,7 @@ const COMMANDS = [
   'doctor',
   'simulate',
   'pools',
+  'redrive',
 ];
 // Read independently of the CLI's own code.
 const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { name: string; version: string };

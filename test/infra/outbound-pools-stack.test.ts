@@ -80,7 +80,7 @@ before(() => {
 });
 
 describe('mail bucket', () => {
-  it('is encrypted, private, owner-enforced and expires raw mail after 14 days', () => {
+  it('is encrypted, private, owner-enforced and expires raw mail after 15 days (dead letters: 14 days + 6 h)', () => {
     template.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
@@ -96,7 +96,7 @@ describe('mail bucket', () => {
         Rules: [
           Match.objectLike({
             Prefix: 'raw/',
-            ExpirationInDays: 14,
+            ExpirationInDays: 15,
             Status: 'Enabled',
             AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 },
           }),
@@ -587,14 +587,61 @@ describe('dead-letter queues', () => {
     it(`${fn}: two retries, then the event goes to an encrypted, TLS-only queue kept 14 days`, () => {
       const fnId = ids[fn];
       const dlq = fn === 'router' ? ids.routerDlq : ids.feedbackDlq;
+      // Issue 15: the router's failures go through the dead-letter recorder (trace status
+      // dead-letter), which queues them; its own failures go to the same queue.
+      const recorder = logicalId(template, 'AWS::Lambda::Function', 'DeadLetters');
       template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
         FunctionName: { Ref: fnId },
         MaximumRetryAttempts: 2,
         MaximumEventAgeInSeconds: 21_600,
-        DestinationConfig: { OnFailure: { Destination: getAtt(dlq) } },
+        DestinationConfig: { OnFailure: { Destination: getAtt(fn === 'router' ? recorder : dlq) } },
       });
-      const queue = (template.toJSON().Resources[dlq] as { Properties: Json }).Properties;
-      assert.deepEqual(queue, { SqsManagedSseEnabled: true, MessageRetentionPeriod: 1_209_600 });
+      if (fn === 'router') {
+        template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+          FunctionName: { Ref: recorder },
+          MaximumRetryAttempts: 2,
+          DestinationConfig: { OnFailure: { Destination: getAtt(dlq) } },
+        });
+        const [, props] = resourceNamed(template, 'AWS::Lambda::Function', 'DeadLetters');
+        const vars = (props.Environment as { Variables: Record<string, unknown> }).Variables;
+        assert.deepEqual(vars.DEAD_LETTER_QUEUE_URL, { Ref: dlq });
+        assert.deepEqual(vars.TRACE_TABLE, { Ref: ids.trace });
+        // The router may invoke the recorder (the destination), the recorder may write the queue.
+        const statements = allStatements(template);
+        assert.ok(
+          statements.some(
+            (st) => st.Action === 'lambda:InvokeFunction' && JSON.stringify(st.Resource).includes(recorder),
+          ),
+          'the router may invoke the recorder',
+        );
+        assert.ok(
+          statements.some(
+            (st) =>
+              JSON.stringify(st.Action).includes('sqs:SendMessage') &&
+              JSON.stringify(st.Resource) === JSON.stringify(getAtt(dlq)),
+          ),
+          'the recorder may send to the queue',
+        );
+        assert.ok(
+          statements.some(
+            (st) =>
+              st.Action === 'dynamodb:UpdateItem' &&
+              JSON.stringify(st.Resource) === JSON.stringify(getAtt(ids.trace)),
+          ),
+          'the recorder may update the trace table, only',
+        );
+        const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+        assert.deepEqual(outputs.RouterDeadLetterQueueUrl?.Value, { Ref: dlq });
+        assert.deepEqual(outputs.RouterFunctionName?.Value, { Ref: ids.router });
+      }
+      const resource = template.toJSON().Resources[dlq] as { Properties: Json } & Json;
+      assert.deepEqual(resource.Properties, {
+        SqsManagedSseEnabled: true,
+        MessageRetentionPeriod: 1_209_600,
+      });
+      // Issue 15: kept when the stack goes, like the tables: it holds mail not delivered yet.
+      assert.equal(resource.DeletionPolicy, 'Retain');
+      assert.equal(resource.UpdateReplacePolicy, 'Retain');
       template.hasResourceProperties('AWS::SQS::QueuePolicy', {
         Queues: [{ Ref: dlq }],
         PolicyDocument: {

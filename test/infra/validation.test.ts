@@ -188,6 +188,13 @@ describe('mail, receipt and alarms', () => {
       'S3 expires objects after whole days, at least 1 (got 0.5 days)',
     ],
     [
+      // Issue 15: 14 days in the dead-letter queue, reached up to 6 h after receipt.
+      'mail kept for less than a dead letter can wait',
+      () => buildConstruct({ mailRetention: Duration.days(14) }),
+      'mailRetention',
+      'raw mail must be kept at least 15 days (context mailRetentionDays, got 14): a dead letter is kept 14 days in its queue, which it reaches up to 6 hours after the message was received, and a redrive reads the raw message',
+    ],
+    [
       'more recipients than one receipt rule takes',
       () => buildConstruct({ config: infraConfig({ acceptedDomains: many, routes: {} }) }),
       'acceptedDomains',
