@@ -20,6 +20,10 @@
  * The indexes are KEYS_ONLY: the keys are written once (with the summary) and the later updates
  * (sends, status) change nothing projected, so they cost no index writes; searches fetch the
  * main items with `BatchGetItem`.
+ *
+ * Mail not sent through `normal` also carries `gsiPool` ({@link poolIndexKey}), the key of the
+ * sparse `byPoolDay` index that searches by pool and reason within a time window
+ * (`trace-window.ts`); it is written with the summary, in the same update.
  */
 import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent, SendRecord, TraceSummary } from '../core/ports.js';

@@ -13,7 +13,7 @@ import {
   type TraceReport,
 } from '../trace-api/lookup.js';
 import { cliTable, documentClientFromEnv, withProgress } from './aws.js';
-import { EXIT, painter, parseNow, table, wantsJson } from './io.js';
+import { EXIT, noteSource, painter, parseNow, table, wantsJson } from './io.js';
 
 export const TRACE_USAGE = `Usage: outbound-pools trace (--message-id ID | --sender ADDRESS | --recipient ADDRESS
                               | --pool POOL | --reason CODE)
@@ -120,6 +120,12 @@ export async function traceCommand(
     `\n\n${TRACE_USAGE}`,
     parseNow(values.now),
   );
+  if (lookup.kind === 'search' && lookup.sender === undefined && lookup.recipient === undefined) {
+    // The window actually searched, relative forms and defaults resolved.
+    noteSource(
+      `searching ${lookup.pool ?? 'high-risk, relay and blocked'} mail${lookup.reason ? ` with reason ${lookup.reason}` : ''} from ${lookup.since?.toISOString()} to ${lookup.until?.toISOString()}`,
+    );
+  }
   const json = wantsJson(values, out);
   const traceTable = cliTable(values['trace-table'], 'TRACE_TABLE', '--trace-table');
   // retentionDays only matters for writes; the CLI reads.

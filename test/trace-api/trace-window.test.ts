@@ -371,5 +371,9 @@ describe('trace by pool, reason and time window', () => {
     );
     assert.ok(reports.every((r) => r.pool === 'high-risk'));
     assert.match(err.text(), new RegExp(`table ${TABLE} \\(from --trace-table\\)`));
+    assert.match(
+      err.text(),
+      /searching high-risk mail from 2026-12-07T09:30:00\.000Z to 2026-12-07T10:30:00\.000Z/,
+    );
   });
 });
