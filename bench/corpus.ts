@@ -55,7 +55,7 @@ export interface CorpusMessage {
 export interface Corpus {
   now: Date;
   messages: CorpusMessage[];
-  /** The configuration as JSON (for `OUTBOUND_POOLS_CONFIG`) and parsed. */
+  /** The configuration as JSON (for `OUTBOUND_POOLS_CONFIG_JSON`) and parsed. */
   configJson: Record<string, unknown>;
   config: Config;
   zones: Zones;

@@ -152,6 +152,7 @@ function poolScaling(get: Lookup, key: string): Partial<Record<Pool, ses.Scaling
 
 /** Reads the app's settings from a construct node's context (the `App`'s). */
 export function readContextSettings(node: Node): ContextSettings {
+  rejectUnknownContextKeys(node);
   const get: Lookup = (key) => node.tryGetContext(key);
   const logDays = int(get, 'logRetentionDays', 1);
   const timeout = int(get, 'routerTimeoutSeconds', 1);
@@ -189,4 +190,58 @@ export function readContextSettings(node: Node): ContextSettings {
       ...(exact !== undefined ? { exactRecipients: exact } : {}),
     },
   };
+}
+
+/**
+ * Context keys the CDK toolkit or a library sets without a namespace (`cdk.context.json`
+ * keeps the acknowledged notices there). Namespaced keys (`@aws-cdk/...`, `aws:cdk:...`,
+ * `availability-zones:account=...`, `cdk-nag...`) are not ours to judge and pass.
+ */
+const FOREIGN_CONTEXT_KEYS = new Set(['acknowledged-issue-numbers']);
+
+function isForeignContextKey(key: string): boolean {
+  return (
+    FOREIGN_CONTEXT_KEYS.has(key) ||
+    key.startsWith('@') ||
+    key.includes(':') ||
+    key.includes('/') ||
+    key.startsWith('cdk-nag')
+  );
+}
+
+/** Levenshtein distance (insertions, deletions, substitutions), for "did you mean". */
+function editDistance(a: string, b: string): number {
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      current[j] = Math.min(
+        (previous[j] ?? 0) + 1,
+        (current[j - 1] ?? 0) + 1,
+        (previous[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+
+/**
+ * A typo'd `-c` key (`reservedConcurency`) would otherwise be ignored silently and the stack
+ * synthesized with the default: every context key must be one of {@link CONTEXT_KEYS},
+ * `config`, or a namespaced key of CDK or a library. The nearest known key is suggested.
+ */
+export function rejectUnknownContextKeys(node: Node): void {
+  const known: readonly string[] = ['config', ...CONTEXT_KEYS];
+  for (const key of Object.keys(node.getAllContext() as Record<string, unknown>)) {
+    if (known.includes(key) || isForeignContextKey(key)) continue;
+    const nearest = known
+      .map((k) => ({ k, d: editDistance(key.toLowerCase(), k.toLowerCase()) }))
+      .sort((a, b) => a.d - b.d)[0];
+    const hint =
+      nearest && nearest.d <= Math.max(2, Math.floor(nearest.k.length / 3))
+        ? ` (did you mean "${nearest.k}"?)`
+        : ` (known keys: ${known.join(', ')})`;
+    throw new InfrastructureValidationError('context', `unknown context key "${key}"${hint}`);
+  }
 }

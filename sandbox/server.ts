@@ -28,7 +28,7 @@
  *   emulator are not kept.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -170,6 +170,11 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
   // The sandbox has no SSM: its router gets the SRS secrets loadConfig resolved, literally.
   const { secretsParameter: _parameter, ...srs } = configJson.srs as Record<string, unknown>;
   configJson.srs = { ...srs, secrets: config.srs.secrets };
+  // The effective configuration (ephemeral ARC key, literal SRS secrets) as a file: the export
+  // line's OUTBOUND_POOLS_CONFIG names it, so `limits show`, `srs forward`… use the sandbox's
+  // policy and secrets (issue 15 item 8). Owner-only: it holds the SRS secrets.
+  const effectiveConfigPath = join(scratch, 'outbound-pools.json');
+  await writeFile(effectiveConfigPath, `${JSON.stringify(configJson, null, 2)}\n`, { mode: 0o600 });
   const resolver = opts.resolver ?? (zones ? zoneResolver(zones) : cachedResolver(nodeResolver()));
   const dns = opts.resolver ? 'injected resolver' : opts.zones ? `zones from ${opts.zones}` : 'real DNS';
 
@@ -331,6 +336,7 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
       LIMITS_TABLE: SANDBOX_TABLES.limits,
       TRACE_TABLE: SANDBOX_TABLES.trace,
       MAIL_BUCKET: SANDBOX_BUCKET,
+      OUTBOUND_POOLS_CONFIG: effectiveConfigPath,
     };
     const endpoints: SandboxEndpoints = {
       smtp: `${ingress.host}:${ingress.port}`,

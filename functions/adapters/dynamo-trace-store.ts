@@ -51,6 +51,7 @@ import {
   sendMapped,
   TRACE_DESTINATION_INDEX_PK,
   TRACE_PARTITION_KEY,
+  TRACE_POOL_INDEX_PK,
   TRACE_RECIPIENT_INDEX_PK,
   TRACE_SENDER_INDEX_PK,
   TRACE_TTL_ATTRIBUTE,
@@ -68,6 +69,7 @@ import {
   mainKey,
   type PointerSource,
   pointerItems,
+  poolIndexKey,
   senderKey,
   sendsOf,
   summaryOf,
@@ -196,6 +198,8 @@ export class DynamoTraceStore implements TraceStore {
         [TRACE_SENDER_INDEX_PK]: sender,
         [TRACE_RECIPIENT_INDEX_PK]: recipients[0],
         [TRACE_DESTINATION_INDEX_PK]: destinations[0],
+        // Issue 15 item 9: the sparse time-window index (none for `normal` mail).
+        [TRACE_POOL_INDEX_PK]: poolIndexKey(summary.pool, summary.receivedAt, summary.messageId),
         [TRACE_TTL_ATTRIBUTE]: this.expiresAt(summary.receivedAt),
       };
       for (const [name, value] of Object.entries(attrs)) {

@@ -101,6 +101,22 @@ export const TRACE_RECIPIENT_INDEX_PK = 'gsiRcpt';
 export const TRACE_DESTINATION_INDEX = 'byDestination';
 export const TRACE_DESTINATION_INDEX_PK = 'gsiDest';
 
+/**
+ * The time-window index of the mail that did not leave through `normal` (issue 15 item 9:
+ * "all high-risk mail in the last hour", "what was blocked as sender-restricted today"):
+ * `gsiPool = "<pool>#<YYYY-MM-DD>#<shard>"` (UTC day of `receivedAt`), sorted by `receivedAt`.
+ * Sparse: `normal` mail (the bulk) carries no `gsiPool`, so it costs nothing; the rest costs
+ * one index entry, written with the summary and never again (docs/decisions.md).
+ */
+export const TRACE_POOL_INDEX = 'byPoolDay';
+export const TRACE_POOL_INDEX_PK = 'gsiPool';
+/**
+ * Index partitions per pool and day. All of a pool's messages at one moment write the same
+ * key whatever the bucket's length; shards spread them over this many partitions (each takes
+ * about 1 000 writes a second), and a search reads each shard of each day it covers.
+ */
+export const TRACE_POOL_INDEX_SHARDS = 4;
+
 const traceIndex = (pk: string): IndexDescription => ({
   partitionKey: { name: pk, type: 'S' },
   sortKey: { name: TRACE_INDEX_SK, type: 'S' },
@@ -118,6 +134,14 @@ export const TRACE_TABLE: TableDescription = {
     [TRACE_SENDER_INDEX]: traceIndex(TRACE_SENDER_INDEX_PK),
     [TRACE_RECIPIENT_INDEX]: traceIndex(TRACE_RECIPIENT_INDEX_PK),
     [TRACE_DESTINATION_INDEX]: traceIndex(TRACE_DESTINATION_INDEX_PK),
+    [TRACE_POOL_INDEX]: {
+      partitionKey: { name: TRACE_POOL_INDEX_PK, type: 'S' },
+      sortKey: { name: TRACE_INDEX_SK, type: 'S' },
+      // `reasons` projected so a search by reason filters in the index, not after fetching
+      // every message of the window; written once with the summary like the key itself.
+      projection: 'INCLUDE',
+      nonKeyAttributes: ['reasons'],
+    },
   },
 };
 

@@ -20,10 +20,14 @@
  * The indexes are KEYS_ONLY: the keys are written once (with the summary) and the later updates
  * (sends, status) change nothing projected, so they cost no index writes; searches fetch the
  * main items with `BatchGetItem`.
+ *
+ * Mail not sent through `normal` also carries `gsiPool` ({@link poolIndexKey}), the key of the
+ * sparse `byPoolDay` index that searches by pool and reason within a time window
+ * (`trace-window.ts`); it is written with the summary, in the same update.
  */
 import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent, SendRecord, TraceSummary } from '../core/ports.js';
-import type { TraceStatus } from '../core/vocabulary.js';
+import type { Disposition, TraceStatus } from '../core/vocabulary.js';
 import {
   TRACE_DESTINATION_INDEX_PK,
   TRACE_INDEX_SK,
@@ -31,6 +35,7 @@ import {
   TRACE_MESSAGE_PREFIX,
   TRACE_PARTITION_KEY,
   TRACE_POINTER_PREFIX,
+  TRACE_POOL_INDEX_SHARDS,
   TRACE_RECIPIENT_INDEX_PK,
   TRACE_SORT_KEY,
   TRACE_TTL_ATTRIBUTE,
@@ -70,6 +75,10 @@ export interface TraceQuery {
   sender?: string;
   /** A recipient or destination address; case-insensitive. */
   recipient?: string;
+  /** Only messages decided for this pool (alone: a time-window search, not for `normal`). */
+  pool?: Disposition;
+  /** Only messages with this reason code among their reasons. */
+  reason?: string;
   /** Inclusive bounds on `receivedAt`. */
   since?: string | Date;
   until?: string | Date;
@@ -217,4 +226,23 @@ export function pointerItems(messageId: string, source: PointerSource): Item[] {
     ...(r.dest ? { [TRACE_DESTINATION_INDEX_PK]: address } : {}),
     ...(source.expiresAt !== undefined ? { [TRACE_TTL_ATTRIBUTE]: source.expiresAt } : {}),
   }));
+}
+
+/** The `byPoolDay` partition of a pool, UTC day (`YYYY-MM-DD`) and shard. */
+export function poolIndexValue(pool: Disposition, day: string, shard: number): string {
+  return `${pool}#${day}#${shard}`;
+}
+
+/**
+ * A message's `gsiPool` (the `byPoolDay` key, `tables.ts`), or undefined for `normal` mail,
+ * which that sparse index leaves out. The shard is a hash of the message id (FNV-1a), so every
+ * retry of a message writes the same key.
+ */
+export function poolIndexKey(pool: Disposition, receivedAt: string, messageId: string): string | undefined {
+  if (pool === 'normal') return undefined;
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < messageId.length; i++) {
+    hash = Math.imul(hash ^ messageId.charCodeAt(i), 0x01000193) >>> 0;
+  }
+  return poolIndexValue(pool, toIso(receivedAt, 'receivedAt').slice(0, 10), hash % TRACE_POOL_INDEX_SHARDS);
 }

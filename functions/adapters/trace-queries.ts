@@ -1,5 +1,6 @@
 /**
- * Reading the trace: a message by id (`get`) and searches by sender or recipient (`query`).
+ * Reading the trace: a message by id (`get`) and searches by sender or recipient (`query`),
+ * narrowed by pool or reason, or by pool or reason alone within a window (`trace-window.ts`).
  *
  * - `get`: one `Query` (main item and its newest events, newest first, paged past 1 MB);
  * - `query`: the index pages, `BatchGetItem` of the main items, and one `Query` of events per
@@ -29,6 +30,7 @@ import {
 import { batchGetMain, type TraceTable } from './trace-batches.js';
 import { eventOf, MAX_EVENTS_PER_MESSAGE, MAX_EVENTS_PER_SEARCH_RESULT } from './trace-events.js';
 import { type Item, recordOf, senderKey, type TraceQuery, type TraceRecord, toIso } from './trace-items.js';
+import { searchWindow } from './trace-window.js';
 
 /** Messages a search returns when no limit is given. */
 export const DEFAULT_QUERY_LIMIT = 50;
@@ -64,20 +66,40 @@ export async function queryTrace(table: TraceTable, q: TraceQuery): Promise<Trac
     since: q.since === undefined ? undefined : toIso(q.since, 'since'),
     until: q.until === undefined ? undefined : toIso(q.until, 'until'),
   };
+  const sender = q.sender === undefined ? undefined : senderKey(q.sender);
+  // Pool and reason narrow a search by address on the main items it fetches.
+  const keep = (item: Item) =>
+    (sender === undefined || item.sender === sender) &&
+    (q.pool === undefined || item.pool === q.pool) &&
+    (q.reason === undefined || (Array.isArray(item.reasons) && item.reasons.includes(q.reason)));
   let found: Item[];
   if (q.recipient !== undefined) {
     const recipient = q.recipient.trim().toLowerCase();
-    const sender = q.sender === undefined ? undefined : senderKey(q.sender);
-    const keep = sender === undefined ? undefined : (item: Item) => item.sender === sender;
     const lists = await Promise.all([
       search(table, TRACE_RECIPIENT_INDEX, TRACE_RECIPIENT_INDEX_PK, recipient, range, limit, keep),
       search(table, TRACE_DESTINATION_INDEX, TRACE_DESTINATION_INDEX_PK, recipient, range, limit, keep),
     ]);
     found = lists.flat();
-  } else if (q.sender !== undefined) {
-    found = await search(table, TRACE_SENDER_INDEX, TRACE_SENDER_INDEX_PK, senderKey(q.sender), range, limit);
+  } else if (sender !== undefined) {
+    found = await search(table, TRACE_SENDER_INDEX, TRACE_SENDER_INDEX_PK, sender, range, limit, keep);
+  } else if (q.pool !== undefined || q.reason !== undefined) {
+    if (range.since === undefined || range.until === undefined) {
+      throw new InvalidInputError('query', 'a search by pool or reason needs since and until');
+    }
+    const window = { since: range.since, until: range.until };
+    found = (
+      await searchWindow(
+        table,
+        {
+          ...window,
+          ...(q.pool !== undefined ? { pool: q.pool } : {}),
+          ...(q.reason !== undefined ? { reason: q.reason } : {}),
+        },
+        limit,
+      )
+    ).filter(keep);
   } else {
-    throw new InvalidInputError('query', 'a sender or a recipient is required');
+    throw new InvalidInputError('query', 'a sender, a recipient, a pool or a reason is required');
   }
   const byId = new Map<string, Item>();
   for (const item of found) byId.set(item.messageId as string, item);

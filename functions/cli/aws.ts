@@ -13,6 +13,7 @@ import {
   OutboundPoolsError,
   TransientDependencyError,
 } from '../core/errors.js';
+import { awsEndpoint, noteSource } from './io.js';
 
 /** The table named by `--flag` or the environment variable, else a clear error. */
 function tableName(value: string | undefined, envName: string, flag: string): string {
@@ -130,6 +131,9 @@ export interface CliTable {
 /** The table of `flag` (`value`), else of `envName`; a clear error when neither names one. */
 export function cliTable(value: string | undefined, envName: string, flag: string): CliTable {
   const name = tableName(value, envName, flag);
+  noteSource(
+    `table ${name} (from ${value !== undefined ? flag : envName}), DynamoDB at ${awsEndpoint('dynamodb')}`,
+  );
   return { name, run: (fn) => withTable(name, flag, envName, fn) };
 }
 

@@ -16,7 +16,7 @@ import { parseZones, zoneResolver } from '../core/dns/zone-resolver.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { SenderState } from '../core/limits.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
-import { loadConfig, painter, parseNow, readInputFile, readJsonFile, table } from './io.js';
+import { InputDataError, loadConfig, painter, parseNow, readInputFile, readJsonFile, table } from './io.js';
 
 export const DRY_RUN_USAGE = `Usage: outbound-pools dry-run --event EVENT.json --message RAW.eml
          [--config CONFIG.json] [--zones ZONES.json] [--senders SENDERS.json]
@@ -62,6 +62,26 @@ export function dryRunReport(d: Decision) {
       enhancedFiltering: c.gateway,
     },
   };
+}
+
+/**
+ * A message must open with its header section (RFC 5322 2.1: header fields, then an empty
+ * line, then the body). A file with no header field before its first empty line (an empty
+ * file, a body alone, a pasted text) is no message: answering `normal` for it would mislead,
+ * so it is refused as bad data (exit 65). A field name is printable ASCII but `:` (RFC 5322
+ * 2.2); an mbox `From ` separator line is no field and is skipped.
+ */
+export function requireHeaderSection(raw: Buffer, file: string): void {
+  const text = raw.subarray(0, 64 * 1024).toString('latin1');
+  const all = text.split(/\r?\n/);
+  const blank = all.findIndex((line) => line === '');
+  const lines = blank === -1 ? all : all.slice(0, blank);
+  if (lines[0]?.startsWith('From ')) lines.shift();
+  if (!lines.some((line) => /^[\x21-\x39\x3b-\x7e]+:/.test(line))) {
+    const why =
+      raw.length === 0 ? 'the file is empty' : 'no header field (Name: value) before the first empty line';
+    throw new InputDataError('--message', `${file} is not a message: ${why} (RFC 5322 2.1)`);
+  }
 }
 
 function sendersFromJson(json: unknown): Record<string, SenderState> {
@@ -117,6 +137,7 @@ export async function dryRun(argv: string[], out: NodeJS.WriteStream): Promise<v
   const config = await loadConfig(values.config);
   const received = parseReceiptEvent(await readJsonFile(values.event, '--event'));
   const raw = await readInputFile(values.message, '--message');
+  requireHeaderSection(raw, values.message);
   const resolver: Resolver = values.zones
     ? zoneResolver(parseZones(await readJsonFile(values.zones, '--zones')))
     : cachedResolver(nodeResolver());

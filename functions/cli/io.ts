@@ -11,11 +11,96 @@ import { ConfigError, InvalidInputError } from '../core/errors.js';
 import { deployedConfig } from '../core/resource-names.js';
 import { parseInstant } from '../core/validation.js';
 
-/** `EX_USAGE`/`EX_TEMPFAIL` of sysexits.h: what operators' scripts and MTAs understand. */
-export const EXIT = { ok: 0, failure: 1, badInput: 2, tempFail: 75 } as const;
+/**
+ * Exit codes operators' scripts and MTAs understand: 2 bad usage or configuration, and from
+ * sysexits.h `EX_DATAERR` (65, the input data is malformed) and `EX_TEMPFAIL` (75, try again).
+ */
+export const EXIT = { ok: 0, failure: 1, badInput: 2, dataErr: 65, tempFail: 75 } as const;
+
+/**
+ * An input file's content is not what it must be (a message with no header section): exit 65
+ * (`EX_DATAERR`), not 2, so a script can tell a bad file from a bad command line.
+ */
+export class InputDataError extends InvalidInputError {
+  constructor(input: string, message: string, options?: ErrorOptions) {
+    super(input, message, options);
+    this.name = 'InputDataError';
+  }
+}
+
+/** Node's and the SDK's names for "the network did not answer" (connect, DNS, timeouts). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EPIPE',
+  'TimeoutError',
+  'RequestTimeout',
+]);
+
+/**
+ * The network fault behind `error` (its own code or name, or its causes'), as one line, or
+ * undefined when it is no network fault. The SDK throws Node's own `getaddrinfo ENOTFOUND`
+ * errors, whose stack would otherwise reach the operator.
+ */
+export function networkFault(error: unknown): string | undefined {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 8; depth++) {
+    const { code, name, message, hostname } = e as {
+      code?: unknown;
+      name?: unknown;
+      message?: unknown;
+      hostname?: unknown;
+    };
+    const hit = [code, name].find((c): c is string => typeof c === 'string' && NETWORK_CODES.has(c));
+    if (hit) {
+      const text = typeof message === 'string' ? message.split('\n')[0] : hit;
+      return `network error: ${text}${typeof hostname === 'string' && !String(text).includes(hostname) ? ` (${hostname})` : ''}`;
+    }
+    e = (e as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** The endpoint the AWS SDK talks to for `service` (its endpoint variable, else AWS's). */
+export function awsEndpoint(service: 'dynamodb' | 'ssm' | 'sesv2'): string {
+  const variable = `AWS_ENDPOINT_URL_${service.toUpperCase()}`;
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'the default region';
+  const endpoint = process.env[variable] ?? process.env.AWS_ENDPOINT_URL;
+  return endpoint ? `${endpoint} (${variable}), region ${region}` : `AWS, region ${region}`;
+}
 
 /** Where `--config` points by default: the same file `cdk.json` names. */
-export const DEFAULT_CONFIG_PATH = process.env.OUTBOUND_POOLS_CONFIG ?? 'config/outbound-pools.json';
+export const DEFAULT_CONFIG_PATH = 'config/outbound-pools.json';
+/** The environment variable naming the configuration file's path (the Lambda's is `..._JSON`). */
+export const CONFIG_PATH_VARIABLE = 'OUTBOUND_POOLS_CONFIG';
+
+/** The configuration file a command reads, and why that one: `--config`, the variable, the default. */
+export function configSource(flag: string | undefined): { path: string; from: string } {
+  if (flag !== undefined) return { path: flag, from: '--config' };
+  const env = process.env[CONFIG_PATH_VARIABLE];
+  if (env !== undefined && env !== '') return { path: env, from: CONFIG_PATH_VARIABLE };
+  return { path: DEFAULT_CONFIG_PATH, from: 'the default' };
+}
+
+/**
+ * Where the commands say what they read (configuration file, table, endpoint): the CLI's
+ * stderr while `main` runs a command, nowhere otherwise (the sandbox loads configurations too).
+ * Always stderr, `--json` included: stdout stays the command's output for scripts.
+ */
+let notes: NodeJS.WritableStream | undefined;
+
+export function noteSourcesTo(stream: NodeJS.WritableStream | undefined): void {
+  notes = stream;
+}
+
+/** One `outbound-pools: …` line on the notes stream, when there is one. */
+export function noteSource(text: string): void {
+  notes?.write(`outbound-pools: ${text}\n`);
+}
 
 export async function readInputFile(path: string, what: string): Promise<Buffer> {
   try {
@@ -40,7 +125,7 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
 }
 
 export async function loadConfig(path: string | undefined): Promise<Config> {
-  const file = path ?? DEFAULT_CONFIG_PATH;
+  const { path: file, from } = configSource(path);
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -56,6 +141,8 @@ export async function loadConfig(path: string | undefined): Promise<Config> {
     }
     throw error;
   }
+  // Operators otherwise cannot tell the sandbox's policy from the repository's.
+  noteSource(`configuration ${file} (from ${from})`);
   // Local tools use literal SRS secrets when the file has them, else the deployment's
   // parameter (standard AWS configuration).
   // The SES names as deployed (`namePrefix` applied, as the CDK app applies it): doctor and

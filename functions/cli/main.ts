@@ -7,7 +7,7 @@ import { ConfigError, InvalidInputError, isRetryable, OutboundPoolsError } from 
 import { CONFIG_USAGE, configCommand } from './config.js';
 import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import { DRY_RUN_USAGE, dryRun } from './dry-run.js';
-import { EXIT } from './io.js';
+import { EXIT, InputDataError, networkFault, noteSourcesTo } from './io.js';
 import { LIMITS_USAGE, limitsCommand } from './limits.js';
 import { POOLS_USAGE } from './pools-usage.js';
 import { REDRIVE_USAGE } from './redrive-usage.js';
@@ -57,7 +57,11 @@ table names from TRACE_TABLE/LIMITS_TABLE or --trace-table/--limits-table.
 
 COMMAND --help (or -h) prints one command's usage; --version prints the version.
 
-Exit codes: 0 done, 1 failed, 2 bad input or configuration, 75 temporary failure (retry).`;
+Every command says on stderr which configuration file (--config, else OUTBOUND_POOLS_CONFIG,
+a path, else config/outbound-pools.json) and which table and endpoint it used.
+
+Exit codes: 0 done, 1 failed, 2 bad input or configuration, 65 malformed input data (a message
+with no header section), 75 temporary failure: network or throttling (retry).`;
 
 /** Errors of `node:util` parseArgs (unknown option, missing value) are bad input. */
 function isArgError(error: unknown): boolean {
@@ -108,6 +112,7 @@ export async function main(
 `);
     return EXIT.ok;
   }
+  noteSourcesTo(err);
   try {
     switch (command) {
       case 'dry-run':
@@ -148,12 +153,23 @@ export async function main(
         return EXIT.badInput;
     }
   } catch (error) {
+    const network = isRetryable(error) ? undefined : networkFault(error);
+    if (network !== undefined) {
+      // An SDK call that never reached its endpoint: one line, "try again" (EX_TEMPFAIL).
+      out.write(`${JSON.stringify({ error: network, retryable: true })}\n`);
+      err.write(`outbound-pools: ${network} (temporary; try again)\n`);
+      return EXIT.tempFail;
+    }
     if (isRetryable(error)) {
       // Machine-readable on stdout, like the success case: callers (an MTA, a script)
       // see "try again" rather than a verdict.
       out.write(`${JSON.stringify({ error: (error as Error).message, retryable: true })}\n`);
       err.write(`outbound-pools: ${(error as Error).message} (temporary; try again)\n`);
       return EXIT.tempFail;
+    }
+    if (error instanceof InputDataError) {
+      err.write(`outbound-pools: ${error.message}\n`);
+      return EXIT.dataErr;
     }
     if (error instanceof ConfigError || error instanceof InvalidInputError || isArgError(error)) {
       err.write(`outbound-pools: ${(error as Error).message}\n`);
@@ -163,5 +179,7 @@ export async function main(
       error instanceof OutboundPoolsError ? error.message : String((error as Error)?.stack ?? error);
     err.write(`outbound-pools: unexpected error: ${message}\n`);
     return EXIT.failure;
+  } finally {
+    noteSourcesTo(undefined);
   }
 }

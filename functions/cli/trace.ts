@@ -13,16 +13,26 @@ import {
   type TraceReport,
 } from '../trace-api/lookup.js';
 import { cliTable, documentClientFromEnv, withProgress } from './aws.js';
-import { EXIT, painter, table, wantsJson } from './io.js';
+import { EXIT, noteSource, painter, parseNow, table, wantsJson } from './io.js';
 
-export const TRACE_USAGE = `Usage: outbound-pools trace (--message-id ID | --sender ADDRESS | --recipient ADDRESS)
-         [--since ISO-8601] [--until ISO-8601] [--limit N] [--trace-table NAME] [--pretty | --json]
+export const TRACE_USAGE = `Usage: outbound-pools trace (--message-id ID | --sender ADDRESS | --recipient ADDRESS
+                              | --pool POOL | --reason CODE)
+         [--since WHEN] [--until WHEN] [--limit N] [--now ISO-8601] [--trace-table NAME]
+         [--pretty | --json]
 
 Looks messages up in the trace table (TRACE_TABLE or --trace-table): by SES message id, or by
 envelope sender (<> for bounces) and/or recipient (an address the message arrived for or a copy
-went to), most recent first (default 50, --limit up to 1000). Prints the received time, message
-id, sender, recipients, pool and OutboundIpPoolName, configuration set, reasons, and each send
-with its SES message id and delivery events. Exit 1 when a --message-id is not found.`;
+went to), most recent first (default 50, --limit up to 1000). --pool (normal, high-risk, relay,
+blocked) and --reason (a reason code, e.g. sender-restricted) narrow a search; alone they search
+a time window of high-risk, relay and blocked mail (the last 24 hours unless --since/--until
+say otherwise, at most 31 days; normal mail is found by sender or recipient only).
+WHEN is ISO-8601 or relative: 30m, 1h, 2d, 1w (ago), today, yesterday (UTC), now.
+Prints the received time, message id, sender, recipients, pool and OutboundIpPoolName,
+configuration set, reasons, and each send with its SES message id and delivery events.
+Exit 1 when a --message-id is not found.
+
+  outbound-pools trace --pool high-risk --since 1h
+  outbound-pools trace --reason sender-restricted --since today`;
 
 const POOL_STYLE = { normal: 'green', relay: 'yellow', 'high-risk': 'red', blocked: 'magenta' } as const;
 
@@ -82,6 +92,9 @@ export async function traceCommand(
       'message-id': { type: 'string' },
       sender: { type: 'string' },
       recipient: { type: 'string' },
+      pool: { type: 'string' },
+      reason: { type: 'string' },
+      now: { type: 'string' },
       since: { type: 'string' },
       until: { type: 'string' },
       limit: { type: 'string' },
@@ -104,13 +117,22 @@ export async function traceCommand(
       messageId,
       sender: values.sender,
       recipient: values.recipient,
+      pool: values.pool,
+      reason: values.reason,
       since: values.since,
       until: values.until,
       limit: values.limit,
     },
     (p: keyof TraceLookupInput) => (p === 'messageId' ? '--message-id' : `--${p}`),
     `\n\n${TRACE_USAGE}`,
+    parseNow(values.now),
   );
+  if (lookup.kind === 'search' && lookup.sender === undefined && lookup.recipient === undefined) {
+    // The window actually searched, relative forms and defaults resolved.
+    noteSource(
+      `searching ${lookup.pool ?? 'high-risk, relay and blocked'} mail${lookup.reason ? ` with reason ${lookup.reason}` : ''} from ${lookup.since?.toISOString()} to ${lookup.until?.toISOString()}`,
+    );
+  }
   const json = wantsJson(values, out);
   const traceTable = cliTable(values['trace-table'], 'TRACE_TABLE', '--trace-table');
   // retentionDays only matters for writes; the CLI reads.

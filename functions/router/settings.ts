@@ -10,9 +10,22 @@ import { envInteger, parseEnvironment } from '../core/validation.js';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_MAX_ATTEMPTS } from './retries.js';
 
 const SettingsSchema = v.object({
-  /** The configuration document itself (JSON), or … */
-  OUTBOUND_POOLS_CONFIG: v.optional(v.string()),
-  /** … a path to it; default: the file bundled next to the handler. */
+  /** The configuration document itself (JSON text: local runs, the sandbox), or … */
+  OUTBOUND_POOLS_CONFIG_JSON: v.optional(v.string()),
+  /**
+   * … a path to it, as for the CLI (one meaning everywhere: a path; issue 15 item 8), or …
+   * JSON text here is refused with a pointer to `OUTBOUND_POOLS_CONFIG_JSON`.
+   */
+  OUTBOUND_POOLS_CONFIG: v.optional(
+    v.pipe(
+      v.string(),
+      v.check(
+        (p) => !p.trimStart().startsWith('{'),
+        'is a path to the configuration file; put JSON text in OUTBOUND_POOLS_CONFIG_JSON',
+      ),
+    ),
+  ),
+  /** … the stack's path; default: the file bundled next to the handler. */
   OUTBOUND_POOLS_CONFIG_FILE: v.optional(v.string(), 'outbound-pools.json'),
   MAIL_BUCKET: v.pipe(v.string(), v.minLength(3)),
   /** The receipt rule's S3 object key prefix. */
@@ -52,10 +65,10 @@ export interface RouterSettings {
 
 export function readSettings(env: NodeJS.ProcessEnv = process.env): RouterSettings {
   const s = parseEnvironment(SettingsSchema, env);
-  let text = s.OUTBOUND_POOLS_CONFIG;
-  let source = 'OUTBOUND_POOLS_CONFIG';
+  let text = s.OUTBOUND_POOLS_CONFIG_JSON;
+  let source = 'OUTBOUND_POOLS_CONFIG_JSON';
   if (text === undefined) {
-    source = s.OUTBOUND_POOLS_CONFIG_FILE;
+    source = s.OUTBOUND_POOLS_CONFIG || s.OUTBOUND_POOLS_CONFIG_FILE;
     try {
       text = readFileSync(source, 'utf8');
     } catch (error) {
@@ -102,7 +115,7 @@ export interface RouterEnvironmentInput {
  */
 export function settingsEnvironment(s: RouterEnvironmentInput): Record<string, string> {
   return {
-    OUTBOUND_POOLS_CONFIG: JSON.stringify(s.config),
+    OUTBOUND_POOLS_CONFIG_JSON: JSON.stringify(s.config),
     MAIL_BUCKET: s.mailBucket,
     MAIL_PREFIX: s.mailPrefix,
     LIMITS_TABLE: s.limitsTable,

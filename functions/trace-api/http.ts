@@ -4,8 +4,11 @@
  * port in the sandbox. Read-only; JSON in the shape of `outbound-pools trace --json`.
  *
  *     GET /messages/{sesMessageId}[?since=&until=]   one message: 200, or 404
- *     GET /messages?sender=&recipient=&since=&until=&limit=
+ *     GET /messages?sender=&recipient=&pool=&reason=&since=&until=&limit=
  *                                                   a search, most recent first: 200
+ *
+ * `pool` and/or `reason` alone search a time window (default the last 24 hours, at most 31
+ * days; not for `normal`); `since`/`until` take ISO-8601 or `30m`, `1h`, `2d`, `today`…
  *
  * Bad parameters are 400 with the parameter named, unknown ones included (they are usually
  * typos that would silently widen a search); a throttled or unavailable table is 503.
@@ -44,6 +47,8 @@ export type TraceApiBody =
 const SEARCH_PARAMETERS: readonly (keyof TraceLookupInput)[] = [
   'sender',
   'recipient',
+  'pool',
+  'reason',
   'since',
   'until',
   'limit',
@@ -124,7 +129,7 @@ export async function handleTraceRequest(
     const target = route(request.rawPath);
     if (!target) {
       return jsonResponse(404, {
-        error: 'not found: use /messages/{sesMessageId} or /messages?sender=&recipient=',
+        error: 'not found: use /messages/{sesMessageId} or /messages?sender=&recipient=&pool=&reason=',
       });
     }
     const name = (p: keyof TraceLookupInput) => p;

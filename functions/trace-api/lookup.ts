@@ -5,15 +5,22 @@
  * error messages differs (`--sender` on the command line, `sender` in a URL).
  */
 import { DEFAULT_QUERY_LIMIT, type TraceQuery, type TraceRecord } from '../adapters/dynamo-trace-store.js';
+import { MAX_WINDOW_DAYS, WINDOW_POOLS } from '../adapters/trace-window.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent } from '../core/ports.js';
 import { parseInstant } from '../core/validation.js';
+import { type Disposition, POOLS, REASONS } from '../core/vocabulary.js';
 
 /** The parameters of a lookup, as text (command-line flags or URL query parameters). */
 export interface TraceLookupInput {
   messageId?: string | undefined;
   sender?: string | undefined;
   recipient?: string | undefined;
+  /** A pool (`high-risk`, `relay`, `blocked`; `normal` only with a sender or recipient). */
+  pool?: string | undefined;
+  /** A reason code (SPEC 3). */
+  reason?: string | undefined;
+  /** ISO-8601, or relative: `30m`, `1h`, `2d`, `1w` ago, `today`, `yesterday` (UTC), `now`. */
   since?: string | undefined;
   until?: string | undefined;
   limit?: string | undefined;
@@ -27,6 +34,8 @@ export type TraceLookup =
       /** `''` for the null sender (bounces). */
       sender?: string;
       recipient?: string;
+      pool?: Disposition;
+      reason?: string;
       since?: Date;
       until?: Date;
       limit: number;
@@ -51,18 +60,30 @@ export function parseTraceLookup(
   input: TraceLookupInput,
   name: ParameterName,
   selectorHint = '',
+  now: Date = new Date(),
 ): TraceLookup {
   const { messageId, sender, recipient } = input;
-  if (messageId === undefined && sender === undefined && recipient === undefined) {
+  const pool = parsePool(input.pool, name);
+  const reason = parseReason(input.reason, name);
+  if (
+    messageId === undefined &&
+    sender === undefined &&
+    recipient === undefined &&
+    pool === undefined &&
+    reason === undefined
+  ) {
     throw new InvalidInputError(
       'trace',
-      `one of ${name('messageId')}, ${name('sender')} or ${name('recipient')} is required${selectorHint}`,
+      `one of ${name('messageId')}, ${name('sender')}, ${name('recipient')}, ${name('pool')} or ${name('reason')} is required${selectorHint}`,
     );
   }
-  if (messageId !== undefined && (sender !== undefined || recipient !== undefined)) {
+  if (
+    messageId !== undefined &&
+    (sender !== undefined || recipient !== undefined || pool !== undefined || reason !== undefined)
+  ) {
     throw new InvalidInputError(
       name('messageId'),
-      `cannot be combined with ${name('sender')} or ${name('recipient')}`,
+      `cannot be combined with ${name('sender')}, ${name('recipient')}, ${name('pool')} or ${name('reason')}`,
     );
   }
   // SES message ids are short printable tokens; anything with spaces or of any length is not one.
@@ -78,10 +99,30 @@ export function parseTraceLookup(
   if (recipient !== undefined && !recipient.includes('@')) {
     throw new InvalidInputError(name('recipient'), `not an address: ${JSON.stringify(recipient)}`);
   }
-  const since = parseInstant(input.since, name('since'));
-  const until = parseInstant(input.until, name('until'));
+  let since = parseWhen(input.since, name('since'), now);
+  let until = parseWhen(input.until, name('until'), now);
   if (since && until && since > until)
     throw new InvalidInputError(name('since'), `is after ${name('until')}`);
+  const byWindow = sender === undefined && recipient === undefined && messageId === undefined;
+  if (byWindow) {
+    // Pool or reason alone: a time-window search of the sparse index, which has no `normal`.
+    if (pool === 'normal') {
+      throw new InvalidInputError(
+        name('pool'),
+        `normal mail is found by ${name('sender')} or ${name('recipient')} only (the time-window index leaves the bulk out; docs/decisions.md)`,
+      );
+    }
+    until ??= now;
+    since ??= new Date(until.getTime() - DAY_MS);
+    if (since > until)
+      throw new InvalidInputError(name('since'), `is after ${name('until')} (now by default)`);
+    if (until.getTime() - since.getTime() > MAX_WINDOW_DAYS * DAY_MS) {
+      throw new InvalidInputError(
+        name('since'),
+        `a search by ${name('pool')} or ${name('reason')} covers at most ${MAX_WINDOW_DAYS} days`,
+      );
+    }
+  }
   const range = { ...(since ? { since } : {}), ...(until ? { until } : {}) };
   if (messageId !== undefined) return { kind: 'message', messageId, ...range };
 
@@ -99,9 +140,64 @@ export function parseTraceLookup(
     kind: 'search',
     ...(sender !== undefined ? { sender: sender === '<>' ? '' : sender } : {}),
     ...(recipient !== undefined ? { recipient } : {}),
+    ...(pool !== undefined ? { pool } : {}),
+    ...(reason !== undefined ? { reason } : {}),
     ...range,
     limit,
   };
+}
+
+const DAY_MS = 86_400_000;
+const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS } as const;
+
+/**
+ * A point in time as operators type it: ISO-8601, `now`, `today` or `yesterday` (the start of
+ * that UTC day, like the limits' days), or a duration ago (`30m`, `1h`, `2d`, `1w`; s m h d w).
+ */
+export function parseWhen(value: string | undefined, parameter: string, now: Date): Date | undefined {
+  if (value === undefined) return undefined;
+  const v = value.trim().toLowerCase();
+  if (v === 'now') return now;
+  if (v === 'today' || v === 'yesterday') {
+    const midnight = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate());
+    return new Date(v === 'today' ? midnight : midnight - DAY_MS);
+  }
+  const ago = /^(\d{1,6})([smhdw])$/.exec(v);
+  if (ago) return new Date(now.getTime() - Number(ago[1]) * UNIT_MS[ago[2] as keyof typeof UNIT_MS]);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value)) {
+    throw new InvalidInputError(
+      parameter,
+      `not a time: ${JSON.stringify(value)} (ISO-8601, or 30m, 1h, 2d, 1w ago, today, yesterday, now)`,
+    );
+  }
+  return parseInstant(value, parameter);
+}
+
+/** Every disposition a message can have: the three pools and `blocked`. */
+const DISPOSITIONS: readonly Disposition[] = [...POOLS, 'blocked'];
+
+function parsePool(value: string | undefined, name: ParameterName): Disposition | undefined {
+  if (value === undefined) return undefined;
+  if (!(DISPOSITIONS as readonly string[]).includes(value)) {
+    throw new InvalidInputError(
+      name('pool'),
+      `unknown pool ${JSON.stringify(value)} (one of ${DISPOSITIONS.join(', ')}; ${WINDOW_POOLS.join(', ')} alone)`,
+    );
+  }
+  return value as Disposition;
+}
+
+function parseReason(value: string | undefined, name: ParameterName): string | undefined {
+  if (value === undefined) return undefined;
+  if (!(REASONS as readonly string[]).includes(value)) {
+    const near = REASONS.filter((r) => r.includes(value) || value.includes(r));
+    const hint =
+      near.length > 0
+        ? `did you mean ${near.map((r) => `"${r}"`).join(' or ')}?`
+        : `one of ${REASONS.join(', ')}`;
+    throw new InvalidInputError(name('reason'), `unknown reason code ${JSON.stringify(value)} (${hint})`);
+  }
+  return value;
 }
 
 /** Runs a lookup: the matching messages' reports, most recent first. */

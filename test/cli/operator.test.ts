@@ -273,11 +273,11 @@ describe('operator CLI: trace, restrictions, limits', () => {
 
     it('bad input: exit 2 with what to do', async () => {
       const cases: [string[], Record<string, string | undefined>, RegExp][] = [
-        [['trace'], {}, /one of --message-id, --sender or --recipient is required/],
+        [['trace'], {}, /one of --message-id, --sender, --recipient, --pool or --reason is required/],
         [
-          ['trace', '--sender', 'alice@sender.test', '--since', 'yesterday'],
+          ['trace', '--sender', 'alice@sender.test', '--since', 'last tuesday'],
           {},
-          /--since: not an ISO-8601 time/,
+          /--since: not a time: "last tuesday" \(ISO-8601, or 30m, 1h/,
         ],
         [
           ['trace', '--sender', 'alice@sender.test', '--limit', '0'],

@@ -405,6 +405,7 @@ describe('functions', () => {
     const text = JSON.stringify(template.toJSON());
     for (const secret of infraConfig().srs.secrets) assert.equal(text.includes(secret), false, secret);
     assert.equal(text.includes('OUTBOUND_POOLS_CONFIG"'), false);
+    assert.equal(text.includes('OUTBOUND_POOLS_CONFIG_JSON"'), false);
   });
 });
 

@@ -119,7 +119,7 @@ describe('router handler (middy + Powertools)', () => {
 
 describe('readSettings', () => {
   const base = {
-    OUTBOUND_POOLS_CONFIG: JSON.stringify({
+    OUTBOUND_POOLS_CONFIG_JSON: JSON.stringify({
       acceptedDomains: ['example.com'],
       routes: { 'a@example.com': ['b@remote.test'] },
       srs: { domain: 'fwd.example.com', secrets: ['0123456789'] },
@@ -131,7 +131,7 @@ describe('readSettings', () => {
 
   it('reads back what settingsEnvironment writes (sandbox, bench and tests use it)', () => {
     const env = settingsEnvironment({
-      config: JSON.parse(base.OUTBOUND_POOLS_CONFIG),
+      config: JSON.parse(base.OUTBOUND_POOLS_CONFIG_JSON),
       mailBucket: 'b-1',
       mailPrefix: 'raw/',
       limitsTable: 'limits-1',
@@ -173,11 +173,22 @@ describe('readSettings', () => {
     ['no attempt at all', { MAX_ATTEMPTS: '0' }, /environment variable MAX_ATTEMPTS/],
     ['more attempts than Lambda makes', { MAX_ATTEMPTS: '4' }, /environment variable MAX_ATTEMPTS/],
     ['attempts not a whole number', { MAX_ATTEMPTS: '2.5' }, /environment variable MAX_ATTEMPTS/],
-    ['bad config JSON', { OUTBOUND_POOLS_CONFIG: '{' }, /OUTBOUND_POOLS_CONFIG is not valid JSON/],
+    ['bad config JSON', { OUTBOUND_POOLS_CONFIG_JSON: '{' }, /OUTBOUND_POOLS_CONFIG_JSON is not valid JSON/],
     [
       'missing config file',
-      { OUTBOUND_POOLS_CONFIG: undefined, OUTBOUND_POOLS_CONFIG_FILE: '/nope.json' },
+      { OUTBOUND_POOLS_CONFIG_JSON: undefined, OUTBOUND_POOLS_CONFIG_FILE: '/nope.json' },
       /cannot read configuration \/nope\.json/,
+    ],
+    // One meaning everywhere (issue 15 item 8): OUTBOUND_POOLS_CONFIG is a path, as for the CLI.
+    [
+      'config JSON in the path variable',
+      { OUTBOUND_POOLS_CONFIG_JSON: undefined, OUTBOUND_POOLS_CONFIG: '{"acceptedDomains": []}' },
+      /OUTBOUND_POOLS_CONFIG: is a path to the configuration file; put JSON text in OUTBOUND_POOLS_CONFIG_JSON/,
+    ],
+    [
+      'the path variable read as a path',
+      { OUTBOUND_POOLS_CONFIG_JSON: undefined, OUTBOUND_POOLS_CONFIG: '/nope-either.json' },
+      /cannot read configuration \/nope-either\.json/,
     ],
   ];
   for (const [name, env, message] of bad) {

@@ -131,7 +131,7 @@ describe('trace API', () => {
       'nothing to look up',
       urlEvent('/messages'),
       'trace',
-      /one of messageId, sender or recipient is required/,
+      /one of messageId, sender, recipient, pool or reason is required/,
     ],
     ['an unknown parameter (typo)', urlEvent('/messages', 'sendr=a@b.test'), 'sendr', /unknown parameter/],
     [
@@ -148,10 +148,10 @@ describe('trace API', () => {
     ],
     ['a limit over 1000', urlEvent('/messages', 'sender=a@b.test&limit=1001'), 'limit', /1 to 1000/],
     [
-      'a time that is not ISO-8601',
-      urlEvent('/messages', 'sender=a@b.test&since=yesterday'),
+      'a time that is neither ISO-8601 nor relative',
+      urlEvent('/messages', 'sender=a@b.test&since=last%20tuesday'),
       'since',
-      /ISO-8601/,
+      /not a time: "last tuesday" \(ISO-8601, or 30m/,
     ],
     [
       'since after until',
