@@ -338,9 +338,9 @@ describe('functions', () => {
     }
   });
 
-  it('router: 1024 MB, 90 s, no reserved concurrency unless asked, the settings.ts variables', () => {
+  it('router: 512 MB, 90 s, no reserved concurrency unless asked, the settings.ts variables', () => {
     const [, props] = resourceNamed(template, 'AWS::Lambda::Function', 'Router');
-    assert.equal(props.MemorySize, 1024);
+    assert.equal(props.MemorySize, 512);
     assert.equal(props.Timeout, 90);
     assert.equal(props.ReservedConcurrentExecutions, undefined);
     assert.deepEqual((props.Environment as { Variables: Json }).Variables, {
