@@ -59,13 +59,13 @@ import {
 import { batchPut, type TraceTable } from './trace-batches.js';
 import { boundedEvent, eventItem } from './trace-events.js';
 import {
-  addresses,
   clean,
   DEAD_LETTER,
   type DeadLetterNote,
   DONE,
   IN_PROGRESS,
   type Item,
+  indexedAddresses,
   mainKey,
   type PointerSource,
   pointerItems,
@@ -177,8 +177,7 @@ export class DynamoTraceStore implements TraceStore {
     const sets: string[] = [];
     if (send) sets.push(`${x.n('sends')}.${x.n(String(send.index))} = ${x.v(clean(send))}`);
     if (summary) {
-      const recipients = addresses(summary.recipients);
-      const destinations = addresses(summary.destinations);
+      const { recipients, destinations } = indexedAddresses(summary.recipients, summary.destinations);
       const sender = senderKey(summary.sender);
       const attrs: Record<string, unknown> = {
         messageId: summary.messageId,

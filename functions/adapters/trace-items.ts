@@ -24,6 +24,13 @@
  * Mail not sent through `normal` also carries `gsiPool` ({@link poolIndexKey}), the key of the
  * sparse `byPoolDay` index that searches by pool and reason within a time window
  * (`trace-window.ts`); it is written with the summary, in the same update.
+ *
+ * Every index key is an index entry, and every entry a write unit (issue 16). A search by
+ * recipient reads both `byRecipient` and `byDestination`, so an address that is a recipient
+ * needs no destination entry as well: `gsiDest` and the `dest` role of pointers only go to
+ * destinations that are not recipients ({@link indexedAddresses}). The common message, sent on
+ * to the address it was received for, thus costs two index entries (sender, recipient), not
+ * three.
  */
 import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent, SendRecord, TraceSummary } from '../core/ports.js';
@@ -204,7 +211,21 @@ function isDeadLetterNote(value: unknown): value is DeadLetterNote {
   return typeof v?.at === 'string' && typeof v.error === 'string';
 }
 
-/** Pointer items for every recipient/destination but the first (those are on the main item). */
+/**
+ * The addresses a message is found by: every recipient through `byRecipient`, and through
+ * `byDestination` only the destinations that are not also recipients (a recipient search reads
+ * both indexes). Lower-cased, without duplicates; the first of each list goes on the main item.
+ */
+export function indexedAddresses(
+  recipients: readonly unknown[] | undefined,
+  destinations: readonly unknown[] | undefined,
+): { recipients: string[]; destinations: string[] } {
+  const rcpt = addresses(recipients);
+  const asRecipient = new Set(rcpt);
+  return { recipients: rcpt, destinations: addresses(destinations).filter((a) => !asRecipient.has(a)) };
+}
+
+/** Pointer items for every indexed address but the first of each role (on the main item). */
 export function pointerItems(messageId: string, source: PointerSource): Item[] {
   const roles = new Map<string, { rcpt: boolean; dest: boolean }>();
   const role = (address: string) => {
@@ -215,8 +236,9 @@ export function pointerItems(messageId: string, source: PointerSource): Item[] {
     }
     return r;
   };
-  for (const a of addresses(source.recipients).slice(1)) role(a).rcpt = true;
-  for (const a of addresses(source.destinations).slice(1)) role(a).dest = true;
+  const indexed = indexedAddresses(source.recipients, source.destinations);
+  for (const a of indexed.recipients.slice(1)) role(a).rcpt = true;
+  for (const a of indexed.destinations.slice(1)) role(a).dest = true;
   return [...roles].map(([address, r]) => ({
     [TRACE_PARTITION_KEY]: TRACE_MESSAGE_PREFIX + messageId,
     [TRACE_SORT_KEY]: TRACE_POINTER_PREFIX + address,

@@ -2,6 +2,11 @@
  * The feedback Lambda: consumes the SES events of the three configuration sets (delivery,
  * bounce, complaint, reject, delivery delay) and appends each to the trace record of the
  * received message its send belongs to. A failure throws, so SNS/EventBridge retry it.
+ *
+ * SES's `Send` event is not filed: it says only that SES accepted the SendEmail call, which the
+ * router already recorded on the main item (`sends[i]`: SES message id, time, pool) with the
+ * same fenced write that made the copy count as sent. Filing it again cost a consistent read
+ * and one write unit per copy for nothing (issue 16).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
@@ -16,7 +21,12 @@ export interface FeedbackResult {
   appended: number;
   unknown: number;
   ignored: number;
+  /** Events the router has recorded already ({@link ROUTER_RECORDED_EVENTS}): not written again. */
+  alreadyRecorded: number;
 }
+
+/** SES event types whose facts the router's own send record holds: never filed twice. */
+export const ROUTER_RECORDED_EVENTS: ReadonlySet<string> = new Set(['Send']);
 
 /** Files every SES event of one invocation under its trace record. */
 export async function processFeedback(
@@ -24,11 +34,15 @@ export async function processFeedback(
   trace: TraceStore,
   now: Date,
 ): Promise<FeedbackResult> {
-  const result: FeedbackResult = { appended: 0, unknown: 0, ignored: 0 };
+  const result: FeedbackResult = { appended: 0, unknown: 0, ignored: 0, alreadyRecorded: 0 };
   for (const record of unwrapFeedbackEvent(invocation)) {
     const item = parseSesEventRecord(record, now);
     if (!item) {
       result.ignored++;
+      continue;
+    }
+    if (ROUTER_RECORDED_EVENTS.has(item.event.type)) {
+      result.alreadyRecorded++;
       continue;
     }
     if (await trace.appendEvent(item.inboundId, item.event)) {

@@ -6,8 +6,6 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { Metrics } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -27,12 +25,13 @@ import { cachedResolver } from '../core/dns/cached-resolver.js';
 import { nodeResolver } from '../core/dns/node-resolver.js';
 import { isRetryable } from '../core/errors.js';
 import { combineObservers, Notifier, noticeObserver } from './notifier.js';
-import { METRICS_NAMESPACE, powertoolsObserver } from './observer.js';
+import { MessageReport, metricsDisabled, ROUTER_SERVICE_NAME } from './observer.js';
 import { type PipelineDeps, processReceipt } from './process.js';
 import { readSettings } from './settings.js';
 
-const logger = new Logger({ serviceName: 'outbound-pools-router' });
-const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'outbound-pools-router' });
+const logger = new Logger({ serviceName: ROUTER_SERVICE_NAME });
+// Read when the module loads, as Powertools reads its settings (the sandbox sets them first).
+const metrics = !metricsDisabled(process.env);
 
 // DNS answers are cached across invocations of a container (positive and negative, never
 // temporary failures), so a burst from one domain costs one lookup.
@@ -107,7 +106,8 @@ export async function createDeps(
     clock,
     leaseMs: settings.leaseMs,
     maxAttempts: settings.maxAttempts,
-    observer: combineObservers(powertoolsObserver(logger, metrics), notices?.observer),
+    // Logs and metrics are added per invocation (`createHandler`): one report per message.
+    observer: combineObservers(notices?.observer),
     ...(notices ? { notices } : {}),
     ...overrides,
   };
@@ -119,6 +119,7 @@ export async function createDeps(
  */
 export function createHandler(makeDeps: () => Promise<PipelineDeps>) {
   let deps: Promise<PipelineDeps> | undefined;
+  let coldStart = true;
   async function route(event: unknown, context?: { getRemainingTimeInMillis?: () => number }) {
     remainingMs = context?.getRemainingTimeInMillis?.bind(context);
     deps ??= makeDeps().catch((error: unknown) => {
@@ -128,19 +129,24 @@ export function createHandler(makeDeps: () => Promise<PipelineDeps>) {
     const messageId = (event as { Records?: { ses?: { mail?: { messageId?: string } } }[] })?.Records?.[0]
       ?.ses?.mail?.messageId;
     if (messageId) logger.appendKeys({ messageId });
+    // Issue 16: the message's metrics and its one `done` line are written once, at the end.
+    const report = new MessageReport(logger, { coldStart, metrics });
+    coldStart = false;
     try {
       const ready = await deps;
-      const result = await processReceipt(event, ready).finally(() => ready.notices?.flush());
-      logger.info('done', { outcome: result.outcome, pool: result.pool, sends: result.sends.length });
+      const observer = combineObservers(report.observer, ready.observer);
+      const result = await processReceipt(event, { ...ready, observer }).finally(() =>
+        ready.notices?.flush(),
+      );
+      report.flush(result);
       return result;
     } catch (error) {
+      report.flush();
       logger.error('failed', { retryable: isRetryable(error), error: error as Error });
       throw error;
     }
   }
-  return middy(route)
-    .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+  return middy(route).use(injectLambdaContext(logger, { resetKeys: true }));
 }
 
 export const handler = createHandler(() => createDeps());

@@ -248,6 +248,11 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
   const messageId = received.mail.messageId;
   const started = deps.clock();
 
+  // The S3 read runs while the claim is written (issue 16): a GET changes nothing, so a claim
+  // that fails or finds the message done/busy leaves nothing behind; its outcome is then
+  // dropped (the `catch` only keeps an unawaited rejection from crashing the process).
+  const stored = deps.mailStore.get(messageId, deps.config.maxMessageBytes);
+  stored.catch(() => undefined);
   const claim = await deps.trace.claim(messageId, started, deps.leaseMs);
   if (claim.state === 'done') {
     deps.observer?.duplicate?.(messageId);
@@ -257,7 +262,7 @@ export async function processReceipt(event: unknown, deps: PipelineDeps): Promis
     throw new LeaseLostError(messageId, `being processed by another invocation until ${claim.leaseUntil}`);
   }
   try {
-    return await processClaimed(received, claim, deps, started);
+    return await processClaimed(received, claim, deps, started, stored);
   } catch (error) {
     await releaseAfterFailure(messageId, claim.attempt, error, deps);
     throw error;
@@ -293,12 +298,13 @@ async function processClaimed(
   claim: Extract<ClaimResult, { state: 'claimed' }>,
   deps: PipelineDeps,
   started: Date,
+  reading: ReturnType<MailStore['get']>,
 ): Promise<PipelineResult> {
   const messageId = received.mail.messageId;
   const { attempt, resumed } = claim;
   const finalAttempt = isFinalAttempt(attempt, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
 
-  const stored = await deps.mailStore.get(messageId, deps.config.maxMessageBytes);
+  const stored = await reading;
   let summary: TraceSummary;
   let classification: Classification | null = null;
   const done = new Map<number, SendRecord>();

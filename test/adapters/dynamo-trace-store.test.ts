@@ -145,7 +145,13 @@ describe('DynamoTraceStore (dynalite)', () => {
     assert.deepEqual(others, [], 'one recipient and one destination: no pointer items');
     assert.equal(item?.gsiSender, 'alice@example.com');
     assert.equal(item?.gsiRcpt, 'bob@rcpt.example');
-    assert.equal(item?.gsiDest, 'bob@rcpt.example');
+    // Issue 16: sent on to the address it came for, so found by recipient already: the two
+    // index entries (sender, recipient) are the message's only index writes.
+    assert.equal(item?.gsiDest, undefined);
+    assert.deepEqual(
+      await store.query({ recipient: 'bob@rcpt.example' }).then((r) => r.map((x) => x.messageId)),
+      [id],
+    );
     assert.equal(item?.status, 'done');
   });
 
@@ -478,8 +484,8 @@ describe('DynamoTraceStore (dynalite)', () => {
             sk: 'R#dave@z.example',
             messageId: 'q2',
             receivedAt: m2.receivedAt,
+            // A recipient too: found through byRecipient, no byDestination entry (issue 16).
             gsiRcpt: 'dave@z.example',
-            gsiDest: 'dave@z.example',
             expiresAt: epoch(m2.receivedAt) + RETENTION_DAYS * 86_400,
           },
         ],
@@ -492,6 +498,26 @@ describe('DynamoTraceStore (dynalite)', () => {
       assert.equal(q1[0]?.gsiDest, 'bob@q.example', 'index keys are lower-cased');
       assert.equal(q1[0]?.sender, 'alice@q.example');
       assert.equal((await itemsOf('q4'))[0]?.gsiSender, '<>');
+    });
+
+    it('one index entry per distinct address and the sender, no more (issue 16: a write unit each)', async () => {
+      const entries = async (id: string) =>
+        (await itemsOf(id)).flatMap((item) =>
+          ['gsiSender', 'gsiRcpt', 'gsiDest'].filter((k) => k in item).map((k) => `${k}=${String(item[k])}`),
+        );
+      // q2: recipients bob, dave, sent on to the same two: found by recipient through both.
+      assert.deepEqual((await entries('q2')).sort(), [
+        'gsiRcpt=bob@q.example',
+        'gsiRcpt=dave@z.example',
+        'gsiSender=alice@q.example',
+      ]);
+      // q1: a list address expanded to two others: each is an entry of its own.
+      assert.deepEqual((await entries('q1')).sort(), [
+        'gsiDest=bob@q.example',
+        'gsiDest=carol@q.example',
+        'gsiRcpt=team@corp.example',
+        'gsiSender=alice@q.example',
+      ]);
     });
 
     it('finds messages by sender, most recent first, case-insensitively', async () => {

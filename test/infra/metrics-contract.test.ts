@@ -1,17 +1,16 @@
 /**
  * The dashboard and alarms read the router's metrics by name *and exact dimension set*
- * (CloudWatch finds nothing otherwise). This runs the router's own observer on Powertools
- * Metrics, captures the EMF it prints, and checks that every metric it emits is one the
- * dashboard asks for, with the same dimensions — `service` included, which Powertools adds.
+ * (CloudWatch finds nothing otherwise). This runs the router's own per-message report,
+ * captures the EMF it prints, and checks that every metric it emits is one the dashboard asks
+ * for, with the same dimensions — `service` included, as Powertools added it.
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { SendRecord, TraceSummary } from '../../functions/core/ports.js';
-import { METRICS_NAMESPACE, powertoolsObserver } from '../../functions/router/observer.js';
+import { METRICS_NAMESPACE, MessageReport, ROUTER_SERVICE_NAME } from '../../functions/router/observer.js';
 import { ROUTER_SERVICE } from '../../lib/dashboard.js';
 import { PROJECT_ROOT } from '../../lib/lambda-bundling.js';
 import { dashboardBody, dashboardMetrics, synthStack } from './helpers.js';
@@ -59,20 +58,18 @@ function captureEmf(act: () => void): Emitted[] {
 
 describe('router metrics ↔ dashboard', () => {
   it('the router publishes under the namespace and service name the dashboard uses', () => {
+    assert.equal(ROUTER_SERVICE_NAME, ROUTER_SERVICE);
     const source = readFileSync(join(PROJECT_ROOT, 'functions/router/handler.ts'), 'utf8');
-    assert.match(
-      source,
-      new RegExp(`new Metrics\\(\\{ namespace: METRICS_NAMESPACE, serviceName: '${ROUTER_SERVICE}' \\}\\)`),
-    );
+    assert.match(source, /new Logger\(\{ serviceName: ROUTER_SERVICE_NAME \}\)/);
+    assert.match(source, /new MessageReport\(logger,/);
   });
 
   it('every metric the observer emits is on the dashboard with exactly its dimensions', () => {
-    // Prepare: the router's observer on a real Powertools Metrics, as handler.ts builds it
-    const metrics = new Metrics({ namespace: METRICS_NAMESPACE, serviceName: ROUTER_SERVICE });
-    const observer = powertoolsObserver(
-      new Logger({ serviceName: ROUTER_SERVICE, logLevel: 'SILENT' }),
-      metrics,
-    );
+    // Prepare: the router's per-message report, as handler.ts builds it
+    const report = new MessageReport(new Logger({ serviceName: ROUTER_SERVICE, logLevel: 'SILENT' }), {
+      coldStart: false,
+    });
+    const observer = report.observer;
     const summary = {
       messageId: 'm-1',
       pool: 'high-risk',
@@ -89,7 +86,7 @@ describe('router metrics ↔ dashboard', () => {
       observer.sent?.(send);
       observer.sendFailed?.(send, new Error('refused'));
       observer.duplicate?.('m-1');
-      metrics.publishStoredMetrics();
+      report.flush();
     });
     // Assess
     const onDashboard = dashboardMetrics(dashboardBody(synthStack({}, { bundle: false }).template)).filter(

@@ -346,9 +346,9 @@ describe('functions', () => {
     }
   });
 
-  it('router: 1024 MB, 90 s, reserved concurrency 14 (SES default send rate × 1 s), the settings.ts variables', () => {
+  it('router: 512 MB, 90 s, reserved concurrency 14 (SES default send rate × 1 s), the settings.ts variables', () => {
     const [, props] = resourceNamed(template, 'AWS::Lambda::Function', 'Router');
-    assert.equal(props.MemorySize, 1024);
+    assert.equal(props.MemorySize, 512);
     assert.equal(props.Timeout, 90);
     assert.equal(props.ReservedConcurrentExecutions, 14);
     assert.deepEqual((props.Environment as { Variables: Json }).Variables, {

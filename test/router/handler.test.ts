@@ -58,7 +58,7 @@ describe('router handler (middy + Powertools)', () => {
   });
   after(() => h.stop());
 
-  it('processes an event, logs JSON with the message id, and emits EMF metrics per pool and reason', async () => {
+  it('processes an event: one INFO line with the decision and the copies, EMF per pool and reason', async () => {
     // Prepare: a bounce with no From: no DNS needed (this machine has none).
     const messageId = 'handler-msg-1';
     await h.put(messageId, message({ from: null }));
@@ -68,30 +68,60 @@ describe('router handler (middy + Powertools)', () => {
     const { result, lines } = await captureStdout(() => handler(event, context));
     // Assess
     assert.equal((result as { pool: string }).pool, 'high-risk');
-    const decided = lines.find((l) => l.message === 'decided');
-    assert.ok(decided, 'a "decided" log line');
-    assert.equal(decided.messageId, messageId);
-    assert.equal(decided.level, 'INFO');
+    // Issue 16: one info line per message, which says what was decided and sent.
+    const info = lines.filter((l) => l.level === 'INFO');
+    assert.deepEqual(
+      info.map((l) => l.message),
+      ['done'],
+    );
+    const done = info[0]!;
+    assert.equal(done.messageId, messageId);
+    assert.equal(done.outcome, 'processed');
+    assert.equal(done.pool, 'high-risk');
     // SPF is about the envelope sender only (SPEC 2a): a null sender proves nothing.
-    assert.deepEqual(decided.reasons, ['ndr', 'no-a-mx', 'unauthenticated-relay']);
-    const auth = decided.authentication as Record<string, unknown>;
+    assert.deepEqual(done.reasons, ['ndr', 'no-a-mx', 'unauthenticated-relay']);
+    const auth = done.authentication as Record<string, unknown>;
     assert.equal(auth.bounce, true);
     assert.equal(auth.envelopeAuthenticated, false);
     assert.equal(auth.fromDomain, null);
+    const sent = h.emu.ses.sent();
+    assert.equal(sent.length, 1);
+    const sends = done.sends as { pool: string; status: string; sesMessageId: string }[];
+    assert.deepEqual(
+      sends.map((s) => [s.pool, s.status, s.sesMessageId]),
+      [['high-risk', 'sent', sent[0]!.messageId]],
+    );
+    const timings = done.timings as { decisionMs: number; totalMs: number };
+    assert.ok(timings.totalMs >= timings.decisionMs && timings.decisionMs >= 0, JSON.stringify(timings));
+    // EMF: every metric with its dimension values, read the way CloudWatch reads a document.
     const emf = lines.filter((l) => l._aws !== undefined);
-    const metric = (name: string, dim?: [string, string]) =>
-      emf.find(
-        (l) =>
-          (
-            l._aws as { CloudWatchMetrics: { Metrics: { Name: string }[] }[] }
-          ).CloudWatchMetrics[0]?.Metrics.some((m) => m.Name === name) &&
-          (!dim || l[dim[0]] === dim[1]),
-      );
-    assert.ok(metric('Messages', ['Pool', 'high-risk']), 'Messages{Pool=high-risk}');
-    assert.ok(metric('Reasons', ['Reason', 'ndr']), 'Reasons{Reason=ndr}');
-    assert.ok(metric('Sends', ['Pool', 'high-risk']), 'Sends{Pool=high-risk}');
-    assert.ok(metric('DecisionLatency'), 'DecisionLatency');
-    assert.equal(h.emu.ses.sent().length, 1);
+    const found: string[] = [];
+    for (const doc of emf) {
+      const directives = (
+        doc._aws as { CloudWatchMetrics: { Dimensions: string[][]; Metrics: { Name: string }[] }[] }
+      ).CloudWatchMetrics;
+      for (const d of directives) {
+        for (const m of d.Metrics) {
+          for (const set of d.Dimensions) {
+            found.push(
+              `${m.Name}{${set.map((k) => `${k}=${String(doc[k])}`).join(',')}}=${String(doc[m.Name])}`,
+            );
+          }
+        }
+      }
+    }
+    for (const expected of [
+      'Messages{service=outbound-pools-router,Pool=high-risk}=1',
+      'Reasons{service=outbound-pools-router,Reason=ndr}=1',
+      'Reasons{service=outbound-pools-router,Reason=no-a-mx}=1',
+      'Reasons{service=outbound-pools-router,Reason=unauthenticated-relay}=1',
+      'Sends{service=outbound-pools-router,Pool=high-risk}=1',
+    ]) {
+      assert.ok(found.includes(expected), `${expected} in ${found.join(' ')}`);
+    }
+    assert.ok(found.some((f) => f.startsWith('DecisionLatency{service=outbound-pools-router}=')));
+    // EMF holds one value per member, so three `Reason` values take three documents, no more.
+    assert.equal(emf.length, 3);
   });
 
   it('a failure is logged with its message id and re-thrown (Lambda retries, then the DLQ keeps it)', async () => {

@@ -523,15 +523,28 @@ describe('router: limits under concurrency', () => {
 });
 
 describe('feedback: SES events land on the trace of their message', () => {
-  it('a Delivery and a Bounce event are appended to the record', async () => {
+  it('a Delivery and a Bounce event are appended to the record; SES Send is not written again', async () => {
     const { messageId, event } = await receive({}, message());
     await processReceipt(event, await h.deps());
     const s = h.emu.ses.sent()[0]!;
     const tags = Object.fromEntries(s.emailTags.map((t) => [t.Name, [t.Value]]));
     const sns = (e: unknown) => ({ Records: [{ Sns: { Message: JSON.stringify(e) } }] });
+    // The real store, counting what the feedback function asks it to write.
+    const appendedTypes: string[] = [];
+    const counting = Object.create(h.trace) as typeof h.trace;
+    counting.appendEvent = (id, e) => {
+      appendedTypes.push(e.type);
+      return h.trace.appendEvent(id, e);
+    };
     const result = await processFeedback(
       {
         Records: [
+          // The router recorded this send itself (sends[0]): filing it again is a wasted write.
+          ...sns({
+            eventType: 'Send',
+            mail: { messageId: s.messageId, timestamp: NOW.toISOString(), tags },
+            send: {},
+          }).Records,
           ...sns({
             eventType: 'Delivery',
             mail: { messageId: s.messageId, timestamp: NOW.toISOString(), tags },
@@ -556,11 +569,13 @@ describe('feedback: SES events land on the trace of their message', () => {
           { Sns: { Message: '{"not":"ses"}' } },
         ],
       },
-      h.trace,
+      counting,
       NOW,
     );
-    assert.deepEqual(result, { appended: 2, unknown: 0, ignored: 1 });
+    assert.deepEqual(result, { appended: 2, unknown: 0, ignored: 1, alreadyRecorded: 1 });
+    assert.deepEqual(appendedTypes, ['Delivery', 'Bounce']);
     const record = await h.trace.get(messageId);
+    assert.equal(record?.sends[0]?.sesMessageId, s.messageId, 'the router recorded the send');
     assert.deepEqual(
       record?.events.map((e) => [e.type, e.sesMessageId, e.recipients]),
       [
