@@ -103,6 +103,36 @@ describe('createDeps with SDK client configuration', () => {
     }
   });
 
+  it('the feedback handler sends its DynamoDB client through the given request handler', async () => {
+    const handler = recordingHandler();
+    process.env.TRACE_TABLE = 'trace-t';
+    const { createFeedbackHandler } = await import('../../functions/feedback/handler.js');
+    const feedback = createFeedbackHandler({
+      requestHandler: handler,
+      region: 'eu-west-3',
+      credentials: { accessKeyId: KEY_ID, secretAccessKey: 'test-secret' },
+    });
+    const detail = {
+      eventType: 'Delivery',
+      mail: { messageId: 'ses-1', timestamp: NOW.toISOString(), tags: { inbound_id: ['m-1'] } },
+      delivery: { recipients: ['dest@remote.test'], timestamp: NOW.toISOString() },
+    };
+    // The recording handler answers GetItem with no item: the trace is unknown, nothing written.
+    const result = await feedback(
+      { 'detail-type': 'Email Delivered', source: 'aws.ses', detail },
+      {} as never,
+    );
+    assert.deepEqual(result, { appended: 0, unknown: 1, ignored: 0 });
+    assert.deepEqual(
+      handler.seen.map((r) => [r.host, r.target]),
+      [['dynamodb.eu-west-3.amazonaws.com', 'DynamoDB_20120810.GetItem']],
+    );
+    assert.match(
+      handler.seen[0]!.authorization,
+      new RegExp(`Credential=${KEY_ID}/\\d{8}/eu-west-3/dynamodb/`),
+    );
+  });
+
   it('without client configuration, builds its clients as before (region from the environment)', async () => {
     const env = settingsEnvironment({
       config: CONFIG_JSON,
