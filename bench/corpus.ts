@@ -14,7 +14,7 @@
  * the child processes that measure memory and throughput, so they use the very same keys.
  */
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import type { ArcSigningKey } from '../functions/core/compose/arc.js';
@@ -28,7 +28,8 @@ import { settingsEnvironment } from '../functions/router/settings.js';
 export const BENCH_NOW = new Date('2026-11-23T10:00:00.000Z');
 
 export const SHAPES = ['plain', 'html-inline', 'attach-1mb', 'attach-10mb'] as const;
-export type Shape = (typeof SHAPES)[number];
+/** `html` (≈52 KB: 16 KB images) is the deployed bench's HTML shape; the others are both benches'. */
+export type Shape = (typeof SHAPES)[number] | 'html';
 export const SIGNATURE_COUNTS = [1, 3] as const;
 
 /** The connecting client of every message (inside the sender's SPF record). */
@@ -128,7 +129,7 @@ function headerBlock(messageId: string, contentType: string, extra: string[] = [
 }
 
 /** An unsigned message of the given shape (CRLF line ends). */
-export function unsignedMessage(shape: Shape, id = shape): Buffer {
+export function unsignedMessage(shape: Shape, id: string = shape): Buffer {
   switch (shape) {
     case 'plain': {
       const body = `Hello,\r\n\r\n${paragraphs(8)}\r\n\r\n-- \r\nAlice\r\n`;
@@ -136,8 +137,9 @@ export function unsignedMessage(shape: Shape, id = shape): Buffer {
         `${headerBlock(id, 'text/plain; charset=utf-8', ['Content-Transfer-Encoding: 7bit'])}\r\n\r\n${body}`,
       );
     }
+    case 'html':
     case 'html-inline': {
-      const img = (n: number) => base64Lines(seededBytes(40 * 1024, 1000 + n));
+      const img = (n: number) => base64Lines(seededBytes((shape === 'html' ? 16 : 40) * 1024, 1000 + n));
       const html = `<html><body><p>${paragraphs(6).replace(/\r\n\r\n/g, '</p><p>')}</p><img src="cid:img1@bench"><img src="cid:img2@bench"></body></html>`;
       const parts = [
         '--rel',
@@ -372,51 +374,5 @@ export async function buildCorpus(opts: BuildOptions): Promise<Corpus> {
   };
 }
 
-interface SavedCorpus {
-  now: string;
-  configJson: Record<string, unknown>;
-  zones: Zones;
-  arcKey: ArcSigningKey;
-  dkimKeys: Key[];
-  messages: { name: string; shape: Shape; signatures: number; file: string; bytes: number }[];
-}
-
-/** Writes the corpus to `dir` (`corpus.json` + one `.eml` per message). */
-export function saveCorpus(corpus: Corpus, dir: string): void {
-  mkdirSync(dir, { recursive: true });
-  const saved: SavedCorpus = {
-    now: corpus.now.toISOString(),
-    configJson: corpus.configJson,
-    zones: corpus.zones,
-    arcKey: corpus.arcKey,
-    dkimKeys: corpus.dkimKeys,
-    messages: corpus.messages.map((m) => {
-      const file = `${m.name.replace(/\//g, '-')}.eml`;
-      writeFileSync(join(dir, file), m.raw);
-      return { name: m.name, shape: m.shape, signatures: m.signatures, file, bytes: m.raw.length };
-    }),
-  };
-  writeFileSync(join(dir, 'corpus.json'), JSON.stringify(saved), { mode: 0o600 });
-}
-
-/** Loads a saved corpus; `only` limits which message files are read (memory children). */
-export function loadCorpus(dir: string, only?: (name: string) => boolean): Corpus {
-  const saved = JSON.parse(readFileSync(join(dir, 'corpus.json'), 'utf8')) as SavedCorpus;
-  return {
-    now: new Date(saved.now),
-    configJson: saved.configJson,
-    config: parseConfig(saved.configJson),
-    zones: saved.zones,
-    resolver: zoneResolver(saved.zones),
-    arcKey: saved.arcKey,
-    dkimKeys: saved.dkimKeys,
-    messages: saved.messages
-      .filter((m) => !only || only(m.name))
-      .map((m) => ({
-        name: m.name,
-        shape: m.shape,
-        signatures: m.signatures,
-        raw: readFileSync(join(dir, m.file)),
-      })),
-  };
-}
+// Saving and loading live in corpus-files.ts (child processes load what the parent built).
+export { loadCorpus, saveCorpus } from './corpus-files.js';

@@ -56,11 +56,18 @@ export async function processFeedback(
   return result;
 }
 
-let trace: TraceStore | undefined;
+/**
+ * The middy handler; `clientConfig` goes to its DynamoDB client (the bench runs it over an
+ * in-memory transport). The trace store is built on the first event, once per container.
+ */
+export function createFeedbackHandler(clientConfig: Parameters<typeof traceStoreFromEnvironment>[1] = {}) {
+  let trace: TraceStore | undefined;
+  return middy(async (event: unknown) => {
+    trace ??= traceStoreFromEnvironment(process.env, clientConfig);
+    const result = await processFeedback(event, trace, new Date());
+    logger.info('feedback filed', { ...result });
+    return result;
+  }).use(injectLambdaContext(logger, { resetKeys: true }));
+}
 
-export const handler = middy(async (event: unknown) => {
-  trace ??= traceStoreFromEnvironment(process.env);
-  const result = await processFeedback(event, trace, new Date());
-  logger.info('feedback filed', { ...result });
-  return result;
-}).use(injectLambdaContext(logger, { resetKeys: true }));
+export const handler = createFeedbackHandler();

@@ -7,11 +7,12 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
+import type { AwsCredentialIdentity } from '@smithy/types';
 import { SDK_RETRY } from '../adapters/aws-errors.js';
 import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
@@ -42,26 +43,38 @@ const resolver = cachedResolver(nodeResolver());
 let remainingMs: (() => number) | undefined;
 
 /**
+ * SDK client configuration applied to every client `createDeps` builds (S3, DynamoDB, SESv2,
+ * SSM; region and credentials to the SNS publisher, which signs its own requests and takes
+ * `fetch`): the bench and tests run the real adapters over an in-memory transport with it.
+ */
+export interface ClientOptions {
+  clientConfig?: Pick<S3ClientConfig, 'requestHandler' | 'credentials' | 'region' | 'endpoint'>;
+  fetch?: typeof fetch;
+}
+
+/**
  * Builds the pipeline's dependencies from the environment (SDK clients take their endpoints
  * and credentials from it too). Exported for the sandbox and the integration tests, which
- * may replace single dependencies (a zone resolver, a clock).
+ * may replace single dependencies (a zone resolver, a clock), and the bench (`clients`).
  */
 export async function createDeps(
   env: NodeJS.ProcessEnv = process.env,
   overrides: Partial<PipelineDeps> = {},
+  clients: ClientOptions = {},
 ): Promise<PipelineDeps> {
   const settings = readSettings(env);
+  const sdk = { ...SDK_RETRY, ...clients.clientConfig };
   let ssmClient: SSMClient | undefined;
   const ssm = () => {
-    ssmClient ??= new SSMClient({ ...SDK_RETRY });
+    ssmClient ??= new SSMClient(sdk);
     return ssmClient;
   };
   const config = await resolveSrsSecrets(settings.config, ssm, 'parameter');
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient({ ...SDK_RETRY }), {
+  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(sdk), {
     marshallOptions: { removeUndefinedValues: true },
   });
   const arcKey = await loadArcKey(config, ssm);
-  const sesv2 = new SESv2Client({ ...SDK_RETRY });
+  const sesv2 = new SESv2Client(sdk);
   const clock = () => new Date();
   // Issue 14: sender restricted / alert-only limit crossed → one notice per event.
   const notices = settings.noticeTopicArn
@@ -69,8 +82,15 @@ export async function createDeps(
         new Notifier({
           publisher: new SnsNoticePublisher({
             topicArn: settings.noticeTopicArn,
-            region: process.env.AWS_REGION ?? settings.noticeTopicArn.split(':')[3]!,
+            region:
+              (clients.clientConfig?.region as string | undefined) ??
+              process.env.AWS_REGION ??
+              settings.noticeTopicArn.split(':')[3]!,
             endpoint: process.env.AWS_ENDPOINT_URL_SNS,
+            ...(clients.clientConfig?.credentials
+              ? { credentials: clients.clientConfig.credentials as AwsCredentialIdentity }
+              : {}),
+            ...(clients.fetch ? { fetch: clients.fetch } : {}),
           }),
           ledger: new DynamoNoticeLedger({ client: dynamo, tableName: settings.limitsTable }),
           onError: (error, notice) => logger.warn('notice not published', { kind: notice.kind, error }),
@@ -81,7 +101,7 @@ export async function createDeps(
   return {
     config,
     mailStore: new S3MailStore({
-      client: new S3Client({ ...SDK_RETRY }),
+      client: new S3Client(sdk),
       bucket: settings.mailBucket,
       prefix: settings.mailPrefix,
     }),

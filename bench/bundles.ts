@@ -1,0 +1,43 @@
+/**
+ * The two handlers as deployed, bundled with the stack's esbuild options (`bundleSettings()`:
+ * the options of `lib/lambda-bundling.ts`, its module aliases, minified, source maps, the AWS
+ * SDK bundled): `router` (`entries/router.ts`: the router's middy handler and the feedback
+ * handler) and `peer` (`entries/peer.ts`: aws-lambda-ses-forwarder's handler), each with the
+ * in-memory transport in the same bundle. Written to `bench/out/deployed/<name>/index.mjs`.
+ */
+import { mkdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import * as esbuild from 'esbuild';
+import { bundleSettings, PROJECT_ROOT } from './cold-start.js';
+
+export interface DeployedBundle {
+  name: 'router' | 'peer';
+  file: string;
+  bytes: number;
+  sourceMapBytes: number;
+}
+
+export interface DeployedBundles {
+  optionsSource: string;
+  router: DeployedBundle;
+  peer: DeployedBundle;
+}
+
+export async function buildDeployedBundles(outDir: string): Promise<DeployedBundles> {
+  const settings = await bundleSettings();
+  const build = async (name: 'router' | 'peer'): Promise<DeployedBundle> => {
+    const dir = join(outDir, name);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'index.mjs');
+    await esbuild.build({
+      ...settings.options,
+      absWorkingDir: PROJECT_ROOT,
+      entryPoints: [`bench/entries/${name}.ts`],
+      bundle: true,
+      outfile: file,
+      logLevel: 'error',
+    });
+    return { name, file, bytes: statSync(file).size, sourceMapBytes: statSync(`${file}.map`).size };
+  };
+  return { optionsSource: settings.source, router: await build('router'), peer: await build('peer') };
+}

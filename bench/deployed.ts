@@ -1,0 +1,122 @@
+/**
+ * The deployed bench's orchestration: the corpus of five shapes, the bundles, and one child
+ * process per measurement (`deployed-child.ts`): CPU per message (all runners interleaved in
+ * one process), log bytes, and peak memory (one process per runner on the 10 MB message).
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildDeployedBundles, type DeployedBundles } from './bundles.js';
+import { runTsChild } from './child.js';
+import { buildCorpus, type Shape, saveCorpus, signMessage, unsignedMessage } from './corpus.js';
+import type { ChildInput, CpuResult, LogsResult, MemoryResult, ShapePlan } from './deployed-child.js';
+import type { RunnerName } from './runners.js';
+
+/** The table's rows: name → what it is. */
+export const SHAPE_LABELS: Record<string, string> = {
+  plain: 'plain text',
+  html: 'HTML + 2 inline images',
+  'attach-1mb': '1 MiB attachment',
+  'attach-10mb': '10 MiB attachment',
+  'dkim-3': 'plain, 3 DKIM signatures',
+};
+
+/**
+ * Builds and saves the corpus. Every message carries its sender's DKIM signature (aligned,
+ * relaxed/relaxed), as nearly all mail does and as the messages of issue 16's figures did;
+ * `dkim-3` adds an ESP's and a mailing list's (simple/simple), as mail that crossed both.
+ */
+export async function buildDeployedCorpus(dir: string): Promise<Record<string, number>> {
+  const corpus = await buildCorpus({ dir, shapes: ['plain'], signatureCounts: [1] });
+  const signed = (shape: Shape, count = 1, id: string = shape) =>
+    signMessage(unsignedMessage(shape, id), corpus.dkimKeys, count, corpus.now);
+  corpus.messages = [
+    { name: 'plain', shape: 'plain', signatures: 1, raw: await signed('plain') },
+    { name: 'html', shape: 'html', signatures: 1, raw: await signed('html') },
+    { name: 'attach-1mb', shape: 'attach-1mb', signatures: 1, raw: await signed('attach-1mb') },
+    { name: 'attach-10mb', shape: 'attach-10mb', signatures: 1, raw: await signed('attach-10mb') },
+    { name: 'dkim-3', shape: 'plain', signatures: 3, raw: await signed('plain', 3, 'dkim-3') },
+  ];
+  saveCorpus(corpus, dir);
+  return Object.fromEntries(corpus.messages.map((m) => [m.name, m.raw.length]));
+}
+
+const SMALL: RunnerName[] = ['ours', 'authenticate', 'peer', 'peerReuse'];
+const LARGE: RunnerName[] = ['ours', 'authenticate', 'peer'];
+
+/** Rounds × block size per shape: about 5–10 s of CPU each on this machine (`quick`: ~1 s). */
+export function plans(quick: boolean): ShapePlan[] {
+  const q = (full: number, fast: number) => (quick ? fast : full);
+  return [
+    { message: 'plain', rounds: q(14, 4), block: q(16, 6), runners: SMALL },
+    { message: 'dkim-3', rounds: q(10, 3), block: q(10, 5), runners: LARGE },
+    { message: 'html', rounds: q(12, 3), block: q(8, 4), runners: SMALL },
+    { message: 'attach-1mb', rounds: q(10, 3), block: q(3, 1), runners: LARGE },
+    { message: 'attach-10mb', rounds: q(8, 2), block: 1, runners: LARGE },
+  ];
+}
+
+export interface DeployedResult {
+  bundles: DeployedBundles;
+  messageBytes: Record<string, number>;
+  cpu: CpuResult;
+  logs: LogsResult;
+  memory: MemoryResult[];
+}
+
+const CHILD = 'bench/deployed-child.ts';
+
+async function child<T>(input: ChildInput, flags: string[] = [], log?: (l: string) => void): Promise<T> {
+  const file = `${input.out}.input.json`;
+  writeFileSync(file, JSON.stringify(input));
+  await runTsChild(CHILD, [file], flags, log);
+  return JSON.parse(readFileSync(input.out, 'utf8')) as T;
+}
+
+export async function measureDeployed(
+  outDir: string,
+  quick: boolean,
+  log: (line: string) => void = () => {},
+): Promise<DeployedResult> {
+  const corpusDir = join(outDir, 'corpus');
+  mkdirSync(corpusDir, { recursive: true });
+  log('deployed: corpus and bundles');
+  const messageBytes = await buildDeployedCorpus(corpusDir);
+  const bundles = await buildDeployedBundles(join(outDir, 'bundles'));
+  const base = {
+    routerBundle: bundles.router.file,
+    peerBundle: bundles.peer.file,
+    corpusDir,
+  };
+  log('deployed: CPU per message (interleaved rounds)');
+  const cpu = await child<CpuResult>(
+    { ...base, mode: 'cpu', out: join(outDir, 'cpu.json'), plans: plans(quick) },
+    [],
+    (l) => {
+      if (l.includes('round')) log(l);
+    },
+  );
+  log('deployed: log bytes per message');
+  const logs = await child<LogsResult>({
+    ...base,
+    mode: 'logs',
+    out: join(outDir, 'logs.json'),
+    message: 'plain',
+  });
+  const memory: MemoryResult[] = [];
+  for (const runner of LARGE) {
+    log(`deployed: peak memory on the 10 MB message, ${runner}`);
+    memory.push(
+      await child<MemoryResult>(
+        {
+          ...base,
+          mode: 'memory',
+          out: join(outDir, `memory-${runner}.json`),
+          runner,
+          message: 'attach-10mb',
+        },
+        ['--expose-gc'],
+      ),
+    );
+  }
+  return { bundles, messageBytes, cpu, logs, memory };
+}

@@ -1,0 +1,45 @@
+/**
+ * Bench entry of the router as deployed: the middy handler of `functions/router/handler.ts`
+ * (`createHandler` over `createDeps`, the real adapters), bundled with the stack's esbuild
+ * options together with the in-memory transport its SDK clients talk to. Only DNS (an
+ * in-memory zone) and the clock are replaced. The feedback function's handler comes along for
+ * the all-in figures (WRU, logs); its Lambda is separate, so its cost is measured apart.
+ */
+
+import { type Zones, zoneResolver } from '../../functions/core/dns/zone-resolver.js';
+import { createFeedbackHandler } from '../../functions/feedback/handler.js';
+import { createDeps, createHandler } from '../../functions/router/handler.js';
+import { InMemoryAws, type TransportOptions } from '../transport.js';
+
+export type { TransportOptions };
+export { InMemoryAws };
+
+const clientConfig = (transport: InMemoryAws) => ({
+  requestHandler: transport,
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' },
+});
+
+export interface RouterOptions {
+  /** The router's environment (`settingsEnvironment`). */
+  env: Record<string, string>;
+  zones: Zones;
+  transport: InMemoryAws;
+  /** Fixed clock (ISO); absent: the real one. */
+  now?: string;
+}
+
+export function makeRouter(o: RouterOptions) {
+  const clock = o.now ? { clock: () => new Date(o.now!) } : {};
+  return createHandler(() =>
+    createDeps(
+      o.env,
+      { resolver: zoneResolver(o.zones), ...clock },
+      { clientConfig: clientConfig(o.transport) },
+    ),
+  );
+}
+
+export function makeFeedback(transport: InMemoryAws) {
+  return createFeedbackHandler(clientConfig(transport));
+}

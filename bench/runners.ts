@@ -1,0 +1,167 @@
+/**
+ * The runners the deployed bench compares, each a function that processes one message by id,
+ * set up in the process that measures them (`deployed-child.ts`):
+ *
+ * - `ours`: the router bundle's middy handler over its in-memory transport;
+ * - `authenticate`: `mailauth.authenticate()` on the same bytes with the same DNS zone;
+ * - `peer`: aws-lambda-ses-forwarder's bundled handler over its own in-memory transport,
+ *   clients built per invocation (its README) — and `peerReuse`, clients built once.
+ *
+ * The message bytes are stored in each transport under the id before the timed block, as
+ * SES's S3 action stores them before it invokes the function.
+ */
+import { authenticate } from 'mailauth';
+import type { Corpus } from './corpus.js';
+import { CLIENT_IP, receiptEvent, SENDER } from './corpus.js';
+import type { InMemoryAws, SentEmail } from './transport.js';
+
+export const BUCKET = 'bench-inbound';
+export const PREFIX = 'raw/';
+export const ROUTES = { 'alias@example.com': ['dest@remote.test'] };
+
+export type RunnerName = 'ours' | 'authenticate' | 'peer' | 'peerReuse';
+
+export interface Runner {
+  name: RunnerName;
+  /** Stores the message under `id` (untimed). */
+  prepare(id: string, raw: Buffer): Promise<void>;
+  /** Processes the message stored under `id`. */
+  run(id: string, raw: Buffer): Promise<void>;
+  /** Drops what `prepare` stored. */
+  cleanup(id: string): void;
+  transport?: InMemoryAws;
+}
+
+type Invoke = (event: unknown, context: unknown) => Promise<unknown>;
+
+export interface RouterModule {
+  InMemoryAws: new (o: object) => InMemoryAws;
+  makeRouter(o: object): Invoke;
+  makeFeedback(transport: InMemoryAws): Invoke;
+}
+
+export interface PeerModule {
+  InMemoryAws: new (o: object) => InMemoryAws;
+  makePeer(o: object): (event: unknown) => Promise<void>;
+}
+
+let requests = 0;
+/** A Lambda context as the runtime passes it (Powertools reads it). */
+export function lambdaContext(functionName: string): Record<string, unknown> {
+  return {
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '1024',
+    awsRequestId: `bench-req-${++requests}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2026/11/23/[$LATEST]bench',
+    getRemainingTimeInMillis: () => 60_000,
+    callbackWaitsForEmptyEventLoop: true,
+  };
+}
+
+export function oursRunner(
+  mod: RouterModule,
+  corpus: Corpus,
+  env: Record<string, string>,
+  tables: object,
+): Runner {
+  const transport = new mod.InMemoryAws({ tables });
+  const handler = mod.makeRouter({ env, zones: corpus.zones, transport, now: corpus.now.toISOString() });
+  return {
+    name: 'ours',
+    transport,
+    prepare: (id, raw) => transport.putObject(BUCKET, `${PREFIX}${id}`, raw),
+    async run(id) {
+      const result = (await handler(receiptEvent({ messageId: id }), lambdaContext('router'))) as {
+        outcome: string;
+        pool: string;
+        sends: unknown[];
+      };
+      if (result.sends.length !== 1) throw new Error(`ours: ${id} gave ${JSON.stringify(result)}`);
+    },
+    cleanup: (id) => transport.deleteObject(BUCKET, `${PREFIX}${id}`),
+  };
+}
+
+export function authenticateRunner(corpus: Corpus): Runner {
+  return {
+    name: 'authenticate',
+    prepare: async () => {},
+    async run(_id, raw) {
+      const result = await authenticate(raw, {
+        ip: CLIENT_IP,
+        helo: 'mail.sender.test',
+        sender: SENDER,
+        mta: 'inbound-smtp.us-east-1.amazonaws.com',
+        resolver: corpus.resolver,
+        trustReceived: false,
+      } as Parameters<typeof authenticate>[1]);
+      if (!result.dkim?.results?.length) throw new Error('authenticate returned no DKIM result');
+    },
+    cleanup: () => {},
+  };
+}
+
+export function peerRunner(mod: PeerModule, reuse: boolean): Runner {
+  const transport = new mod.InMemoryAws({});
+  const handler = mod.makePeer({ transport, bucket: BUCKET, prefix: PREFIX, forwardMapping: ROUTES, reuse });
+  return {
+    name: reuse ? 'peerReuse' : 'peer',
+    transport,
+    prepare: (id, raw) => transport.putObject(BUCKET, `${PREFIX}${id}`, raw),
+    async run(id) {
+      const sends = () => transport.tally.requests['ses:SendEmail'] ?? 0;
+      const before = sends();
+      await handler(receiptEvent({ messageId: id }));
+      if (sends() !== before + 1) throw new Error('peer sent nothing');
+    },
+    cleanup: (id) => transport.deleteObject(BUCKET, `${PREFIX}${id}`),
+  };
+}
+
+/**
+ * The SES events a configuration set publishes for one send (Send, then Delivery), as the
+ * stack's EventBridge rule on the default bus delivers them to the feedback function, one
+ * invocation each (`lib/delivery-pools.ts`, `lib/feedback-function.ts`).
+ * https://docs.aws.amazon.com/ses/latest/dg/monitoring-eventbridge.html
+ */
+export function feedbackEvents(sent: SentEmail, at: Date): unknown[] {
+  const tags = Object.fromEntries((sent.EmailTags ?? []).map((t) => [t.Name, [t.Value]]));
+  const destination = sent.Destination?.ToAddresses ?? [];
+  const mail = {
+    timestamp: at.toISOString(),
+    source: sent.FromEmailAddress,
+    sendingAccountId: '123456789012',
+    messageId: sent.messageId,
+    destination,
+    headersTruncated: false,
+    tags: { ...tags, 'ses:configuration-set': [sent.ConfigurationSetName ?? ''] },
+  };
+  const records = [
+    { eventType: 'Send', mail, send: {} },
+    {
+      eventType: 'Delivery',
+      mail,
+      delivery: {
+        timestamp: new Date(at.getTime() + 1500).toISOString(),
+        processingTimeMillis: 1500,
+        recipients: destination,
+        smtpResponse: '250 2.0.0 OK  1700000000 abc.123 - gsmtp',
+        reportingMTA: 'a8-1.smtp-out.amazonses.com',
+      },
+    },
+  ];
+  return records.map((detail, i) => ({
+    version: '0',
+    id: `bench-${sent.messageId}-${i}`,
+    'detail-type': i === 0 ? 'Email Sent' : 'Email Delivered',
+    source: 'aws.ses',
+    account: '123456789012',
+    time: at.toISOString(),
+    region: 'us-east-1',
+    resources: [`arn:aws:ses:us-east-1:123456789012:configuration-set/${sent.ConfigurationSetName ?? ''}`],
+    detail,
+  }));
+}
