@@ -1,6 +1,7 @@
 /**
  * `bin/app.ts` as the CDK CLI runs it (`cdk.json`: `npx tsx bin/app.ts`), without the CLI:
- * the CLI passes context in `CDK_CONTEXT_JSON` and the output directory in `CDK_OUTDIR`.
+ * the CLI passes context in `CDK_CONTEXT_JSON` (`cdk.json`'s, then `-c`'s) and the output
+ * directory in `CDK_OUTDIR`.
  * No credentials, no network: the app synthesizes (bundling included) from the repository's
  * configuration, and a bad configuration stops it with the field named.
  */
@@ -11,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../lib/lambda-bundling.js';
+import { CDK_JSON } from './cdk-context.js';
 
 // An explicit region is required (lib/regions.ts): every run passes one unless it tests that.
 function runApp(context: Record<string, unknown>, withRegion = true) {
@@ -19,7 +21,7 @@ function runApp(context: Record<string, unknown>, withRegion = true) {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     CDK_OUTDIR: outdir,
-    CDK_CONTEXT_JSON: JSON.stringify(context),
+    CDK_CONTEXT_JSON: JSON.stringify({ ...CDK_JSON.context, ...context }),
   };
   for (const key of [
     'AWS_PROFILE',

@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { App, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { OutboundPoolsStack } from '../../lib/outbound-pools-stack.js';
-import { ACCOUNT, infraConfig, NO_BUNDLING, REGION, synthStack } from './helpers.js';
+import { ACCOUNT, infraConfig, NO_BUNDLING, REGION, synthStack, testApp } from './helpers.js';
 
 function acknowledgements(root: IConstruct): { path: string; id: string; reason: string }[] {
   const out: { path: string; id: string; reason: string }[] = [];
@@ -63,13 +63,13 @@ describe('cdk-nag AwsSolutionsChecks', () => {
   }
 
   it('registered on the app (as bin/app.ts does), the stack synthesizes', () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = testApp(NO_BUNDLING);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     assert.doesNotThrow(() => synthStack({ activateRuleSet: true, alarmEmail: 'ops@example.com' }, { app }));
   });
 
   it('registered on the app, an unacknowledged finding fails synthesis (the check is live)', () => {
-    const app = new App({ context: NO_BUNDLING });
+    const app = testApp(NO_BUNDLING);
     Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
     const stack = new OutboundPoolsStack(app, 'Test', {
       env: { account: ACCOUNT, region: REGION },

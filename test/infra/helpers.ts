@@ -10,6 +10,7 @@ import { type Config, parseConfig } from '../../functions/core/config.js';
 import { OutboundPools, type OutboundPoolsProps } from '../../lib/outbound-pools.js';
 import { OutboundPoolsStack } from '../../lib/outbound-pools-stack.js';
 import { CONFIG_JSON } from '../helpers/mail.js';
+import { FEATURE_FLAGS } from './cdk-context.js';
 
 export const ACCOUNT = '123456789012';
 export const REGION = 'eu-west-1';
@@ -27,6 +28,10 @@ export function infraConfig(overrides: Record<string, unknown> = {}): Config {
   return parseConfig({ ...INFRA_CONFIG_JSON, ...overrides });
 }
 
+/** An app as `cdk synth` builds it: `cdk.json`'s feature flags, then `context`. */
+export const testApp = (context: AppProps['context'] = {}): App =>
+  new App({ context: { ...FEATURE_FLAGS, ...context } });
+
 /** Skips asset bundling: for tests of props and validation that need no function code. */
 export const NO_BUNDLING: AppProps['context'] = { 'aws:cdk:bundling-stacks': [] };
 
@@ -41,7 +46,7 @@ export function synthStack(
   props: Partial<OutboundPoolsProps> = {},
   options: { bundle?: boolean; app?: App } = {},
 ): Synthesized {
-  const app = options.app ?? new App({ context: options.bundle === false ? NO_BUNDLING : {} });
+  const app = options.app ?? testApp(options.bundle === false ? NO_BUNDLING : {});
   const stack = new OutboundPoolsStack(app, 'Test', {
     env: { account: ACCOUNT, region: REGION },
     config: infraConfig(),
@@ -52,7 +57,7 @@ export function synthStack(
 
 /** Builds `OutboundPools` in a bare stack, without bundling or synthesis (validation tests). */
 export function buildConstruct(props: Partial<OutboundPoolsProps> = {}): OutboundPools {
-  const app = new App({ context: NO_BUNDLING });
+  const app = testApp(NO_BUNDLING);
   const stack = new Stack(app, 'Validation', { env: { account: ACCOUNT, region: REGION } });
   return new OutboundPools(stack, 'OutboundPools', { config: infraConfig(), ...props });
 }

@@ -47,18 +47,13 @@ let ids: {
   ruleSet: string;
 };
 
-const ruleArn = {
-  'Fn::Join': [
-    '',
-    [
-      'arn:',
-      { Ref: 'AWS::Partition' },
-      `:ses:${REGION}:${ACCOUNT}:receipt-rule-set/test-inbound:receipt-rule/test-route-to-pools`,
-    ],
-  ],
-};
-const arn = (rest: string) => ({ 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, rest]] });
+// cdk.json sets @aws-cdk/core:enablePartitionLiterals: a stack in a known region writes its
+// partition (`aws`) literally instead of `{"Ref": "AWS::Partition"}`.
+const arn = (rest: string) => `arn:aws${rest}`;
+const ruleArn = arn(`:ses:${REGION}:${ACCOUNT}:receipt-rule-set/test-inbound:receipt-rule/test-route-to-pools`);
 const getAtt = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+const sortJson = <T>(values: T[]): T[] =>
+  [...values].sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
 
 before(() => {
   // Prepare (bundles both functions with local esbuild)
@@ -420,29 +415,25 @@ describe('IAM: least privilege', () => {
   it('SES sending only through the three configuration sets, as the sending identities, as a pool tenant', () => {
     const [send] = withAction(routerStatements(), 'ses:SendEmail');
     const setId = (part: string) => logicalId(template, 'AWS::SES::ConfigurationSet', part);
-    assert.deepEqual(send, {
-      Effect: 'Allow',
-      Action: 'ses:SendEmail',
-      Condition: {
-        StringEquals: { 'ses:TenantName': ['outbound-normal', 'outbound-high-risk', 'outbound-relay'] },
+    // @aws-cdk/aws-iam:minimizePolicies sorts a statement's resources: compare them as sets.
+    assert.deepEqual(
+      { ...send, Resource: sortJson(asArray(send?.Resource)) },
+      {
+        Effect: 'Allow',
+        Action: 'ses:SendEmail',
+        Condition: {
+          StringEquals: { 'ses:TenantName': ['outbound-normal', 'outbound-high-risk', 'outbound-relay'] },
+        },
+        Resource: sortJson([
+          ...['Normal', 'HighRisk', 'Relay'].map((p) => ({
+            'Fn::Join': ['', [arn(`:ses:${REGION}:${ACCOUNT}:configuration-set/`), { Ref: setId(p) }]],
+          })),
+          ...['example.com', 'example.org', 'fwd.example.com'].map((d) =>
+            arn(`:ses:${REGION}:${ACCOUNT}:identity/${d}`),
+          ),
+        ]),
       },
-      Resource: [
-        ...['Normal', 'HighRisk', 'Relay'].map((p) => ({
-          'Fn::Join': [
-            '',
-            [
-              'arn:',
-              { Ref: 'AWS::Partition' },
-              `:ses:${REGION}:${ACCOUNT}:configuration-set/`,
-              { Ref: setId(p) },
-            ],
-          ],
-        })),
-        ...['example.com', 'example.org', 'fwd.example.com'].map((d) =>
-          arn(`:ses:${REGION}:${ACCOUNT}:identity/${d}`),
-        ),
-      ],
-    });
+    );
   });
 
   it('no statement anywhere allows an SES send on "*"', () => {
@@ -476,8 +467,8 @@ describe('IAM: least privilege', () => {
   it('DynamoDB: item reads and writes on the two tables only (no index), no Scan', () => {
     const dynamo = withAction(routerStatements(), 'dynamodb:UpdateItem');
     assert.deepEqual(
-      dynamo.map((s) => s.Resource),
-      [ids.limits, ids.trace].map((t) => getAtt(t)),
+      sortJson(dynamo.flatMap((s) => asArray(s.Resource))),
+      sortJson([ids.limits, ids.trace].map((t) => getAtt(t))),
     );
     for (const s of routerStatements()) {
       assert.ok(
@@ -494,8 +485,8 @@ describe('IAM: least privilege', () => {
         Effect: 'Allow',
         Action: 'ssm:GetParameter',
         Resource: [
-          arn(`:ssm:${REGION}:${ACCOUNT}:parameter${SRS_PARAMETER}`),
           arn(`:ssm:${REGION}:${ACCOUNT}:parameter${ARC_PARAMETER}`),
+          arn(`:ssm:${REGION}:${ACCOUNT}:parameter${SRS_PARAMETER}`),
         ],
       },
     ]);
