@@ -44,9 +44,13 @@ export const METRIC = {
   decisionLatency: 'DecisionLatency',
   /** Re-delivered events that found their message already processed. */
   duplicates: 'DuplicateEvents',
-  /** The first invocation of a container (Powertools' `ColdStart`). */
-  coldStart: 'ColdStart',
 } as const;
+
+/**
+ * The first invocation of a container, as Powertools' `captureColdStartMetric` counted it. Not
+ * in {@link METRIC}, whose every metric the dashboard shows.
+ */
+export const COLD_START_METRIC = 'ColdStart';
 
 /**
  * Whether EMF is switched off, as Powertools Metrics reads it (the sandbox, the bench and the
@@ -104,7 +108,7 @@ export class MessageReport {
     this.now = opts.now ?? Date.now;
     this.write = opts.metrics === false ? () => undefined : (opts.write ?? stdoutWriter);
     this.startedMs = this.now();
-    if (opts.coldStart) this.count(METRIC.coldStart);
+    if (opts.coldStart) this.count(COLD_START_METRIC);
   }
 
   private count(name: string, dimension?: readonly [string, string]): void {
