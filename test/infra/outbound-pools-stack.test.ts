@@ -662,7 +662,7 @@ describe('dashboard and alarms', () => {
     }
   });
 
-  it('shows the trace API function (invocations, errors, throttles); no alarm watches it', () => {
+  it('shows the trace API function (invocations, errors, throttles); only its URL 5xx alarm watches it', () => {
     const widget = dashboardBody(template).widgets.find(
       (w) => (w.properties as Json | undefined)?.title === 'Trace API: invocations, errors, throttles',
     );
@@ -675,9 +675,11 @@ describe('dashboard and alarms', () => {
     // The body names the function by reference: the trace API's, in the raw template.
     const [[, dashboard]] = resourcesOf(template, 'AWS::CloudWatch::Dashboard') as [[string, Json]];
     assert.match(JSON.stringify(dashboard.DashboardBody), new RegExp(`"Ref":"${ids.traceApi}"`));
-    for (const [, alarm] of resourcesOf(template, 'AWS::CloudWatch::Alarm')) {
-      assert.doesNotMatch(JSON.stringify(alarm), new RegExp(ids.traceApi));
-    }
+    // Issue 15: a caller sees its errors, but operators are told of 5xx (Url5xxCount) too.
+    const watching = resourcesOf(template, 'AWS::CloudWatch::Alarm')
+      .filter(([, alarm]) => JSON.stringify(alarm).includes(ids.traceApi))
+      .map(([, alarm]) => alarm.MetricName);
+    assert.deepEqual(watching, ['Url5xxCount']);
   });
 
   it('alarms when the normal pool bounces over 2.5 % or draws complaints over 0.05 % (below SES)', () => {
