@@ -711,7 +711,7 @@ describe('dashboard and alarms', () => {
     }
   });
 
-  it('shows the trace API function (invocations, errors, throttles); no alarm watches it', () => {
+  it('shows the trace API function (invocations, errors, throttles); only its URL 5xx alarm watches it', () => {
     const widget = dashboardBody(template).widgets.find(
       (w) => (w.properties as Json | undefined)?.title === 'Trace API: invocations, errors, throttles',
     );
@@ -724,9 +724,11 @@ describe('dashboard and alarms', () => {
     // The body names the function by reference: the trace API's, in the raw template.
     const [[, dashboard]] = resourcesOf(template, 'AWS::CloudWatch::Dashboard') as [[string, Json]];
     assert.match(JSON.stringify(dashboard.DashboardBody), new RegExp(`"Ref":"${ids.traceApi}"`));
-    for (const [, alarm] of resourcesOf(template, 'AWS::CloudWatch::Alarm')) {
-      assert.doesNotMatch(JSON.stringify(alarm), new RegExp(ids.traceApi));
-    }
+    // Issue 15: a caller sees its errors, but operators are told of 5xx (Url5xxCount) too.
+    const watching = resourcesOf(template, 'AWS::CloudWatch::Alarm')
+      .filter(([, alarm]) => JSON.stringify(alarm).includes(ids.traceApi))
+      .map(([, alarm]) => alarm.MetricName);
+    assert.deepEqual(watching, ['Url5xxCount']);
   });
 
   it('alarms when the normal pool bounces over 2.5 % or draws complaints over 0.05 % (below SES)', () => {
@@ -744,7 +746,7 @@ describe('dashboard and alarms', () => {
     }
   });
 
-  it('alarms on router errors; sixteen alarms in all, notifying nobody without a topic', () => {
+  it('alarms on router errors; twenty-three alarms in all, notifying nobody without a topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -752,8 +754,9 @@ describe('dashboard and alarms', () => {
       Threshold: 5,
     });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
-    // 5 of the dashboard, 11 of issue 14 (account and pool rates, SendsFailed, NDR and relay surges).
-    assert.equal(alarms.length, 16);
+    // 5 of the dashboard, 11 of issue 14 (account and pool rates, SendsFailed, NDR and relay
+    // surges), 7 of the functions (issue 15: destinations, dropped events, throttles, errors, 5xx).
+    assert.equal(alarms.length, 23);
     for (const [id, alarm] of alarms) {
       // The pool rate alarms pause their pool (a Lambda action); none notifies without a topic.
       const actions = JSON.stringify(alarm.AlarmActions ?? []);
