@@ -105,8 +105,6 @@ export interface IDeliveryPools {
   readonly configurationSetArns: readonly string[];
   /** Matches the SES events (default bus) of the three configuration sets. */
   readonly eventPattern: events.EventPattern;
-  /** `ses:SendEmail`/`ses:SendRawEmail` through the three configuration sets as the given identities. */
-  grantSend(grantee: iam.IGrantable, identityArns: readonly string[]): iam.Grant;
   /** `ses:GetConfigurationSet` on the three configuration sets: which pools are paused (issue 14). */
   grantReadSendingStatus(grantee: iam.IGrantable): iam.Grant;
   /** `ses:PutConfigurationSetSendingOptions` on the three configuration sets: pause and resume. */
@@ -259,16 +257,6 @@ export class DeliveryPools extends Construct implements IDeliveryPools {
         mail: { tags: { 'ses:configuration-set': POOLS.map((p) => pools[p].configurationSetName) } },
       },
     };
-  }
-
-  grantSend(grantee: iam.IGrantable, identityArns: readonly string[]): iam.Grant {
-    // SES authorizes SendEmail against the configuration set and the identities used
-    // (From and feedback-forwarding address): exactly these, never `*`.
-    return iam.Grant.addToPrincipal({
-      grantee,
-      actions: ['ses:SendEmail', 'ses:SendRawEmail'],
-      resourceArns: [...this.configurationSetArns, ...identityArns],
-    });
   }
 
   grantReadSendingStatus(grantee: iam.IGrantable): iam.Grant {
