@@ -30,7 +30,7 @@ check that could be made passed, 1 when one failed. --zones replaces DNS (offlin
 --offline (or no region/credentials) skips the AWS checks as unknown. The account (issue 14):
 production access and sending enabled, send quota, engagement tracking off, suppression,
 IPs in every STANDARD pool, each pool's tenant, the region receives mail, and with
---rule-set (the stack's, e.g. OutboundPools-inbound) that it is the active rule set.`;
+--rule-set (the stack's, e.g. outboundpools-inbound) that it is the active rule set.`;
 
 export interface DoctorDeps {
   /** Replaces the SDK inspector (tests); ignored with --offline. */

@@ -122,7 +122,7 @@ describe('createDeps with SDK client configuration', () => {
       { 'detail-type': 'Email Delivered', source: 'aws.ses', detail },
       {} as never,
     );
-    assert.deepEqual(result, { appended: 0, unknown: 1, ignored: 0 });
+    assert.deepEqual(result, { appended: 0, unknown: 1, ignored: 0, alreadyRecorded: 0 });
     assert.deepEqual(
       handler.seen.map((r) => [r.host, r.target]),
       [['dynamodb.eu-west-3.amazonaws.com', 'DynamoDB_20120810.GetItem']],
