@@ -370,7 +370,7 @@ describe('simulate: CLI flags and bad input', () => {
 
 describe('simulate: a run through the sandbox', { timeout: 300_000 }, () => {
   const SEED = 11;
-  const N = 100;
+  const N = 60;
   let child: Awaited<ReturnType<typeof runCli>>;
   let inProcess: SimulationReport;
   let fromChild: SimulationReport;
