@@ -244,19 +244,22 @@ export class DynamoTraceStore implements TraceStore {
 
   async release(messageId: string, attempt: number, now: Date): Promise<boolean> {
     const x = new Expr();
+    return this.updateIf(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: mainKey(messageId),
+        // The lease ends now: the next claim (`leaseUntil < now`) takes the message over.
+        UpdateExpression: `SET ${x.n('leaseUntil')} = ${x.v(now.toISOString())}`,
+        ConditionExpression: `${x.n('attempt')} = ${x.v(attempt)} AND ${x.n('status')} = ${x.v(IN_PROGRESS)}`,
+        ...x.params(),
+      }),
+    );
+  }
+
+  /** A conditional UpdateItem: true when written, false when its condition did not hold. */
+  private async updateIf(command: UpdateCommand): Promise<boolean> {
     try {
-      await sendMapped('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: mainKey(messageId),
-            // The lease ends now: the next claim (`leaseUntil < now`) takes the message over.
-            UpdateExpression: `SET ${x.n('leaseUntil')} = ${x.v(now.toISOString())}`,
-            ConditionExpression: `${x.n('attempt')} = ${x.v(attempt)} AND ${x.n('status')} = ${x.v(IN_PROGRESS)}`,
-            ...x.params(),
-          }),
-        ),
-      );
+      await sendMapped('UpdateItem', () => this.doc.send(command));
       return true;
     } catch (err) {
       if (isConditionFailed(err)) return false;
@@ -287,23 +290,15 @@ export class DynamoTraceStore implements TraceStore {
         `${x.n(TRACE_TTL_ATTRIBUTE)} = if_not_exists(${x.n(TRACE_TTL_ATTRIBUTE)}, ${x.v(expiresAt)})`,
       );
     }
-    try {
-      await sendMapped('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: mainKey(messageId),
-            UpdateExpression: `SET ${update.join(', ')}`,
-            ConditionExpression: `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR ${x.n('status')} <> ${x.v(DONE)}`,
-            ...x.params(),
-          }),
-        ),
-      );
-      return true;
-    } catch (err) {
-      if (isConditionFailed(err)) return false;
-      throw err;
-    }
+    return this.updateIf(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: mainKey(messageId),
+        UpdateExpression: `SET ${update.join(', ')}`,
+        ConditionExpression: `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR ${x.n('status')} <> ${x.v(DONE)}`,
+        ...x.params(),
+      }),
+    );
   }
 
   /**

@@ -188,3 +188,10 @@ export function table(rows: string[][]): string {
     )
     .join('\n');
 }
+
+/** A command that takes no positional arguments: the first one is an error, with the usage. */
+export function rejectPositionals(command: string, positionals: readonly string[], usage: string): void {
+  if (positionals.length > 0) {
+    throw new InvalidInputError(command, `unexpected argument ${JSON.stringify(positionals[0])}\n\n${usage}`);
+  }
+}

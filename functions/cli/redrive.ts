@@ -9,7 +9,7 @@ import { LambdaRouterInvoker } from '../adapters/lambda-router-invoker.js';
 import { SqsDeadLetterQueue } from '../adapters/sqs-dead-letter-queue.js';
 import { ConfigError, InvalidInputError, isRetryable } from '../core/errors.js';
 import { partialResults, type RedriveResult, redrive } from '../dead-letter/redrive.js';
-import { EXIT, painter, table, wantsJson } from './io.js';
+import { EXIT, painter, rejectPositionals, table, wantsJson } from './io.js';
 import { REDRIVE_USAGE } from './redrive-usage.js';
 
 export { REDRIVE_USAGE };
@@ -53,12 +53,7 @@ export function parseRedriveArgs(argv: string[], out: NodeJS.WriteStream): Redri
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length > 0) {
-    throw new InvalidInputError(
-      'redrive',
-      `unexpected argument ${JSON.stringify(positionals[0])}\n\n${REDRIVE_USAGE}`,
-    );
-  }
+  rejectPositionals('redrive', positionals, REDRIVE_USAGE);
   const queueUrl = values['queue-url'] ?? process.env.DEAD_LETTER_QUEUE_URL ?? '';
   if (!/^https?:\/\/[^\s/]+\/\d+\/[A-Za-z0-9_-]{1,80}$/.test(queueUrl)) {
     throw new InvalidInputError(

@@ -5,7 +5,6 @@
 
 import { parseArgs } from 'node:util';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
-import { InvalidInputError } from '../core/errors.js';
 import {
   lookUpTrace,
   parseTraceLookup,
@@ -13,7 +12,7 @@ import {
   type TraceReport,
 } from '../trace-api/lookup.js';
 import { cliTable, documentClientFromEnv, withProgress } from './aws.js';
-import { EXIT, noteSource, painter, parseNow, table, wantsJson } from './io.js';
+import { EXIT, noteSource, painter, parseNow, rejectPositionals, table, wantsJson } from './io.js';
 
 export const TRACE_USAGE = `Usage: outbound-pools trace (--message-id ID | --sender ADDRESS | --recipient ADDRESS
                               | --pool POOL | --reason CODE)
@@ -105,12 +104,7 @@ export async function traceCommand(
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length > 0) {
-    throw new InvalidInputError(
-      'trace',
-      `unexpected argument ${JSON.stringify(positionals[0])}\n\n${TRACE_USAGE}`,
-    );
-  }
+  rejectPositionals('trace', positionals, TRACE_USAGE);
   const messageId = values['message-id'];
   const lookup = parseTraceLookup(
     {
