@@ -1,5 +1,5 @@
 /**
- * The sending-limit counters under a burst: 2,000 concurrent `DynamoLimitsStore.count` calls
+ * The sending-limit counters under a burst: 1,000 concurrent `DynamoLimitsStore.count` calls
  * for one sender from 8 store instances (8 "containers", each with its own SDK client)
  * against dynalite. Every increment is counted exactly once, the before-values handed back
  * are exactly 0..N-1 (no two messages saw the same count), and running the pure
@@ -18,10 +18,10 @@ import { testConfig } from '../helpers/mail.js';
 
 const TABLE = 'limits-stress';
 const CONTAINERS = 8;
-const BURST = 2_000;
-const LIMIT = 500;
+const BURST = 1_000;
+const LIMIT = 250;
 
-describe('hardening: limit counters under 2,000 concurrent increments', () => {
+describe('hardening: limit counters under 1,000 concurrent increments', () => {
   let emu: DynamoDbEmulator;
   const clients: DynamoDBClient[] = [];
   const newStore = () => {
@@ -71,7 +71,7 @@ describe('hardening: limit counters under 2,000 concurrent increments', () => {
     const now = new Date('2026-11-23T10:15:00.000Z');
     const usage = { identity, external: 1, internal: 0 };
 
-    // Act: 2,000 messages of one recipient each, all in flight at once, spread over containers.
+    // Act: 1,000 messages of one recipient each, all in flight at once, spread over containers.
     const states: SenderState[] = await Promise.all(
       Array.from({ length: BURST }, (_, k) => stores[k % CONTAINERS]!.count(usage, now)),
     );
