@@ -145,20 +145,23 @@ async function countAndDecide(
 
 /**
  * SPEC 3 rule 1: at most `ndr.perRecipientPerHour` NDRs to one address per clock hour,
- * counted atomically in the limits table; the NDRs over it are not sent.
+ * counted atomically in the limits table. Counts this NDR and answers whether it may be sent
+ * (one over the limit is logged and not sent).
  */
-async function limitNdrs(decision: Decision, deps: PipelineDeps, now: Date): Promise<void> {
+async function withinNdrLimit(ndr: PlannedSend, deps: PipelineDeps, now: Date): Promise<boolean> {
   const max = deps.config.ndr.perRecipientPerHour;
+  const to = ndr.to[0]!;
+  const count = await deps.limits.countNdr(to, now);
+  if (count <= max) return true;
+  deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count, max });
+  return false;
+}
+
+/** The decision's NDRs within their per-recipient hourly limit ({@link withinNdrLimit}). */
+async function limitNdrs(decision: Decision, deps: PipelineDeps, now: Date): Promise<void> {
   const kept: PlannedSend[] = [];
   for (const send of decision.sends) {
-    if (send.kind !== 'ndr') {
-      kept.push(send);
-      continue;
-    }
-    const to = send.to[0]!;
-    const n = await deps.limits.countNdr(to, now);
-    if (n <= max) kept.push(send);
-    else deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count: n, max });
+    if (send.kind !== 'ndr' || (await withinNdrLimit(send, deps, now))) kept.push(send);
   }
   decision.sends = kept;
 }
@@ -182,14 +185,7 @@ async function planRefusalNdr(
     });
     return null;
   }
-  const to = verdict.ndr.to[0]!;
-  const max = deps.config.ndr.perRecipientPerHour;
-  const count = await deps.limits.countNdr(to, now);
-  if (count > max) {
-    deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count, max });
-    return null;
-  }
-  return verdict.ndr;
+  return (await withinNdrLimit(verdict.ndr, deps, now)) ? verdict.ndr : null;
 }
 
 function summarize(
