@@ -203,7 +203,10 @@ describe('sandbox console (headless Chromium)', () => {
       blocked.map(() => 'blocked'),
     );
 
+    // Back to every message before the next filter: both filters show three messages here, so
+    // waiting for three rows could otherwise pass on the pool filter's stale rows.
     await page.selectOption('#filter-pool', '');
+    await waitForRows(page, reports.length);
     const reason = reports.find((r) => r.pool === 'relay')!.reasons[0]!;
     const withReason = reports
       .filter((r) => r.reasons.includes(reason))
