@@ -2,6 +2,13 @@
  * The feedback Lambda (`functions/feedback/handler.ts`): SES events of the three
  * configuration sets reach it through an EventBridge rule on the default bus; it files each
  * under the trace record of the message its send belongs to.
+ *
+ * Which events the rule lets through (issue 16): the failures — bounce, complaint, reject,
+ * delivery delay, rendering failure — always; `Email Delivered` only with the configuration's
+ * `trace.deliveryEvents` (one invocation and one write unit per copy, for the bulk of the
+ * mail); `Email Sent` never (the router records the send itself). SES still publishes every
+ * event to the configuration sets' CloudWatch destination, so the delivery metrics and the
+ * dashboard count deliveries either way (`lib/delivery-pools.ts`).
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -16,12 +23,37 @@ import { projectFunction } from './lambda-bundling.js';
 import type { IOutboundPoolsTables } from './tables.js';
 import { checkInteger } from './validation.js';
 
+/** The SES events (EventBridge detail types, source `aws.ses`) the feedback function always files. */
+export const FAILURE_EVENT_DETAIL_TYPES: readonly string[] = [
+  'Email Bounced',
+  'Email Complaint Received',
+  'Email Rejected',
+  'Email Delivery Delayed',
+  'Email Rendering Failed',
+];
+/** Filed only with `trace.deliveryEvents`. */
+export const DELIVERY_EVENT_DETAIL_TYPE = 'Email Delivered';
+
+/** The detail types the feedback rule matches. */
+export function feedbackDetailTypes(deliveryEvents: boolean): string[] {
+  return [...(deliveryEvents ? [DELIVERY_EVENT_DETAIL_TYPE] : []), ...FAILURE_EVENT_DETAIL_TYPES];
+}
+
 /** Properties of {@link FeedbackFunction}. */
 export interface FeedbackFunctionProps {
   /** The trace table the events are appended to. */
   readonly tables: IOutboundPoolsTables;
-  /** SES events to consume (default bus), e.g. `DeliveryPools.eventPattern`. */
+  /**
+   * SES events of the configuration sets (default bus), e.g. `DeliveryPools.eventPattern`: the
+   * rule keeps its source and detail and matches only {@link feedbackDetailTypes}.
+   */
   readonly eventPattern: events.EventPattern;
+  /**
+   * `trace.deliveryEvents`: file the Delivery event of every copy too.
+   *
+   * @default false
+   */
+  readonly deliveryEvents?: boolean;
   /** `TRACE_RETENTION_DAYS`: the configuration's `trace.retentionDays`. */
   readonly traceRetentionDays: number;
   /**
@@ -96,7 +128,7 @@ export class FeedbackFunction extends Construct implements iam.IGrantable {
 
     this.rule = new events.Rule(this, 'SesEvents', {
       description: 'SES events of the outbound pools configuration sets → feedback function',
-      eventPattern: props.eventPattern,
+      eventPattern: { ...props.eventPattern, detailType: feedbackDetailTypes(props.deliveryEvents ?? false) },
       targets: [
         new targets.LambdaFunction(this.function, {
           deadLetterQueue: this.deadLetterQueue.queue,

@@ -270,6 +270,7 @@ export class OutboundPools extends Construct {
       tables: this.tables,
       eventPattern: this.deliveryPools.eventPattern,
       traceRetentionDays: config.trace.retentionDays,
+      deliveryEvents: config.trace.deliveryEvents,
       logRetention: props.logRetention,
       removalPolicy: props.removalPolicy,
     });

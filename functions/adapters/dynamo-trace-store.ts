@@ -4,9 +4,8 @@
  * ## Items
  *
  * One partition per message (`pk = "M#" + messageId`): the main item (`sk = "MSG"`: lease,
- * sends, summary and the keys of the three KEYS_ONLY GSIs), pointer items for a message's
- * further recipients and destinations (`sk = "R#" + address`), both described in
- * `trace-items.ts`, and its delivery events.
+ * sends, summary in the compact form of `trace-compact.ts`, and the key of the one index,
+ * `byPoolDay`), described in `trace-items.ts`, and its delivery events.
  *
  * Delivery events are items of their own in the message's partition, `sk = "E#" + at + "#" +
  * rank + digest`, never a list on the main item, so no item grows with them past DynamoDB's 400 KB
@@ -25,38 +24,32 @@
  *   unit, whatever the size of the message's trace;
  * - `get` and `query`: `trace-queries.ts`.
  * So a message sent as one copy costs exactly 2 writes (claim + the final recordSend with the
- * summary and the send), plus ⌈pointers / 25⌉ `BatchWriteItem`s for a message with several
- * recipients or destinations. Pointers are written *before* the final fenced update when the
- * summary is known to this instance (given in the call, remembered from an earlier call or from
- * `claim`), so a failure leaves the message in progress and the retry writes them again (they
- * are idempotent; a stale attempt writing them is harmless). Otherwise the final update returns
- * the item and the pointers follow it.
+ * summary and the send) and one index entry, whatever its number of recipients: 3 write units
+ * for ordinary mail, whose main item stays under 1 KB (issue 16; the limits count is the
+ * router's fourth).
  *
  * ## Hot partitions
  *
- * Every message has its own partition. The GSIs are partitioned by address: one sender or
- * recipient gets about 1 000 index writes a second before its index partition throttles (and
- * throttled index writes throttle the table), far above what SES lets one account send; the
- * null sender `<>` of all bounces shares one index partition, which bounce volume stays well
- * below.
+ * Every message has its own partition. The index spreads each pool's day over
+ * `TRACE_POOL_INDEX_SHARDS` partitions (about 1 000 writes a second each, so 4 000 messages a
+ * second for one pool, above what SES lets one account send).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaseLostError, TransientDependencyError } from '../core/errors.js';
 import type { ClaimResult, DeliveryEvent, SendRecord, TraceStore, TraceSummary } from '../core/ports.js';
+import type { PlannedSend } from '../core/send-plan.js';
 import {
   documentClient,
   Expr,
   isConditionFailed,
   sendMapped,
-  TRACE_DESTINATION_INDEX_PK,
   TRACE_PARTITION_KEY,
   TRACE_POOL_INDEX_PK,
-  TRACE_RECIPIENT_INDEX_PK,
-  TRACE_SENDER_INDEX_PK,
   TRACE_TTL_ATTRIBUTE,
 } from './tables.js';
-import { batchPut, type TraceTable } from './trace-batches.js';
+import type { TraceTable } from './trace-batches.js';
+import { encodeSend, encodeSummary } from './trace-compact.js';
 import { boundedEvent, eventItem } from './trace-events.js';
 import {
   clean,
@@ -65,10 +58,7 @@ import {
   DONE,
   IN_PROGRESS,
   type Item,
-  indexedAddresses,
   mainKey,
-  type PointerSource,
-  pointerItems,
   poolIndexKey,
   senderKey,
   sendsOf,
@@ -86,10 +76,13 @@ export interface DynamoTraceStoreOptions {
   tableName: string;
   /** Trace items expire this many days after the message was received. */
   retentionDays: number;
+  /** "Now" of a search without `until` (default the system clock). */
+  clock?: () => Date;
 }
 
 const DAY_SECONDS = 86_400;
-const REMEMBERED_SUMMARIES = 1_000;
+/** Plans remembered (most recent), to store sends without what their planned copy says. */
+const REMEMBERED_PLANS = 1_000;
 
 export class DynamoTraceStore implements TraceStore {
   private readonly doc: DynamoDBDocumentClient;
@@ -97,14 +90,16 @@ export class DynamoTraceStore implements TraceStore {
   /** The same table, as the read and batch functions take it. */
   private readonly table: TraceTable;
   private readonly retentionSeconds: number;
-  /** Summaries this instance wrote or resumed, for the final call's pointer items. */
-  private readonly summaries = new Map<string, PointerSource>();
+  private readonly clock: () => Date;
+  /** Plans of the summaries this instance wrote or resumed (`trace-compact.ts` `encodeSend`). */
+  private readonly plans = new Map<string, PlannedSend[]>();
 
   constructor(opts: DynamoTraceStoreOptions) {
     this.doc = documentClient(opts.client);
     this.tableName = opts.tableName;
     this.table = { doc: this.doc, tableName: this.tableName };
     this.retentionSeconds = Math.round(opts.retentionDays * DAY_SECONDS);
+    this.clock = opts.clock ?? (() => new Date());
   }
 
   async claim(messageId: string, now: Date, leaseMs: number): Promise<ClaimResult> {
@@ -144,7 +139,7 @@ export class DynamoTraceStore implements TraceStore {
         let resumed: { summary: TraceSummary; sent: SendRecord[] } | null = null;
         if (item.plan !== undefined) {
           const summary = summaryOf(item);
-          this.rememberSummary(summary, item[TRACE_TTL_ATTRIBUTE] as number | undefined);
+          this.rememberPlan(messageId, summary.plan);
           resumed = { summary, sent: sendsOf(item).filter((s) => s.status === 'sent') };
         }
         return { state: 'claimed', attempt: item.attempt as number, resumed };
@@ -169,35 +164,17 @@ export class DynamoTraceStore implements TraceStore {
     summary: TraceSummary | null,
     final: boolean,
   ): Promise<void> {
-    if (summary) this.rememberSummary(summary, this.expiresAt(summary.receivedAt));
-    const source = final ? this.summaries.get(messageId) : undefined;
-    if (source) await this.writePointers(messageId, source);
-
+    if (summary) this.rememberPlan(messageId, summary.plan);
     const x = new Expr();
     const sets: string[] = [];
-    if (send) sets.push(`${x.n('sends')}.${x.n(String(send.index))} = ${x.v(clean(send))}`);
+    if (send) {
+      const planned = (summary?.plan ?? this.plans.get(messageId))?.[send.index];
+      sets.push(`${x.n('sends')}.${x.n(String(send.index))} = ${x.v(clean(encodeSend(send, planned)))}`);
+    }
     if (summary) {
-      const { recipients, destinations } = indexedAddresses(summary.recipients, summary.destinations);
-      const sender = senderKey(summary.sender);
       const attrs: Record<string, unknown> = {
-        messageId: summary.messageId,
-        receivedAt: summary.receivedAt,
-        sender,
-        recipients: summary.recipients,
-        destinations: summary.destinations,
-        unrouted: summary.unrouted,
-        pool: summary.pool,
-        outboundIpPoolName: summary.outboundIpPoolName,
-        configurationSet: summary.configurationSet,
-        reasons: summary.reasons,
-        plan: clean(summary.plan),
-        sizeBytes: summary.sizeBytes,
-        decisionMs: summary.decisionMs,
-        authentication: summary.authentication ? clean(summary.authentication) : undefined,
-        [TRACE_SENDER_INDEX_PK]: sender,
-        [TRACE_RECIPIENT_INDEX_PK]: recipients[0],
-        [TRACE_DESTINATION_INDEX_PK]: destinations[0],
-        // Issue 15 item 9: the sparse time-window index (none for `normal` mail).
+        ...encodeSummary(clean(summary), senderKey(summary.sender)),
+        // The one index entry (issue 16), written here and never again.
         [TRACE_POOL_INDEX_PK]: poolIndexKey(summary.pool, summary.receivedAt, summary.messageId),
         [TRACE_TTL_ATTRIBUTE]: this.expiresAt(summary.receivedAt),
       };
@@ -208,38 +185,25 @@ export class DynamoTraceStore implements TraceStore {
     if (final) sets.push(`${x.n('status')} = ${x.v(DONE)}`);
     const attemptValue = x.v(attempt);
     if (sets.length === 0) sets.push(`${x.n('attempt')} = ${attemptValue}`);
-    let item: Item | undefined;
     try {
-      const out = await sendMapped('UpdateItem', () =>
+      await sendMapped('UpdateItem', () =>
         this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: mainKey(messageId),
             UpdateExpression: `SET ${sets.join(', ')}`,
             ConditionExpression: `${x.n('attempt')} = ${attemptValue}`,
-            ReturnValues: final && !source ? 'ALL_NEW' : 'NONE',
             ...x.params(),
           }),
         ),
       );
-      item = out.Attributes;
     } catch (err) {
       if (isConditionFailed(err)) {
         throw new LeaseLostError(messageId, `attempt ${attempt} no longer owns this message`, { cause: err });
       }
       throw err;
     }
-    if (final) {
-      this.summaries.delete(messageId);
-      if (!source && item?.plan !== undefined) {
-        await this.writePointers(messageId, {
-          receivedAt: item.receivedAt as string,
-          expiresAt: item[TRACE_TTL_ATTRIBUTE] as number | undefined,
-          recipients: (item.recipients as string[] | undefined) ?? [],
-          destinations: (item.destinations as string[] | undefined) ?? [],
-        });
-      }
-    }
+    if (final) this.plans.delete(messageId);
   }
 
   async release(messageId: string, attempt: number, now: Date): Promise<boolean> {
@@ -346,7 +310,7 @@ export class DynamoTraceStore implements TraceStore {
    * GSIs are eventually consistent: a message recorded a moment ago may be missing.
    */
   async query(q: TraceQuery): Promise<TraceRecord[]> {
-    return queryTrace(this.table, q);
+    return queryTrace(this.table, q, this.clock());
   }
 
   private expiresAt(receivedAt: string): number | undefined {
@@ -354,17 +318,12 @@ export class DynamoTraceStore implements TraceStore {
     return Number.isNaN(ms) ? undefined : Math.floor(ms / 1000) + this.retentionSeconds;
   }
 
-  private rememberSummary(summary: TraceSummary, expiresAt: number | undefined): void {
-    this.summaries.delete(summary.messageId);
-    this.summaries.set(summary.messageId, {
-      receivedAt: summary.receivedAt,
-      expiresAt,
-      recipients: summary.recipients,
-      destinations: summary.destinations,
-    });
-    if (this.summaries.size > REMEMBERED_SUMMARIES) {
-      const oldest = this.summaries.keys().next();
-      if (!oldest.done) this.summaries.delete(oldest.value);
+  private rememberPlan(messageId: string, plan: PlannedSend[]): void {
+    this.plans.delete(messageId);
+    this.plans.set(messageId, plan);
+    if (this.plans.size > REMEMBERED_PLANS) {
+      const oldest = this.plans.keys().next();
+      if (!oldest.done) this.plans.delete(oldest.value);
     }
   }
 
@@ -382,10 +341,5 @@ export class DynamoTraceStore implements TraceStore {
       ),
     );
     return out.Item;
-  }
-
-  /** Pointer items for every recipient/destination but the first (those are on the main item). */
-  private async writePointers(messageId: string, source: PointerSource): Promise<void> {
-    await batchPut(this.table, pointerItems(messageId, source));
   }
 }

@@ -89,58 +89,50 @@ export const TRACE_MAIN_SK = 'MSG';
  * other sort key of a message outside that range.
  */
 export const TRACE_EVENT_PREFIX = 'E#';
-/** Sort-key prefix of the pointer items of further recipients/destinations (`R#<address>`). */
-export const TRACE_POINTER_PREFIX = 'R#';
 export const TRACE_TTL_ATTRIBUTE = 'expiresAt';
-/** Sort key of every trace GSI. */
+/** Sort key of the trace index. */
 export const TRACE_INDEX_SK = 'receivedAt';
-export const TRACE_SENDER_INDEX = 'bySender';
-export const TRACE_SENDER_INDEX_PK = 'gsiSender';
-export const TRACE_RECIPIENT_INDEX = 'byRecipient';
-export const TRACE_RECIPIENT_INDEX_PK = 'gsiRcpt';
-export const TRACE_DESTINATION_INDEX = 'byDestination';
-export const TRACE_DESTINATION_INDEX_PK = 'gsiDest';
 
 /**
- * The time-window index of the mail that did not leave through `normal` (issue 15 item 9:
- * "all high-risk mail in the last hour", "what was blocked as sender-restricted today"):
- * `gsiPool = "<pool>#<YYYY-MM-DD>#<shard>"` (UTC day of `receivedAt`), sorted by `receivedAt`.
- * Sparse: `normal` mail (the bulk) carries no `gsiPool`, so it costs nothing; the rest costs
- * one index entry, written with the summary and never again (docs/decisions.md).
+ * The trace's one index (issue 16: one index entry per message): every message, whatever its
+ * pool, under `gsiPool = "<pool>#<YYYY-MM-DD>#<shard>"` (UTC day of `receivedAt`), sorted by
+ * `receivedAt`. A search — by sender, recipient, pool or reason — reads the partitions of a
+ * time window and filters on the projected attributes (`trace-window.ts`); a message id is
+ * looked up by its key. The entry is written once, with the summary, and never again.
  */
 export const TRACE_POOL_INDEX = 'byPoolDay';
 export const TRACE_POOL_INDEX_PK = 'gsiPool';
 /**
+ * What a search filters on, projected into the index entry so a search reads the index alone
+ * for its matches. Ordinary mail's entry stays well under 1 KB (one write unit); a message with
+ * 50 recipients and 50 destinations of ~25 bytes each weighs about 2.8 KB (3 WRU).
+ */
+export const TRACE_POOL_INDEX_ATTRIBUTES: readonly string[] = [
+  'reasons',
+  'sender',
+  'recipients',
+  'destinations',
+];
+/**
  * Index partitions per pool and day. All of a pool's messages at one moment write the same
  * key whatever the bucket's length; shards spread them over this many partitions (each takes
- * about 1 000 writes a second), and a search reads each shard of each day it covers.
+ * about 1 000 writes a second, so `normal` mail takes about 4 000 messages a second), and a
+ * search reads each shard of each day and pool it covers.
  */
 export const TRACE_POOL_INDEX_SHARDS = 4;
-
-const traceIndex = (pk: string): IndexDescription => ({
-  partitionKey: { name: pk, type: 'S' },
-  sortKey: { name: TRACE_INDEX_SK, type: 'S' },
-  // KEYS_ONLY: the index keys are written once (with the summary); later updates of the main
-  // item (sends, status) change nothing projected, so they cost no index writes; event items
-  // carry no index key at all.
-  projection: 'KEYS_ONLY',
-});
 
 export const TRACE_TABLE: TableDescription = {
   partitionKey: { name: TRACE_PARTITION_KEY, type: 'S' },
   sortKey: { name: TRACE_SORT_KEY, type: 'S' },
   ttlAttribute: TRACE_TTL_ATTRIBUTE,
   indexes: {
-    [TRACE_SENDER_INDEX]: traceIndex(TRACE_SENDER_INDEX_PK),
-    [TRACE_RECIPIENT_INDEX]: traceIndex(TRACE_RECIPIENT_INDEX_PK),
-    [TRACE_DESTINATION_INDEX]: traceIndex(TRACE_DESTINATION_INDEX_PK),
     [TRACE_POOL_INDEX]: {
       partitionKey: { name: TRACE_POOL_INDEX_PK, type: 'S' },
       sortKey: { name: TRACE_INDEX_SK, type: 'S' },
-      // `reasons` projected so a search by reason filters in the index, not after fetching
-      // every message of the window; written once with the summary like the key itself.
+      // INCLUDE, not ALL: later updates of the main item (sends, status) change nothing
+      // projected, so they cost no index write; event items carry no index key at all.
       projection: 'INCLUDE',
-      nonKeyAttributes: ['reasons'],
+      nonKeyAttributes: TRACE_POOL_INDEX_ATTRIBUTES,
     },
   },
 };

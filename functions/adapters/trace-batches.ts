@@ -1,10 +1,10 @@
 /**
- * The trace table's batch calls: `BatchWriteItem` of the pointer items and `BatchGetItem` of
- * the main items a search found. Batch APIs answer with what they did not process
- * (throttling, size), to be sent again after a backoff; {@link drainBatch} does that.
+ * The trace table's batch call: `BatchGetItem` of the main items a search found. Batch APIs
+ * answer with what they did not process (throttling, size), to be sent again after a backoff;
+ * {@link drainBatch} does that.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { BatchGetCommand, BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientDependencyError } from '../core/errors.js';
 import { sendMapped, sleep } from './tables.js';
 import { type Item, mainKey } from './trace-items.js';
@@ -15,7 +15,6 @@ export interface TraceTable {
   tableName: string;
 }
 
-const BATCH_WRITE_SIZE = 25;
 const BATCH_GET_SIZE = 100;
 const BATCH_ROUNDS = 8;
 
@@ -40,27 +39,6 @@ async function drainBatch<T>(
     if (round > 0) await sleep(backoffMs(round));
     pending = await call(pending);
   }
-}
-
-/** Puts the items, one BatchWriteItem per 25, one batch after the other. */
-export async function batchPut(table: TraceTable, items: Item[]): Promise<void> {
-  for (let i = 0; i < items.length; i += BATCH_WRITE_SIZE) {
-    await batchWrite(table, items.slice(i, i + BATCH_WRITE_SIZE));
-  }
-}
-
-/** One BatchWriteItem of at most 25 puts, retrying unprocessed items with backoff. */
-async function batchWrite(table: TraceTable, items: Item[]): Promise<void> {
-  await drainBatch(
-    'BatchWriteItem',
-    items.map((Item) => ({ PutRequest: { Item } })),
-    async (requests) => {
-      const out = await sendMapped('BatchWriteItem', () =>
-        table.doc.send(new BatchWriteCommand({ RequestItems: { [table.tableName]: requests } })),
-      );
-      return (out.UnprocessedItems?.[table.tableName] ?? []) as typeof requests;
-    },
-  );
 }
 
 /** Main items by message id (missing ones left out), retrying unprocessed keys with backoff. */

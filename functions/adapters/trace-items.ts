@@ -1,52 +1,37 @@
 /**
  * The trace table's items as plain data: the main item's key, the summary and sends read back
- * from it, the operator's `TraceRecord`, and the pointer items that make a message's further
- * recipients and destinations searchable. No requests here: `dynamo-trace-store.ts` writes
- * these items, `trace-queries.ts` reads them.
+ * from it, the operator's `TraceRecord`, and the key of the one index every message has. No
+ * requests here: `dynamo-trace-store.ts` writes these items, `trace-queries.ts` and
+ * `trace-window.ts` read them.
  *
  * Main item, `pk = "M#" + messageId`, `sk = "MSG"`: `messageId`, `receivedAt`, `status`
- * (`in-progress` | `done` | `dead-letter`, with `deadLetter` the note), `attempt` (the fencing token), `leaseUntil` (ISO), `expiresAt`
- * (TTL, epoch s = receivedAt + retentionDays), `sends` (map: send index → SendRecord) and the
- * summary: `sender` (lower-case, `<>` for the null sender),
+ * (`in-progress` | `done` | `dead-letter`, with `deadLetter` the note), `attempt` (the fencing
+ * token), `leaseUntil` (ISO), `expiresAt` (TTL, epoch s = receivedAt + retentionDays), `sends`
+ * (map: send index → send) and the summary: `sender` (lower-case, `<>` for the null sender),
  * `recipients`, `destinations`, `unrouted`, `pool`, `outboundIpPoolName`, `configurationSet`,
- * `reasons`, `plan`, `sizeBytes`, `decisionMs`. It also carries the keys of three GSIs, each
- * sorted by `receivedAt`: `gsiSender` (`bySender`), `gsiRcpt` = first recipient
- * (`byRecipient`), `gsiDest` = first destination (`byDestination`).
+ * `reasons`, `plan`, `sizeBytes`, `decisionMs`, `auth` — the summary and sends in the compact
+ * form of `trace-compact.ts`, which keeps ordinary mail's item under 1 KB (one write unit).
  *
- * Putting the first recipient and destination on the main item means the typical message (one
- * recipient, one destination) costs no extra items to be searchable. Each further recipient or
- * destination gets a small pointer item `pk = "M#" + messageId`, `sk = "R#" + address` with
- * `gsiRcpt` and/or `gsiDest`, `receivedAt`, `messageId`, `expiresAt` ({@link pointerItems}).
- * The indexes are KEYS_ONLY: the keys are written once (with the summary) and the later updates
- * (sends, status) change nothing projected, so they cost no index writes; searches fetch the
- * main items with `BatchGetItem`.
- *
- * Mail not sent through `normal` also carries `gsiPool` ({@link poolIndexKey}), the key of the
- * sparse `byPoolDay` index that searches by pool and reason within a time window
- * (`trace-window.ts`); it is written with the summary, in the same update.
- *
- * Every index key is an index entry, and every entry a write unit (issue 16). A search by
- * recipient reads both `byRecipient` and `byDestination`, so an address that is a recipient
- * needs no destination entry as well: `gsiDest` and the `dest` role of pointers only go to
- * destinations that are not recipients ({@link indexedAddresses}). The common message, sent on
- * to the address it was received for, thus costs two index entries (sender, recipient), not
- * three.
+ * Every message also carries `gsiPool` ({@link poolIndexKey}), the key of the `byPoolDay`
+ * index (`tables.ts`), written with the summary in the same update and never again: its one
+ * index entry projects what a search filters on (`reasons`, `sender`, `recipients`,
+ * `destinations`), so a search by sender, recipient, pool or reason is a time-window query
+ * over the pool/day/shard partitions (`trace-window.ts`). Issue 16: one index entry per
+ * message (one write unit for ordinary mail), where three indexes by sender, recipient and
+ * destination and pointer items for further addresses cost three or more.
  */
 import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent, SendRecord, TraceSummary } from '../core/ports.js';
 import type { Disposition, TraceStatus } from '../core/vocabulary.js';
 import {
-  TRACE_DESTINATION_INDEX_PK,
-  TRACE_INDEX_SK,
   TRACE_MAIN_SK,
   TRACE_MESSAGE_PREFIX,
   TRACE_PARTITION_KEY,
-  TRACE_POINTER_PREFIX,
   TRACE_POOL_INDEX_SHARDS,
-  TRACE_RECIPIENT_INDEX_PK,
   TRACE_SORT_KEY,
   TRACE_TTL_ATTRIBUTE,
 } from './tables.js';
+import { decodeAuthentication, decodeOutboundIpPoolName, decodePlan, decodeSends } from './trace-compact.js';
 
 /** A message's full trace, as operators see it. */
 export interface TraceRecord {
@@ -82,11 +67,14 @@ export interface TraceQuery {
   sender?: string;
   /** A recipient or destination address; case-insensitive. */
   recipient?: string;
-  /** Only messages decided for this pool (alone: a time-window search, not for `normal`). */
+  /** Only messages decided for this pool. */
   pool?: Disposition;
   /** Only messages with this reason code among their reasons. */
   reason?: string;
-  /** Inclusive bounds on `receivedAt`. */
+  /**
+   * Inclusive bounds on `receivedAt`: every search reads the index over a window
+   * (`trace-window.ts`); an absent `until` is now, an absent `since` 24 hours before `until`.
+   */
   since?: string | Date;
   until?: string | Date;
   /** Most recent first, at most this many (default 50). */
@@ -111,14 +99,6 @@ export const IN_PROGRESS = 'in-progress';
 export const DONE = 'done';
 export const DEAD_LETTER = 'dead-letter';
 const NULL_SENDER = '<>';
-
-/** What the pointer items of a message are made from. */
-export interface PointerSource {
-  receivedAt: string;
-  expiresAt: number | undefined;
-  recipients: string[];
-  destinations: string[];
-}
 
 /** The key of a message's main item. */
 export function mainKey(messageId: string): Record<string, string> {
@@ -156,6 +136,7 @@ export function toIso(input: string | Date, what: string): string {
 
 export function summaryOf(item: Item): TraceSummary {
   const sender = typeof item.sender === 'string' ? item.sender : NULL_SENDER;
+  const authentication = decodeAuthentication(item);
   return {
     messageId: item.messageId as string,
     receivedAt: item.receivedAt as string,
@@ -164,19 +145,18 @@ export function summaryOf(item: Item): TraceSummary {
     destinations: (item.destinations as string[] | undefined) ?? [],
     unrouted: (item.unrouted as string[] | undefined) ?? [],
     pool: item.pool as TraceSummary['pool'],
-    outboundIpPoolName: (item.outboundIpPoolName as string | null | undefined) ?? null,
+    outboundIpPoolName: decodeOutboundIpPoolName(item),
     configurationSet: (item.configurationSet as string | null | undefined) ?? null,
     reasons: (item.reasons as TraceSummary['reasons'] | undefined) ?? [],
-    plan: (item.plan as TraceSummary['plan'] | undefined) ?? [],
+    plan: decodePlan(item) ?? [],
     sizeBytes: (item.sizeBytes as number | undefined) ?? 0,
     decisionMs: (item.decisionMs as number | undefined) ?? 0,
-    ...(item.authentication ? { authentication: item.authentication as TraceSummary['authentication'] } : {}),
+    ...(authentication ? { authentication } : {}),
   };
 }
 
 export function sendsOf(item: Item): SendRecord[] {
-  const sends = (item.sends as Record<string, SendRecord> | undefined) ?? {};
-  return Object.values(sends).sort((a, b) => a.index - b.index);
+  return decodeSends(item, decodePlan(item));
 }
 
 /** Oldest first; stable, so events of the same millisecond keep their stored order. */
@@ -211,57 +191,16 @@ function isDeadLetterNote(value: unknown): value is DeadLetterNote {
   return typeof v?.at === 'string' && typeof v.error === 'string';
 }
 
-/**
- * The addresses a message is found by: every recipient through `byRecipient`, and through
- * `byDestination` only the destinations that are not also recipients (a recipient search reads
- * both indexes). Lower-cased, without duplicates; the first of each list goes on the main item.
- */
-export function indexedAddresses(
-  recipients: readonly unknown[] | undefined,
-  destinations: readonly unknown[] | undefined,
-): { recipients: string[]; destinations: string[] } {
-  const rcpt = addresses(recipients);
-  const asRecipient = new Set(rcpt);
-  return { recipients: rcpt, destinations: addresses(destinations).filter((a) => !asRecipient.has(a)) };
-}
-
-/** Pointer items for every indexed address but the first of each role (on the main item). */
-export function pointerItems(messageId: string, source: PointerSource): Item[] {
-  const roles = new Map<string, { rcpt: boolean; dest: boolean }>();
-  const role = (address: string) => {
-    let r = roles.get(address);
-    if (!r) {
-      r = { rcpt: false, dest: false };
-      roles.set(address, r);
-    }
-    return r;
-  };
-  const indexed = indexedAddresses(source.recipients, source.destinations);
-  for (const a of indexed.recipients.slice(1)) role(a).rcpt = true;
-  for (const a of indexed.destinations.slice(1)) role(a).dest = true;
-  return [...roles].map(([address, r]) => ({
-    [TRACE_PARTITION_KEY]: TRACE_MESSAGE_PREFIX + messageId,
-    [TRACE_SORT_KEY]: TRACE_POINTER_PREFIX + address,
-    messageId,
-    [TRACE_INDEX_SK]: source.receivedAt,
-    ...(r.rcpt ? { [TRACE_RECIPIENT_INDEX_PK]: address } : {}),
-    ...(r.dest ? { [TRACE_DESTINATION_INDEX_PK]: address } : {}),
-    ...(source.expiresAt !== undefined ? { [TRACE_TTL_ATTRIBUTE]: source.expiresAt } : {}),
-  }));
-}
-
 /** The `byPoolDay` partition of a pool, UTC day (`YYYY-MM-DD`) and shard. */
 export function poolIndexValue(pool: Disposition, day: string, shard: number): string {
   return `${pool}#${day}#${shard}`;
 }
 
 /**
- * A message's `gsiPool` (the `byPoolDay` key, `tables.ts`), or undefined for `normal` mail,
- * which that sparse index leaves out. The shard is a hash of the message id (FNV-1a), so every
- * retry of a message writes the same key.
+ * A message's `gsiPool` (the `byPoolDay` key, `tables.ts`): every message has one. The shard is
+ * a hash of the message id (FNV-1a), so every retry of a message writes the same key.
  */
-export function poolIndexKey(pool: Disposition, receivedAt: string, messageId: string): string | undefined {
-  if (pool === 'normal') return undefined;
+export function poolIndexKey(pool: Disposition, receivedAt: string, messageId: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < messageId.length; i++) {
     hash = Math.imul(hash ^ messageId.charCodeAt(i), 0x01000193) >>> 0;

@@ -1,36 +1,26 @@
 /**
- * Reading the trace: a message by id (`get`) and searches by sender or recipient (`query`),
- * narrowed by pool or reason, or by pool or reason alone within a window (`trace-window.ts`).
+ * Reading the trace: a message by id (`get`) and searches by sender, recipient, pool and/or
+ * reason over a time window (`query`, through `trace-window.ts`).
  *
  * - `get`: one `Query` (main item and its newest events, newest first, paged past 1 MB);
- * - `query`: the index pages, `BatchGetItem` of the main items, and one `Query` of events per
- *   message returned.
- *
- * The GSIs are KEYS_ONLY (`trace-items.ts`), so a search pages through an index and fetches
- * the main items it points at.
+ * - `query`: the index partitions of the window (filtered on the projected attributes),
+ *   `BatchGetItem` of the main items found, and one `Query` of events per message returned.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidInputError } from '../core/errors.js';
 import {
   Expr,
   sendMapped,
-  TRACE_DESTINATION_INDEX,
-  TRACE_DESTINATION_INDEX_PK,
   TRACE_EVENT_PREFIX,
-  TRACE_INDEX_SK,
   TRACE_MAIN_SK,
   TRACE_MESSAGE_PREFIX,
   TRACE_PARTITION_KEY,
-  TRACE_RECIPIENT_INDEX,
-  TRACE_RECIPIENT_INDEX_PK,
-  TRACE_SENDER_INDEX,
-  TRACE_SENDER_INDEX_PK,
   TRACE_SORT_KEY,
 } from './tables.js';
-import { batchGetMain, type TraceTable } from './trace-batches.js';
+import type { TraceTable } from './trace-batches.js';
 import { eventOf, MAX_EVENTS_PER_MESSAGE, MAX_EVENTS_PER_SEARCH_RESULT } from './trace-events.js';
 import { type Item, recordOf, senderKey, type TraceQuery, type TraceRecord, toIso } from './trace-items.js';
-import { searchWindow } from './trace-window.js';
+import { DEFAULT_WINDOW_HOURS, searchWindow } from './trace-window.js';
 
 /** Messages a search returns when no limit is given. */
 export const DEFAULT_QUERY_LIMIT = 50;
@@ -57,58 +47,36 @@ export async function getTrace(table: TraceTable, messageId: string): Promise<Tr
 
 /**
  * Searches the trace by sender and/or recipient (a recipient matches both the addresses SES
- * received the message for and the destinations the copies went to), most recent first.
- * GSIs are eventually consistent: a message recorded a moment ago may be missing.
+ * received the message for and the destinations the copies went to), pool and reason, most
+ * recent first, within `since`..`until` (default: the {@link DEFAULT_WINDOW_HOURS} hours up
+ * to now). The index is eventually consistent: a message recorded a moment ago may be missing.
  */
-export async function queryTrace(table: TraceTable, q: TraceQuery): Promise<TraceRecord[]> {
+export async function queryTrace(
+  table: TraceTable,
+  q: TraceQuery,
+  now: Date = new Date(),
+): Promise<TraceRecord[]> {
   const limit = Math.max(1, Math.floor(q.limit ?? DEFAULT_QUERY_LIMIT));
-  const range = {
-    since: q.since === undefined ? undefined : toIso(q.since, 'since'),
-    until: q.until === undefined ? undefined : toIso(q.until, 'until'),
-  };
-  const sender = q.sender === undefined ? undefined : senderKey(q.sender);
-  // Pool and reason narrow a search by address on the main items it fetches.
-  const keep = (item: Item) =>
-    (sender === undefined || item.sender === sender) &&
-    (q.pool === undefined || item.pool === q.pool) &&
-    (q.reason === undefined || (Array.isArray(item.reasons) && item.reasons.includes(q.reason)));
-  let found: Item[];
-  if (q.recipient !== undefined) {
-    const recipient = q.recipient.trim().toLowerCase();
-    const lists = await Promise.all([
-      search(table, TRACE_RECIPIENT_INDEX, TRACE_RECIPIENT_INDEX_PK, recipient, range, limit, keep),
-      search(table, TRACE_DESTINATION_INDEX, TRACE_DESTINATION_INDEX_PK, recipient, range, limit, keep),
-    ]);
-    found = lists.flat();
-  } else if (sender !== undefined) {
-    found = await search(table, TRACE_SENDER_INDEX, TRACE_SENDER_INDEX_PK, sender, range, limit, keep);
-  } else if (q.pool !== undefined || q.reason !== undefined) {
-    if (range.since === undefined || range.until === undefined) {
-      throw new InvalidInputError('query', 'a search by pool or reason needs since and until');
-    }
-    const window = { since: range.since, until: range.until };
-    found = (
-      await searchWindow(
-        table,
-        {
-          ...window,
-          ...(q.pool !== undefined ? { pool: q.pool } : {}),
-          ...(q.reason !== undefined ? { reason: q.reason } : {}),
-        },
-        limit,
-      )
-    ).filter(keep);
-  } else {
+  if (q.sender === undefined && q.recipient === undefined && q.pool === undefined && q.reason === undefined) {
     throw new InvalidInputError('query', 'a sender, a recipient, a pool or a reason is required');
   }
-  const byId = new Map<string, Item>();
-  for (const item of found) byId.set(item.messageId as string, item);
-  const items = [...byId.values()]
-    .sort((a, b) => {
-      const [ra, rb] = [a.receivedAt as string, b.receivedAt as string];
-      return ra === rb ? (a.messageId as string).localeCompare(b.messageId as string) : ra < rb ? 1 : -1;
-    })
-    .slice(0, limit);
+  const until = q.until === undefined ? now.toISOString() : toIso(q.until, 'until');
+  const since =
+    q.since === undefined
+      ? new Date(Date.parse(until) - DEFAULT_WINDOW_HOURS * 3_600_000).toISOString()
+      : toIso(q.since, 'since');
+  const items = await searchWindow(
+    table,
+    {
+      since,
+      until,
+      ...(q.pool !== undefined ? { pool: q.pool } : {}),
+      ...(q.reason !== undefined ? { reason: q.reason } : {}),
+      ...(q.sender !== undefined ? { sender: senderKey(q.sender) } : {}),
+      ...(q.recipient !== undefined ? { recipient: q.recipient.trim().toLowerCase() } : {}),
+    },
+    limit,
+  );
   // The events of the messages returned only, a few at a time.
   const records: TraceRecord[] = [];
   for (let i = 0; i < items.length; i += EVENT_READS_IN_PARALLEL) {
@@ -170,66 +138,4 @@ async function newest(
     start = page.LastEvaluatedKey;
   } while (start && items.length <= max);
   return { items: items.slice(0, max), more: items.length > max };
-}
-
-/**
- * The `limit` most recent main items found through one index (optionally filtered), paging
- * through the index and fetching the main items of each page.
- */
-async function search(
-  table: TraceTable,
-  index: string,
-  partitionKey: string,
-  value: string,
-  range: { since: string | undefined; until: string | undefined },
-  limit: number,
-  keep?: (item: Item) => boolean,
-): Promise<Item[]> {
-  const found: Item[] = [];
-  const seen = new Set<string>();
-  let start: Record<string, unknown> | undefined;
-  do {
-    const x = new Expr();
-    let condition = `${x.n(partitionKey)} = ${x.v(value)}`;
-    if (range.since !== undefined && range.until !== undefined) {
-      condition += ` AND ${x.n(TRACE_INDEX_SK)} BETWEEN ${x.v(range.since)} AND ${x.v(range.until)}`;
-    } else if (range.since !== undefined) {
-      condition += ` AND ${x.n(TRACE_INDEX_SK)} >= ${x.v(range.since)}`;
-    } else if (range.until !== undefined) {
-      condition += ` AND ${x.n(TRACE_INDEX_SK)} <= ${x.v(range.until)}`;
-    }
-    const page = await sendMapped('Query', () =>
-      table.doc.send(
-        new QueryCommand({
-          TableName: table.tableName,
-          IndexName: index,
-          KeyConditionExpression: condition,
-          ScanIndexForward: false,
-          Limit: limit,
-          ExclusiveStartKey: start,
-          ...x.params(),
-        }),
-      ),
-    );
-    const ids: string[] = [];
-    for (const key of page.Items ?? []) {
-      const pk = key[TRACE_PARTITION_KEY];
-      if (typeof pk !== 'string') continue;
-      const id = pk.slice(TRACE_MESSAGE_PREFIX.length);
-      if (!seen.has(id)) {
-        seen.add(id);
-        ids.push(id);
-      }
-    }
-    const items = await batchGetMain(table, ids);
-    const order = new Map(ids.map((id, i) => [id, i]));
-    items.sort((a, b) => (order.get(a.messageId as string) ?? 0) - (order.get(b.messageId as string) ?? 0));
-    for (const item of items) {
-      if (keep && !keep(item)) continue;
-      found.push(item);
-      if (found.length >= limit) return found;
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return found;
 }

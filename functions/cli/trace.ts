@@ -21,10 +21,9 @@ export const TRACE_USAGE = `Usage: outbound-pools trace (--message-id ID | --sen
 
 Looks messages up in the trace table (TRACE_TABLE or --trace-table): by SES message id, or by
 envelope sender (<> for bounces) and/or recipient (an address the message arrived for or a copy
-went to), most recent first (default 50, --limit up to 1000). --pool (normal, high-risk, relay,
-blocked) and --reason (a reason code, e.g. sender-restricted) narrow a search; alone they search
-a time window of high-risk, relay and blocked mail (the last 24 hours unless --since/--until
-say otherwise, at most 31 days; normal mail is found by sender or recipient only).
+went to), --pool (normal, high-risk, relay, blocked) and/or --reason (a reason code, e.g.
+sender-restricted), most recent first (default 50, --limit up to 1000). A search covers the
+last 24 hours unless --since/--until say otherwise (at most 31 days).
 WHEN is ISO-8601 or relative: 30m, 1h, 2d, 1w (ago), today, yesterday (UTC), now.
 Prints the received time, message id, sender, recipients, pool and OutboundIpPoolName,
 configuration set, reasons, and each send with its SES message id and delivery events.
@@ -121,10 +120,10 @@ export async function traceCommand(
     `\n\n${TRACE_USAGE}`,
     parseNow(values.now),
   );
-  if (lookup.kind === 'search' && lookup.sender === undefined && lookup.recipient === undefined) {
+  if (lookup.kind === 'search') {
     // The window actually searched, relative forms and defaults resolved.
     noteSource(
-      `searching ${lookup.pool ?? 'high-risk, relay and blocked'} mail${lookup.reason ? ` with reason ${lookup.reason}` : ''} from ${lookup.since?.toISOString()} to ${lookup.until?.toISOString()}`,
+      `searching ${lookup.pool ?? 'all'} mail${lookup.reason ? ` with reason ${lookup.reason}` : ''} from ${lookup.since?.toISOString()} to ${lookup.until?.toISOString()}`,
     );
   }
   const json = wantsJson(values, out);

@@ -277,6 +277,11 @@ export const ConfigSchema = v.strictObject({
     v.strictObject({
       /** Days a message trace record is kept (DynamoDB TTL). */
       retentionDays: v.optional(boundedInt(1, 3650), 30),
+      /**
+       * File SES's Delivery event of every copy under its trace (issue 16: off by default, one
+       * feedback invocation and one write unit per copy). Failures are always filed.
+       */
+      deliveryEvents: v.optional(v.boolean(), false),
     }),
     {},
   ),

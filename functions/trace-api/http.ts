@@ -7,8 +7,8 @@
  *     GET /messages?sender=&recipient=&pool=&reason=&since=&until=&limit=
  *                                                   a search, most recent first: 200
  *
- * `pool` and/or `reason` alone search a time window (default the last 24 hours, at most 31
- * days; not for `normal`); `since`/`until` take ISO-8601 or `30m`, `1h`, `2d`, `today`…
+ * Every search reads a time window (default the last 24 hours, at most 31 days);
+ * `since`/`until` take ISO-8601 or `30m`, `1h`, `2d`, `today`…
  *
  * Bad parameters are 400 with the parameter named, unknown ones included (they are usually
  * typos that would silently widen a search); a throttled or unavailable table is 503.

@@ -5,7 +5,7 @@
  * error messages differs (`--sender` on the command line, `sender` in a URL).
  */
 import { DEFAULT_QUERY_LIMIT, type TraceQuery, type TraceRecord } from '../adapters/dynamo-trace-store.js';
-import { MAX_WINDOW_DAYS, WINDOW_POOLS } from '../adapters/trace-window.js';
+import { DEFAULT_WINDOW_HOURS, MAX_WINDOW_DAYS } from '../adapters/trace-window.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent } from '../core/ports.js';
 import { parseInstant } from '../core/validation.js';
@@ -16,7 +16,7 @@ export interface TraceLookupInput {
   messageId?: string | undefined;
   sender?: string | undefined;
   recipient?: string | undefined;
-  /** A pool (`high-risk`, `relay`, `blocked`; `normal` only with a sender or recipient). */
+  /** A pool (`normal`, `high-risk`, `relay`, `blocked`). */
   pool?: string | undefined;
   /** A reason code (SPEC 3). */
   reason?: string | undefined;
@@ -103,24 +103,15 @@ export function parseTraceLookup(
   let until = parseWhen(input.until, name('until'), now);
   if (since && until && since > until)
     throw new InvalidInputError(name('since'), `is after ${name('until')}`);
-  const byWindow = sender === undefined && recipient === undefined && messageId === undefined;
-  if (byWindow) {
-    // Pool or reason alone: a time-window search of the sparse index, which has no `normal`.
-    if (pool === 'normal') {
-      throw new InvalidInputError(
-        name('pool'),
-        `normal mail is found by ${name('sender')} or ${name('recipient')} only (the time-window index leaves the bulk out; docs/decisions.md)`,
-      );
-    }
+  if (messageId === undefined) {
+    // Every search reads the index over a window (issue 16: one index of all mail, by pool,
+    // day and shard): the last 24 hours unless since/until say otherwise, at most 31 days.
     until ??= now;
-    since ??= new Date(until.getTime() - DAY_MS);
+    since ??= new Date(until.getTime() - DEFAULT_WINDOW_HOURS * 3_600_000);
     if (since > until)
       throw new InvalidInputError(name('since'), `is after ${name('until')} (now by default)`);
     if (until.getTime() - since.getTime() > MAX_WINDOW_DAYS * DAY_MS) {
-      throw new InvalidInputError(
-        name('since'),
-        `a search by ${name('pool')} or ${name('reason')} covers at most ${MAX_WINDOW_DAYS} days`,
-      );
+      throw new InvalidInputError(name('since'), `a search covers at most ${MAX_WINDOW_DAYS} days`);
     }
   }
   const range = { ...(since ? { since } : {}), ...(until ? { until } : {}) };
@@ -181,7 +172,7 @@ function parsePool(value: string | undefined, name: ParameterName): Disposition 
   if (!(DISPOSITIONS as readonly string[]).includes(value)) {
     throw new InvalidInputError(
       name('pool'),
-      `unknown pool ${JSON.stringify(value)} (one of ${DISPOSITIONS.join(', ')}; ${WINDOW_POOLS.join(', ')} alone)`,
+      `unknown pool ${JSON.stringify(value)} (one of ${DISPOSITIONS.join(', ')})`,
     );
   }
   return value as Disposition;

@@ -6,7 +6,7 @@ import {
   ThrottlingException,
 } from '@aws-sdk/client-dynamodb';
 import {
-  BatchWriteCommand,
+  BatchGetCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -142,14 +142,17 @@ describe('DynamoTraceStore (dynalite)', () => {
     assert.deepEqual(record.sends, [sendRecord(0)]);
     assert.deepEqual(record.events, []);
     const [item, ...others] = await itemsOf(id);
-    assert.deepEqual(others, [], 'one recipient and one destination: no pointer items');
-    assert.equal(item?.gsiSender, 'alice@example.com');
-    assert.equal(item?.gsiRcpt, 'bob@rcpt.example');
-    // Issue 16: sent on to the address it came for, so found by recipient already: the two
-    // index entries (sender, recipient) are the message's only index writes.
-    assert.equal(item?.gsiDest, undefined);
+    assert.deepEqual(others, [], 'one item per message');
+    // Issue 16: one index key, the pool/day/shard partition, and no other.
+    assert.match(String(item?.gsiPool), /^normal#2025-03-10#[0-3]$/);
     assert.deepEqual(
-      await store.query({ recipient: 'bob@rcpt.example' }).then((r) => r.map((x) => x.messageId)),
+      Object.keys(item ?? {}).filter((k) => k.startsWith('gsi')),
+      ['gsiPool'],
+    );
+    assert.deepEqual(
+      await store
+        .query({ recipient: 'bob@rcpt.example', since: '2025-03-10', until: '2025-03-11' })
+        .then((r) => r.map((x) => x.messageId)),
       [id],
     );
     assert.equal(item?.status, 'done');
@@ -310,7 +313,7 @@ describe('DynamoTraceStore (dynalite)', () => {
     assert.equal(eventItems.length, 3);
     for (const item of eventItems) {
       assert.equal(item.expiresAt, record?.expiresAt);
-      assert.ok(!('gsiSender' in item || 'gsiRcpt' in item || 'gsiDest' in item || 'receivedAt' in item));
+      assert.ok(!('gsiPool' in item || 'receivedAt' in item));
     }
     assert.equal(await store.appendEvent('msg-unknown', send), false);
     assert.equal(await store.get('msg-unknown'), null);
@@ -389,7 +392,11 @@ describe('DynamoTraceStore (dynalite)', () => {
     });
 
     it('a search shows the newest events of each message and says the older ones are left out', async () => {
-      const [found] = await store.query({ recipient: 'list@corp.example' });
+      const [found] = await store.query({
+        recipient: 'list@corp.example',
+        since: '2025-03-12',
+        until: '2025-03-13',
+      });
       assert.equal(found?.messageId, id);
       assert.deepEqual(found?.events, events.slice(-MAX_EVENTS_PER_SEARCH_RESULT));
       assert.equal(found?.eventsTruncated, true);
@@ -408,7 +415,7 @@ describe('DynamoTraceStore (dynalite)', () => {
     });
   });
 
-  describe('pointer items and query', () => {
+  describe('one index entry per message, and searches over a window', () => {
     const many = Array.from({ length: 30 }, (_, k) => `d${k}@list.example`);
     const m1 = summary('q1', '2025-03-11T08:00:00.000Z', {
       sender: 'Alice@Q.example',
@@ -417,19 +424,23 @@ describe('DynamoTraceStore (dynalite)', () => {
     });
     const m2 = summary('q2', '2025-03-11T09:00:00.000Z', {
       sender: 'alice@q.example',
-      recipients: ['bob@q.example', 'Dave@z.example'],
+      recipients: ['bob@q.example', 'dave@z.example'],
       destinations: ['bob@q.example', 'dave@z.example'],
     });
     const m3 = summary('q3', '2025-03-11T10:00:00.000Z', {
       sender: 'other@q.example',
       recipients: ['bob@q.example'],
       destinations: many,
+      pool: 'high-risk',
+      reasons: ['spam'],
     });
     const m4 = summary('q4', '2025-03-11T11:00:00.000Z', {
       sender: '',
       recipients: ['bob@q.example'],
       destinations: ['bob@q.example'],
     });
+    /** The day of the four messages: every search names its window. */
+    const DAY = { since: '2025-03-11T00:00:00Z', until: '2025-03-11T23:59:59Z' };
     const ids = (records: { messageId: string }[]) => records.map((r) => r.messageId);
 
     before(async () => {
@@ -439,139 +450,131 @@ describe('DynamoTraceStore (dynalite)', () => {
         await store.claim(s.messageId, now, LEASE_MS);
         await store.recordSend(s.messageId, 1, sendRecord(0), s, true);
       }
-      // q2: the summary in a first call, final by another container (no memory of it).
+      // q2: the summary in a first call, final by another container (no memory of its plan).
       await store.claim('q2', now, LEASE_MS);
       await store.recordSend('q2', 1, sendRecord(0), m2, false);
       await newStore().recordSend('q2', 1, sendRecord(1), null, true);
-      // q3: 30 destinations, summary remembered by this instance from an earlier call.
+      // q3: 30 destinations, summary written by an earlier call.
       await store.claim('q3', now, LEASE_MS);
       await store.recordSend('q3', 1, null, m3, false);
       emu.resetCounts();
-      await store.recordSend('q3', 1, sendRecord(0, 'sent', { to: many }), null, true);
+      await store.recordSend('q3', 1, sendRecord(0, 'sent', { to: many, pool: 'high-risk' }), null, true);
     });
 
-    it('writes pointer items for every recipient/destination but the first, 25 per BatchWriteItem', async () => {
-      assert.deepEqual(
-        emu.requests(),
-        { BatchWriteItem: 2, UpdateItem: 1 },
-        'q3: 29 pointers + the final update',
-      );
-      const q3 = await itemsOf('q3');
-      const pointers = q3.filter((i) => i.sk !== 'MSG');
-      assert.equal(pointers.length, 29);
-      assert.deepEqual(
-        pointers.find((p) => p.sk === 'R#d17@list.example'),
-        {
-          pk: 'M#q3',
-          sk: 'R#d17@list.example',
-          messageId: 'q3',
-          receivedAt: m3.receivedAt,
-          gsiDest: 'd17@list.example',
-          expiresAt: epoch(m3.receivedAt) + RETENTION_DAYS * 86_400,
-        },
-      );
-      assert.equal(
-        pointers.find((p) => p.sk === 'R#d0@list.example'),
-        undefined,
-        'the first destination is on the main item',
-      );
-      const q2 = await itemsOf('q2');
-      assert.deepEqual(
-        q2.filter((i) => i.sk !== 'MSG'),
-        [
-          {
-            pk: 'M#q2',
-            sk: 'R#dave@z.example',
-            messageId: 'q2',
-            receivedAt: m2.receivedAt,
-            // A recipient too: found through byRecipient, no byDestination entry (issue 16).
-            gsiRcpt: 'dave@z.example',
-            expiresAt: epoch(m2.receivedAt) + RETENTION_DAYS * 86_400,
-          },
-        ],
-      );
-      const q1 = await itemsOf('q1');
-      assert.deepEqual(
-        q1.map((i) => i.sk),
-        ['MSG', 'R#carol@q.example'],
-      );
-      assert.equal(q1[0]?.gsiDest, 'bob@q.example', 'index keys are lower-cased');
-      assert.equal(q1[0]?.sender, 'alice@q.example');
-      assert.equal((await itemsOf('q4'))[0]?.gsiSender, '<>');
-    });
-
-    it('one index entry per distinct address and the sender, no more (issue 16: a write unit each)', async () => {
-      const entries = async (id: string) =>
-        (await itemsOf(id)).flatMap((item) =>
-          ['gsiSender', 'gsiRcpt', 'gsiDest'].filter((k) => k in item).map((k) => `${k}=${String(item[k])}`),
+    it('a message is one item whatever its recipients: no pointer items, one final update', async () => {
+      assert.deepEqual(emu.requests(), { UpdateItem: 1 }, 'q3: 30 destinations, the final update alone');
+      for (const id of ['q1', 'q2', 'q3', 'q4']) {
+        const items = await itemsOf(id);
+        assert.deepEqual(
+          items.map((i) => i.sk),
+          ['MSG'],
+          id,
         );
-      // q2: recipients bob, dave, sent on to the same two: found by recipient through both.
-      assert.deepEqual((await entries('q2')).sort(), [
-        'gsiRcpt=bob@q.example',
-        'gsiRcpt=dave@z.example',
-        'gsiSender=alice@q.example',
-      ]);
-      // q1: a list address expanded to two others: each is an entry of its own.
-      assert.deepEqual((await entries('q1')).sort(), [
-        'gsiDest=bob@q.example',
-        'gsiDest=carol@q.example',
-        'gsiRcpt=team@corp.example',
-        'gsiSender=alice@q.example',
-      ]);
+        assert.deepEqual(
+          Object.keys(items[0] ?? {}).filter((k) => k.startsWith('gsi')),
+          ['gsiPool'],
+          `${id}: one index key`,
+        );
+      }
+      assert.match(String((await itemsOf('q3'))[0]?.gsiPool), /^high-risk#2025-03-11#[0-3]$/);
+      assert.equal((await itemsOf('q4'))[0]?.sender, '<>');
+      assert.equal((await itemsOf('q1'))[0]?.sender, 'alice@q.example', 'the sender is stored lower-case');
     });
 
     it('finds messages by sender, most recent first, case-insensitively', async () => {
-      assert.deepEqual(ids(await store.query({ sender: 'ALICE@q.example' })), ['q2', 'q1']);
-      assert.deepEqual(ids(await store.query({ sender: 'other@q.example' })), ['q3']);
-      assert.deepEqual(ids(await store.query({ sender: 'nobody@example.com' })), []);
-      const nullSender = await store.query({ sender: '' });
+      assert.deepEqual(ids(await store.query({ sender: 'ALICE@q.example', ...DAY })), ['q2', 'q1']);
+      assert.deepEqual(ids(await store.query({ sender: 'other@q.example', ...DAY })), ['q3']);
+      assert.deepEqual(ids(await store.query({ sender: 'nobody@example.com', ...DAY })), []);
+      const nullSender = await store.query({ sender: '', ...DAY });
       assert.deepEqual(ids(nullSender), ['q4']);
       assert.equal(nullSender[0]?.summary?.sender, '', 'the null sender reads back as ""');
-      assert.deepEqual(ids(await store.query({ sender: '<>' })), ['q4']);
-      const [q1] = await store.query({ sender: 'alice@q.example', until: '2025-03-11T08:30:00Z' });
+      assert.deepEqual(ids(await store.query({ sender: '<>', ...DAY })), ['q4']);
+      const [q1] = await store.query({
+        sender: 'alice@q.example',
+        since: DAY.since,
+        until: '2025-03-11T08:30:00Z',
+      });
       assert.equal(q1?.summary?.sender, 'alice@q.example', 'stored lower-case');
       assert.deepEqual(q1?.summary?.destinations, m1.destinations, 'address lists keep their case');
       assert.equal(q1?.status, 'done');
       assert.deepEqual(q1?.sends, [sendRecord(0)]);
     });
 
-    it('finds messages by recipient or destination through the main item and pointers, deduplicated', async () => {
-      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example' })), ['q4', 'q3', 'q2', 'q1']);
-      assert.deepEqual(ids(await store.query({ recipient: 'BOB@q.example', limit: 2 })), ['q4', 'q3']);
-      assert.deepEqual(ids(await store.query({ recipient: 'd17@list.example' })), ['q3']);
-      assert.deepEqual(ids(await store.query({ recipient: 'd0@list.example' })), ['q3']);
-      assert.deepEqual(ids(await store.query({ recipient: 'dave@z.example' })), ['q2']);
-      assert.deepEqual(ids(await store.query({ recipient: 'carol@q.example' })), ['q1']);
-      assert.deepEqual(ids(await store.query({ recipient: 'team@corp.example' })), ['q1']);
-      assert.deepEqual(ids(await store.query({ recipient: 'nobody@q.example' })), []);
-      const q2 = (await store.query({ recipient: 'dave@z.example' }))[0];
+    it('finds messages by recipient or destination, any of 30, deduplicated', async () => {
+      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example', ...DAY })), ['q4', 'q3', 'q2']);
+      assert.deepEqual(ids(await store.query({ recipient: 'BOB@q.example', limit: 2, ...DAY })), [
+        'q4',
+        'q3',
+      ]);
+      assert.deepEqual(ids(await store.query({ recipient: 'd17@list.example', ...DAY })), ['q3']);
+      assert.deepEqual(ids(await store.query({ recipient: 'd29@list.example', ...DAY })), ['q3']);
+      assert.deepEqual(ids(await store.query({ recipient: 'dave@z.example', ...DAY })), ['q2']);
+      assert.deepEqual(ids(await store.query({ recipient: 'carol@q.example', ...DAY })), ['q1']);
+      assert.deepEqual(ids(await store.query({ recipient: 'team@corp.example', ...DAY })), ['q1']);
+      assert.deepEqual(ids(await store.query({ recipient: 'nobody@q.example', ...DAY })), []);
+      const q2 = (await store.query({ recipient: 'dave@z.example', ...DAY }))[0];
       assert.deepEqual(q2?.sends, [sendRecord(0), sendRecord(1)]);
       assert.deepEqual(q2?.summary, m2);
+      const q3 = (await store.query({ recipient: 'd0@list.example', ...DAY }))[0];
+      assert.deepEqual(q3?.summary, m3);
+      assert.deepEqual(q3?.sends, [sendRecord(0, 'sent', { to: many, pool: 'high-risk' })]);
     });
 
-    it('combines recipient with sender and a time range (inclusive bounds)', async () => {
-      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example', sender: 'alice@q.example' })), [
-        'q2',
-        'q1',
-      ]);
+    it('combines recipient with sender, pool, reason and a time range (inclusive bounds)', async () => {
+      assert.deepEqual(
+        ids(await store.query({ recipient: 'bob@q.example', sender: 'alice@q.example', ...DAY })),
+        ['q2'],
+      );
       assert.deepEqual(
         ids(await store.query({ recipient: 'bob@q.example', since: m2.receivedAt, until: m3.receivedAt })),
         ['q3', 'q2'],
       );
       assert.deepEqual(
-        ids(await store.query({ recipient: 'bob@q.example', since: new Date('2025-03-11T09:30:00Z') })),
+        ids(
+          await store.query({
+            recipient: 'bob@q.example',
+            since: new Date('2025-03-11T09:30:00Z'),
+            until: DAY.until,
+          }),
+        ),
         ['q4', 'q3'],
       );
-      assert.deepEqual(ids(await store.query({ sender: 'alice@q.example', until: '2025-03-11T08:59:59Z' })), [
-        'q1',
-      ]);
       assert.deepEqual(
-        ids(await store.query({ recipient: 'bob@q.example', sender: '<>', since: '2025-03-11' })),
-        ['q4'],
+        ids(
+          await store.query({ sender: 'alice@q.example', since: DAY.since, until: '2025-03-11T08:59:59Z' }),
+        ),
+        ['q1'],
       );
+      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example', sender: '<>', ...DAY })), ['q4']);
+      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example', pool: 'high-risk', ...DAY })), [
+        'q3',
+      ]);
+      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example', reason: 'spam', ...DAY })), [
+        'q3',
+      ]);
+      assert.deepEqual(ids(await store.query({ pool: 'normal', ...DAY })), ['q4', 'q2', 'q1']);
     });
 
-    it('pages through an index until the limit is reached after filtering', async () => {
+    it('without since/until a search covers the 24 hours up to the store clock', async () => {
+      const clocked = (iso: string) =>
+        new DynamoTraceStore({
+          client: ddb,
+          tableName: TABLE,
+          retentionDays: RETENTION_DAYS,
+          clock: () => at(iso),
+        });
+      assert.deepEqual(ids(await clocked('2025-03-11T12:00:00Z').query({ sender: 'alice@q.example' })), [
+        'q2',
+        'q1',
+      ]);
+      // 24 hours after 09:00 reaches back to q2 only.
+      assert.deepEqual(ids(await clocked('2025-03-12T08:30:00Z').query({ sender: 'alice@q.example' })), [
+        'q2',
+      ]);
+      assert.deepEqual(ids(await clocked('2025-03-13T00:00:00Z').query({ sender: 'alice@q.example' })), []);
+    });
+
+    it('pages through the window until the limit is reached after filtering', async () => {
       const now = at('2025-03-12T12:00:00Z');
       for (let k = 0; k < 7; k++) {
         const id = `page-${k}`;
@@ -583,29 +586,52 @@ describe('DynamoTraceStore (dynalite)', () => {
         await store.claim(id, now, LEASE_MS);
         await store.recordSend(id, 1, null, s, true);
       }
-      assert.deepEqual(ids(await store.query({ recipient: 'paged@rcpt.example', limit: 3 })), [
+      const window = { since: '2025-03-12T00:00:00Z', until: '2025-03-12T12:00:00Z' };
+      assert.deepEqual(ids(await store.query({ recipient: 'paged@rcpt.example', limit: 3, ...window })), [
         'page-6',
         'page-5',
         'page-4',
       ]);
       assert.deepEqual(
-        ids(await store.query({ recipient: 'paged@rcpt.example', sender: 'wanted@example.com', limit: 1 })),
+        ids(
+          await store.query({
+            recipient: 'paged@rcpt.example',
+            sender: 'wanted@example.com',
+            limit: 1,
+            ...window,
+          }),
+        ),
         ['page-1'],
       );
       assert.deepEqual(
-        ids(await store.query({ recipient: 'paged@rcpt.example', sender: 'wanted@example.com', limit: 5 })),
+        ids(
+          await store.query({
+            recipient: 'paged@rcpt.example',
+            sender: 'wanted@example.com',
+            limit: 5,
+            ...window,
+          }),
+        ),
         ['page-1', 'page-0'],
       );
-      assert.equal((await store.query({ recipient: 'paged@rcpt.example' })).length, 7);
+      assert.equal((await store.query({ recipient: 'paged@rcpt.example', ...window })).length, 7);
     });
 
-    it('rejects a query without sender or recipient, and bad times', async () => {
+    it('rejects a query without a criterion, bad times and windows over 31 days', async () => {
       await assert.rejects(store.query({}), InvalidInputError);
       await assert.rejects(store.query({ sender: 'a@b', since: 'yesterday-ish' }), (err: unknown) => {
         assert.ok(err instanceof InvalidInputError);
         assert.match(err.message, /since/);
         return true;
       });
+      await assert.rejects(
+        store.query({ sender: 'a@b', since: '2025-01-01', until: '2025-03-01' }),
+        /at most 31/,
+      );
+      await assert.rejects(
+        store.query({ sender: 'a@b', since: '2025-03-02', until: '2025-03-01' }),
+        /after until/,
+      );
     });
   });
 
@@ -660,52 +686,68 @@ describe('DynamoTraceStore (dynalite)', () => {
       }
     });
 
-    it('retries UnprocessedItems of BatchWriteItem with backoff', async () => {
+    it('retries UnprocessedKeys of BatchGetItem with backoff', async () => {
       const doc = DynamoDBDocumentClient.from(ddb);
       const mock = mockClient(doc);
       const faulty = newStore(doc);
+      const window = {
+        sender: 'a@x.example',
+        pool: 'normal' as const,
+        since: '2025-03-10',
+        until: '2025-03-10T23:00:00Z',
+      };
       try {
-        const s = summary('m-batch', '2025-03-10T10:00:00.000Z', {
-          destinations: ['a@x.example', 'b@x.example', 'c@x.example'],
-        });
-        mock.on(UpdateCommand).resolves({});
-        const left = { PutRequest: { Item: { pk: 'M#m-batch', sk: 'R#c@x.example' } } };
+        const key = { pk: 'M#m-batch', sk: 'MSG' };
+        const receivedAt = '2025-03-10T10:00:00.000Z';
+        const item = { ...key, messageId: 'm-batch', receivedAt, sender: 'a@x.example' };
+        const entry = { ...key, gsiPool: 'normal#2025-03-10#0', receivedAt };
+        mock.on(QueryCommand).resolves({ Items: [entry] });
         mock
-          .on(BatchWriteCommand)
-          .resolvesOnce({ UnprocessedItems: { [TABLE]: [left] } })
-          .resolves({});
-        await faulty.recordSend('m-batch', 1, null, s, true);
-        const calls = mock.commandCalls(BatchWriteCommand);
-        assert.equal(calls.length, 2);
+          .on(BatchGetCommand)
+          .resolvesOnce({ Responses: { [TABLE]: [] }, UnprocessedKeys: { [TABLE]: { Keys: [key] } } })
+          .resolves({ Responses: { [TABLE]: [item] } });
         assert.deepEqual(
-          calls[0]?.args[0].input.RequestItems?.[TABLE]?.map((r) => r.PutRequest?.Item?.sk),
-          ['R#b@x.example', 'R#c@x.example'],
+          (await faulty.query(window)).map((r) => r.messageId),
+          ['m-batch'],
         );
-        assert.deepEqual(calls[1]?.args[0].input.RequestItems?.[TABLE], [left]);
-        // Pointers are written before the fenced final update.
-        assert.equal(mock.commandCalls(UpdateCommand).length, 1);
-
+        assert.equal(mock.commandCalls(BatchGetCommand).length, 2);
         mock.reset();
-        mock.on(UpdateCommand).resolves({});
-        mock.on(BatchWriteCommand).resolves({ UnprocessedItems: { [TABLE]: [left] } });
-        await assert.rejects(faulty.recordSend('m-batch', 1, null, s, true), TransientDependencyError);
-        assert.equal(mock.commandCalls(UpdateCommand).length, 0, 'not marked done when its pointers failed');
+        mock.on(QueryCommand).resolves({ Items: [entry] });
+        mock
+          .on(BatchGetCommand)
+          .resolves({ Responses: { [TABLE]: [] }, UnprocessedKeys: { [TABLE]: { Keys: [key] } } });
+        await assert.rejects(faulty.query(window), TransientDependencyError);
       } finally {
         mock.restore();
       }
     });
   });
 
-  it('createTables describes the three KEYS_ONLY indexes sorted by receivedAt', async () => {
-    const out = await ddb.send(
-      new RawQueryCommand({
-        TableName: TABLE,
-        IndexName: 'bySender',
-        KeyConditionExpression: 'gsiSender = :s',
-        ExpressionAttributeValues: { ':s': { S: 'alice@example.com' } },
-        Limit: 1,
-      }),
-    );
-    assert.deepEqual(Object.keys(out.Items?.[0] ?? {}).sort(), ['gsiSender', 'pk', 'receivedAt', 'sk']);
+  it('createTables describes the one index, byPoolDay, sorted by receivedAt and projecting the search fields', async () => {
+    const entries = [];
+    for (let shard = 0; shard < 4; shard++) {
+      const out = await ddb.send(
+        new RawQueryCommand({
+          TableName: TABLE,
+          IndexName: 'byPoolDay',
+          KeyConditionExpression: 'gsiPool = :p',
+          ExpressionAttributeValues: { ':p': { S: `normal#2025-03-11#${shard}` } },
+        }),
+      );
+      entries.push(...(out.Items ?? []));
+    }
+    assert.ok(entries.length >= 3, 'q1, q2, q4 are normal mail of 2025-03-11');
+    for (const entry of entries) {
+      assert.deepEqual(Object.keys(entry).sort(), [
+        'destinations',
+        'gsiPool',
+        'pk',
+        'reasons',
+        'receivedAt',
+        'recipients',
+        'sender',
+        'sk',
+      ]);
+    }
   });
 });

@@ -258,11 +258,18 @@ describe('delivery pools', () => {
 });
 
 describe('SES events → feedback function', () => {
-  it('routes the SES events of the three configuration sets from the default bus to the feedback function', () => {
+  it('routes the failure events of the three configuration sets from the default bus to the feedback function', () => {
+    // By default (trace.deliveryEvents false) neither Email Sent nor Email Delivered: issue 16.
     template.hasResourceProperties('AWS::Events::Rule', {
       EventPattern: {
         source: ['aws.ses'],
-        'detail-type': Match.arrayWith(['Email Delivered', 'Email Bounced', 'Email Complaint Received']),
+        'detail-type': [
+          'Email Bounced',
+          'Email Complaint Received',
+          'Email Rejected',
+          'Email Delivery Delayed',
+          'Email Rendering Failed',
+        ],
         detail: {
           mail: {
             tags: {
@@ -544,7 +551,7 @@ describe('trace API (SPEC 6: an authenticated HTTP endpoint)', () => {
           Action: ['dynamodb:BatchGetItem', 'dynamodb:GetItem', 'dynamodb:Query'],
           Resource: sortJson([
             getAtt(ids.trace),
-            ...['bySender', 'byRecipient', 'byDestination', 'byPoolDay'].map((index) => ({
+            ...['byPoolDay'].map((index) => ({
               'Fn::Join': ['', [getAtt(ids.trace), `/index/${index}`]],
             })),
           ]),

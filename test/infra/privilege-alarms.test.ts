@@ -92,9 +92,9 @@ describe('the router role: exactly what its calls need', () => {
       { Action: 's3:ListBucket', Effect: 'Allow', Resource: getAtt(bucket) },
       // DynamoLimitsStore: conditional UpdateItem, GetItem (learnWindow). No Query, no index.
       { Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], Effect: 'Allow', Resource: getAtt(limits) },
-      // DynamoTraceStore: UpdateItem (claim, recordSend, release), GetItem, BatchWriteItem (pointers).
+      // DynamoTraceStore: UpdateItem (claim, recordSend, release), GetItem. No batch writes.
       {
-        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem', 'dynamodb:BatchWriteItem'],
+        Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
         Effect: 'Allow',
         Resource: getAtt(trace),
       },
@@ -201,13 +201,7 @@ describe('trace readers and the trace API', () => {
       {
         Action: ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'],
         Effect: 'Allow',
-        Resource: [
-          trace,
-          join(trace, '/index/bySender'),
-          join(trace, '/index/byRecipient'),
-          join(trace, '/index/byDestination'),
-          join(trace, '/index/byPoolDay'),
-        ],
+        Resource: [trace, join(trace, '/index/byPoolDay')],
       },
     ]);
   });

@@ -4,7 +4,8 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
+import type { CfnRule } from 'aws-cdk-lib/aws-events';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { OutboundPoolsError } from '../../functions/core/errors.js';
@@ -238,5 +239,39 @@ describe('log retention', () => {
       'logRetentionDays',
       'CloudWatch Logs keeps logs for one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days (got 8)',
     );
+  });
+});
+
+describe('feedback rule: which SES events reach the feedback function (issue 16)', () => {
+  const SES_EVENTS = [
+    'Email Sent',
+    'Email Delivered',
+    'Email Bounced',
+    'Email Complaint Received',
+    'Email Rejected',
+    'Email Delivery Delayed',
+    'Email Rendering Failed',
+  ];
+  const FAILURES = SES_EVENTS.slice(2);
+  /** The SES detail types the synthesized rule matches (EventBridge: an exact value in the list). */
+  const matched = (trace: Record<string, unknown>): string[] => {
+    const pools = buildConstruct({ config: infraConfig({ trace }) });
+    const rule = pools.feedback.rule.node.defaultChild as CfnRule;
+    const pattern = Stack.of(rule).resolve(rule.eventPattern) as Record<string, unknown>;
+    assert.deepEqual(pattern.source, ['aws.ses']);
+    const types = pattern['detail-type'] as string[];
+    return SES_EVENTS.filter((t) => types.includes(t));
+  };
+
+  it('by default only the failures: no Send, no Delivery', () => {
+    assert.deepEqual(matched({}), FAILURES);
+  });
+
+  it('trace.deliveryEvents: true adds Email Delivered, still no Email Sent', () => {
+    assert.deepEqual(matched({ deliveryEvents: true }), ['Email Delivered', ...FAILURES]);
+  });
+
+  it('trace.deliveryEvents must be a boolean', () => {
+    assert.throws(() => infraConfig({ trace: { deliveryEvents: 'yes' } }), /trace\.deliveryEvents/);
   });
 });

@@ -1,8 +1,9 @@
 /**
- * Trace by pool, reason and time window (issue 15 item 9) on the local DynamoDB emulator:
- * messages written by the router's own trace store, then found through the sparse `byPoolDay`
- * index by the store, the lookup (relative times, validation), the HTTP API and the CLI. The
- * oracle is the seeded list filtered in plain code.
+ * Trace by sender, recipient, pool, reason and time window (issue 15 item 9, issue 16) on the
+ * local DynamoDB emulator: messages written by the router's own trace store, then found through
+ * the `byPoolDay` index (every message, one entry each) by the store, the lookup (relative
+ * times, validation), the HTTP API and the CLI. The oracle is the seeded list filtered in plain
+ * code.
  */
 import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
@@ -158,14 +159,14 @@ describe('trace by pool, reason and time window', () => {
       )
     ).map((r) => r.messageId);
 
-  it('no write added: normal mail carries no window key, and every message costs the same requests', async () => {
+  it('every message has its window key, written with the summary: two writes per message', async () => {
     const doc = DynamoDBDocumentClient.from(client);
     const item = async (id: string) =>
       (await doc.send(new GetCommand({ TableName: TABLE, Key: mainKey(id) }))).Item;
-    assert.equal((await item('n1'))?.[TRACE_POOL_INDEX_PK], undefined);
+    assert.match(String((await item('n1'))?.[TRACE_POOL_INDEX_PK]), /^normal#2026-12-07#[0-3]$/);
     assert.match(String((await item('h1'))?.[TRACE_POOL_INDEX_PK]), /^high-risk#2026-12-07#[0-3]$/);
     assert.match(String((await item('h4'))?.[TRACE_POOL_INDEX_PK]), /^high-risk#2026-12-06#[0-3]$/);
-    // The same two writes (claim, final update) for a normal and an indexed message.
+    // The same two writes (claim, final update) for every message.
     assert.equal(writes.get('n1'), 2);
     for (const s of SEEDS) assert.equal(writes.get(s.id), 2, s.id);
     // The shard comes from the message id: the high-risk mail of one day spreads out.
@@ -227,6 +228,27 @@ describe('trace by pool, reason and time window', () => {
     assert.deepEqual(await search({ recipient: 'alias@example.com', pool: 'relay' }), ['r1']);
   });
 
+  it('a sender or a recipient alone searches every pool over the window (default: the last 24 hours)', async () => {
+    const day = ago(24 * 60);
+    assert.deepEqual(
+      await search({ sender: 'bulk@good.test' }),
+      expected((s) => s.sender === 'bulk@good.test', day, NOW.toISOString()),
+    );
+    assert.deepEqual(await search({ sender: 'bulk@good.test' }), ['b1', 'b2', 'b3']);
+    assert.deepEqual(await search({ sender: 'BULK@good.test', since: 'today' }), ['b1', 'b2']);
+    assert.deepEqual(await search({ sender: 'spam@bad.test' }), ['h1', 'b4']);
+    // Every seed went from alias@example.com to dest@remote.test: found by either address.
+    const recent = expected(() => true, ago(60), NOW.toISOString());
+    assert.deepEqual(await search({ recipient: 'dest@remote.test', since: '1h' }), recent);
+    assert.deepEqual(await search({ recipient: 'Alias@Example.com', since: '1h' }), recent);
+    assert.deepEqual(await search({ recipient: 'nobody@remote.test' }), []);
+    assert.deepEqual(await search({ recipient: 'dest@remote.test', sender: 'r@relay.test', since: '1h' }), [
+      'r1',
+    ]);
+    // Outside the window: not found.
+    assert.deepEqual(await search({ sender: 'bulk@good.test', until: '2026-12-06T21:00:00Z' }), []);
+  });
+
   it('relative times: 30m, 1h, 2d, 1w, today, yesterday, now, ISO', () => {
     const t = (v: string) => parseWhen(v, 'since', NOW)?.toISOString();
     assert.equal(t('30m'), ago(30));
@@ -274,12 +296,7 @@ describe('trace by pool, reason and time window', () => {
       /is after --until/,
     ],
     ['a window over 31 days', { reason: 'spam', since: '40d' }, '--since', /at most 31 days/],
-    [
-      'normal alone',
-      { pool: 'normal', since: '1h' },
-      '--pool',
-      /normal mail is found by --sender or --recipient only/,
-    ],
+    ['a search by sender over 31 days', { sender: 'a@b.test', since: '32d' }, '--since', /at most 31 days/],
     ['a message id and a pool', { messageId: 'm-1', pool: 'blocked' }, '--message-id', /cannot be combined/],
     ['nonsense time', { pool: 'blocked', since: 'last week' }, '--since', /not a time: "last week"/],
     ['a negative duration', { pool: 'blocked', since: '-1h' }, '--since', /not a time/],
