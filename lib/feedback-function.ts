@@ -3,12 +3,10 @@
  * configuration sets reach it through an EventBridge rule on the default bus; it files each
  * under the trace record of the message its send belongs to.
  *
- * Which events the rule lets through (issue 16): the failures — bounce, complaint, reject,
- * delivery delay, rendering failure — always; `Email Delivered` only with the configuration's
- * `trace.deliveryEvents` (one invocation and one write unit per copy, for the bulk of the
- * mail); `Email Sent` never (the router records the send itself). SES still publishes every
- * event to the configuration sets' CloudWatch destination, so the delivery metrics and the
- * dashboard count deliveries either way (`lib/delivery-pools.ts`).
+ * Which events the rule lets through (issue 16, `functions/feedback/filed-events.ts`): the
+ * failures always; `Email Delivered` only with the configuration's `trace.deliveryEvents`;
+ * `Email Sent` never. SES still publishes every event to the configuration sets' CloudWatch
+ * destination, so the delivery metrics and the dashboard count deliveries either way.
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -18,26 +16,11 @@ import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
 import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { feedbackDetailTypes } from '../functions/feedback/filed-events.js';
 import { DeadLetterQueue } from './dead-letter-queue.js';
 import { projectFunction } from './lambda-bundling.js';
 import type { IOutboundPoolsTables } from './tables.js';
 import { checkInteger } from './validation.js';
-
-/** The SES events (EventBridge detail types, source `aws.ses`) the feedback function always files. */
-export const FAILURE_EVENT_DETAIL_TYPES: readonly string[] = [
-  'Email Bounced',
-  'Email Complaint Received',
-  'Email Rejected',
-  'Email Delivery Delayed',
-  'Email Rendering Failed',
-];
-/** Filed only with `trace.deliveryEvents`. */
-export const DELIVERY_EVENT_DETAIL_TYPE = 'Email Delivered';
-
-/** The detail types the feedback rule matches. */
-export function feedbackDetailTypes(deliveryEvents: boolean): string[] {
-  return [...(deliveryEvents ? [DELIVERY_EVENT_DETAIL_TYPE] : []), ...FAILURE_EVENT_DETAIL_TYPES];
-}
 
 /** Properties of {@link FeedbackFunction}. */
 export interface FeedbackFunctionProps {

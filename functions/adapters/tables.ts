@@ -104,8 +104,9 @@ export const TRACE_POOL_INDEX = 'byPoolDay';
 export const TRACE_POOL_INDEX_PK = 'gsiPool';
 /**
  * What a search filters on, projected into the index entry so a search reads the index alone
- * for its matches. Ordinary mail's entry stays well under 1 KB (one write unit); a message with
- * 50 recipients and 50 destinations of ~25 bytes each weighs about 2.8 KB (3 WRU).
+ * for its matches. Ordinary mail's entry stays well under 1 KB (one write unit); a message to
+ * 50 destinations of ~27 bytes each weighs about 1.5 KB (2 WRU), as does its main item
+ * (`test/bench/dynamo-units.test.ts`).
  */
 export const TRACE_POOL_INDEX_ATTRIBUTES: readonly string[] = [
   'reasons',

@@ -1,7 +1,9 @@
 /**
- * The feedback Lambda: consumes the SES events of the three configuration sets (delivery,
- * bounce, complaint, reject, delivery delay) and appends each to the trace record of the
- * received message its send belongs to. A failure throws, so SNS/EventBridge retry it.
+ * The feedback Lambda: consumes the SES events of the three configuration sets that the
+ * stack's rule lets through (`filed-events.ts`: bounce, complaint, reject, delivery delay,
+ * rendering failure; delivery too with `trace.deliveryEvents`) and appends each to the trace
+ * record of the received message its send belongs to. A failure throws, so SNS/EventBridge
+ * retry it.
  *
  * SES's `Send` event is not filed: it says only that SES accepted the SendEmail call, which the
  * router already recorded on the main item (`sends[i]`: SES message id, time, pool) with the

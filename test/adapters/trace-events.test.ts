@@ -94,7 +94,7 @@ describe('trace event items', () => {
     const lifecycle = ['Send', 'DeliveryDelay', 'Delivery', 'Bounce', 'Complaint', 'Open'];
     const keys = lifecycle.map((type) => eventSortKey({ ...e, type }));
     assert.deepEqual([...keys].sort(), keys);
-    // Events sort before the message's main item (MSG) and its pointer items (R#...).
+    // Events sort before the message's main item (MSG).
     assert.ok(eventSortKey({ ...e, at: '\uffff' }) < 'MSG');
   });
 });

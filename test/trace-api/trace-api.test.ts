@@ -81,26 +81,31 @@ describe('trace API', () => {
   });
 
   it('searches by sender and by recipient, most recent first, within the limit and range', async () => {
-    const bySender = await call(urlEvent('/messages', 'sender=Alice%40Sender.test'));
+    // The messages were received on NOW's day, more than the default 24 hours ago: a window.
+    const day = 'since=2026-11-23&until=2026-11-24';
+    const bySender = await call(urlEvent('/messages', `sender=Alice%40Sender.test&${day}`));
     assert.equal(bySender.status, 200);
     assert.deepEqual(
       bySender.body.messages?.map((m) => m.messageId),
       ['msg-api-2', 'msg-api-1'],
     );
-    const limited = await call(urlEvent('/messages', 'recipient=alias@example.com&limit=1'));
+    const limited = await call(urlEvent('/messages', `recipient=alias@example.com&limit=1&${day}`));
     assert.deepEqual(
       limited.body.messages?.map((m) => m.messageId),
       ['msg-api-2'],
     );
     const later = new Date(NOW.getTime() + 30_000).toISOString();
     const since = await call(
-      urlEvent('/messages', `sender=alice@sender.test&since=${encodeURIComponent(later)}`),
+      urlEvent('/messages', `sender=alice@sender.test&since=${encodeURIComponent(later)}&until=2026-11-24`),
     );
     assert.deepEqual(
       since.body.messages?.map((m) => m.messageId),
       ['msg-api-2'],
     );
-    const none = await call(urlEvent('/messages', 'sender=nobody@sender.test'));
+    const none = await call(urlEvent('/messages', `sender=nobody@sender.test&${day}`));
+    // Without since/until: the last 24 hours, which hold neither.
+    const recent = await call(urlEvent('/messages', 'sender=alice@sender.test'));
+    assert.deepEqual(recent.body.messages, []);
     assert.deepEqual(none.body.messages, []);
   });
 
@@ -118,7 +123,18 @@ describe('trace API', () => {
       recording,
     );
     assert.equal(r.status, 200);
-    assert.deepEqual(asked, [{ sender: 'alice+tag@sender.test', recipient: 'a+b@example.com', limit: 50 }]);
+    const [q] = asked as { since: Date; until: Date }[];
+    assert.deepEqual(asked, [
+      {
+        sender: 'alice+tag@sender.test',
+        recipient: 'a+b@example.com',
+        since: q?.since,
+        until: q?.until,
+        limit: 50,
+      },
+    ]);
+    // The default window: the 24 hours up to now.
+    assert.equal(q!.until.getTime() - q!.since.getTime(), 24 * 3_600_000);
   });
 
   it('applies a time range to a message id lookup too', async () => {
