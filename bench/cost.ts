@@ -1,9 +1,10 @@
 /**
  * Cost per million received messages, all in, besides SES's own fees (receiving, sending,
- * data): the router's Lambda, the feedback function's Lambda (one invocation per SES event:
- * Send and Delivery of each copy), DynamoDB units as the transport measured them, the S3 PUT
- * of SES's receipt action and the router's GET, and CloudWatch Logs ingestion of what the
- * handlers write. Prices and assumptions are documented in bench/README.md.
+ * data): the router's Lambda, the feedback function's Lambda (one invocation per SES event the
+ * stack's rule delivers: by default failures only, `functions/feedback/filed-events.ts`),
+ * DynamoDB units as the transport measured them, the S3 PUT of SES's receipt action and the
+ * router's GET, and CloudWatch Logs ingestion of what the handlers write. Prices and
+ * assumptions are documented in bench/README.md.
  */
 import type { CpuResult, LogsResult } from './deployed-child.js';
 
@@ -22,16 +23,24 @@ export const PRICES = {
 
 /** Assumptions of the cost model (documented in bench/README.md). */
 export const ASSUMPTIONS = {
-  routerMemoryMb: 1024,
+  /** `RouterFunction`'s default memory (lib/router-function.ts). */
+  routerMemoryMb: 512,
   feedbackMemoryMb: 256,
   /** Lambda gives one full vCPU at 1,769 MB; CPU time stretches below it. */
   vcpuAtMb: 1769,
   /** Round trips inside the region, per request (added to the CPU time for the duration). */
   latencyMs: { dynamodbWrite: 6, dynamodbRead: 4, s3Get: 15, sesSend: 40, sesRead: 15 },
-  /** Lambda's own START/END/REPORT lines per invocation, ingested into the log group. */
-  platformLogBytesPerInvocation: 350,
-  /** SES events per copy the feedback function files (Send, Delivery). */
-  feedbackEventsPerMessage: 2,
+  /**
+   * Lambda's own START/END/REPORT lines per invocation: none, since the functions log in JSON
+   * with the system log level at WARN (`lib/lambda-bundling.ts`); they were ~350 bytes.
+   */
+  platformLogBytesPerInvocation: 0,
+  /**
+   * SES events per message the feedback function files with the default configuration
+   * (`trace.deliveryEvents` off: no Send, no Delivery): the failures, assumed at a 2 % bounce
+   * and complaint rate (delays, rejects and rendering failures are rarer still).
+   */
+  feedbackEventsPerMessage: 0.02,
 } as const;
 
 export interface CostPerMillion {
@@ -41,10 +50,16 @@ export interface CostPerMillion {
   s3: number;
   logs: number;
   total: number;
-  /** Of `dynamodb`, router and feedback write units per message. */
+  /**
+   * Write units of the plain message delivered, all in: the router's, plus the feedback
+   * path's for the events the default rule delivers for it (none). Issue 16's target.
+   */
   wruPerMessage: number;
+  /** Write units per message on average, with `feedbackEventsPerMessage` failures filed. */
+  wruPerMessageAverage: number;
   rruPerMessage: number;
   routerDurationMs: number;
+  /** Per filed event. */
   feedbackDurationMs: number;
   logBytesPerMessage: number;
 }
@@ -66,13 +81,27 @@ function latency(requests: Record<string, number>): number {
   return ms;
 }
 
+/**
+ * The feedback path per event it files. The bench feeds the handler every event of a send
+ * (Send and Delivery), of which it files only the Delivery (the Send it skips); a filed
+ * failure costs what a filed Delivery does (a consistent GetItem of the main item and one
+ * PutItem of an event item). So the per-event figures are divided by the share of events filed
+ * (the PutItems per event); the CPU of the skipped ones is counted in, which overstates it.
+ */
+function perFiledEvent(f: CpuResult['feedback']) {
+  const filed = f.requests['dynamodb:PutItem'] ?? 0;
+  const share = filed > 0 ? filed : 1;
+  const requests = Object.fromEntries(Object.entries(f.requests).map(([k, v]) => [k, v / share]));
+  return { wru: f.wru / share, rru: f.rru / share, cpuMs: f.cpuMsPerEvent / share, requests, share };
+}
+
 /** `cpuMs`: the router's CPU time for the message (this machine's core: a full vCPU). */
 export function costPerMillion(cpu: CpuResult, logs: LogsResult, cpuMs: number): CostPerMillion {
   const a = ASSUMPTIONS;
   const events = a.feedbackEventsPerMessage;
+  const feedback = perFiledEvent(cpu.feedback);
   const routerDurationMs = (cpuMs * a.vcpuAtMb) / a.routerMemoryMb + latency(cpu.router.requests);
-  const feedbackDurationMs =
-    (cpu.feedback.cpuMsPerEvent * a.vcpuAtMb) / a.feedbackMemoryMb + latency(cpu.feedback.requests);
+  const feedbackDurationMs = (feedback.cpuMs * a.vcpuAtMb) / a.feedbackMemoryMb + latency(feedback.requests);
   const gbSeconds = (ms: number, mb: number) => (ms / 1000) * (mb / 1024);
   const m = 1_000_000;
   const routerLambda =
@@ -82,13 +111,14 @@ export function costPerMillion(cpu: CpuResult, logs: LogsResult, cpuMs: number):
     events *
     (m * gbSeconds(feedbackDurationMs, a.feedbackMemoryMb) * PRICES.lambdaArmPerGbSecond +
       PRICES.lambdaPerMillionRequests);
-  const wruPerMessage = cpu.router.wru + events * cpu.feedback.wru;
-  const rruPerMessage = cpu.router.rru + events * cpu.feedback.rru;
+  const wruPerMessageAverage = cpu.router.wru + events * feedback.wru;
+  const rruPerMessage = cpu.router.rru + events * feedback.rru;
   const dynamodb =
-    wruPerMessage * PRICES.dynamodbPerMillionWriteRequestUnits +
+    wruPerMessageAverage * PRICES.dynamodbPerMillionWriteRequestUnits +
     rruPerMessage * PRICES.dynamodbPerMillionReadRequestUnits;
   const s3Gets = cpu.router.requests['s3:GetObject'] ?? 0;
   const s3 = (m / 1000) * (PRICES.s3PutPerThousandRequests + s3Gets * PRICES.s3GetPerThousandRequests);
+  // One "feedback filed" line per invocation, whether it filed the event or skipped it.
   const logBytesPerMessage =
     logs.routerBytes + events * logs.feedbackBytes + (1 + events) * a.platformLogBytesPerInvocation;
   const logsCost = ((m * logBytesPerMessage) / 1024 ** 3) * PRICES.cloudwatchLogsIngestionPerGb;
@@ -99,7 +129,8 @@ export function costPerMillion(cpu: CpuResult, logs: LogsResult, cpuMs: number):
     s3,
     logs: logsCost,
     total: routerLambda + feedbackLambda + dynamodb + s3 + logsCost,
-    wruPerMessage,
+    wruPerMessage: cpu.router.wru,
+    wruPerMessageAverage,
     rruPerMessage,
     routerDurationMs,
     feedbackDurationMs,

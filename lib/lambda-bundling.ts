@@ -182,6 +182,14 @@ export function projectFunction(
     timeout: props.timeout,
     role,
     logGroup,
+    // Issue 16: Lambda's advanced logging controls. JSON format, system logs at WARN: Lambda
+    // then writes no START/END/REPORT lines (platform events at INFO) for every invocation;
+    // its Duration/Errors metrics are unaffected. Application logs stay at INFO; Powertools
+    // writes its JSON lines and EMF documents through its own console, which the runtime does
+    // not rewrap (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+    loggingFormat: lambda.LoggingFormat.JSON,
+    systemLogLevelV2: lambda.SystemLogLevel.WARN,
+    applicationLogLevelV2: lambda.ApplicationLogLevel.INFO,
     ...props.invocation,
     environment: { NODE_OPTIONS: '--enable-source-maps', ...props.environment },
     bundling: bundlingOptions(props.bundling),

@@ -334,7 +334,7 @@ describe('tables', () => {
 });
 
 describe('functions', () => {
-  it('run Node.js 22 on ARM, ESM bundles, logs kept a month', () => {
+  it('run Node.js 22 on ARM, ESM bundles, logs kept a month, JSON logs without START/END/REPORT lines', () => {
     for (const [id, part] of [
       [ids.router, 'Router'],
       [ids.feedback, 'Feedback'],
@@ -345,6 +345,9 @@ describe('functions', () => {
       assert.deepEqual(props.Architectures, ['arm64']);
       assert.equal(props.Handler, 'index.handler');
       const logGroup = (props.LoggingConfig as { LogGroup: { Ref: string } }).LogGroup.Ref;
+      // Issue 16: system logs at WARN (no per-invocation platform lines), application at INFO.
+      const { LogGroup: _, ...logging } = props.LoggingConfig as Json;
+      assert.deepEqual(logging, { LogFormat: 'JSON', SystemLogLevel: 'WARN', ApplicationLogLevel: 'INFO' });
       template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
       assert.ok(logGroup.includes(part), `${part} logs to its own group (${logGroup})`);
     }
