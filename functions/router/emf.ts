@@ -52,7 +52,7 @@ interface Series {
 function aggregate(points: readonly MetricPoint[]): Series[] {
   const byKey = new Map<string, Series>();
   for (const p of points) {
-    const key = JSON.stringify([p.name, p.dimension ?? null]);
+    const key = p.dimension ? `${p.name}\u0000${p.dimension[0]}\u0000${p.dimension[1]}` : p.name;
     let s = byKey.get(key);
     if (!s) {
       s = { name: p.name, unit: p.unit, dimension: p.dimension, values: [] };

@@ -140,7 +140,10 @@ export async function createDeps(
 export function createHandler(makeDeps: () => Promise<PipelineDeps>) {
   let deps: Promise<PipelineDeps> | undefined;
   let coldStart = true;
-  async function route(event: unknown, context?: { getRemainingTimeInMillis?: () => number }) {
+  async function route(
+    event: unknown,
+    context?: { getRemainingTimeInMillis?: () => number; awsRequestId?: string },
+  ) {
     remainingMs = context?.getRemainingTimeInMillis?.bind(context);
     deps ??= makeDeps().catch((error: unknown) => {
       deps = undefined; // a bad deployment fails every invocation loudly, not just the first
@@ -149,8 +152,12 @@ export function createHandler(makeDeps: () => Promise<PipelineDeps>) {
     const messageId = (event as { Records?: { ses?: { mail?: { messageId?: string } } }[] })?.Records?.[0]
       ?.ses?.mail?.messageId;
     if (messageId) logger.appendKeys({ messageId });
-    // Issue 16: the message's metrics and its one `done` line are written once, at the end.
-    const report = new MessageReport(logger, { coldStart, metrics });
+    // Issue 16: the message's metrics and its `done` line are one line, written at the end.
+    const report = new MessageReport(logger, {
+      coldStart,
+      metrics,
+      context: { messageId, requestId: context?.awsRequestId },
+    });
     coldStart = false;
     try {
       const ready = await deps;
