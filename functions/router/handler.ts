@@ -12,7 +12,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
-import type { AwsCredentialIdentity } from '@smithy/types';
+import type { AwsCredentialIdentity, Logger as SdkLogger } from '@smithy/types';
 import { SDK_RETRY } from '../adapters/aws-errors.js';
 import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
@@ -43,6 +43,20 @@ const resolver = cachedResolver(nodeResolver());
 let remainingMs: (() => number) | undefined;
 
 /**
+ * The SDK clients' logger: silent, as the SDK's default `NoOpLogger`, but without `info`. The
+ * SDK's logger middleware writes one `info` record per request, `logger?.info?.({ input:
+ * filter(input), output: filter(output) })`, and the filters walk every request and response
+ * through the operation's schema to mask sensitive members — even for the no-op logger, whose
+ * `info` drops the result. Without an `info` the optional call skips its arguments too: about
+ * 1% of the router's CPU per message (issue 16). `debug`, `warn` and `error` stay (no-ops).
+ */
+export const QUIET_SDK_LOGGER = {
+  debug: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+} as unknown as SdkLogger;
+
+/**
  * SDK client configuration applied to every client `createDeps` builds (S3, DynamoDB, SESv2,
  * SSM; region and credentials to the SNS publisher, which signs its own requests and takes
  * `fetch`): the bench and tests run the real adapters over an in-memory transport with it.
@@ -63,7 +77,7 @@ export async function createDeps(
   clients: ClientOptions = {},
 ): Promise<PipelineDeps> {
   const settings = readSettings(env);
-  const sdk = { ...SDK_RETRY, ...clients.clientConfig };
+  const sdk = { ...SDK_RETRY, logger: QUIET_SDK_LOGGER, ...clients.clientConfig };
   let ssmClient: SSMClient | undefined;
   const ssm = () => {
     ssmClient ??= new SSMClient(sdk);
