@@ -22,7 +22,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { POOLS, type Pool } from '../functions/core/vocabulary.js';
-import { METRIC } from '../functions/router/observer.js';
+import { METRIC, reasonMetric } from '../functions/router/observer.js';
 import { reputationMetric, routerMetric } from './dashboard.js';
 import type { IDeliveryPools } from './delivery-pools.js';
 import { InfrastructureValidationError } from './validation.js';
@@ -187,7 +187,7 @@ export class ReputationAlarms extends Construct {
       metric: new cloudwatch.MathExpression({
         expression: 'FILL(reported, 0) + FILL(generated, 0)',
         usingMetrics: {
-          reported: routerMetric(METRIC.reasons, { Reason: 'ndr' }, { period: hour }),
+          reported: routerMetric(reasonMetric('ndr'), {}, { period: hour }),
           generated: routerMetric(METRIC.ndrs, {}, { period: hour }),
         },
         period: hour,

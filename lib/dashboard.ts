@@ -12,7 +12,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { POOLS, type Pool, REASONS } from '../functions/core/vocabulary.js';
-import { METRIC, METRICS_NAMESPACE } from '../functions/router/observer.js';
+import { METRIC, METRICS_NAMESPACE, reasonMetric } from '../functions/router/observer.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import { CONFIGURATION_SET_DIMENSION, type IDeliveryPools } from './delivery-pools.js';
 import { checkName, InfrastructureValidationError } from './validation.js';
@@ -34,7 +34,7 @@ export const SES_EVENT_METRICS = [
   'DeliveryDelay',
 ] as const;
 
-/** The three policy limits whose crossing the router counts as `LimitHits` (dimension `Reason`). */
+/** The three policy limits, whose crossing is counted by their reason's metric (`reasonMetric`). */
 export const LIMIT_REASONS = REASONS.filter((r) => r.startsWith('limit-'));
 
 const PERIOD = Duration.minutes(5);
@@ -282,12 +282,12 @@ function overviewWidgets(): cloudwatch.IWidget[] {
     }),
     new cloudwatch.GraphWidget({
       title: 'Reasons',
-      left: REASONS.map((r) => routerMetric(METRIC.reasons, { Reason: r }, { label: r })),
+      left: REASONS.map((r) => routerMetric(reasonMetric(r), {}, { label: r })),
       width: 12,
     }),
     new cloudwatch.GraphWidget({
       title: 'Limit hits, restrictions and alerts',
-      left: LIMIT_REASONS.map((r) => routerMetric(METRIC.limitHits, { Reason: r }, { label: r })),
+      left: LIMIT_REASONS.map((r) => routerMetric(reasonMetric(r), {}, { label: r })),
       right: [
         routerMetric(METRIC.restrictions, {}, { label: 'senders restricted' }),
         routerMetric(METRIC.alerts, {}, { label: 'alert-only limits crossed' }),

@@ -10,7 +10,8 @@
  * {Reason=spf-pass} and `Reasons` {Reason=ndr} cannot share a document (the member `Reason`
  * would need two values), whereas `Messages` {Pool=normal}, `Sends` {Pool=normal},
  * `Reasons` {Reason=spf-pass} and a dimensionless `DecisionLatency` can. {@link emfDocuments}
- * puts every metric into the first document it fits.
+ * puts every metric into the first document it fits. (That limit is why the router counts each
+ * reason as a metric of its own, `Reason.<code>`, see `observer.ts`: one document per message.)
  *
  * Counts of the same metric and dimension are summed; other units keep every value (EMF takes
  * an array of up to 100 values per metric and CloudWatch computes percentiles over them).
@@ -52,7 +53,7 @@ interface Series {
 function aggregate(points: readonly MetricPoint[]): Series[] {
   const byKey = new Map<string, Series>();
   for (const p of points) {
-    const key = JSON.stringify([p.name, p.dimension ?? null]);
+    const key = p.dimension ? `${p.name}\u0000${p.dimension[0]}\u0000${p.dimension[1]}` : p.name;
     let s = byKey.get(key);
     if (!s) {
       s = { name: p.name, unit: p.unit, dimension: p.dimension, values: [] };

@@ -1,13 +1,21 @@
 /**
- * Pipeline events → one structured log line and CloudWatch metrics in EMF, per message.
+ * Pipeline events → ONE line per message that is both the structured `done` log line and the
+ * CloudWatch EMF document of the message's metrics.
  *
  * A {@link MessageReport} gathers what happens to one message (the decision, each copy sent or
- * refused, a duplicate) and {@link MessageReport.flush} writes it once: the EMF documents of its
- * metrics (one in the common case, `emf.ts` says when more) and one `done` line with the
- * decision, the authentication facts, the copies and the timings. Writing per event cost the
- * router 6 EMF documents and 3 log lines (2.8 KB) and 1-2 ms of CPU per message (issue 16).
- * Warnings and errors stay lines of their own, written when they happen: they are rare, and a
- * crash must not swallow them.
+ * refused, a duplicate) and {@link MessageReport.flush} writes it once: one JSON line with the
+ * decision, the authentication facts, the copies and the timings *and* the `_aws` metric
+ * directives. EMF lets a document carry any other members as properties, which CloudWatch Logs
+ * keeps and Logs Insights queries ("Specification: Embedded metric format", CloudWatch User
+ * Guide). Writing per event cost the router 6 EMF documents and 3 log lines (2.8 KB) and
+ * 1-2 ms of CPU per message (issue 16). Because the line carries the metrics, it is written at
+ * any log level. Warnings and errors stay lines of their own, written when they happen: they
+ * are rare, and a crash must not swallow them.
+ *
+ * One document holds one value per member, so one metric name cannot be counted for two
+ * dimension values in it: each reason code is therefore its own metric, `Reason.<code>`
+ * ({@link reasonMetric}), with only the `service` dimension, and a typical message is one
+ * document (a second only when its copies go out through a pool other than its own).
  *
  * Metric names and dimensions are what the dashboard and alarms of the CDK stack read
  * (`lib/dashboard.ts`, `lib/alarms.ts`): keep them in sync. Every metric carries the `service`
@@ -15,6 +23,7 @@
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { SendRecord, TraceSummary } from '../core/ports.js';
+import type { Reason } from '../core/vocabulary.js';
 import { emfDocuments, type MetricPoint } from './emf.js';
 import type { PipelineObserver, PipelineResult } from './process.js';
 
@@ -26,10 +35,6 @@ export const ROUTER_SERVICE_NAME = 'outbound-pools-router';
 export const METRIC = {
   /** Received messages, dimension `Pool` (normal, high-risk, relay, blocked). */
   messages: 'Messages',
-  /** One per reason of each message, dimension `Reason`. */
-  reasons: 'Reasons',
-  /** Policy limits crossed (`limit-*` reasons), dimension `Reason`. */
-  limitHits: 'LimitHits',
   /** Senders restricted. */
   restrictions: 'Restrictions',
   /** Alert-only limits crossed. */
@@ -45,6 +50,14 @@ export const METRIC = {
   /** Re-delivered events that found their message already processed. */
   duplicates: 'DuplicateEvents',
 } as const;
+
+/**
+ * The metric counting messages decided with `reason` (one per reason of each message; a
+ * policy limit crossed is its `limit-*` reason): `Reason.<code>`, dimension `service` only.
+ */
+export function reasonMetric(reason: Reason): string {
+  return `Reason.${reason}`;
+}
 
 /**
  * The first invocation of a container, as Powertools' `captureColdStartMetric` counted it. Not
@@ -81,6 +94,14 @@ interface CopyFacts {
   sesMessageId?: string;
 }
 
+/** Who the line is about, besides the message: the invocation's ids, as Powertools named them. */
+export interface ReportContext {
+  /** The SES message id (also on every other line, through the logger's keys). */
+  messageId?: string;
+  /** Lambda's request id (`context.awsRequestId`). */
+  requestId?: string;
+}
+
 /**
  * What happened to one message, written once by {@link flush}. Make one per invocation: the
  * observer's events belong to the message of that invocation.
@@ -93,22 +114,35 @@ export class MessageReport {
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly write: LineWriter;
+  private readonly metrics: boolean;
+  private readonly coldStart: boolean;
+  private readonly context: ReportContext;
   private readonly startedMs: number;
 
   /**
-   * @param opts.now the clock of the timestamps (default `Date.now`); `write` where the EMF
-   *   lines go (default stdout); `metrics: false` writes no EMF; `coldStart`: the container's
-   *   first invocation.
+   * @param opts.now the clock of the timestamps (default `Date.now`); `write` where the line
+   *   goes (default stdout); `metrics: false` writes no EMF (the `done` line then goes through
+   *   the logger, at its level); `coldStart`: the container's first invocation; `context`: the
+   *   ids the line carries.
    */
   constructor(
     logger: Logger,
-    opts: { now?: () => number; write?: LineWriter; metrics?: boolean; coldStart?: boolean } = {},
+    opts: {
+      now?: () => number;
+      write?: LineWriter;
+      metrics?: boolean;
+      coldStart?: boolean;
+      context?: ReportContext;
+    } = {},
   ) {
     this.logger = logger;
     this.now = opts.now ?? Date.now;
-    this.write = opts.metrics === false ? () => undefined : (opts.write ?? stdoutWriter);
+    this.write = opts.write ?? stdoutWriter;
+    this.metrics = opts.metrics !== false;
+    this.coldStart = opts.coldStart === true;
+    this.context = opts.context ?? {};
     this.startedMs = this.now();
-    if (opts.coldStart) this.count(COLD_START_METRIC);
+    if (this.coldStart) this.count(COLD_START_METRIC);
   }
 
   private count(name: string, dimension?: readonly [string, string]): void {
@@ -120,10 +154,7 @@ export class MessageReport {
     decided: (summary) => {
       this.summary = summary;
       this.count(METRIC.messages, ['Pool', summary.pool]);
-      for (const r of summary.reasons) {
-        this.count(METRIC.reasons, ['Reason', r]);
-        if (r.startsWith('limit-')) this.count(METRIC.limitHits, ['Reason', r]);
-      }
+      for (const r of summary.reasons) this.count(reasonMetric(r));
       this.points.push({ name: METRIC.decisionLatency, unit: 'Milliseconds', value: summary.decisionMs });
     },
     restricted: (r) => {
@@ -158,22 +189,53 @@ export class MessageReport {
   };
 
   /**
-   * Writes the metrics gathered (also after a failure: copies sent before it still count) and,
-   * given the result, the one `done` line. Once; later calls write nothing.
+   * Writes the message's one line: given the result, the `done` fields together with the
+   * metrics gathered; after a failure (no result), the metrics alone (copies sent before it
+   * still count; the handler logs the error). Once; later calls write nothing.
    */
   flush(result?: PipelineResult): void {
     if (this.flushed) return;
     this.flushed = true;
     const now = this.now();
-    const docs = emfDocuments(this.points, {
-      namespace: METRICS_NAMESPACE,
-      defaults: { service: ROUTER_SERVICE_NAME },
-      timestamp: now,
-    });
-    for (const doc of docs) this.write(JSON.stringify(doc));
-    if (!result) return;
+    const docs = this.metrics
+      ? emfDocuments(this.points, {
+          namespace: METRICS_NAMESPACE,
+          defaults: { service: ROUTER_SERVICE_NAME },
+          timestamp: now,
+        })
+      : [];
+    if (!result) {
+      for (const doc of docs) this.write(JSON.stringify(doc));
+      return;
+    }
+    const fields = this.doneFields(result, now);
+    if (docs.length === 0) {
+      // No metrics to carry: an ordinary log line, at the logger's level.
+      if (!this.metrics) this.logger.info('done', fields);
+      else this.write(JSON.stringify({ ...this.lineHead(now), ...fields }));
+      return;
+    }
+    // The log fields first (what a reader looks for), the metric members and `_aws` after.
+    this.write(JSON.stringify({ ...this.lineHead(now), ...fields, ...docs[0] }));
+    for (const doc of docs.slice(1)) this.write(JSON.stringify(doc));
+  }
+
+  /** The keys Powertools starts a line with, the ones a query needs (no function ARN/name/memory). */
+  private lineHead(now: number): Record<string, unknown> {
+    return {
+      level: 'INFO',
+      message: 'done',
+      timestamp: new Date(now).toISOString(),
+      service: ROUTER_SERVICE_NAME,
+      cold_start: this.coldStart,
+      ...(this.context.requestId ? { function_request_id: this.context.requestId } : {}),
+      ...(this.context.messageId ? { messageId: this.context.messageId } : {}),
+    };
+  }
+
+  private doneFields(result: PipelineResult, now: number): Record<string, unknown> {
     const s = this.summary;
-    this.logger.info('done', {
+    return {
       outcome: result.outcome,
       pool: result.pool,
       reasons: result.reasons,
@@ -193,7 +255,7 @@ export class MessageReport {
       // This attempt's copies (a resumed message's earlier copies are in the trace).
       sends: this.copies,
       timings: { ...(s ? { decisionMs: s.decisionMs } : {}), totalMs: now - this.startedMs },
-    });
+    };
   }
 }
 

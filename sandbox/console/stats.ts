@@ -6,7 +6,7 @@
  * per decided message, see `functions/router/observer.ts` `decided`), which is what the
  * CloudWatch dashboard's "Messages per pool" widget sums (`lib/dashboard.ts`): one per message
  * by its decided pool (normal, high-risk, relay, blocked). Reasons and limit hits likewise follow
- * the `Reasons` and `LimitHits` metrics (a limit hit is a `limit-*` reason).
+ * the `Reason.<code>` metrics (a limit hit is a `limit-*` reason).
  */
 import { POOLS } from '../../functions/core/vocabulary.js';
 

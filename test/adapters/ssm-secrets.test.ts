@@ -3,13 +3,20 @@
  * container and never come from the bundled configuration of a deployment.
  */
 import assert from 'node:assert/strict';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { loadArcKey, resolveSrsSecrets } from '../../functions/adapters/ssm-secrets.js';
+import { arrivalResults, sealArc } from '../../functions/core/compose/arc.js';
 import { parseConfig } from '../../functions/core/config.js';
+import { evaluateDkim } from '../../functions/core/dkim.js';
+import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { ConfigError, TransientDependencyError } from '../../functions/core/errors.js';
-import { CONFIG_JSON } from '../helpers/mail.js';
+import { CONFIG_JSON, dkimKey, message } from '../helpers/mail.js';
 
 const withParameter = (secrets?: string[]) =>
   parseConfig({
@@ -117,4 +124,84 @@ describe('config: SRS secrets or their parameter', () => {
       (e: unknown) => e instanceof ConfigError && e.field === 'srs.secrets',
     );
   });
+});
+
+describe('loadArcKey: the key parsed once per container (issue 16)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'arc-key-'));
+  after(() => rmSync(dir, { recursive: true, force: true }));
+  const arcKey = dkimKey('fwd.example.com', 'arc1');
+  const withFile = (pem: string) => {
+    const file = join(dir, `k-${Math.random().toString(36).slice(2)}.pem`);
+    writeFileSync(file, pem);
+    return parseConfig({
+      ...CONFIG_JSON,
+      arc: { domain: 'fwd.example.com', selector: 'arc1', privateKey: { file } },
+    });
+  };
+
+  it('parses the PEM once; sealing three copies parses nothing more and asks for no PEM', async () => {
+    // Prepare
+    let parses = 0;
+    const parse = (pem: string): KeyObject => {
+      parses++;
+      const k = createPrivateKey(pem);
+      k.export = () => {
+        throw new Error('the PEM was asked for again');
+      };
+      return k;
+    };
+    const key = await loadArcKey(withFile(arcKey.privateKey), undefined, parse);
+    assert.ok(key);
+    const resolver = zoneResolver({});
+    const raw = message();
+    const dkim = await evaluateDkim(raw, 'sender.test', resolver, new Date(), { bodyHash: true });
+    // Act
+    const outcomes = [];
+    for (let i = 0; i < 3; i++) {
+      outcomes.push(
+        await sealArc(raw, {
+          key,
+          authservId: 'mx.fwd.example.com',
+          results: arrivalResults({ spf: 'PASS', dmarc: 'PASS', envelopeSender: null, from: [], dkim }),
+          resolver,
+          now: new Date(),
+          ...(dkim.bodyHash ? { bodyHash: dkim.bodyHash } : {}),
+        }),
+      );
+    }
+    // Assess
+    assert.equal(parses, 1);
+    assert.deepEqual(
+      outcomes.map((o) => [o.sealed, o.instance]),
+      [
+        [true, 1],
+        [true, 1],
+        [true, 1],
+      ],
+    );
+  });
+
+  const bad: [string, string, RegExp][] = [
+    [
+      'a PEM that does not parse',
+      '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n',
+      /does not parse/,
+    ],
+    [
+      'an EC key',
+      generateKeyPairSync('ec', { namedCurve: 'P-256' })
+        .privateKey.export({ type: 'pkcs8', format: 'pem' })
+        .toString(),
+      /an ec key; ARC signs with RSA or Ed25519/,
+    ],
+  ];
+  for (const [name, pem, expected] of bad) {
+    it(`${name} fails the cold start with the field named`, async () => {
+      await assert.rejects(
+        loadArcKey(withFile(pem)),
+        (e: unknown) =>
+          e instanceof ConfigError && expected.test(e.message) && /arc\.privateKey/.test(e.message),
+      );
+    });
+  }
 });

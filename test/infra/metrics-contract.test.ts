@@ -95,8 +95,8 @@ describe('router metrics ↔ dashboard', () => {
     const names = new Set(emitted.map((e) => e.name));
     for (const name of [
       'Messages',
-      'Reasons',
-      'LimitHits',
+      'Reason.limit-day',
+      'Reason.spf-pass',
       'Restrictions',
       'LimitAlerts',
       'Sends',

@@ -58,7 +58,7 @@ describe('router handler (middy + Powertools)', () => {
   });
   after(() => h.stop());
 
-  it('processes an event: one INFO line with the decision and the copies, EMF per pool and reason', async () => {
+  it('processes an event: one line, the decision and the copies and the EMF of its metrics', async () => {
     // Prepare: a bounce with no From: no DNS needed (this machine has none).
     const messageId = 'handler-msg-1';
     await h.put(messageId, message({ from: null }));
@@ -112,16 +112,19 @@ describe('router handler (middy + Powertools)', () => {
     }
     for (const expected of [
       'Messages{service=outbound-pools-router,Pool=high-risk}=1',
-      'Reasons{service=outbound-pools-router,Reason=ndr}=1',
-      'Reasons{service=outbound-pools-router,Reason=no-a-mx}=1',
-      'Reasons{service=outbound-pools-router,Reason=unauthenticated-relay}=1',
+      'Reason.ndr{service=outbound-pools-router}=1',
+      'Reason.no-a-mx{service=outbound-pools-router}=1',
+      'Reason.unauthenticated-relay{service=outbound-pools-router}=1',
       'Sends{service=outbound-pools-router,Pool=high-risk}=1',
     ]) {
       assert.ok(found.includes(expected), `${expected} in ${found.join(' ')}`);
     }
     assert.ok(found.some((f) => f.startsWith('DecisionLatency{service=outbound-pools-router}=')));
-    // EMF holds one value per member, so three `Reason` values take three documents, no more.
-    assert.equal(emf.length, 3);
+    // Issue 16: one line per message, which is both the `done` line and the EMF document.
+    assert.equal(emf.length, 1);
+    assert.equal(emf[0], done);
+    assert.equal(done.function_request_id, 'req-1');
+    assert.equal(lines.length, 1, 'nothing else is written for a message without warnings');
   });
 
   it('a failure is logged with its message id and re-thrown (Lambda retries, then the DLQ keeps it)', async () => {

@@ -80,32 +80,56 @@ const result = (reasons: string[], sends: SendRecord[]): PipelineResult => ({
 });
 
 describe('MessageReport', () => {
-  it('a message with one reason sent as two copies: one EMF document and one INFO line, at flush only', () => {
+  it('a message with two reasons sent as two copies: one line, both the done line and the EMF document, at flush only', () => {
     const c = capture();
     let now = 1_000;
-    const report = new MessageReport(c.logger, { now: () => now, write: c.write });
+    const report = new MessageReport(c.logger, {
+      now: () => now,
+      write: c.write,
+      context: { messageId: 'm-1', requestId: 'req-9' },
+    });
     c.run(() => {
-      report.observer.decided?.(summary(['dkim-aligned-pass']), null);
+      report.observer.decided?.(summary(['spf-pass', 'dkim-aligned-pass']), null);
       report.observer.sent?.(sent(0));
       report.observer.sent?.(sent(1));
     });
     assert.equal(c.lines.length, 0, 'nothing is written before the end of the message');
     now = 1_012;
-    c.run(() => report.flush(result(['dkim-aligned-pass'], [sent(0), sent(1)])));
-    const emf = c.lines.filter((l) => l._aws !== undefined);
-    const info = c.lines.filter((l) => l.level === 'INFO');
-    assert.equal(emf.length, 1);
-    assert.equal(info.length, 1);
-    const doc = emf[0]!;
+    c.run(() => report.flush(result(['spf-pass', 'dkim-aligned-pass'], [sent(0), sent(1)])));
+    assert.equal(c.lines.length, 1);
+    const doc = c.lines[0]!;
     assert.equal(doc.Messages, 1);
     assert.equal(doc.Sends, 2);
     assert.equal(doc.Pool, 'normal');
-    assert.equal(doc.Reason, 'dkim-aligned-pass');
+    assert.equal(doc['Reason.spf-pass'], 1);
+    assert.equal(doc['Reason.dkim-aligned-pass'], 1);
     assert.equal(doc.DecisionLatency, 4);
-    assert.equal((doc._aws as { Timestamp: number }).Timestamp, 1_012);
-    const done = info[0]!;
+    const aws = doc._aws as {
+      Timestamp: number;
+      CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string }[] }[];
+    };
+    assert.equal(aws.Timestamp, 1_012);
+    // Every metric with its dimension set, read as CloudWatch reads the directives.
+    assert.deepEqual(
+      aws.CloudWatchMetrics.flatMap((d) =>
+        d.Metrics.map((m) => `${m.Name}{${d.Dimensions[0]!.join(',')}}`),
+      ).sort(),
+      [
+        'DecisionLatency{service}',
+        'Messages{service,Pool}',
+        'Reason.dkim-aligned-pass{service}',
+        'Reason.spf-pass{service}',
+        'Sends{service,Pool}',
+      ],
+    );
+    const done = doc;
+    assert.equal(done.level, 'INFO');
     assert.equal(done.message, 'done');
-    assert.deepEqual(done.reasons, ['dkim-aligned-pass']);
+    assert.equal(done.service, 'outbound-pools-router');
+    assert.equal(done.messageId, 'm-1');
+    assert.equal(done.function_request_id, 'req-9');
+    assert.equal(done.timestamp, new Date(1_012).toISOString());
+    assert.deepEqual(done.reasons, ['spf-pass', 'dkim-aligned-pass']);
     assert.deepEqual(done.authentication, { spfPass: true });
     assert.deepEqual(
       (done.sends as { sesMessageId: string; to: number }[]).map((s) => [s.sesMessageId, s.to]),
@@ -117,7 +141,7 @@ describe('MessageReport', () => {
     assert.deepEqual(done.timings, { decisionMs: 4, totalMs: 12 });
     // Flushing again writes nothing more.
     c.run(() => report.flush(result(['dkim-aligned-pass'], [])));
-    assert.equal(c.lines.length, 2);
+    assert.equal(c.lines.length, 1);
   });
 
   it('after a failure: the metrics of what happened, no done line; warnings and refusals at once', () => {
@@ -159,6 +183,41 @@ describe('MessageReport', () => {
     assert.deepEqual(
       c.lines.map((l) => [l.message, l.outcome]),
       [['done', 'duplicate']],
+    );
+  });
+});
+
+describe('MessageReport: more than one document', () => {
+  it('a copy sent through another pool than the message: its Sends in a second document, the fields in the first only', () => {
+    const c = capture();
+    const report = new MessageReport(c.logger, { write: c.write });
+    c.run(() => {
+      report.observer.decided?.(summary(['spf-pass']), null);
+      report.observer.sent?.({ ...sent(0), pool: 'high-risk', kind: 'ndr' });
+      report.flush(result(['spf-pass'], []));
+    });
+    assert.equal(c.lines.length, 2);
+    const [first, second] = c.lines as [Line, Line];
+    assert.equal(first.message, 'done');
+    assert.equal(first.Pool, 'normal');
+    assert.equal(first.Messages, 1);
+    assert.equal(first.NdrsGenerated, 1);
+    assert.equal(second.message, undefined, 'the second document is metrics only');
+    assert.equal(second.Pool, 'high-risk');
+    assert.equal(second.Sends, 1);
+  });
+
+  it('the line is written whatever the log level, since it carries the metrics', () => {
+    const c = capture();
+    const silent = new Logger({ serviceName: 'outbound-pools-router', logLevel: 'SILENT' });
+    const report = new MessageReport(silent, { write: c.write });
+    c.run(() => {
+      report.observer.decided?.(summary(['spf-pass']), null);
+      report.flush(result(['spf-pass'], []));
+    });
+    assert.deepEqual(
+      c.lines.map((l) => [l.message, l.Messages]),
+      [['done', 1]],
     );
   });
 });

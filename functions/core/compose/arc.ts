@@ -22,6 +22,7 @@
  * bottom-most) is still the one signed.
  */
 
+import { createPrivateKey, KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ARCChainEntry, ARCData, ARCSealOptions } from 'mailauth';
@@ -35,13 +36,17 @@ import type { Resolver } from '../dns/resolver.js';
 import { InvalidInputError } from '../errors.js';
 import { domainOf, sanitizeHeaderText } from '../message.js';
 import type { VerdictStatus } from '../ses-event.js';
+import { type ChainLink, signArcSet } from './arc-sign.js';
 import { type ComposedMessage, formatField, joinMessage, lineEnding, splitMessage } from './rewrite.js';
 
 export interface ArcSigningKey {
   domain: string;
   selector: string;
-  /** PEM. */
-  privateKey: string;
+  /**
+   * PEM, or the key parsed once per container (`loadArcKey`), which signs about twice as fast
+   * as a key parsed for each signature (`arc-sign.ts`).
+   */
+  privateKey: string | KeyObject;
   /** Follows the key type when not set. */
   algorithm?: 'rsa-sha256' | 'ed25519-sha256';
 }
@@ -318,26 +323,47 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
     .replace(/^(?:\r\n)? /, '')
     .replace(/\r\n$/, '');
 
-  const seal: ARCSealOptions & { cv: ChainStatus; authResults: string; signTime: Date } = {
+  // With the body hash known, the set is signed from the parsed header block alone (what
+  // authenticate() does when it seals in its verification pass): by `arc-sign.ts` with the
+  // parsed key in the ordinary case, else by mailauth, which refuses or signs the rest.
+  const headers = opts.bodyHash ? parseHeaders(copy.header) : undefined;
+  const chain = headers ? existingChain(headers) : false;
+  const parsedKey = headers ? keyObjectOf(key.privateKey) : null;
+  const fast =
+    headers && parsedKey && opts.bodyHash
+      ? signArcSet({
+          headers,
+          chain: chain as ChainLink[] | false,
+          key: parsedKey,
+          ...(key.algorithm ? { algorithm: key.algorithm } : {}),
+          domain: key.domain,
+          selector: key.selector,
+          cv,
+          authResults: folded,
+          bodyHash: opts.bodyHash,
+          headerList: ARC_SIGNED_FIELDS,
+          signTime: now,
+        })
+      : null;
+  const seal = (): ARCSealOptions & { cv: ChainStatus; authResults: string; signTime: Date } => ({
     signingDomain: key.domain,
     selector: key.selector,
-    privateKey: key.privateKey,
+    privateKey: pemOf(key.privateKey),
     ...(key.algorithm ? { algorithm: key.algorithm } : {}),
     cv,
     authResults: folded,
     signTime: now,
     headerList: [...ARC_SIGNED_FIELDS],
-  };
-  // With the body hash known, mailauth signs from the parsed header block alone (what
-  // authenticate() does when it seals in its verification pass).
-  const headers = opts.bodyHash ? parseHeaders(copy.header) : undefined;
-  const sealed = headers
-    ? await createSeal(false, {
-        headers,
-        arc: { chain: existingChain(headers) } as unknown as ARCData,
-        seal: { ...seal, bodyHash: opts.bodyHash },
-      })
-    : await createSeal(messageInput(raw, copy), { seal });
+  });
+  const sealed = fast
+    ? { headers: fast, errors: [] }
+    : headers
+      ? await createSeal(false, {
+          headers,
+          arc: { chain } as unknown as ARCData,
+          seal: { ...seal(), bodyHash: opts.bodyHash },
+        })
+      : await createSeal(messageInput(raw, copy), { seal: seal() });
   if (sealed.headers.length === 0) {
     const err = sealed.errors[0]?.err;
     if (err?.code === 'EARCCHAINFAILED') return unchanged('chain-failed');
@@ -356,6 +382,26 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
     instance: Number.isInteger(instance) ? instance : null,
     authResults,
   };
+}
+
+/** The key as PEM, for mailauth's signer (the uncommon paths of {@link sealArc}). */
+function pemOf(key: string | KeyObject): string {
+  if (!(key instanceof KeyObject)) return key;
+  if (key.type !== 'private') throw new InvalidInputError('arc key', 'must be a private key');
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/**
+ * The private key parsed, or null for what mailauth's signer must judge (a PEM that does not
+ * parse, a public key): it refuses those with the error it always gave.
+ */
+function keyObjectOf(key: string | KeyObject): KeyObject | null {
+  if (key instanceof KeyObject) return key.type === 'private' ? key : null;
+  try {
+    return createPrivateKey(key);
+  } catch {
+    return null;
+  }
 }
 
 /**

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { authenticate } from 'mailauth';
 import {
@@ -470,6 +470,79 @@ describe('sealArc with the body hash of the arrival pass', () => {
       );
     });
   }
+});
+
+describe('sealArc with a key parsed once (issue 16)', () => {
+  /** The key as a KeyObject whose `export` throws: mailauth's signer (PEM only) is never used. */
+  function parsedOnly(k: DkimKey): KeyObject {
+    const parsed = createPrivateKey(k.privateKey);
+    parsed.export = () => {
+      throw new Error('the PEM was asked for: the seal went through mailauth');
+    };
+    return parsed;
+  }
+  const cases: {
+    name: string;
+    k: DkimKey;
+    algorithm?: ArcSigningKey['algorithm'];
+    make: () => Promise<Buffer>;
+  }[] = [
+    { name: 'RSA, a signed message', k: hopOne, make: () => sign(message(), senderKey) },
+    {
+      name: 'RSA, over a passing chain (cv=pass, i=2)',
+      k: hopOne,
+      make: async () => arcSeal(await sign(message(), senderKey), sealOpts(hopTwo)),
+    },
+    { name: 'Ed25519', k: edKey, algorithm: 'ed25519-sha256', make: () => sign(message(), senderKey) },
+    {
+      name: 'RSA, a chain too broken to parse (cv=fail after its highest instance)',
+      k: hopOne,
+      make: async () =>
+        message({ headers: ['ARC-Seal: i=1; a=rsa-sha256; cv=none; d=evil.test; s=x; b=AAAA'] }),
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: the same bytes as mailauth signing with the PEM, and the seal verifies`, async () => {
+      // Prepare
+      const arrived = await c.make();
+      const at = now();
+      const { bodyHash } = await evaluateDkim(arrived, 'sender.test', resolver, at, { bodyHash: true });
+      const parts = rewriteHeader(arrived, RELAY_COPY);
+      const opts = sealOpts(c.k, { now: at, received: arrived, bodyHash });
+      const withPem = { ...opts, key: key(c.k, c.algorithm) };
+      const withParsed = { ...opts, key: { ...key(c.k, c.algorithm), privateKey: parsedOnly(c.k) } };
+      // Act
+      const fast = await sealArc(parts, withParsed);
+      // Assess: RSA PKCS#1 v1.5 and Ed25519 signatures are deterministic, so mailauth's own
+      // createSeal (the whole copy streamed, no body hash given) is a byte-exact oracle.
+      const { bodyHash: _, ...streamOpts } = withPem;
+      assert.deepEqual(fast, await sealArc(rewriteMessage(arrived, RELAY_COPY), streamOpts));
+      assert.equal(fast.sealed, true);
+      const result = await receive(fast.message);
+      assert.ok(result.arc);
+      assert.equal(result.arc.status.result, fast.cv === 'fail' ? 'fail' : 'pass');
+    });
+  }
+
+  it('a full chain is left to mailauth, which refuses it (the PEM exported for it)', async () => {
+    // Prepare
+    const raw = await fullChain();
+    const { bodyHash } = await evaluateDkim(raw, 'sender.test', resolver, now(), { bodyHash: true });
+    const parsed = createPrivateKey(edKey.privateKey);
+    // Act
+    const outcome = await sealArc(raw, edSealOpts({ bodyHash, key: { ...key(edKey), privateKey: parsed } }));
+    // Assess
+    assert.equal(outcome.skipped, 'chain-full');
+    assert.deepEqual(outcome.message, raw);
+  });
+
+  it('rejects a public key', async () => {
+    const { publicKey } = generateKeyPairSync('ed25519');
+    await assert.rejects(
+      sealArc(message(), sealOpts(edKey, { key: { ...key(edKey), privateKey: publicKey } })),
+      InvalidInputError,
+    );
+  });
 });
 
 describe('copySealOptions', () => {
