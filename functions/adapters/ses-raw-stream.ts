@@ -108,7 +108,9 @@ export function bodyLength(body: StreamedBody): number {
 /** Hex SHA-256 of the body, computed over the same chunks that are sent. */
 export function bodySha256(body: StreamedBody, size = RAW_CHUNK_BYTES): string {
   const hash = createHash('sha256');
-  for (const chunk of bodyChunks(body, size)) hash.update(chunk);
+  hash.update(body.prefix);
+  for (const chunk of alignedChunks(body.pieces, size)) hash.update(chunk.toString('base64'), 'latin1');
+  hash.update(body.suffix);
   return hash.digest('hex');
 }
 
