@@ -91,6 +91,60 @@ async function bodyBytes(body: unknown): Promise<Buffer> {
   return Buffer.concat(parts);
 }
 
+const DATA_FIELD = Buffer.from('"Data":"');
+
+/**
+ * A SendEmail request body as the service parses it, without its raw message: the JSON with
+ * `"Data":""` (the base64 has no quote inside), the base64's length and the body's. A streamed
+ * body is read chunk by chunk as a socket delivers it, the base64 never held.
+ */
+async function sendEmailBody(
+  body: unknown,
+): Promise<{ json: string; dataBytes: number; bytes: number } | null> {
+  if (body === undefined || body === null || typeof body === 'string' || body instanceof Uint8Array) {
+    const whole = await bodyBytes(body);
+    const start = whole.indexOf(DATA_FIELD);
+    const end = start < 0 ? -1 : whole.indexOf('"', start + DATA_FIELD.length);
+    if (end <= start + DATA_FIELD.length) return null;
+    const json = `${whole.subarray(0, start).toString('utf8')}"Data":""${whole.subarray(end + 1).toString('utf8')}`;
+    return { json, dataBytes: end - start - DATA_FIELD.length, bytes: whole.length };
+  }
+  let head = Buffer.alloc(0);
+  const tail: Buffer[] = [];
+  let state: 'head' | 'data' | 'tail' = 'head';
+  let dataBytes = 0;
+  let bytes = 0;
+  for await (const piece of body as AsyncIterable<Uint8Array>) {
+    bytes += piece.length;
+    let chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength);
+    if (state === 'head') {
+      head = Buffer.concat([head, chunk]);
+      const at = head.indexOf(DATA_FIELD);
+      if (at < 0) continue;
+      chunk = head.subarray(at + DATA_FIELD.length);
+      head = head.subarray(0, at);
+      state = 'data';
+    }
+    if (state === 'data') {
+      const quote = chunk.indexOf('"');
+      if (quote < 0) {
+        dataBytes += chunk.length;
+        continue;
+      }
+      dataBytes += quote;
+      chunk = chunk.subarray(quote + 1);
+      state = 'tail';
+    }
+    tail.push(Buffer.from(chunk));
+  }
+  if (state !== 'tail' || dataBytes === 0) return null;
+  return {
+    json: `${head.toString('utf8')}"Data":""${Buffer.concat(tail).toString('utf8')}`,
+    dataBytes,
+    bytes,
+  };
+}
+
 function respond(
   statusCode: number,
   headers: Record<string, string>,
@@ -193,23 +247,19 @@ export class InMemoryAws {
 
   async #handleSes(request: HttpRequest): Promise<{ response: HttpResponse }> {
     const path = decodeURIComponent(request.path);
-    const body = await bodyBytes(request.body);
     if (request.method === 'POST' && path === '/v2/email/outbound-emails') {
       this.#count('ses:SendEmail');
-      this.tally.sesRequestBytes += body.length;
-      // The raw message is a base64 string (no quote inside): parse the request without it,
-      // as SES's own cost of parsing is not ours.
-      const start = body.indexOf('"Data":"');
-      const end = start < 0 ? -1 : body.indexOf('"', start + 8);
-      if (end <= start + 8) return json(400, { message: 'Raw content is required' });
-      const rest = JSON.parse(
-        `${body.subarray(0, start).toString('utf8')}"Data":""${body.subarray(end + 1).toString('utf8')}`,
-      ) as Omit<SentEmail, 'messageId' | 'rawBase64Bytes'>;
+      // Parsed without the raw message, as SES's own cost of parsing is not ours.
+      const sent = await sendEmailBody(request.body);
+      if (!sent) return json(400, { message: 'Raw content is required' });
+      this.tally.sesRequestBytes += sent.bytes;
+      const rest = JSON.parse(sent.json) as Omit<SentEmail, 'messageId' | 'rawBase64Bytes'>;
       const messageId = `0100019a-bench-${(++this.#sent).toString().padStart(8, '0')}-000000`;
-      this.sent.push({ ...rest, messageId, rawBase64Bytes: end - start - 8 });
+      this.sent.push({ ...rest, messageId, rawBase64Bytes: sent.dataBytes });
       if (this.sent.length > 1000) this.sent.shift();
       return json(200, { MessageId: messageId });
     }
+    const body = await bodyBytes(request.body);
     const configSet = /^\/v2\/email\/configuration-sets\/([^/]+)(\/sending)?$/.exec(path);
     if (configSet && request.method === 'GET') {
       this.#count('ses:GetConfigurationSet');

@@ -4,7 +4,7 @@
  * more memory than the cap.
  */
 import { GetObjectCommand, type GetObjectCommandOutput, NoSuchKey, type S3Client } from '@aws-sdk/client-s3';
-import { MessageNotFoundError } from '../core/errors.js';
+import { MessageNotFoundError, TransientDependencyError } from '../core/errors.js';
 import type { MailStore } from '../core/ports.js';
 import { rethrowAws } from './aws-errors.js';
 
@@ -65,6 +65,15 @@ export class S3MailStore implements MailStore {
         }
       }
     } catch (error) {
+      // The SDK checks the bytes against the object's checksum as they stream (S3 User Guide,
+      // "Checking object integrity"): a mismatch is a transfer corrupted on the way, which a
+      // later read (Lambda's retry) gets right.
+      const message = (error as Error)?.message ?? '';
+      if (/^Checksum mismatch/i.test(message)) {
+        throw new TransientDependencyError('s3', `reading s3://${this.#bucket}/${key}: ${message}`, {
+          cause: error,
+        });
+      }
       return rethrowAws('s3', `reading s3://${this.#bucket}/${key}`, error);
     } finally {
       if (truncated) (body as { destroy?: () => void }).destroy?.();

@@ -14,11 +14,17 @@
  * - A refusal of **this copy** becomes {@link SendRejectedError}: recorded as failed.
  * - Anything else goes through `aws-errors.ts` (5xx and network: retryable; else as is).
  */
-import { type SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
+import {
+  type SESv2Client,
+  SendEmailCommand,
+  type SendEmailCommandInput,
+  type SendEmailCommandOutput,
+} from '@aws-sdk/client-sesv2';
 import { SendRejectedError, SesDeploymentError, TransientDependencyError } from '../core/errors.js';
 import type { Mailer, SendRequest } from '../core/ports.js';
 import { classifySesError, oneLine } from '../core/ses-refusals.js';
 import { rethrowAws } from './aws-errors.js';
+import { rawSendData, STREAM_FROM_BYTES, STREAMED_RAW_BODY_OPTIONS } from './ses-raw-stream.js';
 
 /** SES accepts at most 50 recipients per call (SES quotas). */
 const MAX_RECIPIENTS = 50;
@@ -51,6 +57,11 @@ export interface ThrottleBackoff {
 
 export interface SesMailerOptions {
   throttle?: ThrottleBackoff;
+  /**
+   * Messages of this many bytes or more go out as a streamed request body (`ses-raw-stream.ts`:
+   * not held as base64 and JSON strings). @default 1 MiB
+   */
+  streamFromBytes?: number;
 }
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -58,9 +69,11 @@ const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 export class SesMailer implements Mailer {
   readonly #client: SESv2Client;
   readonly #backoff: Required<Omit<ThrottleBackoff, 'remainingMs'>> & Pick<ThrottleBackoff, 'remainingMs'>;
+  readonly #streamFromBytes: number;
 
   constructor(client: SESv2Client, options: SesMailerOptions = {}) {
     this.#client = client;
+    this.#streamFromBytes = options.streamFromBytes ?? STREAM_FROM_BYTES;
     const t = options.throttle ?? {};
     this.#backoff = {
       baseMs: t.baseMs ?? 200,
@@ -115,17 +128,21 @@ export class SesMailer implements Mailer {
   }
 
   async #sendOnce(request: SendRequest): Promise<{ messageId: string }> {
-    const out = await this.#client.send(
-      new SendEmailCommand({
-        FromEmailAddress: request.fromAddress,
-        Destination: { ToAddresses: request.to },
-        Content: { Raw: { Data: request.raw } },
-        ConfigurationSetName: request.configurationSet,
-        TenantName: request.tenant,
-        FeedbackForwardingEmailAddress: request.feedbackForwardingAddress,
-        EmailTags: request.tags.map((t) => ({ Name: t.name, Value: t.value })),
-      }),
+    const raw = rawSendData<SendEmailCommandInput, SendEmailCommandOutput>(
+      request.raw,
+      this.#streamFromBytes,
     );
+    const command = new SendEmailCommand({
+      FromEmailAddress: request.fromAddress,
+      Destination: { ToAddresses: request.to },
+      Content: { Raw: { Data: raw.data } },
+      ConfigurationSetName: request.configurationSet,
+      TenantName: request.tenant,
+      FeedbackForwardingEmailAddress: request.feedbackForwardingAddress,
+      EmailTags: request.tags.map((t) => ({ Name: t.name, Value: t.value })),
+    });
+    if (raw.stream) command.middlewareStack.addRelativeTo(raw.stream, STREAMED_RAW_BODY_OPTIONS);
+    const out = await this.#client.send(command);
     if (!out.MessageId) throw new TransientDependencyError('ses', 'SendEmail returned no message id');
     return { messageId: out.MessageId };
   }

@@ -148,7 +148,11 @@ export interface TraceStore {
 
 /** One SESv2 SendEmail call. */
 export interface SendRequest {
-  raw: Buffer;
+  /**
+   * The message: one buffer, or its pieces in order (a copy's new header block and a view of
+   * the received body), so a big body is not copied to be sent.
+   */
+  raw: Buffer | readonly Buffer[];
   to: string[];
   configurationSet: string;
   /**

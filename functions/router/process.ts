@@ -19,7 +19,7 @@
  *   that follows it: at-least-once, because the alternative is losing mail.
  */
 import type { ArcSigningKey } from '../core/compose/arc.js';
-import { composeCopy } from '../core/compose/copy.js';
+import { composeCopyParts } from '../core/compose/copy.js';
 import { assertCopySize } from '../core/compose/copy-size.js';
 import type { Config } from '../core/config.js';
 import { type Classification, classify, type Decision, decide, type PlannedSend } from '../core/decide.js';
@@ -214,7 +214,10 @@ function summarize(
   };
 }
 
-/** The bytes of one planned send (`core/compose/copy.ts`, shared with the dry-run). */
+/**
+ * The bytes of one planned send (`core/compose/copy.ts`, shared with the dry-run), in pieces:
+ * a big body is sent from the received message, not copied (issue 16).
+ */
 function compose(
   send: PlannedSend,
   raw: Buffer,
@@ -222,8 +225,8 @@ function compose(
   c: Classification | null,
   deps: PipelineDeps,
   now: Date,
-): Promise<Buffer> {
-  return composeCopy(
+): Promise<Buffer[]> {
+  return composeCopyParts(
     send,
     raw,
     summary,

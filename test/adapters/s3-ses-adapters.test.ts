@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
+import { crc32 } from 'node:zlib';
 import {
   GetObjectCommand,
   NoSuchKey,
@@ -216,5 +217,53 @@ describe('SesMailer fault mapping', () => {
       RangeError,
     );
     assert.equal(mock.commandCalls(SendEmailCommand).length, 0);
+  });
+});
+
+describe('S3MailStore: the SDK still validates the object checksum', () => {
+  // S3 returns the object's checksum (`x-amz-checksum-*`) and the SDK checks the bytes against
+  // it as they stream (its default `responseChecksumValidation: WHEN_SUPPORTED`); the store
+  // reads that stream to its end, so a corrupted transfer must still fail the read. A transport
+  // that answers GetObject with a body and a CRC32, right or wrong:
+  const answering = (body: Buffer, crc32: number) =>
+    new S3Client({
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      maxAttempts: 1,
+      requestHandler: {
+        handle: async () => {
+          const sum = Buffer.alloc(4);
+          sum.writeUInt32BE(crc32 >>> 0);
+          return {
+            response: {
+              statusCode: 200,
+              headers: {
+                'content-length': String(body.length),
+                'content-type': 'message/rfc822',
+                'x-amz-checksum-crc32': sum.toString('base64'),
+                'x-amz-checksum-type': 'FULL_OBJECT',
+              },
+              body: Readable.from([body.subarray(0, 40_000), body.subarray(40_000)]),
+            },
+          };
+        },
+      },
+    });
+  const data = Buffer.from(Array.from({ length: 100_000 }, (_, i) => (i * 13) % 256));
+
+  it('the right checksum: read byte for byte', async () => {
+    const got = await new S3MailStore({ client: answering(data, crc32(data)), bucket: 'b' }).get(
+      'm',
+      1_000_000,
+    );
+    assert.ok(got.raw.equals(data));
+  });
+
+  it('a wrong checksum: the read fails, retryably (nothing is classified from corrupted bytes)', async () => {
+    await assert.rejects(
+      new S3MailStore({ client: answering(data, crc32(data) ^ 1), bucket: 'b' }).get('m', 1_000_000),
+      (e: unknown) =>
+        e instanceof TransientDependencyError && e.retryable && /checksum mismatch/i.test(e.message),
+    );
   });
 });

@@ -75,13 +75,14 @@ export function overSize(
 /**
  * The last guard before SendEmail: a copy over SES's limit is refused here, as SES would
  * refuse it (`MessageRejected`), without being sent.
- * @throws SendRejectedError when `raw` is larger than {@link SES_MAX_MESSAGE_BYTES}.
+ * @throws SendRejectedError when `raw` (one buffer, or the pieces of one message) is larger than {@link SES_MAX_MESSAGE_BYTES}.
  */
-export function assertCopySize(raw: Buffer): void {
-  if (raw.length > SES_MAX_MESSAGE_BYTES) {
+export function assertCopySize(raw: Buffer | readonly Buffer[]): void {
+  const bytes = Buffer.isBuffer(raw) ? raw.length : raw.reduce((n, piece) => n + piece.length, 0);
+  if (bytes > SES_MAX_MESSAGE_BYTES) {
     throw new SendRejectedError(
       'MessageTooLarge',
-      `the copy is ${raw.length} bytes; SES sends at most ${SES_MAX_MESSAGE_BYTES}`,
+      `the copy is ${bytes} bytes; SES sends at most ${SES_MAX_MESSAGE_BYTES}`,
       { refusal: 'size' },
     );
   }

@@ -14,7 +14,9 @@ import { sendingDomains } from '../sending-domains.js';
 import type { Reason } from '../vocabulary.js';
 import { type ArcSigningKey, copySealOptions, sealArc } from './arc.js';
 import { buildNdr, refusalStatus } from './ndr.js';
-import { joinMessage, rewriteHeader, splitMessage } from './rewrite.js';
+import { rewriteHeader, splitMessage } from './rewrite.js';
+
+const EMPTY = Buffer.alloc(0);
 
 /** What the copy needs to know of the decision (the trace summary carries all of it). */
 export interface CopyContext {
@@ -48,26 +50,45 @@ export async function composeCopy(
   deps: CopyDeps,
   now: Date,
 ): Promise<Buffer> {
+  const parts = await composeCopyParts(send, raw, context, c, deps, now);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+/**
+ * {@link composeCopy} in pieces to be sent one after another, without joining them: a copy is
+ * its new header block (the ARC seal's fields on top) and the received body, a view of `raw`
+ * rather than a copy of it (issue 16: a 10 MB message is then held once, not twice, while its
+ * copy is sent). An NDR, or a sealed copy whose body had to be read for the seal, is one piece.
+ */
+export async function composeCopyParts(
+  send: PlannedSend,
+  raw: Buffer,
+  context: CopyContext,
+  c: Classification | null,
+  deps: CopyDeps,
+  now: Date,
+): Promise<Buffer[]> {
   const { config } = deps;
   if (send.kind === 'ndr') {
-    return buildNdr({
-      from: send.from,
-      to: send.to[0]!,
-      reportingMta: config.srs.domain,
-      // Over the header bound, only the first 16 KB of the header block (header-bounds.ts).
-      originalHeaders: ndrHeaderExcerpt(splitMessage(raw).header, context.reasons),
-      arrivalDate: new Date(context.receivedAt),
-      // An NDR for a copy SES refused names that copy's recipients and the refusal.
-      recipients: send.refused?.recipients ?? context.recipients,
-      reasons: context.reasons,
-      inboundMessageId: context.messageId,
-      now,
-      ...(send.refused ? { status: refusalStatus(send.refused.refusal) } : {}),
-    });
+    return [
+      buildNdr({
+        from: send.from,
+        to: send.to[0]!,
+        reportingMta: config.srs.domain,
+        // Over the header bound, only the first 16 KB of the header block (header-bounds.ts).
+        originalHeaders: ndrHeaderExcerpt(splitMessage(raw).header, context.reasons),
+        arrivalDate: new Date(context.receivedAt),
+        // An NDR for a copy SES refused names that copy's recipients and the refusal.
+        recipients: send.refused?.recipients ?? context.recipients,
+        reasons: context.reasons,
+        inboundMessageId: context.messageId,
+        now,
+        ...(send.refused ? { status: refusalStatus(send.refused.refusal) } : {}),
+      }),
+    ];
   }
   const dkim: DkimEvaluation = c?.dkim ?? { signatures: [], alignedPass: false, temperror: false };
-  // The copy's header block over a view of the received body: the body is copied once, into
-  // the message handed to SES.
+  // The copy's header block over a view of the received body.
   const secrets = config.srs.secrets;
   const rewritten = rewriteHeader(raw, {
     send,
@@ -78,17 +99,21 @@ export async function composeCopy(
     loopMarkers: secrets.length > 0 ? (send.routes ?? []).map((r) => loopMarker(r, secrets)) : [],
     sendingDomains: sendingDomains(config),
   });
-  if (!deps.arcKey || !c) return joinMessage(rewritten);
+  const unsealed = [rewritten.header, rewritten.body];
+  if (!deps.arcKey || !c) return unsealed;
   try {
-    const sealed = await sealArc(
-      rewritten,
-      copySealOptions(c, raw, { config, key: deps.arcKey, resolver: deps.resolver, now }),
-    );
-    return sealed.message;
+    const options = copySealOptions(c, raw, { config, key: deps.arcKey, resolver: deps.resolver, now });
+    if (options.bodyHash) {
+      // With the body hash known, sealArc reads only the header block (its `bodyHash`
+      // contract), so it is sealed alone and the body stays a view of `raw`.
+      const sealed = await sealArc({ header: rewritten.header, body: EMPTY }, options);
+      return [sealed.message, rewritten.body];
+    }
+    return [(await sealArc(rewritten, options)).message];
   } catch (error) {
     // A message that cannot be sealed (no From, unreadable header) still goes out, unsealed:
     // the seal is extra evidence, not a condition of delivery.
     deps.warn?.('ARC seal skipped', { messageId: context.messageId, error: (error as Error).message });
-    return joinMessage(rewritten);
+    return unsealed;
   }
 }

@@ -109,4 +109,14 @@ describe('assertCopySize (the guard before SendEmail)', () => {
       (e: unknown) => e instanceof SendRejectedError && /41943041/.test(e.message),
     );
   });
+
+  it('counts a copy in pieces (header block + body view) as the sum of its pieces', () => {
+    const half = Buffer.alloc(SES_MAX_MESSAGE_BYTES / 2);
+    assert.doesNotThrow(() => assertCopySize([half, half]));
+    assert.doesNotThrow(() => assertCopySize([]));
+    assert.throws(
+      () => assertCopySize([half, Buffer.from('x'), half]),
+      (e: unknown) => e instanceof SendRejectedError && e.refusal === 'size' && /41943041/.test(e.message),
+    );
+  });
 });
