@@ -1,9 +1,13 @@
 /**
  * The two handlers as deployed, bundled with the stack's esbuild options (`bundleSettings()`:
- * the options of `lib/lambda-bundling.ts`, its module aliases, minified, source maps, the AWS
- * SDK bundled): `router` (`entries/router.ts`: the router's middy handler and the feedback
- * handler) and `peer` (`entries/peer.ts`: aws-lambda-ses-forwarder's handler), each with the
- * in-memory transport in the same bundle. Written to `bench/out/deployed/<name>/index.mjs`.
+ * the options of `lib/lambda-bundling.ts`, minified, source maps, the AWS SDK bundled):
+ * `router` (`entries/router.ts`: the router's middy handler and the feedback handler) and
+ * `peer` (`entries/peer.ts`: aws-lambda-ses-forwarder's handler), each with the in-memory
+ * transport in the same bundle. Written to `bench/out/deployed/<name>/index.mjs`.
+ *
+ * The router's bundle also gets the stack's module aliases (`BUNDLE_ALIASES`: the stand-ins
+ * of `functions/shims/`, this project's code); the peer's does not, as its users deploy it
+ * with the SDK's own modules (its default credential chain included).
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -25,12 +29,13 @@ export interface DeployedBundles {
 
 export async function buildDeployedBundles(outDir: string): Promise<DeployedBundles> {
   const settings = await bundleSettings();
+  const { alias: _standIns, ...withoutStandIns } = settings.options;
   const build = async (name: 'router' | 'peer'): Promise<DeployedBundle> => {
     const dir = join(outDir, name);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'index.mjs');
     await esbuild.build({
-      ...settings.options,
+      ...(name === 'router' ? settings.options : withoutStandIns),
       absWorkingDir: PROJECT_ROOT,
       entryPoints: [`bench/entries/${name}.ts`],
       bundle: true,

@@ -11,6 +11,10 @@
  *   headline ratio: on a shared machine, elapsed time mostly measures the other tenants;
  * - `wallMs`: spawn to exit, seen from the parent (adds Node's boot and exit, equal for both).
  *
+ * The router's configuration names its secrets as a deployment's does (docs/deploying.md): the
+ * SRS secrets and the ARC key are SSM SecureString parameters, read at cold start through the
+ * transport (`ssm:GetParameter`), not a literal and a file.
+ *
  * The ratio is the median of router ÷ peer within each round (a slow spell of the shared
  * machine slows both loads of a round). Lambda's own init (runtime bootstrap, downloading the
  * package) is not included.
@@ -30,7 +34,7 @@ const { readFileSync } = await import('node:fs');
 const setup = JSON.parse(readFileSync(setupFile, 'utf8'));
 const mod = await import(bundle);
 const raw = readFileSync(setup.messageFile);
-const transport = new mod.InMemoryAws({ tables: setup.tables });
+const transport = new mod.InMemoryAws({ tables: setup.tables, parameters: setup.parameters });
 await transport.putObject(setup.bucket, setup.prefix + 'cold-1', raw);
 const event = JSON.parse(setup.event);
 const context = { functionName: kind, awsRequestId: 'cold-1', invokedFunctionArn: 'arn:aws:lambda:us-east-1:123456789012:function:' + kind, memoryLimitInMB: '1024', getRemainingTimeInMillis: () => 60000 };
@@ -42,6 +46,7 @@ if (kind === 'router') {
   await handler(event);
 }
 if ((transport.tally.requests['ses:SendEmail'] ?? 0) !== 1) throw new Error(kind + ': no message sent');
+if (kind === 'router' && (transport.tally.requests['ssm:GetParameter'] ?? 0) !== 2) throw new Error('router: secrets not read from SSM');
 const cpu = process.cpuUsage();
 process.stderr.write(JSON.stringify({ firstInvocationMs: performance.now(), cpuMs: (cpu.user + cpu.system) / 1000 }) + '\\n');
 `;
@@ -63,6 +68,34 @@ export interface ColdDeployedResult {
   ratioElapsed: number;
   ratioWall: number;
   samples: { router: ColdSample[]; peer: ColdSample[] };
+}
+
+/** SSM parameter names the cold start reads its secrets from (as docs/deploying.md's example). */
+export const COLD_PARAMETERS = { srs: '/outbound-pools/srs-secrets', arc: '/outbound-pools/arc-key' };
+
+/**
+ * The bench configuration as a deployment writes it: `srs.secretsParameter` and
+ * `arc.privateKey.ssmParameter` instead of literal secrets and a key file, and the parameters'
+ * values for the transport.
+ */
+export function asDeployed(configJson: Record<string, unknown>): {
+  config: Record<string, unknown>;
+  parameters: Record<string, string>;
+} {
+  const srs = configJson.srs as { secrets: string[] } & Record<string, unknown>;
+  const arc = configJson.arc as { privateKey: { file: string } } & Record<string, unknown>;
+  const { secrets, ...srsRest } = srs;
+  return {
+    config: {
+      ...configJson,
+      srs: { ...srsRest, secretsParameter: COLD_PARAMETERS.srs },
+      arc: { ...arc, privateKey: { ssmParameter: COLD_PARAMETERS.arc } },
+    },
+    parameters: {
+      [COLD_PARAMETERS.srs]: secrets.join('\n'),
+      [COLD_PARAMETERS.arc]: readFileSync(arc.privateKey.file, 'utf8'),
+    },
+  };
 }
 
 function once(file: string, kind: string, setupFile: string): Promise<ColdSample> {
@@ -106,13 +139,14 @@ export async function measureColdDeployed(
   };
   const { LIMITS_TABLE, TRACE_TABLE } = await import('../functions/adapters/tables.js');
   const { receiptEvent } = await import('./corpus.js');
+  const { config, parameters } = asDeployed(saved.configJson);
   const setupFile = join(outDir, 'cold-setup.json');
   writeFileSync(join(outDir, 'runner.mjs'), RUNNER);
   writeFileSync(
     setupFile,
     JSON.stringify({
       env: settingsEnvironment({
-        config: saved.configJson,
+        config,
         mailBucket: BUCKET,
         mailPrefix: PREFIX,
         limitsTable: 'bench-limits',
@@ -121,6 +155,7 @@ export async function measureColdDeployed(
         restrictionCacheSeconds: 60,
       }),
       tables: { 'bench-limits': LIMITS_TABLE, 'bench-trace': TRACE_TABLE },
+      parameters,
       zones: saved.zones,
       now: saved.now,
       bucket: BUCKET,

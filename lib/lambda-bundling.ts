@@ -46,13 +46,15 @@ export function acknowledgePinnedRuntime(fn: lambda.IFunction): void {
  * Modules replaced at bundle time by small stand-ins in `functions/shims/` (bundle size and
  * cold start: libmime's legacy charset tables are ~0.7 MB, and `TextDecoder` decodes the same
  * charsets; joi and its `@hapi/*` dependencies are ~0.2 MB, built at load time for the two
- * string checks mailauth makes with them). Tested against the real modules in
- * `test/core/shims.test.ts`.
+ * string checks mailauth makes with them; the SDK's default credential chain is ~0.1 MB of
+ * SSO, INI, process and STS code, where Lambda gives the credentials in the environment).
+ * Tested against the real modules in `test/core/shims.test.ts`.
  */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   'iconv-lite': join(PROJECT_ROOT, 'functions/shims/iconv-lite.ts'),
   'encoding-japanese': join(PROJECT_ROOT, 'functions/shims/encoding-japanese.ts'),
   joi: join(PROJECT_ROOT, 'functions/shims/joi.ts'),
+  '@aws-sdk/credential-provider-node': join(PROJECT_ROOT, 'functions/shims/credential-provider-node.ts'),
 };
 
 /** File name of the configuration bundled next to the handler (the router's default). */

@@ -10,9 +10,11 @@
  * The router reads both (`paused()`) to block mail for a paused pool with reason
  * `pool-paused` instead of a refusal; `pools status` shows which of the two paused it. One
  * source of truth (SES), so the pause function, the operator CLI and the router cannot
- * disagree. The router caches the answer for `cacheMs`: at most one `GetConfigurationSet` and
- * one `GetTenant` per pool per period, all six in parallel (a pause reaches every container
- * within it; SES refuses in between anyway, and that send is retried).
+ * disagree. The router asks only about the pools a message's decision uses, and caches each
+ * pool's answer for `cacheMs`: at most one `GetConfigurationSet` and one `GetTenant` per pool
+ * per period, in parallel (a pause reaches every container within it; SES refuses in between
+ * anyway, and that send is retried). Issue 16: a cold container's first message asks about
+ * its own pool only (two requests, not six).
  *
  * IAM: `ses:GetConfigurationSet` and `ses:GetTenant` (router, CLI),
  * `ses:PutConfigurationSetSendingOptions` (pause function, CLI).
@@ -65,7 +67,8 @@ export class SesPoolControl implements PoolStatus {
   readonly #pools: Config['pools'];
   readonly #cacheMs: number;
   readonly #clock: () => number;
-  #cached: { at: number; paused: ReadonlySet<Pool> } | null = null;
+  /** Per pool: when it was asked and the answer (pending while SES is being asked). */
+  readonly #cached = new Map<Pool, { at: number; paused: Promise<boolean> }>();
 
   constructor(options: SesPoolControlOptions) {
     this.#client = options.client;
@@ -74,20 +77,31 @@ export class SesPoolControl implements PoolStatus {
     this.#clock = options.clock ?? Date.now;
   }
 
-  async paused(): Promise<ReadonlySet<Pool>> {
+  /**
+   * Which of `pools` (default: every pool) are paused now. Each pool's answer is cached for
+   * `cacheMs` from when it was asked, and a question already in flight is shared. A failure of
+   * either lookup fails the call and is not cached (transient ones are retried by the
+   * invocation): mail must not leave through a pool whose state is unknown.
+   */
+  async paused(pools: readonly Pool[] = POOLS): Promise<ReadonlySet<Pool>> {
     const now = this.#clock();
-    if (this.#cached && now - this.#cached.at < this.#cacheMs) return this.#cached.paused;
-    // Both questions for every pool at once: six requests in parallel, once per period. A
-    // failure of either fails the lookup (transient ones are retried by the invocation), as
-    // mail must not leave through a pool whose state is unknown.
-    const states = await Promise.all(
-      POOLS.map(async (p) => {
-        const [enabled, tenant] = await Promise.all([this.#sendingEnabled(p), this.#tenantSendingStatus(p)]);
-        return enabled && tenant !== TENANT_DISABLED;
-      }),
+    const wanted = [...new Set(pools)];
+    const states = await Promise.all(wanted.map((pool) => this.#pausedNow(pool, now)));
+    return new Set(wanted.filter((_, i) => states[i]));
+  }
+
+  #pausedNow(pool: Pool, now: number): Promise<boolean> {
+    const hit = this.#cached.get(pool);
+    if (hit && now - hit.at < this.#cacheMs) return hit.paused;
+    const paused = Promise.all([this.#sendingEnabled(pool), this.#tenantSendingStatus(pool)]).then(
+      ([enabled, tenant]) => !enabled || tenant === TENANT_DISABLED,
     );
-    const paused = new Set(POOLS.filter((_, i) => !states[i]));
-    this.#cached = { at: now, paused };
+    const entry = { at: now, paused };
+    this.#cached.set(pool, entry);
+    // A failed lookup is not remembered: the next message asks again.
+    paused.catch(() => {
+      if (this.#cached.get(pool) === entry) this.#cached.delete(pool);
+    });
     return paused;
   }
 
@@ -101,7 +115,7 @@ export class SesPoolControl implements PoolStatus {
     } catch (error) {
       rethrowAws('ses', 'PutConfigurationSetSendingOptions', error);
     }
-    this.#cached = null;
+    this.#cached.clear();
   }
 
   /** Every pool's configuration set and tenant, as SES has them now, and why it is paused. */

@@ -16,6 +16,17 @@ export const NO_PAUSED_POOLS: ReadonlySet<Pool> = new Set();
 const order = (r: Reason) => REASONS.indexOf(r);
 
 /**
+ * The pools whose state {@link holdPausedPools} reads for `decision`: its own pool (unless
+ * blocked) and every copy's (an NDR goes through `high-risk`). Asking only about these is
+ * enough: a pool outside them changes nothing in the held decision.
+ */
+export function decisionPools(decision: Decision): Pool[] {
+  const pools = new Set<Pool>(decision.sends.map((s) => s.pool));
+  if (decision.pool !== 'blocked') pools.add(decision.pool);
+  return [...pools];
+}
+
+/**
  * The decision with every copy for a paused pool held back. When the message's own pool is
  * paused it is blocked (nothing is sent, not even an NDR: the pause is the platform's, not a
  * verdict on the message); when only some copies are (an NDR or SRS bounce through a paused

@@ -175,10 +175,12 @@ export interface Mailer {
 /**
  * Which pools are paused now (issue 14): a paused pool's configuration set has its sending
  * disabled, by the pause function on a reputation alarm or by an operator. Implementations
- * cache the answer briefly; the router asks once per message.
+ * cache the answer briefly; the router asks about the pools a decision uses (`pause.ts`
+ * `decisionPools`), so a message costs lookups for its own pools only (issue 16).
  */
 export interface PoolStatus {
-  paused(): Promise<ReadonlySet<PlannedSend['pool']>>;
+  /** The pools among `pools` that are paused; rejects when that cannot be known. */
+  paused(pools: readonly PlannedSend['pool'][]): Promise<ReadonlySet<PlannedSend['pool']>>;
 }
 
 /** Publishes one notice to the operators' topic (SNS in AWS, a recorder in the sandbox). */

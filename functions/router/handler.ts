@@ -83,11 +83,14 @@ export async function createDeps(
     ssmClient ??= new SSMClient(sdk);
     return ssmClient;
   };
-  const config = await resolveSrsSecrets(settings.config, ssm, 'parameter');
+  // Both secrets at once (a deployment keeps both in SSM): one round trip of cold start, not two.
+  const [config, arcKey] = await Promise.all([
+    resolveSrsSecrets(settings.config, ssm, 'parameter'),
+    loadArcKey(settings.config, ssm),
+  ]);
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(sdk), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const arcKey = await loadArcKey(config, ssm);
   const sesv2 = new SESv2Client(sdk);
   const clock = () => new Date();
   // Issue 14: sender restricted / alert-only limit crossed → one notice per event.

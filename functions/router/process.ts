@@ -27,7 +27,7 @@ import type { Resolver } from '../core/dns/resolver.js';
 import { LeaseLostError, SendRejectedError } from '../core/errors.js';
 import type { Restriction, SenderState } from '../core/limits.js';
 import { parseMailboxes } from '../core/message.js';
-import { holdPausedPools, NO_PAUSED_POOLS } from '../core/pause.js';
+import { decisionPools, holdPausedPools, NO_PAUSED_POOLS } from '../core/pause.js';
 import type {
   ClaimResult,
   LimitsStore,
@@ -40,7 +40,7 @@ import type {
 } from '../core/ports.js';
 import { type RefusedCopy, refusalNdr } from '../core/refusal-ndr.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
-import type { Pool, Reason } from '../core/vocabulary.js';
+import type { Reason } from '../core/vocabulary.js';
 import { DEFAULT_MAX_ATTEMPTS, isFinalAttempt } from './retries.js';
 
 /** Hooks for logs and metrics; the handler wires them to Powertools. All optional. */
@@ -112,14 +112,9 @@ function tagsFor(summary: TraceSummary, send: PlannedSend, index: number) {
  * a message the counters then block (a restriction, a limit crossed) is taken back out of
  * them: blocked mail is never counted, so a restricted sender's mail does not keep counting.
  */
-async function countAndDecide(
-  c: Classification,
-  deps: PipelineDeps,
-  now: Date,
-  paused: ReadonlySet<Pool>,
-): Promise<Decision> {
+async function countAndDecide(c: Classification, deps: PipelineDeps, now: Date): Promise<Decision> {
   // Mail for a paused pool is blocked (issue 14), and blocked mail is not counted (SPEC 4).
-  const first = holdPausedPools(decide(c, {}, deps.config, now), paused);
+  const first = await holdPaused(decide(c, {}, deps.config, now), deps);
   if (first.pool === 'blocked' || c.usage.length === 0) return first;
   const states = await Promise.all(
     c.usage.map((u) =>
@@ -130,7 +125,7 @@ async function countAndDecide(
   c.usage.forEach((u, i) => {
     senders[u.identity] = states[i]!;
   });
-  const decision = holdPausedPools(decide(c, senders, deps.config, now), paused);
+  const decision = await holdPaused(decide(c, senders, deps.config, now), deps);
   if (decision.pool === 'blocked') {
     await Promise.all(
       c.usage.map((u, i) =>
@@ -141,6 +136,15 @@ async function countAndDecide(
     );
   }
   return decision;
+}
+
+/**
+ * The decision with its paused pools held back (issue 14), asking SES only about the pools it
+ * uses (issue 16: a cold container's first message looks up one pool, not all three).
+ */
+async function holdPaused(decision: Decision, deps: PipelineDeps): Promise<Decision> {
+  const paused = (await deps.poolStatus?.paused(decisionPools(decision))) ?? NO_PAUSED_POOLS;
+  return holdPausedPools(decision, paused);
 }
 
 /**
@@ -176,7 +180,7 @@ async function planRefusalNdr(
   deps: PipelineDeps,
   now: Date,
 ): Promise<PlannedSend | null> {
-  const paused = (await deps.poolStatus?.paused()) ?? NO_PAUSED_POOLS;
+  const paused = (await deps.poolStatus?.paused(['high-risk'])) ?? NO_PAUSED_POOLS;
   const verdict = refusalNdr(refused, summary, deps.config, paused);
   if (!verdict.ndr) {
     deps.observer?.warn?.('refused copy not answered with an NDR', {
@@ -334,10 +338,8 @@ async function processClaimed(
     });
     if (stored.truncated) c.sizeBytes = Math.max(stored.sizeBytes, deps.config.maxMessageBytes + 1);
     classification = c;
-    // --- issue 14: paused pools (the decision itself stays in decide.ts) ---
-    const paused = (await deps.poolStatus?.paused()) ?? NO_PAUSED_POOLS;
-    const decision = await countAndDecide(c, deps, started, paused);
-    // --- end issue 14 ---
+    // Issue 14: paused pools are held back inside (the decision itself stays in decide.ts).
+    const decision = await countAndDecide(c, deps, started);
     await limitNdrs(decision, deps, started);
     for (const r of decision.restrictions) {
       await deps.limits.restrict(r, started);

@@ -125,6 +125,43 @@ describe('issue 14 adapters (emulators)', () => {
       await operator.setSending('normal', true);
     });
 
+    it('paused(pools) asks SES about those pools only, caches each pool on its own, shares a lookup in flight', async () => {
+      let now = 2_000_000;
+      const router = new SesPoolControl({
+        client: sesv2,
+        pools: config.pools,
+        cacheMs: 30_000,
+        clock: () => now,
+      });
+      const operator = new SesPoolControl({ client: sesv2, pools: config.pools, cacheMs: 0 });
+      await operator.setSending('relay', false);
+      try {
+        emu.ses.resetCounts();
+        // Issue 16: a message for `normal` costs two requests, whatever the other pools' state.
+        assert.deepEqual([...(await router.paused(['normal']))], []);
+        assert.deepEqual(emu.ses.requests(), { GetConfigurationSet: 1, GetTenant: 1 });
+        // Two messages at once for `relay`: one lookup, both see it paused.
+        const both = await Promise.all([router.paused(['relay']), router.paused(['relay', 'relay'])]);
+        assert.deepEqual(
+          both.map((p) => [...p]),
+          [['relay'], ['relay']],
+        );
+        assert.deepEqual(emu.ses.requests(), { GetConfigurationSet: 2, GetTenant: 2 });
+        // Cached per pool: a later question about both asks only about the new one.
+        now += 10_000;
+        assert.deepEqual([...(await router.paused(['normal', 'relay', 'high-risk']))].sort(), ['relay']);
+        assert.deepEqual(emu.ses.requests(), { GetConfigurationSet: 3, GetTenant: 3 });
+        // `normal`, asked at the start, expires first; `high-risk` (asked 10 s later) does not.
+        now += 20_000;
+        assert.deepEqual([...(await router.paused(['normal', 'high-risk']))], []);
+        assert.deepEqual(emu.ses.requests(), { GetConfigurationSet: 4, GetTenant: 4 });
+        assert.deepEqual([...(await router.paused([]))], [], 'no pool, no question');
+        assert.deepEqual(emu.ses.requests(), { GetConfigurationSet: 4, GetTenant: 4 });
+      } finally {
+        await operator.setSending('relay', true);
+      }
+    });
+
     it('a tenant SES paused (DISABLED) pauses its pool; REINSTATED sends; status says which of the two paused it', async () => {
       const control = new SesPoolControl({ client: sesv2, pools: config.pools, cacheMs: 0 });
       try {
@@ -151,11 +188,13 @@ describe('issue 14 adapters (emulators)', () => {
 
     it('a tenant lookup SES does not answer fails paused() (retryable when transient), never reads as "sending"', async () => {
       // Fault injection on GetTenant alone: the configuration sets still answer from the emulator.
+      let tenantLookups = 0;
       const failing = (name: string, status: number) => {
         const client = new SESv2Client({ ...emu.clientConfig('sesv2'), maxAttempts: 1 });
         client.middlewareStack.add(
           (next, context) => async (args) => {
             if (context.commandName === 'GetTenantCommand') {
+              tenantLookups++;
               throw Object.assign(new Error(`injected ${name}`), {
                 name,
                 $metadata: { httpStatusCode: status },
@@ -173,12 +212,17 @@ describe('issue 14 adapters (emulators)', () => {
       ] as const) {
         const client = failing(name, status);
         try {
-          const control = new SesPoolControl({ client, pools: config.pools, cacheMs: 0 });
-          await assert.rejects(control.paused(), (e: Error) => {
-            assert.ok(e instanceof expected, `${name}: ${e.name}`);
-            assert.equal(e instanceof TransientDependencyError, name === 'TooManyRequestsException');
-            return true;
-          });
+          const control = new SesPoolControl({ client, pools: config.pools, cacheMs: 30_000 });
+          tenantLookups = 0;
+          for (let attempt = 0; attempt < 2; attempt++) {
+            await assert.rejects(control.paused(), (e: Error) => {
+              assert.ok(e instanceof expected, `${name}: ${e.name}`);
+              assert.equal(e instanceof TransientDependencyError, name === 'TooManyRequestsException');
+              return true;
+            });
+          }
+          // A failed lookup is not cached: the second message asks SES again.
+          assert.equal(tenantLookups, 6);
           // The operator's status still shows the configuration sets, the tenant as unknown.
           assert.deepEqual(
             (await control.status()).map((s) => s.tenantStatus),

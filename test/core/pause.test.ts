@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { Decision, PlannedSend } from '../../functions/core/decide.js';
-import { holdPausedPools, NO_PAUSED_POOLS } from '../../functions/core/pause.js';
+import { decisionPools, holdPausedPools, NO_PAUSED_POOLS } from '../../functions/core/pause.js';
 import { POOLS, type Pool, REASONS, type Reason } from '../../functions/core/vocabulary.js';
 
 const send = (pool: Pool, kind: PlannedSend['kind'] = 'forward'): PlannedSend => ({
@@ -88,5 +88,41 @@ describe('holdPausedPools', () => {
         },
       ),
     );
+  });
+
+  it('property: knowing only the state of decisionPools(d) gives the same held decision (issue 16)', () => {
+    const pool = fc.constantFrom(...POOLS);
+    fc.assert(
+      fc.property(
+        fc.constantFrom<Decision['pool']>(...POOLS, 'blocked'),
+        fc.array(pool, { maxLength: 4 }),
+        fc.subarray([...POOLS]),
+        (p, sendPools, paused) => {
+          const d = decision(
+            p,
+            ['accepted-domain'],
+            sendPools.map((s) => send(s)),
+          );
+          const asked = decisionPools(d);
+          assert.equal(new Set(asked).size, asked.length, 'each pool once');
+          const known = new Set(paused.filter((x) => asked.includes(x)));
+          assert.deepEqual(holdPausedPools(d, known), holdPausedPools(d, new Set(paused)));
+        },
+      ),
+    );
+  });
+
+  it("decisionPools: the pool (unless blocked) and every copy's pool", () => {
+    assert.deepEqual(decisionPools(decision('blocked', ['virus'], [])), []);
+    assert.deepEqual(decisionPools(decision('blocked', ['virus'], [send('high-risk', 'ndr')])), [
+      'high-risk',
+    ]);
+    assert.deepEqual(
+      decisionPools(
+        decision('normal', ['accepted-domain'], [send('normal'), send('high-risk', 'ndr')]),
+      ).sort(),
+      ['high-risk', 'normal'],
+    );
+    assert.deepEqual(decisionPools(decision('relay', ['accepted-domain'], [])), ['relay']);
   });
 });

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createRequire } from 'node:module';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import * as credentials from '../../functions/shims/credential-provider-node.js';
 import * as japanese from '../../functions/shims/encoding-japanese.js';
 import * as shim from '../../functions/shims/iconv-lite.js';
 import * as joi from '../../functions/shims/joi.js';
@@ -139,5 +140,89 @@ describe('joi stand-in', () => {
     assert.throws(() => joi.string().base64({ urlSafe: true }), /not bundled/);
     assert.throws(() => joi.string().domain({ allowUnicode: false }), /not bundled/);
     assert.throws(() => joi.string().domain({ tlds: false, minDomainSegments: 1 } as object), /not bundled/);
+  });
+});
+
+describe('credential-provider-node stand-in (environment only)', () => {
+  const VARS = [
+    'AWS_ACCESS_KEY_ID',
+    'AWS_SECRET_ACCESS_KEY',
+    'AWS_SESSION_TOKEN',
+    'AWS_CREDENTIAL_EXPIRATION',
+    'AWS_PROFILE',
+  ] as const;
+  /** Runs `fn` with exactly `vars` of {@link VARS} set, then puts the environment back. */
+  async function withEnv<T>(vars: Partial<Record<(typeof VARS)[number], string>>, fn: () => Promise<T>) {
+    const saved = VARS.map((k) => [k, process.env[k]] as const);
+    for (const k of VARS) delete process.env[k];
+    Object.assign(process.env, vars);
+    try {
+      return await fn();
+    } finally {
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    }
+  }
+  const lambdaLike = {
+    AWS_ACCESS_KEY_ID: 'ASIAEXAMPLEKEY',
+    AWS_SECRET_ACCESS_KEY: 'example-secret',
+    AWS_SESSION_TOKEN: 'example-session-token',
+  };
+
+  for (const [name, vars] of [
+    ['as Lambda sets them (key, secret, session token)', lambdaLike],
+    ['a key and secret alone', { AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 's' }],
+    ['with an expiration', { ...lambdaLike, AWS_CREDENTIAL_EXPIRATION: '2099-01-01T00:00:00Z' }],
+  ] as const) {
+    it(`gives the credentials the real chain gives: ${name}`, async () => {
+      const real = await import('@aws-sdk/credential-provider-node');
+      await withEnv(vars, async () => {
+        const expected = await real.defaultProvider()();
+        assert.equal(expected.accessKeyId, vars.AWS_ACCESS_KEY_ID);
+        assert.deepEqual(await credentials.defaultProvider()(), expected);
+      });
+    });
+  }
+
+  it('exports what the SDK clients import, with the real expiry rules', async () => {
+    const real = await import('@aws-sdk/credential-provider-node');
+    // `default`: Node's CommonJS interop adds it to the real module's namespace.
+    assert.deepEqual(
+      Object.keys(credentials).sort(),
+      Object.keys(real)
+        .filter((k) => k !== 'default')
+        .sort(),
+    );
+    const at = (ms: number) => ({
+      accessKeyId: 'a',
+      secretAccessKey: 'b',
+      expiration: new Date(Date.now() + ms),
+    });
+    for (const c of [{ accessKeyId: 'a', secretAccessKey: 'b' }, at(60_000), at(-1), at(3_600_000)]) {
+      assert.equal(credentials.credentialsTreatedAsExpired(c), real.credentialsTreatedAsExpired(c));
+      assert.equal(credentials.credentialsWillNeedRefresh(c), real.credentialsWillNeedRefresh(c));
+    }
+    assert.equal(credentials.credentialsTreatedAsExpired(undefined), false);
+  });
+
+  it('keeps the credentials it read, and reads the environment again once they are about to expire', async () => {
+    const soon = new Date(Date.now() + 60_000).toISOString();
+    await withEnv({ ...lambdaLike, AWS_CREDENTIAL_EXPIRATION: soon }, async () => {
+      const provider = credentials.defaultProvider();
+      assert.equal((await provider()).accessKeyId, 'ASIAEXAMPLEKEY');
+      process.env.AWS_ACCESS_KEY_ID = 'ASIAROTATED';
+      process.env.AWS_CREDENTIAL_EXPIRATION = '2099-01-01T00:00:00Z';
+      assert.equal((await provider()).accessKeyId, 'ASIAROTATED', 'expiring within 5 minutes: read again');
+      process.env.AWS_ACCESS_KEY_ID = 'ASIANOTREAD';
+      assert.equal((await provider()).accessKeyId, 'ASIAROTATED', 'valid: kept');
+    });
+  });
+
+  it('without credentials in the environment: one clear error, no search of files or endpoints', async () => {
+    await withEnv({}, async () => {
+      await assert.rejects(credentials.defaultProvider()(), /No AWS credentials in the environment/);
+    });
   });
 });

@@ -5,6 +5,8 @@
  * delivery event filed by the feedback bundle, and the trace API bundle answering a lookup.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -31,6 +33,8 @@ let h: Harness;
 let router: RouterBundle;
 let feedback: FeedbackBundle;
 let traceApi: TraceApiBundle;
+/** The asset directory (`index.mjs`, `index.mjs.map`) of every function of the stack, by logical id. */
+let assets: Record<string, string>;
 
 const context = {
   functionName: 'router',
@@ -46,6 +50,17 @@ before(async () => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
   process.env.POWERTOOLS_METRICS_DISABLED = 'true';
   const { app, template } = synthStack();
+  const assetOf = (fn: { Properties?: unknown }) =>
+    join(
+      app.outdir,
+      `asset.${((fn.Properties as { Code: { S3Key: string } }).Code.S3Key ?? '').replace(/\.zip$/, '')}`,
+    );
+  // The project's functions: the ES module bundles (CDK's own custom resources are not ours).
+  assets = Object.fromEntries(
+    Object.entries(template.findResources('AWS::Lambda::Function'))
+      .map(([id, fn]) => [id, assetOf(fn)] as const)
+      .filter(([, dir]) => existsSync(join(dir, 'index.mjs'))),
+  );
   const bundleOf = async (idPart: string) => {
     const [, fn] = resourceNamed(template, 'AWS::Lambda::Function', idPart);
     const key = (fn.Code as { S3Key: string }).S3Key.replace(/\.zip$/, '');
@@ -113,5 +128,50 @@ describe('bundled functions', () => {
     const report = JSON.parse(looked.body).message;
     assert.equal(report.pool, 'normal');
     assert.equal(report.sends[0].events[0].type, 'Delivery');
+  });
+
+  // Issue 16 (cold start): what the bundles leave out, and what their source maps still do.
+  const sourceMapOf = (dir: string) =>
+    JSON.parse(readFileSync(join(dir, 'index.mjs.map'), 'utf8')) as {
+      sources: string[];
+      sourcesContent?: unknown;
+    };
+
+  it('no bundle carries the SDK credential chain beyond the environment (SSO, INI, process, STS)', () => {
+    const ids = Object.keys(assets);
+    assert.ok(ids.some((id) => id.includes('Router')) && ids.length >= 3, ids.join());
+    for (const [id, dir] of Object.entries(assets)) {
+      // The source map names every module the bundle holds: the oracle for what is inside.
+      const { sources } = sourceMapOf(dir);
+      assert.ok(sources.length > 100, `${id}: ${sources.length} sources`);
+      const chain = sources.filter((s) =>
+        /@aws-sdk\/(credential-provider-(?!env)[a-z-]+|nested-clients|token-providers)\//.test(s),
+      );
+      assert.deepEqual(chain, [], id);
+      if (sources.some((s) => s.includes('@aws-sdk/client-'))) {
+        assert.ok(
+          sources.some((s) => s.endsWith('functions/shims/credential-provider-node.ts')),
+          `${id}: the SDK clients take their credentials from the stand-in`,
+        );
+      }
+    }
+  });
+
+  it('source maps carry no sources, yet an error thrown inside the router bundle maps to functions/', () => {
+    const [, router] = Object.entries(assets).find(([id]) => id.includes('Router'))!;
+    const map = sourceMapOf(router);
+    assert.equal(map.sourcesContent, undefined);
+    // A fresh process as Lambda runs it (NODE_OPTIONS=--enable-source-maps): createDeps with no
+    // configuration throws inside the bundle; its stack names the TypeScript source.
+    const script = `import(${JSON.stringify(pathToFileURL(join(router, 'index.mjs')).href)})
+      .then((m) => m.createDeps({}))
+      .catch((e) => { console.log(e.stack); });`;
+    const run = spawnSync(process.execPath, ['--enable-source-maps', '--input-type=module', '-e', script], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', POWERTOOLS_LOG_LEVEL: 'SILENT' },
+    });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /OUTBOUND_POOLS|config/i, run.stdout);
+    assert.match(run.stdout, /functions\/router\/settings\.ts:\d+:\d+/, run.stdout);
   });
 });

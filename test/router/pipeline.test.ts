@@ -145,6 +145,15 @@ describe('router: one message through each pool', () => {
     });
   }
 
+  it('a cold container asks SES about the decided pool only: two lookups, not six (issue 16)', async () => {
+    const { event } = await receive({}, await sign(message(), senderKey));
+    const deps = await h.deps();
+    h.emu.ses.resetCounts();
+    const result = await processReceipt(event, deps);
+    assert.equal(result.pool, 'normal');
+    assert.deepEqual(h.emu.ses.requests(), { GetConfigurationSet: 1, GetTenant: 1, SendEmail: 1 });
+  });
+
   it('virus from an authenticated sender → nothing forwarded, an RFC 3464 NDR to the sender through high-risk', async () => {
     const { messageId, event } = await receive({ virus: 'FAIL' }, message());
     const result = await processReceipt(event, await h.deps());
