@@ -1,11 +1,11 @@
 /**
  * Security checks that run with the tests:
  *
- * - no secret in what is shipped: the three function bundles, built with esbuild exactly as the
- *   stack builds them (`bench/cold-start.ts`), the synthesized CloudFormation template and the
- *   functions' assets (code and the router's bundled configuration file), plus `cdk.out` when
- *   present, hold no PEM private key, no AWS access key id and none of the configuration's
- *   SRS secrets;
+ * - no secret in what is shipped: the router, feedback and trace API bundles and their source
+ *   maps as the stack builds them (its own esbuild bundling, the assets of one synthesis of the
+ *   repository's configuration), the synthesized CloudFormation template and every function
+ *   asset (code and the router's bundled configuration file) hold no PEM private key, no AWS
+ *   access key id and none of the configuration's SRS secrets;
  * - dependencies pinned: exact versions in package.json, a v3 lock file in step with it,
  *   every package locked with a sha512 integrity from the npm registry, and the installed
  *   tree matching the lock.
@@ -16,10 +16,10 @@
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { buildBundles, PROJECT_ROOT } from '../../bench/cold-start.js';
 import { parseConfig } from '../../functions/core/config.js';
+import { PROJECT_ROOT } from '../../lib/lambda-bundling.js';
 import { CONFIG_JSON } from '../helpers/mail.js';
 
 const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
@@ -65,44 +65,48 @@ function walk(dir: string, keep: (file: string) => boolean): string[] {
 
 describe('security: no secret in what we ship', () => {
   const scratch = mkdtempSync(join(tmpdir(), 'op-security-'));
+  const outdir = join(scratch, 'cdk.out');
   const secrets = srsSecrets();
-  let bundleFiles: string[] = [];
+  let templateFile: string;
 
+  // One synthesis, bundling included: the bundles scanned are the ones the stack deploys.
   before(async () => {
-    const bundles = await buildBundles(join(scratch, 'bundles'), undefined, [
-      'router',
-      'feedback',
-      'trace-api',
-    ]);
-    bundleFiles = bundles
-      .flatMap((b) => [join(PROJECT_ROOT, b.file), join(PROJECT_ROOT, `${b.file}.map`)])
-      .filter((f) => existsSync(f));
+    const { App } = await import('aws-cdk-lib');
+    const { OutboundPoolsStack } = await import('../../lib/outbound-pools-stack.js');
+    const config = parseConfig(
+      JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/outbound-pools.json'), 'utf8')),
+    );
+    const app = new App({ outdir });
+    new OutboundPoolsStack(app, 'SecurityScan', {
+      env: { account: '123456789012', region: 'us-east-1' },
+      config,
+    });
+    app.synth();
+    templateFile = join(outdir, 'SecurityScan.template.json');
   });
   after(() => {
     rmSync(scratch, { recursive: true, force: true });
   });
 
   it('the router, feedback and trace API bundles and their source maps hold no private key, AWS key or SRS secret', () => {
+    const template = JSON.parse(readFileSync(templateFile, 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties?: { Code?: { S3Key?: string } } }>;
+    };
+    const functions = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::Lambda::Function',
+    );
+    const bundleFiles = ['Router', 'Feedback', 'TraceApi'].flatMap((part) => {
+      const found = functions.filter(([id]) => id.includes(part) && !id.includes('Activation'));
+      assert.equal(found.length, 1, `one ${part} function: ${found.map(([id]) => id).join(', ')}`);
+      const key = found[0]![1].Properties?.Code?.S3Key?.replace(/\.zip$/, '');
+      const dir = resolve(outdir, `asset.${key}`);
+      return [join(dir, 'index.mjs'), join(dir, 'index.mjs.map')].filter((f) => existsSync(f));
+    });
     assert.equal(bundleFiles.length, 6, 'three bundles and their source maps were built');
     assert.deepEqual(scan(bundleFiles, secrets), []);
   });
 
-  it('the synthesized template and the function assets (code, bundled configuration) hold none either', async () => {
-    let outdir: string;
-    {
-      const { App } = await import('aws-cdk-lib');
-      const { OutboundPoolsStack } = await import('../../lib/outbound-pools-stack.js');
-      const config = parseConfig(
-        JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/outbound-pools.json'), 'utf8')),
-      );
-      outdir = join(scratch, 'cdk.out');
-      const app = new App({ outdir });
-      new OutboundPoolsStack(app, 'SecurityScan', {
-        env: { account: '123456789012', region: 'us-east-1' },
-        config,
-      });
-      app.synth();
-    }
+  it('the synthesized template and the function assets (code, bundled configuration) hold none either', () => {
     const templates = walk(outdir, (f) => f.endsWith('.template.json'));
     assert.ok(templates.length >= 1, 'a template was written');
     assert.deepEqual(scan(templates, secrets), []);
