@@ -13,11 +13,11 @@ import {
   OutboundPoolsError,
   TransientDependencyError,
 } from '../core/errors.js';
-import { awsEndpoint, noteSource } from './io.js';
+import { awsEndpoint, cliEnv, noteSource, sdkClientConfig } from './io.js';
 
 /** The table named by `--flag` or the environment variable, else a clear error. */
 function tableName(value: string | undefined, envName: string, flag: string): string {
-  const name = value ?? process.env[envName];
+  const name = value ?? cliEnv()[envName];
   if (name === undefined || name.trim() === '') {
     throw new InvalidInputError(flag, `no table name: set ${envName} or pass ${flag}`);
   }
@@ -33,14 +33,15 @@ function tableName(value: string | undefined, envName: string, flag: string): st
  * (the sandbox prints all of them).
  */
 export function documentClientFromEnv(): DynamoDBDocumentClient {
-  return DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+  return DynamoDBDocumentClient.from(new DynamoDBClient(sdkClientConfig('dynamodb')), {
     marshallOptions: { removeUndefinedValues: true },
   });
 }
 
 function where(): string {
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  const endpoint = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
+  const env = cliEnv();
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const endpoint = env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
   return [region ? `region ${region}` : 'the default region', endpoint ? `endpoint ${endpoint}` : '']
     .filter(Boolean)
     .join(', ');

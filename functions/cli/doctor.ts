@@ -16,7 +16,7 @@ import {
   type SesInspector,
   summarize,
 } from '../core/doctor/checks.js';
-import { loadConfig, painter, readJsonFile, table } from './io.js';
+import { cliEnv, loadConfig, painter, readJsonFile, table } from './io.js';
 
 export const DOCTOR_USAGE = `Usage: outbound-pools doctor [--config CONFIG.json] [--zones ZONES.json]
          [--region REGION] [--rule-set NAME] [--offline] [--json]
@@ -86,7 +86,7 @@ export async function doctorCommand(
     strict: true,
   });
   const config = await loadConfig(values.config);
-  const region = values.region || process.env.AWS_REGION || null;
+  const region = values.region || cliEnv().AWS_REGION || null;
   const resolver: Resolver = values.zones
     ? zoneResolver(parseZones(await readJsonFile(values.zones, '--zones')))
     : cachedResolver(nodeResolver());

@@ -16,7 +16,16 @@ import { parseZones, zoneResolver } from '../core/dns/zone-resolver.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { SenderState } from '../core/limits.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
-import { InputDataError, loadConfig, painter, parseNow, readInputFile, readJsonFile, table } from './io.js';
+import {
+  InputDataError,
+  loadConfig,
+  painter,
+  parseNow,
+  readInputFile,
+  readJsonFile,
+  sdkClientConfig,
+  table,
+} from './io.js';
 
 export const DRY_RUN_USAGE = `Usage: outbound-pools dry-run --event EVENT.json --message RAW.eml
          [--config CONFIG.json] [--zones ZONES.json] [--senders SENDERS.json]
@@ -188,7 +197,7 @@ async function writeCopies(
   ctx: { received: ReceivedMail; raw: Buffer; config: Config; resolver: Resolver; now: Date },
 ): Promise<CopyFile[]> {
   const { received, raw, config, resolver, now } = ctx;
-  const arcKey = await loadArcKey(config, () => new SSMClient({}));
+  const arcKey = await loadArcKey(config, () => new SSMClient(sdkClientConfig('ssm')));
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {

@@ -2,6 +2,7 @@
  * Small shared pieces of the CLI: reading input files with errors that name the file, the
  * configuration, the clock, and colours that switch off when stdout is not a terminal.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFile } from 'node:fs/promises';
 import { styleText } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -67,9 +68,10 @@ export function networkFault(error: unknown): string | undefined {
 
 /** The endpoint the AWS SDK talks to for `service` (its endpoint variable, else AWS's). */
 export function awsEndpoint(service: 'dynamodb' | 'ssm' | 'sesv2'): string {
+  const env = cliEnv();
   const variable = `AWS_ENDPOINT_URL_${service.toUpperCase()}`;
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'the default region';
-  const endpoint = process.env[variable] ?? process.env.AWS_ENDPOINT_URL;
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION ?? 'the default region';
+  const endpoint = env[variable] ?? env.AWS_ENDPOINT_URL;
   return endpoint ? `${endpoint} (${variable}), region ${region}` : `AWS, region ${region}`;
 }
 
@@ -81,25 +83,68 @@ export const CONFIG_PATH_VARIABLE = 'OUTBOUND_POOLS_CONFIG';
 /** The configuration file a command reads, and why that one: `--config`, the variable, the default. */
 export function configSource(flag: string | undefined): { path: string; from: string } {
   if (flag !== undefined) return { path: flag, from: '--config' };
-  const env = process.env[CONFIG_PATH_VARIABLE];
+  const env = cliEnv()[CONFIG_PATH_VARIABLE];
   if (env !== undefined && env !== '') return { path: env, from: CONFIG_PATH_VARIABLE };
   return { path: DEFAULT_CONFIG_PATH, from: 'the default' };
 }
 
 /**
- * Where the commands say what they read (configuration file, table, endpoint): the CLI's
- * stderr while `main` runs a command, nowhere otherwise (the sandbox loads configurations too).
- * Always stderr, `--json` included: stdout stays the command's output for scripts.
+ * What one run of `main` gives the commands besides their arguments: the environment they
+ * read (the process's for the binary; tests pass their own and run commands side by side in
+ * one process) and where they say what they read (configuration file, table, endpoint): the
+ * CLI's stderr while `main` runs a command, nowhere otherwise (the sandbox loads
+ * configurations too). Always stderr, `--json` included: stdout stays the command's output.
+ * Async-local, so that concurrent runs in one process each see their own.
  */
-let notes: NodeJS.WritableStream | undefined;
+export interface CliContext {
+  readonly env: NodeJS.ProcessEnv;
+  readonly notes?: NodeJS.WritableStream;
+}
 
-export function noteSourcesTo(stream: NodeJS.WritableStream | undefined): void {
-  notes = stream;
+const context = new AsyncLocalStorage<CliContext>();
+
+/** Runs `fn` (one command) with `ctx` as its environment and notes stream. */
+export function runWithCliContext<T>(ctx: CliContext, fn: () => Promise<T>): Promise<T> {
+  return context.run(ctx, fn);
+}
+
+/** The environment of the running command: `main`'s `env`, else the process's. */
+export function cliEnv(): NodeJS.ProcessEnv {
+  return context.getStore()?.env ?? process.env;
+}
+
+/**
+ * Constructor settings for an AWS SDK client of `service` from the command's environment.
+ * Empty for the process's own environment: the SDK then applies its standard configuration
+ * (profiles, config files, the credential chain) exactly as it documents. For an environment
+ * passed to `main` (tests), the SDK's environment variables are applied from it — region,
+ * the service's endpoint (`AWS_ENDPOINT_URL_<SERVICE>`, else `AWS_ENDPOINT_URL`) and static
+ * keys — since the SDK itself reads only `process.env`.
+ * https://docs.aws.amazon.com/sdkref/latest/guide/feature-ss-endpoints.html
+ */
+export function sdkClientConfig(service: string): {
+  region?: string;
+  endpoint?: string;
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+} {
+  const env = cliEnv();
+  if (env === process.env) return {};
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  const endpoint = env[`AWS_ENDPOINT_URL_${service.toUpperCase()}`] ?? env.AWS_ENDPOINT_URL;
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
+  const sessionToken = env.AWS_SESSION_TOKEN;
+  return {
+    ...(region ? { region } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(accessKeyId && secretAccessKey
+      ? { credentials: { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) } }
+      : {}),
+  };
 }
 
 /** One `outbound-pools: …` line on the notes stream, when there is one. */
 export function noteSource(text: string): void {
-  notes?.write(`outbound-pools: ${text}\n`);
+  context.getStore()?.notes?.write(`outbound-pools: ${text}\n`);
 }
 
 export async function readInputFile(path: string, what: string): Promise<Buffer> {
@@ -147,7 +192,7 @@ export async function loadConfig(path: string | undefined): Promise<Config> {
   // parameter (standard AWS configuration).
   // The SES names as deployed (`namePrefix` applied, as the CDK app applies it): doctor and
   // pools look up the stack's configuration sets, IP pools and tenants.
-  return resolveSrsSecrets(deployedConfig(config), () => new SSMClient({}), 'literal');
+  return resolveSrsSecrets(deployedConfig(config), () => new SSMClient(sdkClientConfig('ssm')), 'literal');
 }
 
 /** JSON unless a person is looking (or `--pretty` says so). */
@@ -166,7 +211,7 @@ type Style = Parameters<typeof styleText>[0];
 
 /** Colours for people; plain text for pipes, files and NO_COLOR (https://no-color.org). */
 export function painter(stream: NodeJS.WriteStream): (style: Style, text: string) => string {
-  const enabled = stream.isTTY === true && !process.env.NO_COLOR;
+  const enabled = stream.isTTY === true && !cliEnv().NO_COLOR;
   return (style, text) => (enabled ? styleText(style, text) : text);
 }
 

@@ -7,7 +7,7 @@ import { ConfigError, InvalidInputError, isRetryable, OutboundPoolsError } from 
 import { CONFIG_USAGE, configCommand } from './config.js';
 import { DOCTOR_USAGE, doctorCommand } from './doctor.js';
 import { DRY_RUN_USAGE, dryRun } from './dry-run.js';
-import { EXIT, InputDataError, networkFault, noteSourcesTo } from './io.js';
+import { cliEnv, EXIT, InputDataError, networkFault, runWithCliContext } from './io.js';
 import { LIMITS_USAGE, limitsCommand } from './limits.js';
 import { POOLS_USAGE } from './pools-usage.js';
 import { REDRIVE_USAGE } from './redrive-usage.js';
@@ -94,11 +94,21 @@ export function cliVersion(): string {
   return `${pkg.name} ${pkg.version}`;
 }
 
-export async function main(
+/**
+ * Runs one command line. `env` is the environment the commands read (configuration path,
+ * table names, AWS settings): the process's for the binary; tests pass their own so that
+ * commands run side by side in one process.
+ */
+export function main(
   argv: string[],
   out: NodeJS.WriteStream = process.stdout,
   err: NodeJS.WriteStream = process.stderr,
+  env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
+  return runWithCliContext({ env, notes: err }, () => run(argv, out, err));
+}
+
+async function run(argv: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<number> {
   const [command, ...rest] = argv;
   if (command === '--version' || command === '-V' || command === 'version') {
     out.write(`${cliVersion()}
@@ -112,7 +122,6 @@ export async function main(
 `);
     return EXIT.ok;
   }
-  noteSourcesTo(err);
   try {
     switch (command) {
       case 'dry-run':
@@ -135,7 +144,7 @@ export async function main(
       case 'pools': {
         // Loaded on use: its SDK clients and signer would slow every other command's start.
         const { poolsCommand } = await import('./pools.js');
-        return await poolsCommand(rest, out);
+        return await poolsCommand(rest, out, cliEnv());
       }
       case 'redrive': {
         // Loaded on use, like pools: the SQS and Lambda clients.
@@ -179,7 +188,5 @@ export async function main(
       error instanceof OutboundPoolsError ? error.message : String((error as Error)?.stack ?? error);
     err.write(`outbound-pools: unexpected error: ${message}\n`);
     return EXIT.failure;
-  } finally {
-    noteSourcesTo(undefined);
   }
 }

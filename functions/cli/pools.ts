@@ -16,7 +16,7 @@ import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
 import { InvalidInputError } from '../core/errors.js';
 import { POOLS, type Pool } from '../core/vocabulary.js';
 import { Notifier, type NotifyOutcome } from '../router/notifier.js';
-import { EXIT, loadConfig, painter, table, wantsJson } from './io.js';
+import { EXIT, loadConfig, painter, sdkClientConfig, table, wantsJson } from './io.js';
 
 import { POOLS_USAGE } from './pools-usage.js';
 
@@ -31,13 +31,18 @@ function notifierFromEnv(env: NodeJS.ProcessEnv): Notifier | null {
   const topic = env.NOTICE_TOPIC_ARN;
   const table = env.LIMITS_TABLE;
   if (!topic || !table) return null;
+  const { credentials } = sdkClientConfig('sns');
   return new Notifier({
     publisher: new SnsNoticePublisher({
       topicArn: topic,
       region: env.AWS_REGION ?? topic.split(':')[3] ?? 'us-east-1',
       endpoint: env.AWS_ENDPOINT_URL_SNS,
+      ...(credentials ? { credentials } : {}),
     }),
-    ledger: new DynamoNoticeLedger({ client: new DynamoDBClient({}), tableName: table }),
+    ledger: new DynamoNoticeLedger({
+      client: new DynamoDBClient(sdkClientConfig('dynamodb')),
+      tableName: table,
+    }),
   });
 }
 
@@ -67,7 +72,11 @@ export async function poolsCommand(
     throw usage(`"${verb}" takes one pool: ${POOLS.join(', ')} (got ${JSON.stringify(pool ?? '')})`);
   }
   const config = await loadConfig(values.config);
-  const control = new SesPoolControl({ client: new SESv2Client({}), pools: config.pools, cacheMs: 0 });
+  const control = new SesPoolControl({
+    client: new SESv2Client(sdkClientConfig('sesv2')),
+    pools: config.pools,
+    cacheMs: 0,
+  });
   const json = wantsJson(values, out);
   const paint = painter(out);
 

@@ -9,7 +9,7 @@ import { LambdaRouterInvoker } from '../adapters/lambda-router-invoker.js';
 import { SqsDeadLetterQueue } from '../adapters/sqs-dead-letter-queue.js';
 import { ConfigError, InvalidInputError, isRetryable } from '../core/errors.js';
 import { partialResults, type RedriveResult, redrive } from '../dead-letter/redrive.js';
-import { EXIT, painter, rejectPositionals, table, wantsJson } from './io.js';
+import { cliEnv, EXIT, painter, rejectPositionals, sdkClientConfig, table, wantsJson } from './io.js';
 import { REDRIVE_USAGE } from './redrive-usage.js';
 
 export { REDRIVE_USAGE };
@@ -54,7 +54,7 @@ export function parseRedriveArgs(argv: string[], out: NodeJS.WriteStream): Redri
     strict: true,
   });
   rejectPositionals('redrive', positionals, REDRIVE_USAGE);
-  const queueUrl = values['queue-url'] ?? process.env.DEAD_LETTER_QUEUE_URL ?? '';
+  const queueUrl = values['queue-url'] ?? cliEnv().DEAD_LETTER_QUEUE_URL ?? '';
   if (!/^https?:\/\/[^\s/]+\/\d+\/[A-Za-z0-9_-]{1,80}$/.test(queueUrl)) {
     throw new InvalidInputError(
       '--queue-url',
@@ -63,7 +63,7 @@ export function parseRedriveArgs(argv: string[], out: NodeJS.WriteStream): Redri
         : `not an SQS queue URL: ${JSON.stringify(queueUrl)}`,
     );
   }
-  const functionName = values.function ?? process.env.ROUTER_FUNCTION ?? '';
+  const functionName = values.function ?? cliEnv().ROUTER_FUNCTION ?? '';
   if (!/^[A-Za-z0-9_:.$-]{1,170}$/.test(functionName)) {
     throw new InvalidInputError(
       '--function',
@@ -172,8 +172,11 @@ export async function redriveCommand(
   now: () => Date = () => new Date(),
 ): Promise<number> {
   const args = parseRedriveArgs(argv, out);
-  const queue = new SqsDeadLetterQueue({ client: new SQSClient({}), queueUrl: args.queueUrl });
-  const router = new LambdaRouterInvoker(new LambdaClient({}), args.functionName);
+  const queue = new SqsDeadLetterQueue({
+    client: new SQSClient(sdkClientConfig('sqs')),
+    queueUrl: args.queueUrl,
+  });
+  const router = new LambdaRouterInvoker(new LambdaClient(sdkClientConfig('lambda')), args.functionName);
   let done = 0;
   let total = '';
   const onResult = (r: RedriveResult) => {

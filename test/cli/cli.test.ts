@@ -4,13 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Srs } from '../../functions/core/srs.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runCliInProcess } from '../helpers/cli.js';
 
-const cli = (...args: string[]) => runCli(args);
+/**
+ * `main` in this process (no process start per case); two cases run the binary as operators
+ * do, to prove its exit codes and streams (0 with JSON on stdout, 2 with usage on stderr).
+ */
+const cli = (...args: string[]) => runCliInProcess(args);
+const binary = (...args: string[]) => runCli(args);
 
 import { CONFIG_JSON, dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from '../helpers/mail.js';
 
-// Each case is its own child process over read-only fixtures: they run side by side.
+// Each case reads read-only fixtures: they run side by side.
 describe('outbound-pools dry-run', { concurrency: true }, () => {
   let dir: string;
   const f = (name: string) => join(dir, name);
@@ -47,8 +52,8 @@ describe('outbound-pools dry-run', { concurrency: true }, () => {
   ];
 
   it('prints one JSON object with pool, reasons, configuration set and sends; exit 0', async () => {
-    // Act
-    const r = await cli(...base(), '--event', f('event.json'), '--message', f('signed.eml'));
+    // Act: the binary, as operators run it.
+    const r = await binary(...base(), '--event', f('event.json'), '--message', f('signed.eml'));
     // Assess
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout);
@@ -252,7 +257,7 @@ describe('outbound-pools doctor (dispatch)', () => {
 
 describe('outbound-pools (no command)', () => {
   it('unknown command: usage on stderr, exit 2', async () => {
-    const r = await cli('frob');
+    const r = await binary('frob');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown command "frob"/);
   });

@@ -49,9 +49,16 @@ describe('outbound-pools config', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  for (const example of ['config/outbound-pools.json', 'examples/demo/config.json']) {
-    it(`validate ${example} (the CLI as a child process): exit 0, "valid"`, async () => {
-      const r = await runCli(['config', 'validate', example]);
+  // One example through the binary (a child process), the other through `main`.
+  for (const [example, how] of [
+    ['config/outbound-pools.json', 'the CLI as a child process'],
+    ['examples/demo/config.json', 'main in this process'],
+  ] as const) {
+    it(`validate ${example} (${how}): exit 0, "valid"`, async () => {
+      const r =
+        how === 'main in this process'
+          ? await cli('config', 'validate', example)
+          : await runCli(['config', 'validate', example]);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, `${example}: valid\n`);
       assert.equal(r.stderr, '');

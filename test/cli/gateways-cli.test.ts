@@ -8,10 +8,11 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { CONFIG_JSON, message, NOW, sesEvent, zones } from '../helpers/mail.js';
 
-const cli = (...args: string[]) => runCli(args);
+// `main` in this process: test/cli/cli.test.ts runs dry-run as a child process of the binary.
+const cli = (...args: string[]) => runCliInProcess(args);
 
 const DATE = 'Mon, 23 Nov 2026 10:00:00 +0000';
 const SES = `Received: from mx1.filter.test (mx1.filter.test [198.51.100.7]) by inbound-smtp.us-east-1.amazonaws.com with SMTP id msg-0001 for alias@example.com; ${DATE} (UTC)`;

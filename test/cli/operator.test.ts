@@ -1,6 +1,9 @@
 /**
- * The operator commands (`trace`, `restrictions`, `limits`) as a child process against the
- * local DynamoDB emulator, with tables seeded through the same stores the router writes with.
+ * The operator commands (`trace`, `restrictions`, `limits`) against the local DynamoDB
+ * emulator, with tables seeded through the same stores the router writes with. `main` runs in
+ * this process with the test's environment (no process start per case); the cases that need
+ * the SDK's own credential and region chain, which reads only the process's environment, run
+ * the binary as a child process, as does one lookup that proves the binary end to end.
  */
 
 import assert from 'node:assert/strict';
@@ -16,7 +19,7 @@ import { createTables } from '../../functions/adapters/tables.js';
 import { nextUtcMidnight } from '../../functions/core/limits.js';
 import type { SendRecord, TraceSummary } from '../../functions/core/ports.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
-import { type CliResult as Result, runCli } from '../helpers/cli.js';
+import { type CliResult as Result, runCli, runCliInProcess } from '../helpers/cli.js';
 import { CONFIG_JSON } from '../helpers/mail.js';
 
 const TABLES = { limits: 'op-cli-limits', trace: 'op-cli-trace' };
@@ -37,13 +40,18 @@ describe('operator CLI: trace, restrictions, limits', () => {
   const now = new Date();
   const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000).toISOString();
 
-  async function cli(args: string[], extraEnv: Record<string, string | undefined> = {}): Promise<Result> {
+  /** The command in this process, or as a child process of the binary with `binary`. */
+  async function cli(
+    args: string[],
+    extraEnv: Record<string, string | undefined> = {},
+    binary = false,
+  ): Promise<Result> {
     const merged: Record<string, string> = { ...env };
     for (const [k, v] of Object.entries(extraEnv)) {
       if (v === undefined) delete merged[k];
       else merged[k] = v;
     }
-    return runCli(args, merged);
+    return binary ? runCli(args, merged) : runCliInProcess(args, merged);
   }
 
   /** One processed message in the trace, as the router writes it. */
@@ -194,11 +202,11 @@ describe('operator CLI: trace, restrictions, limits', () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
-  // Read-only lookups, each a child process: they run side by side.
+  // Read-only lookups: they run side by side.
   describe('trace', { concurrency: true }, () => {
     it('--message-id --json: pool, OutboundIpPoolName, configuration set, reasons, sends with SES ids and events', async () => {
-      // Act
-      const r = await cli(['trace', '--message-id', 'msg-normal-1', '--json']);
+      // Act: the binary as operators run it, end to end.
+      const r = await cli(['trace', '--message-id', 'msg-normal-1', '--json'], {}, true);
       // Assess
       assert.equal(r.code, 0, r.stderr);
       const [m, ...rest] = JSON.parse(r.stdout);
@@ -272,7 +280,8 @@ describe('operator CLI: trace, restrictions, limits', () => {
     });
 
     it('bad input: exit 2 with what to do', async () => {
-      const cases: [string[], Record<string, string | undefined>, RegExp][] = [
+      // The credential and region cases run the binary: the SDK's chain reads process.env.
+      const cases: [string[], Record<string, string | undefined>, RegExp, binary?: boolean][] = [
         [['trace'], {}, /one of --message-id, --sender, --recipient, --pool or --reason is required/],
         [
           ['trace', '--sender', 'alice@sender.test', '--since', 'last tuesday'],
@@ -303,6 +312,7 @@ describe('operator CLI: trace, restrictions, limits', () => {
             AWS_SHARED_CREDENTIALS_FILE: join(dir, 'none'),
           },
           /no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY/,
+          true,
         ],
         [
           ['trace', '--message-id', 'x'],
@@ -313,9 +323,10 @@ describe('operator CLI: trace, restrictions, limits', () => {
             AWS_CONFIG_FILE: join(dir, 'none'),
           },
           /no AWS region: set AWS_REGION/,
+          true,
         ],
       ];
-      const results = await Promise.all(cases.map(([args, extra]) => cli(args, extra)));
+      const results = await Promise.all(cases.map(([args, extra, , binary]) => cli(args, extra, binary)));
       results.forEach((r, i) => {
         const [args, , pattern] = cases[i]!;
         assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);

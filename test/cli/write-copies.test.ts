@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { processReceipt } from '../../functions/router/process.js';
-import { runCli } from '../helpers/cli.js';
+import { runCliInProcess } from '../helpers/cli.js';
 import { CONFIG_JSON, dkimKey, message, NOW, sesEvent, sign, zones } from '../helpers/mail.js';
 import { ARC, type Harness, startHarness } from '../helpers/pipeline.js';
 
@@ -60,7 +60,7 @@ describe('outbound-pools dry-run --write-copies', () => {
     writeFileSync(f(`${name}.json`), JSON.stringify(event));
     writeFileSync(f(`${name}.eml`), raw);
     const out = f(`${name}-copies`);
-    const r = await runCli([
+    const r = await runCliInProcess([
       'dry-run',
       '--config',
       f('config.json'),
@@ -139,7 +139,7 @@ describe('outbound-pools dry-run --write-copies', () => {
     writeFileSync(f('a-file'), 'x');
     writeFileSync(f('plain.json'), JSON.stringify(sesEvent()));
     writeFileSync(f('plain.eml'), message());
-    const r = await runCli([
+    const r = await runCliInProcess([
       'dry-run',
       '--config',
       f('config.json'),

@@ -1,121 +1,22 @@
 /**
  * Security checks that run with the tests:
  *
- * - no secret in what is shipped: the three function bundles, built with esbuild exactly as the
- *   stack builds them (`bench/cold-start.ts`), the synthesized CloudFormation template and the
- *   functions' assets (code and the router's bundled configuration file), plus `cdk.out` when
- *   present, hold no PEM private key, no AWS access key id and none of the configuration's
- *   SRS secrets;
  * - dependencies pinned: exact versions in package.json, a v3 lock file in step with it,
  *   every package locked with a sha512 integrity from the npm registry, and the installed
- *   tree matching the lock.
+ *   tree matching the lock;
+ * - no secret in what is shipped (no PEM private key, AWS access key id or SRS secret in the
+ *   function bundles, their source maps, the template or the router's bundled configuration):
+ *   in test/infra/app.test.ts, over the cloud assembly `bin/app.ts` synthesizes there (one
+ *   synthesis of the repository's configuration, bundling included, serves both files' checks).
  *
  * `npm audit` needs the registry's advisory service, which is not reachable here; see
  * bench/README.md ("Security") for what to run where it is.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
-import { after, before, describe, it } from 'node:test';
-import { buildBundles, PROJECT_ROOT } from '../../bench/cold-start.js';
-import { parseConfig } from '../../functions/core/config.js';
-import { CONFIG_JSON } from '../helpers/mail.js';
-
-const PEM_PRIVATE_KEY = /-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY-----/;
-const AWS_ACCESS_KEY_ID = /\b(?:AKIA|ASIA)[0-9A-Z]{16}\b/;
-
-/** The SRS secrets of the repository's configuration and of the test configuration. */
-function srsSecrets(): string[] {
-  const file = JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/outbound-pools.json'), 'utf8')) as {
-    srs: { secrets: string[] };
-  };
-  return [...new Set([...file.srs.secrets, ...CONFIG_JSON.srs.secrets])];
-}
-
-interface Finding {
-  file: string;
-  what: string;
-}
-
-/** Secrets found in `files` (paths relative to the project root in the findings). */
-function scan(files: string[], secrets: readonly string[]): Finding[] {
-  const findings: Finding[] = [];
-  for (const file of files) {
-    const text = readFileSync(file, 'utf8');
-    const where = relative(PROJECT_ROOT, file);
-    if (PEM_PRIVATE_KEY.test(text)) findings.push({ file: where, what: 'PEM private key' });
-    const key = AWS_ACCESS_KEY_ID.exec(text);
-    if (key) findings.push({ file: where, what: `AWS access key id ${key[0]}` });
-    for (const s of secrets)
-      if (text.includes(s)) findings.push({ file: where, what: `SRS secret ${s.slice(0, 4)}…` });
-  }
-  return findings;
-}
-
-function walk(dir: string, keep: (file: string) => boolean): string[] {
-  const out: string[] = [];
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) out.push(...walk(path, keep));
-    else if (keep(path)) out.push(path);
-  }
-  return out;
-}
-
-describe('security: no secret in what we ship', () => {
-  const scratch = mkdtempSync(join(tmpdir(), 'op-security-'));
-  const secrets = srsSecrets();
-  let bundleFiles: string[] = [];
-
-  before(async () => {
-    const bundles = await buildBundles(join(scratch, 'bundles'), undefined, [
-      'router',
-      'feedback',
-      'trace-api',
-    ]);
-    bundleFiles = bundles
-      .flatMap((b) => [join(PROJECT_ROOT, b.file), join(PROJECT_ROOT, `${b.file}.map`)])
-      .filter((f) => existsSync(f));
-  });
-  after(() => {
-    rmSync(scratch, { recursive: true, force: true });
-  });
-
-  it('the router, feedback and trace API bundles and their source maps hold no private key, AWS key or SRS secret', () => {
-    assert.equal(bundleFiles.length, 6, 'three bundles and their source maps were built');
-    assert.deepEqual(scan(bundleFiles, secrets), []);
-  });
-
-  it('the synthesized template and the function assets (code, bundled configuration) hold none either', async () => {
-    let outdir: string;
-    {
-      const { App } = await import('aws-cdk-lib');
-      const { OutboundPoolsStack } = await import('../../lib/outbound-pools-stack.js');
-      const config = parseConfig(
-        JSON.parse(readFileSync(join(PROJECT_ROOT, 'config/outbound-pools.json'), 'utf8')),
-      );
-      outdir = join(scratch, 'cdk.out');
-      const app = new App({ outdir });
-      new OutboundPoolsStack(app, 'SecurityScan', {
-        env: { account: '123456789012', region: 'us-east-1' },
-        config,
-      });
-      app.synth();
-    }
-    const templates = walk(outdir, (f) => f.endsWith('.template.json'));
-    assert.ok(templates.length >= 1, 'a template was written');
-    assert.deepEqual(scan(templates, secrets), []);
-    // The function code of the assets: the bundles the stack built itself.
-    const code = walk(outdir, (f) => /\.(?:mjs|js)$/.test(f));
-    assert.deepEqual(scan(code, secrets), []);
-    // The configuration file bundled next to the router: its SRS secrets come from SSM at run
-    // time, never from the asset (anyone with lambda:GetFunction could read them there).
-    const configs = walk(outdir, (f) => f.endsWith('outbound-pools.json'));
-    assert.ok(configs.length >= 1, 'the router asset carries its configuration file');
-    assert.deepEqual(scan(configs, secrets), []);
-  });
-});
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { PROJECT_ROOT } from '../../lib/lambda-bundling.js';
 
 describe('security: dependencies are pinned', () => {
   const pkg = JSON.parse(readFileSync(join(PROJECT_ROOT, 'package.json'), 'utf8')) as {

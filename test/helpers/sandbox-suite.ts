@@ -19,7 +19,7 @@ import type { Pool } from '../../functions/core/vocabulary.js';
 import type { RecordedSend } from '../../sandbox/emulators/index.js';
 import { type Sandbox, startSandbox } from '../../sandbox/server.js';
 import type { ProcessedMessage } from '../../sandbox/smtp-ingress.js';
-import { runCli } from './cli.js';
+import { runCliInProcess } from './cli.js';
 import { dkimKey } from './mail.js';
 
 import { CONFIG, SWAKS, type SwaksResult, zonesFor } from './sandbox-fixtures.js';
@@ -108,15 +108,15 @@ export function sandboxSuite() {
     return sandbox.waitFor(r.messageId, 20_000);
   }
 
-  const cli = (...args: string[]) => runCli(args, { ...process.env, ...sandbox.env, NO_COLOR: '1' });
+  // `main` in this process with the sandbox's environment (test/cli/operator.test.ts runs the binary).
+  const cli = (...args: string[]) => runCliInProcess(args, { ...process.env, ...sandbox.env, NO_COLOR: '1' });
 
   const tag = (s: RecordedSend, name: string) => s.emailTags.find((t) => t.Name === name)?.Value;
 
   /**
    * The message's pool, and every send's pool, agree in the three places: the handler's
    * result, the SES recording layer (configuration set + `pool` tag) and the trace, read from
-   * the trace API — and, with `viaCli`, from the trace CLI as a child process too (the two
-   * share their lookup; one child process per test would cost seconds each on a loaded machine).
+   * the trace API — and, with `viaCli`, from the trace CLI too (the two share their lookup).
    */
   async function assertPools(
     m: ProcessedMessage,

@@ -4,14 +4,20 @@
  * directory in `CDK_OUTDIR`.
  * No credentials, no network: the app synthesizes (bundling included) from the repository's
  * configuration, and a bad configuration stops it with the field named.
+ *
+ * The security checks on what is shipped run on that synthesis (test/hardening/security.test.ts
+ * has the dependency checks): the router, feedback and trace API bundles and their source maps
+ * as the stack builds them, the template and every function asset (code, the router's bundled
+ * configuration) hold no PEM private key, no AWS access key id and no SRS secret.
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { PROJECT_ROOT } from '../../lib/lambda-bundling.js';
+import { filesUnder, scanForSecrets, srsSecrets } from '../helpers/secrets.js';
 import { CDK_JSON } from './cdk-context.js';
 
 // An explicit region is required (lib/regions.ts): every run passes one unless it tests that.
@@ -44,10 +50,17 @@ function runApp(context: Record<string, unknown>, withRegion = true) {
 }
 
 describe('bin/app.ts', { concurrency: true }, () => {
+  // The repository's configuration, synthesized once (started by the first test that asks,
+  // side by side with the other cases): the synth test and the security scans below read the
+  // same cloud assembly.
+  let repoRun: ReturnType<typeof runApp> | undefined;
+  const repoSynth = () => {
+    repoRun ??= runApp({ config: 'config/outbound-pools.json', stackName: 'OutboundPools' });
+    return repoRun;
+  };
+
   it('synthesizes the repository configuration offline, cdk-nag clean', async () => {
-    // Act
-    const run = await runApp({ config: 'config/outbound-pools.json', stackName: 'OutboundPools' });
-    // Assess
+    const run = await repoSynth();
     assert.equal(run.status, 0, run.stderr);
     const template = JSON.parse(readFileSync(join(run.outdir, 'OutboundPools.template.json'), 'utf8'));
     const types = new Set(
@@ -103,5 +116,42 @@ describe('bin/app.ts', { concurrency: true }, () => {
       run.stderr.trim().split('\n').at(-1),
       'outbound-pools: context reservedConcurrency: must be an integer of at least 1 (got "0")',
     );
+  });
+  it('security: the router, feedback and trace API bundles and their source maps hold no private key, AWS key or SRS secret', async () => {
+    const repo = await repoSynth();
+    assert.equal(repo.status, 0, repo.stderr);
+    const template = JSON.parse(readFileSync(join(repo.outdir, 'OutboundPools.template.json'), 'utf8')) as {
+      Resources: Record<string, { Type: string; Properties?: { Code?: { S3Key?: string } } }>;
+    };
+    const functions = Object.entries(template.Resources).filter(
+      ([, r]) => r.Type === 'AWS::Lambda::Function',
+    );
+    const bundleFiles = ['Router', 'Feedback', 'TraceApi'].flatMap((part) => {
+      const found = functions.filter(([id]) => id.includes(part));
+      assert.equal(found.length, 1, `one ${part} function: ${found.map(([id]) => id).join(', ')}`);
+      const key = found[0]![1].Properties?.Code?.S3Key?.replace(/\.zip$/, '');
+      const dir = join(repo.outdir, `asset.${key}`);
+      return [join(dir, 'index.mjs'), join(dir, 'index.mjs.map')].filter((f) => existsSync(f));
+    });
+    assert.equal(bundleFiles.length, 6, 'three bundles and their source maps were built');
+    assert.deepEqual(scanForSecrets(bundleFiles, srsSecrets()), []);
+  });
+
+  it('security: the synthesized template and the function assets (code, bundled configuration) hold none either', async () => {
+    const repo = await repoSynth();
+    assert.equal(repo.status, 0, repo.stderr);
+    const secrets = srsSecrets();
+    const templates = filesUnder(repo.outdir, (f) => f.endsWith('.template.json'));
+    assert.ok(templates.length >= 1, 'a template was written');
+    assert.deepEqual(scanForSecrets(templates, secrets), []);
+    // The function code of the assets: the bundles the stack built itself.
+    const code = filesUnder(repo.outdir, (f) => /\.(?:mjs|js)$/.test(f));
+    assert.ok(code.length >= 3, 'function code was bundled');
+    assert.deepEqual(scanForSecrets(code, secrets), []);
+    // The configuration file bundled next to the router: its SRS secrets come from SSM at run
+    // time, never from the asset (anyone with lambda:GetFunction could read them there).
+    const configs = filesUnder(repo.outdir, (f) => f.endsWith('outbound-pools.json'));
+    assert.ok(configs.length >= 1, 'the router asset carries its configuration file');
+    assert.deepEqual(scanForSecrets(configs, secrets), []);
   });
 });

@@ -2,7 +2,8 @@
  * Issue 14 end to end in the sandbox: real SMTP (swaks) → ingress → the router's handler →
  * the SES emulator (which records each send's TenantName and enforces configuration-set
  * sending options as SES does) and the SNS emulator (the operators' notices); the operator
- * CLI runs as a child process against both.
+ * CLI runs against both: its `main` in this process with the sandbox's environment, and once
+ * as a child process of the binary (the first trace lookup).
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,7 +16,7 @@ import type { NoticeMessage } from '../../functions/core/notices.js';
 import type { RecordedSend } from '../../sandbox/emulators/index.js';
 import { type Sandbox, startSandbox } from '../../sandbox/server.js';
 import { GTUBE, type ProcessedMessage } from '../../sandbox/smtp-ingress.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, runCliInProcess } from '../helpers/cli.js';
 
 const run = promisify(execFile);
 const SWAKS = '/usr/bin/swaks';
@@ -110,13 +111,14 @@ describe('sandbox: tenants, pausing a pool, notices (issue 14)', () => {
     sandbox.emulators.ses
       .sent()
       .filter((s) => s.emailTags.some((t) => t.Name === 'inbound_id' && t.Value === m.messageId));
-  const cli = (...args: string[]) =>
-    runCli(args, {
-      ...process.env,
-      ...sandbox.env,
-      OUTBOUND_POOLS_CONFIG: join(dir, 'config.json'),
-      NO_COLOR: '1',
-    });
+  const cliEnv = () => ({
+    ...process.env,
+    ...sandbox.env,
+    OUTBOUND_POOLS_CONFIG: join(dir, 'config.json'),
+    NO_COLOR: '1',
+  });
+  const cli = (...args: string[]) => runCliInProcess(args, cliEnv());
+  const binary = (...args: string[]) => runCli(args, cliEnv());
   const notices = () =>
     sandbox.emulators.sns
       .published()
@@ -139,7 +141,7 @@ describe('sandbox: tenants, pausing a pool, notices (issue 14)', () => {
       sendsOf(high).map((s) => [s.configurationSetName, s.tenantName]),
       [['risky-set', 'risky-tenant']],
     );
-    const r = await cli('trace', '--message-id', high.messageId, '--json');
+    const r = await binary('trace', '--message-id', high.messageId, '--json');
     assert.equal(r.code, 0, r.stderr);
     const [trace] = JSON.parse(r.stdout) as { sends: { tenant?: string; sesMessageId: string }[] }[];
     assert.deepEqual(
