@@ -3,13 +3,12 @@
  * memory on a 10 MB message).
  *
  * SESv2 is a REST-JSON API: the SDK base64-encodes `Content.Raw.Data` into a string (4/3 of
- * the message), `JSON.stringify` copies it into the body string, and the HTTP layer converts
- * that to bytes once more. For a message of a few megabytes that is three more copies of it
- * held at once. Here the command is serialized with a small placeholder for the data, and a
+ * the message), serializes the JSON around it into another string and that into the body's
+ * bytes: three more copies of 4/3 the message, held together for a moment. Here the command is serialized with a small placeholder for the data, and a
  * per-command middleware replaces the body with a stream of the same bytes the SDK would have
  * written — the JSON before the data, the message's pieces base64-encoded in chunks aligned to
- * 3 bytes (so the chunks' encodings concatenate to the whole's), the JSON after it — holding
- * one chunk at a time.
+ * 3 bytes (so the chunks' encodings concatenate to the whole's), the JSON after it — a few
+ * 64 KB chunks in memory at a time.
  *
  * Signing. SigV4 signs the hex SHA-256 of the payload ("HashedPayload" of the canonical
  * request, IAM User Guide, "Create a signed AWS API request"). `@smithy/signature-v4` hashes a
