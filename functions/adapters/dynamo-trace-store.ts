@@ -44,6 +44,7 @@ import {
   Expr,
   isConditionFailed,
   sendMapped,
+  TRACE_LOWER_CASE_ADDRESSES,
   TRACE_PARTITION_KEY,
   TRACE_POOL_INDEX_PK,
   TRACE_TTL_ATTRIBUTE,
@@ -81,6 +82,13 @@ export interface DynamoTraceStoreOptions {
 }
 
 const DAY_SECONDS = 86_400;
+
+/** The lower-cased form of the addresses that are not lower-case already, or undefined. */
+function lowerCaseVariants(addresses: readonly string[]): string[] | undefined {
+  const out = new Set<string>();
+  for (const a of addresses) if (a.toLowerCase() !== a) out.add(a.toLowerCase());
+  return out.size > 0 ? [...out] : undefined;
+}
 /** Plans remembered (most recent), to store sends without what their planned copy says. */
 const REMEMBERED_PLANS = 1_000;
 
@@ -176,6 +184,7 @@ export class DynamoTraceStore implements TraceStore {
         ...encodeSummary(clean(summary), senderKey(summary.sender)),
         // The one index entry (issue 16), written here and never again.
         [TRACE_POOL_INDEX_PK]: poolIndexKey(summary.pool, summary.receivedAt, summary.messageId),
+        [TRACE_LOWER_CASE_ADDRESSES]: lowerCaseVariants([...summary.recipients, ...summary.destinations]),
         [TRACE_TTL_ATTRIBUTE]: this.expiresAt(summary.receivedAt),
       };
       for (const [name, value] of Object.entries(attrs)) {

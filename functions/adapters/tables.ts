@@ -103,6 +103,12 @@ export const TRACE_INDEX_SK = 'receivedAt';
 export const TRACE_POOL_INDEX = 'byPoolDay';
 export const TRACE_POOL_INDEX_PK = 'gsiPool';
 /**
+ * The addresses of a message's `recipients` and `destinations` that are not lower-case, lower-
+ * cased: a search by address is case-insensitive, DynamoDB's `contains` is not. Written only
+ * when there are some (an NDR to a mixed-case sender, say), so ordinary mail pays nothing.
+ */
+export const TRACE_LOWER_CASE_ADDRESSES = 'lcAddresses';
+/**
  * What a search filters on, projected into the index entry so a search reads the index alone
  * for its matches. Ordinary mail's entry stays well under 1 KB (one write unit); a message to
  * 50 destinations of ~27 bytes each weighs about 1.5 KB (2 WRU), as does its main item
@@ -113,6 +119,7 @@ export const TRACE_POOL_INDEX_ATTRIBUTES: readonly string[] = [
   'sender',
   'recipients',
   'destinations',
+  TRACE_LOWER_CASE_ADDRESSES,
 ];
 /**
  * Index partitions per pool and day. All of a pool's messages at one moment write the same

@@ -22,6 +22,7 @@ import {
   Expr,
   sendMapped,
   TRACE_INDEX_SK,
+  TRACE_LOWER_CASE_ADDRESSES,
   TRACE_MESSAGE_PREFIX,
   TRACE_PARTITION_KEY,
   TRACE_POOL_INDEX,
@@ -104,7 +105,8 @@ function filterOf(x: Expr, w: WindowSearch): { FilterExpression?: string } {
   if (w.sender !== undefined) terms.push(`${x.n('sender')} = ${x.v(w.sender)}`);
   if (w.recipient !== undefined) {
     const r = x.v(w.recipient);
-    terms.push(`(contains(${x.n('recipients')}, ${r}) OR contains(${x.n('destinations')}, ${r}))`);
+    const lists = ['recipients', 'destinations', TRACE_LOWER_CASE_ADDRESSES];
+    terms.push(`(${lists.map((list) => `contains(${x.n(list)}, ${r})`).join(' OR ')})`);
   }
   return terms.length > 0 ? { FilterExpression: terms.join(' AND ') } : {};
 }

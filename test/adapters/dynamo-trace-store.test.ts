@@ -501,7 +501,15 @@ describe('DynamoTraceStore (dynalite)', () => {
     });
 
     it('finds messages by recipient or destination, any of 30, deduplicated', async () => {
-      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example', ...DAY })), ['q4', 'q3', 'q2']);
+      // q1 went to Bob@Q.example: found all the same (its lower-case form is in the entry).
+      assert.deepEqual(ids(await store.query({ recipient: 'bob@q.example', ...DAY })), [
+        'q4',
+        'q3',
+        'q2',
+        'q1',
+      ]);
+      assert.deepEqual((await itemsOf('q1'))[0]?.lcAddresses, ['bob@q.example']);
+      assert.equal((await itemsOf('q2'))[0]?.lcAddresses, undefined, 'none when all are lower-case');
       assert.deepEqual(ids(await store.query({ recipient: 'BOB@q.example', limit: 2, ...DAY })), [
         'q4',
         'q3',
@@ -523,7 +531,7 @@ describe('DynamoTraceStore (dynalite)', () => {
     it('combines recipient with sender, pool, reason and a time range (inclusive bounds)', async () => {
       assert.deepEqual(
         ids(await store.query({ recipient: 'bob@q.example', sender: 'alice@q.example', ...DAY })),
-        ['q2'],
+        ['q2', 'q1'],
       );
       assert.deepEqual(
         ids(await store.query({ recipient: 'bob@q.example', since: m2.receivedAt, until: m3.receivedAt })),
@@ -741,6 +749,7 @@ describe('DynamoTraceStore (dynalite)', () => {
       assert.deepEqual(Object.keys(entry).sort(), [
         'destinations',
         'gsiPool',
+        ...('lcAddresses' in entry ? ['lcAddresses'] : []),
         'pk',
         'reasons',
         'receivedAt',
