@@ -57,6 +57,17 @@ export const QUIET_SDK_LOGGER = {
 } as unknown as SdkLogger;
 
 /**
+ * For the S3 and SESv2 clients: resolve each command class's middleware stack once per client
+ * instead of on every `send` (smithy `Client.send`, option `cacheMiddleware`: "saves 0-1 ms per
+ * request", valid while nothing changes a middleware stack after the first request — nothing
+ * here does). Measured here: about 0.1 ms per GetObject and 0.25 ms per SendEmail. Not for
+ * the DynamoDB client: lib-dynamodb's document commands resolve into a handler bound to their
+ * own inner command (`async () => handler(this.clientCommand)`), which a cache would replay,
+ * and the document client refuses the option.
+ */
+export const CACHE_MIDDLEWARE = { cacheMiddleware: true } as const;
+
+/**
  * SDK client configuration applied to every client `createDeps` builds (S3, DynamoDB, SESv2,
  * SSM; region and credentials to the SNS publisher, which signs its own requests and takes
  * `fetch`): the bench and tests run the real adapters over an in-memory transport with it.
@@ -91,7 +102,7 @@ export async function createDeps(
   const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(sdk), {
     marshallOptions: { removeUndefinedValues: true },
   });
-  const sesv2 = new SESv2Client(sdk);
+  const sesv2 = new SESv2Client({ ...sdk, ...CACHE_MIDDLEWARE });
   const clock = () => new Date();
   // Issue 14: sender restricted / alert-only limit crossed → one notice per event.
   const notices = settings.noticeTopicArn
@@ -118,7 +129,7 @@ export async function createDeps(
   return {
     config,
     mailStore: new S3MailStore({
-      client: new S3Client(sdk),
+      client: new S3Client({ ...sdk, ...CACHE_MIDDLEWARE }),
       bucket: settings.mailBucket,
       prefix: settings.mailPrefix,
     }),

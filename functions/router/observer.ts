@@ -210,7 +210,7 @@ export class MessageReport {
     }
     const fields = this.doneFields(result, now);
     if (docs.length === 0) {
-      // No metrics to carry: an ordinary log line, at the logger's level.
+      // Metrics off: an ordinary log line, at the logger's level (none gathered: the line as ever).
       if (!this.metrics) this.logger.info('done', fields);
       else this.write(JSON.stringify({ ...this.lineHead(now), ...fields }));
       return;

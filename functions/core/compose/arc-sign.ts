@@ -15,7 +15,7 @@
  * fit the algorithm, a time no `t=` tag can hold), and the caller then lets `createSeal`
  * refuse or sign it as it always did.
  */
-import { createHash, type KeyObject, sign } from 'node:crypto';
+import { createHash, createPrivateKey, KeyObject, sign } from 'node:crypto';
 import { generateCanonicalizedHeader } from 'mailauth/lib/dkim/header/index.js';
 import {
   formatRelaxedLine,
@@ -25,6 +25,7 @@ import {
   parseDkimHeaders,
   stripSignatureValue,
 } from 'mailauth/lib/tools.js';
+import { InvalidInputError } from '../errors.js';
 
 /** RFC 8617 section 4.2.1: instances run from 1 to 50. */
 const MAX_INSTANCE = 50;
@@ -170,4 +171,24 @@ function arcPosition(
     latestCv = cv || latestCv;
   }
   return { highest, latestCv };
+}
+
+/** The key as PEM, for mailauth's signer (the uncommon paths of `sealArc`). */
+export function pemOf(key: string | KeyObject): string {
+  if (!(key instanceof KeyObject)) return key;
+  if (key.type !== 'private') throw new InvalidInputError('arc key', 'must be a private key');
+  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
+/**
+ * The private key parsed, or null for what mailauth's signer must judge (a PEM that does not
+ * parse, a public key): it refuses those with the error it always gave.
+ */
+export function keyObjectOf(key: string | KeyObject): KeyObject | null {
+  if (key instanceof KeyObject) return key.type === 'private' ? key : null;
+  try {
+    return createPrivateKey(key);
+  } catch {
+    return null;
+  }
 }

@@ -22,7 +22,7 @@
  * bottom-most) is still the one signed.
  */
 
-import { createPrivateKey, KeyObject } from 'node:crypto';
+import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ARCChainEntry, ARCData, ARCSealOptions } from 'mailauth';
@@ -36,7 +36,7 @@ import type { Resolver } from '../dns/resolver.js';
 import { InvalidInputError } from '../errors.js';
 import { domainOf, sanitizeHeaderText } from '../message.js';
 import type { VerdictStatus } from '../ses-event.js';
-import { type ChainLink, signArcSet } from './arc-sign.js';
+import { type ChainLink, keyObjectOf, pemOf, signArcSet } from './arc-sign.js';
 import { type ComposedMessage, formatField, joinMessage, lineEnding, splitMessage } from './rewrite.js';
 
 export interface ArcSigningKey {
@@ -382,26 +382,6 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
     instance: Number.isInteger(instance) ? instance : null,
     authResults,
   };
-}
-
-/** The key as PEM, for mailauth's signer (the uncommon paths of {@link sealArc}). */
-function pemOf(key: string | KeyObject): string {
-  if (!(key instanceof KeyObject)) return key;
-  if (key.type !== 'private') throw new InvalidInputError('arc key', 'must be a private key');
-  return key.export({ type: 'pkcs8', format: 'pem' }).toString();
-}
-
-/**
- * The private key parsed, or null for what mailauth's signer must judge (a PEM that does not
- * parse, a public key): it refuses those with the error it always gave.
- */
-function keyObjectOf(key: string | KeyObject): KeyObject | null {
-  if (key instanceof KeyObject) return key.type === 'private' ? key : null;
-  try {
-    return createPrivateKey(key);
-  } catch {
-    return null;
-  }
 }
 
 /**
