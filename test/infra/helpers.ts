@@ -29,8 +29,8 @@ export function infraConfig(overrides: Record<string, unknown> = {}): Config {
 }
 
 /** An app as `cdk synth` builds it: `cdk.json`'s feature flags, then `context`. */
-export const testApp = (context: AppProps['context'] = {}): App =>
-  new App({ context: { ...FEATURE_FLAGS, ...context } });
+export const testApp = (context: AppProps['context'] = {}, props: Omit<AppProps, 'context'> = {}): App =>
+  new App({ ...props, context: { ...FEATURE_FLAGS, ...context } });
 
 /** Skips asset bundling: for tests of props and validation that need no function code. */
 export const NO_BUNDLING: AppProps['context'] = { 'aws:cdk:bundling-stacks': [] };
@@ -41,12 +41,23 @@ export interface Synthesized {
   template: Template;
 }
 
-/** The application stack with the test configuration and any prop overrides, synthesized. */
+/**
+ * The application stack with the test configuration and any prop overrides, synthesized.
+ *
+ * `validate: false` skips CDK's built-in CloudFormation template validation (its WASM engine
+ * costs seconds of CPU per process, more than the synth): only for a template another test
+ * file synthesizes with validation on — the default template is validated in
+ * outbound-pools-stack.test.ts (cdk.json's `validateAgainstDefaultRules` makes findings errors).
+ */
 export function synthStack(
   props: Partial<OutboundPoolsProps> = {},
-  options: { bundle?: boolean; app?: App } = {},
+  options: { bundle?: boolean; app?: App; validate?: boolean } = {},
 ): Synthesized {
-  const app = options.app ?? testApp(options.bundle === false ? NO_BUNDLING : {});
+  const app =
+    options.app ??
+    testApp(options.bundle === false ? NO_BUNDLING : {}, {
+      builtinCloudFormationValidation: options.validate !== false,
+    });
   const stack = new OutboundPoolsStack(app, 'Test', {
     env: { account: ACCOUNT, region: REGION },
     config: infraConfig(),

@@ -89,7 +89,9 @@ describe('router metrics ↔ dashboard', () => {
       report.flush();
     });
     // Assess
-    const onDashboard = dashboardMetrics(dashboardBody(synthStack({}, { bundle: false }).template)).filter(
+    // The default template, validated in outbound-pools-stack.test.ts.
+    const template = synthStack({}, { bundle: false, validate: false }).template;
+    const onDashboard = dashboardMetrics(dashboardBody(template)).filter(
       (m) => m.namespace === METRICS_NAMESPACE,
     );
     const names = new Set(emitted.map((e) => e.name));
