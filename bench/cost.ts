@@ -82,11 +82,10 @@ function latency(requests: Record<string, number>): number {
 }
 
 /**
- * The feedback path per event it files. The bench feeds the handler every event of a send
- * (Send and Delivery), of which it files only the Delivery (the Send it skips); a filed
- * failure costs what a filed Delivery does (a consistent GetItem of the main item and one
- * PutItem of an event item). So the per-event figures are divided by the share of events filed
- * (the PutItems per event); the CPU of the skipped ones is counted in, which overstates it.
+ * The feedback path per event it files. The bench feeds the handler a bounce per send (what the
+ * default rule delivers: failures), each filed (a consistent GetItem of the main item and one
+ * PutItem of an event item). The per-event figures are divided by the share of events filed
+ * (the PutItems per event: 1 here), so events fed but not filed would not count as filed ones.
  */
 function perFiledEvent(f: CpuResult['feedback']) {
   const filed = f.requests['dynamodb:PutItem'] ?? 0;

@@ -5,7 +5,7 @@
  *   runners rotates each round); each sample is a block of back-to-back invocations of one
  *   runner timed with `process.cpuUsage()` (user + system, all threads); no forced GC. Also
  *   what our transport counted per message (requests, DynamoDB units), and the feedback
- *   function's units and CPU for the Send and Delivery events of each message.
+ *   function's units and CPU for a bounce event of each message's send.
  * - `logs`: bytes each handler writes to stdout/stderr per message (CloudWatch Logs ingests
  *   them: log lines and EMF documents).
  * - `memory`: one runner on one message after a warm-up; peak RSS (sampled every ms, and the
@@ -21,7 +21,7 @@ import { loadCorpus } from './corpus.js';
 import {
   authenticateRunner,
   BUCKET,
-  feedbackEvents,
+  failureEvents,
   lambdaContext,
   oursRunner,
   type PeerModule,
@@ -80,7 +80,13 @@ export interface CpuResult {
 
 const TABLES = { 'bench-limits': LIMITS_TABLE, 'bench-trace': TRACE_TABLE };
 
-async function setup(input: ChildInput, only?: (name: string) => boolean) {
+/**
+ * Loads the corpus (only the messages `only` keeps) and the bundles. `lean`: only the bundle
+ * the one runner measured needs (memory mode: a process as Lambda would run it, holding one
+ * function's code; a process that also held the other bundle would have heap to spare, in
+ * which the garbage of one message hides).
+ */
+async function setup(input: ChildInput, only?: (name: string) => boolean, lean?: RunnerName) {
   const corpus = loadCorpus(input.corpusDir, only);
   Object.assign(process.env, {
     AWS_REGION: 'us-east-1',
@@ -96,8 +102,12 @@ async function setup(input: ChildInput, only?: (name: string) => boolean) {
     leaseSeconds: 150,
     restrictionCacheSeconds: 60,
   }) as Record<string, string>;
-  const router = (await import(pathToFileURL(input.routerBundle).href)) as RouterModule;
-  const peer = (await import(pathToFileURL(input.peerBundle).href)) as PeerModule;
+  const needs = (bundle: 'router' | 'peer') =>
+    lean === undefined || (bundle === 'router' ? lean === 'ours' : lean === 'peer' || lean === 'peerReuse');
+  const router = (
+    needs('router') ? await import(pathToFileURL(input.routerBundle).href) : undefined
+  ) as RouterModule;
+  const peer = (needs('peer') ? await import(pathToFileURL(input.peerBundle).href) : undefined) as PeerModule;
   const make = (name: RunnerName): Runner =>
     name === 'ours'
       ? oursRunner(router, corpus, env, TABLES)
@@ -174,7 +184,7 @@ async function cpuMode(input: ChildInput): Promise<CpuResult> {
   // The feedback path of the same messages, over the same tables.
   const feedback = router.makeFeedback(ours.transport!);
   const sent = ours.transport!.sent.slice(-Math.min(oursMessages, 50));
-  const events = sent.flatMap((s) => feedbackEvents(s, corpus.now));
+  const events = sent.flatMap((s) => failureEvents(s, corpus.now));
   ours.transport!.resetTally();
   for (const e of events.slice(0, 4)) await feedback(e, lambdaContext('feedback')); // warm-up
   ours.transport!.resetTally();
@@ -239,7 +249,7 @@ async function logsMode(input: ChildInput): Promise<LogsResult> {
   const routerBytes = await capture(() => block(ours, bytes, n).then(() => {}));
   const peerBytes = await capture(() => block(peer, bytes, n).then(() => {}));
   const feedback = router.makeFeedback(ours.transport!);
-  const events = ours.transport!.sent.slice(-n).flatMap((s) => feedbackEvents(s, corpus.now));
+  const events = ours.transport!.sent.slice(-n).flatMap((s) => failureEvents(s, corpus.now));
   const feedbackBytes = await capture(async () => {
     for (const e of events) await feedback(e, lambdaContext('feedback'));
   });
@@ -261,7 +271,7 @@ export interface MemoryResult {
 }
 
 async function memoryMode(input: ChildInput): Promise<MemoryResult> {
-  const { make, raw } = await setup(input, (n) => n === input.message || n === 'plain');
+  const { make, raw } = await setup(input, (n) => n === input.message || n === 'plain', input.runner);
   const runner = make(input.runner!);
   await block(runner, raw('plain'), 3);
   const bytes = raw(input.message!);

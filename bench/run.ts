@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     `peak RSS growth on 10 MB: ${memory.map((m) => `${m.runner} ${f(m.ratio)}×`).join(', ')} the message\n`,
   );
   out.write(
-    `DynamoDB per message: router ${f(cpu.router.wru)} WRU (${f(cpu.router.gsiWru)} GSI), feedback ${f(cpu.feedback.wru)} WRU + ${f(cpu.feedback.rru)} RRU × ${ASSUMPTIONS.feedbackEventsPerMessage} events\n`,
+    `DynamoDB per message: router ${f(cpu.router.wru)} WRU (${f(cpu.router.gsiWru)} GSI), feedback ${f(cpu.feedback.wru)} WRU + ${f(cpu.feedback.rru)} RRU per filed failure × ${ASSUMPTIONS.feedbackEventsPerMessage} failures per message (delivered copies: none filed by default)\n`,
   );
   out.write(
     `cost per million (besides SES fees): router Lambda $${f(cost.routerLambda)}, feedback Lambda $${f(cost.feedbackLambda)}, DynamoDB $${f(cost.dynamodb)}, S3 $${f(cost.s3)}, logs $${f(cost.logs)} (${f(cost.logBytesPerMessage, 0)} B/message) = $${f(cost.total)}\n\n`,

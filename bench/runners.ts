@@ -121,13 +121,8 @@ export function peerRunner(mod: PeerModule, reuse: boolean): Runner {
   };
 }
 
-/**
- * The SES events a configuration set publishes for one send (Send, then Delivery), as the
- * stack's EventBridge rule on the default bus delivers them to the feedback function, one
- * invocation each (`lib/delivery-pools.ts`, `lib/feedback-function.ts`).
- * https://docs.aws.amazon.com/ses/latest/dg/monitoring-eventbridge.html
- */
-export function feedbackEvents(sent: SentEmail, at: Date): unknown[] {
+/** The `mail` object of SES's events for one send, and the EventBridge envelope around a detail. */
+function sesEventParts(sent: SentEmail, at: Date) {
   const tags = Object.fromEntries((sent.EmailTags ?? []).map((t) => [t.Name, [t.Value]]));
   const destination = sent.Destination?.ToAddresses ?? [];
   const mail = {
@@ -139,9 +134,31 @@ export function feedbackEvents(sent: SentEmail, at: Date): unknown[] {
     headersTruncated: false,
     tags: { ...tags, 'ses:configuration-set': [sent.ConfigurationSetName ?? ''] },
   };
-  const records = [
-    { eventType: 'Send', mail, send: {} },
-    {
+  const envelope = (id: string, detailType: string, detail: unknown) => ({
+    version: '0',
+    id: `bench-${sent.messageId}-${id}`,
+    'detail-type': detailType,
+    source: 'aws.ses',
+    account: '123456789012',
+    time: at.toISOString(),
+    region: 'us-east-1',
+    resources: [`arn:aws:ses:us-east-1:123456789012:configuration-set/${sent.ConfigurationSetName ?? ''}`],
+    detail,
+  });
+  return { mail, destination, envelope };
+}
+
+/**
+ * The SES events a configuration set publishes for one send (Send, then Delivery), as
+ * EventBridge events of the default bus (`lib/delivery-pools.ts`). The stack's rule hands
+ * neither to the feedback function by default (`functions/feedback/filed-events.ts`).
+ * https://docs.aws.amazon.com/ses/latest/dg/monitoring-eventbridge.html
+ */
+export function feedbackEvents(sent: SentEmail, at: Date): unknown[] {
+  const { mail, destination, envelope } = sesEventParts(sent, at);
+  return [
+    envelope('0', 'Email Sent', { eventType: 'Send', mail, send: {} }),
+    envelope('1', 'Email Delivered', {
       eventType: 'Delivery',
       mail,
       delivery: {
@@ -151,17 +168,34 @@ export function feedbackEvents(sent: SentEmail, at: Date): unknown[] {
         smtpResponse: '250 2.0.0 OK  1700000000 abc.123 - gsmtp',
         reportingMTA: 'a8-1.smtp-out.amazonses.com',
       },
-    },
+    }),
   ];
-  return records.map((detail, i) => ({
-    version: '0',
-    id: `bench-${sent.messageId}-${i}`,
-    'detail-type': i === 0 ? 'Email Sent' : 'Email Delivered',
-    source: 'aws.ses',
-    account: '123456789012',
-    time: at.toISOString(),
-    region: 'us-east-1',
-    resources: [`arn:aws:ses:us-east-1:123456789012:configuration-set/${sent.ConfigurationSetName ?? ''}`],
-    detail,
-  }));
+}
+
+/**
+ * The SES event the feedback function is measured on for one send: a permanent bounce. By
+ * default the stack's rule delivers only failures to it (`functions/feedback/filed-events.ts`,
+ * `lib/feedback-function.ts`), one invocation each.
+ */
+export function failureEvents(sent: SentEmail, at: Date): unknown[] {
+  const { mail, destination, envelope } = sesEventParts(sent, at);
+  return [
+    envelope('bounce', 'Email Bounced', {
+      eventType: 'Bounce',
+      mail,
+      bounce: {
+        bounceType: 'Permanent',
+        bounceSubType: 'General',
+        bouncedRecipients: destination.map((emailAddress) => ({
+          emailAddress,
+          action: 'failed',
+          status: '5.1.1',
+          diagnosticCode: 'smtp; 550 5.1.1 user unknown',
+        })),
+        timestamp: new Date(at.getTime() + 1500).toISOString(),
+        feedbackId: `bench-feedback-${sent.messageId}`,
+        reportingMTA: 'dns; a8-1.smtp-out.amazonses.com',
+      },
+    }),
+  ];
 }
