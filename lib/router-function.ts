@@ -92,10 +92,12 @@ export interface RouterFunctionProps {
    * Memory (and so CPU) of the function, MB. DKIM verification and ARC sealing of 40 MB
    * messages are CPU- and memory-bound.
    *
-   * 512 (issue 16): a message costs at most ~3.4× its size on top of the process (measured:
-   * 48.8 MB of RSS for a 14.4 MB message through `processReceipt` with the real S3 and SES
-   * adapters), so the largest message SES accepts (40 MB) needs ~136 MB plus the SESv2 request
-   * body (~1.33× the message) plus ~100-175 MB of process: ~350 MB at most, within 512. Lambda
+   * 512 (issue 16): the message is held once (the S3 read fills one buffer; the copy is its
+   * new header plus a view of the received body; a SendEmail of 1 MiB or more streams its
+   * base64 body in chunks, `functions/adapters/ses-raw-stream.ts`), plus the S3 read's garbage
+   * until the next collection: `npm run bench` measures 1.4-2.4× the message of peak growth on
+   * a 14.4 MB message. The largest message SES accepts (40 MB) thus needs ~100 MB plus ~100-175
+   * MB of process: under 300 MB, within 512. Lambda
    * bills memory × time and gives CPU in proportion to memory, so the CPU-bound part costs the
    * same at 512 as at 1024 MB while the time spent waiting on S3, DynamoDB and SES costs half.
    * A 40 MB message takes a few seconds of CPU at 512 MB, far inside the timeout.
