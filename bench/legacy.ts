@@ -15,7 +15,7 @@ import { type ColdStartResult, measureColdStart } from './cold-start.js';
 import { buildCorpus, saveCorpus } from './corpus.js';
 import { type MemorySample, measureMemory, type PerMessageResult } from './per-message.js';
 import type { BucketSummary, RequestsResult } from './requests.js';
-import { median } from './stats.js';
+import { median, tidy } from './stats.js';
 import type { ThroughputResult } from './throughput.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -89,19 +89,6 @@ function costPerMillion(b: BucketSummary, cpuMs: number, messageBytes: number): 
   };
   const total = Object.values(line).reduce((s, v) => s + v, 0);
   return { ...line, total, routerOnly: total - line.ses - line.sesData, lambdaMs, messageBytes };
-}
-
-/** Rounds for a stable, diff-friendly file: 4 significant digits, integers kept. */
-function tidy(value: unknown): unknown {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) || !Number.isFinite(value)) return value;
-    return Number(value.toPrecision(4));
-  }
-  if (Array.isArray(value)) return value.map(tidy);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, tidy(v)]));
-  }
-  return value;
 }
 
 const fmt = (n: number, d = 2) => n.toFixed(d);

@@ -22,7 +22,6 @@ import { Readable } from 'node:stream';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { authenticate } from 'mailauth';
 import { S3MailStore } from '../functions/adapters/s3-mail-store.js';
 import { SesMailer } from '../functions/adapters/ses-mailer.js';
 import { copySealOptions, sealArc } from '../functions/core/compose/arc.js';
@@ -32,15 +31,8 @@ import type { LimitsStore, TraceStore } from '../functions/core/ports.js';
 import type { ReceivedMail } from '../functions/core/ses-event.js';
 import { type PipelineDeps, processReceipt } from '../functions/router/process.js';
 import { lastJson, runTsChild } from './child.js';
-import {
-  CLIENT_IP,
-  type Corpus,
-  type CorpusMessage,
-  loadCorpus,
-  receiptEvent,
-  receivedMail,
-  SENDER,
-} from './corpus.js';
+import { type Corpus, type CorpusMessage, loadCorpus, receiptEvent, receivedMail } from './corpus.js';
+import { authenticateOnce } from './runners.js';
 import { median } from './stats.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
@@ -90,26 +82,7 @@ export async function runOurs(
 }
 
 /** The floor: mailauth's own parse + DKIM + SPF + ARC + DMARC (+ BIMI lookup) of the message. */
-export async function runFloor(raw: Buffer, corpus: Corpus, seal = false): Promise<void> {
-  const result = await authenticate(raw, {
-    ip: CLIENT_IP,
-    helo: 'mail.sender.test',
-    sender: SENDER,
-    mta: 'inbound-smtp.us-east-1.amazonaws.com',
-    resolver: corpus.resolver,
-    trustReceived: false,
-    ...(seal
-      ? {
-          seal: {
-            signingDomain: corpus.arcKey.domain,
-            selector: corpus.arcKey.selector,
-            privateKey: corpus.arcKey.privateKey,
-          },
-        }
-      : {}),
-  } as Parameters<typeof authenticate>[1]);
-  if (!result.dkim?.results?.length) throw new Error('authenticate returned no DKIM result');
-}
+export const runFloor = authenticateOnce;
 
 const gc = (globalThis as { gc?: () => void }).gc;
 

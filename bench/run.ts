@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { type ColdDeployedResult, measureColdDeployed } from './cold-deployed.js';
 import { ASSUMPTIONS, costPerMillion, PRICES } from './cost.js';
 import { measureDeployed, SHAPE_LABELS } from './deployed.js';
+import { tidy } from './stats.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 const OUT = join(BENCH_DIR, 'out', 'deployed');
@@ -32,19 +33,6 @@ export const TARGETS = {
   dynamoWruPerMessage: 4,
   overheadPerMillionUsd: 8,
 } as const;
-
-/** Rounds for a stable, diff-friendly file: 4 significant digits, integers kept. */
-function tidy(value: unknown): unknown {
-  if (typeof value === 'number') {
-    if (Number.isInteger(value) || !Number.isFinite(value)) return value;
-    return Number(value.toPrecision(4));
-  }
-  if (Array.isArray(value)) return value.map(tidy);
-  if (value && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, tidy(v)]));
-  }
-  return value;
-}
 
 const f = (n: number | undefined, d = 2) => (n === undefined || Number.isNaN(n) ? '–' : n.toFixed(d));
 
