@@ -22,9 +22,8 @@
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { settingsEnvironment } from '../functions/router/settings.js';
 import type { DeployedBundles } from './bundles.js';
-import { BUCKET, PREFIX, ROUTES } from './runners.js';
+import { BUCKET, PREFIX, ROUTES, routerEnvironment } from './runners.js';
 import { median } from './stats.js';
 
 /** Plain JavaScript (no tsx: its loader would dwarf what is measured). */
@@ -145,15 +144,7 @@ export async function measureColdDeployed(
   writeFileSync(
     setupFile,
     JSON.stringify({
-      env: settingsEnvironment({
-        config,
-        mailBucket: BUCKET,
-        mailPrefix: PREFIX,
-        limitsTable: 'bench-limits',
-        traceTable: 'bench-trace',
-        leaseSeconds: 150,
-        restrictionCacheSeconds: 60,
-      }),
+      env: routerEnvironment(config),
       tables: { 'bench-limits': LIMITS_TABLE, 'bench-trace': TRACE_TABLE },
       parameters,
       zones: saved.zones,

@@ -16,20 +16,18 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { LIMITS_TABLE, TRACE_TABLE } from '../functions/adapters/tables.js';
-import { settingsEnvironment } from '../functions/router/settings.js';
 import { loadCorpus } from './corpus.js';
 import {
   authenticateRunner,
-  BUCKET,
   failureEvents,
   lambdaContext,
   oursRunner,
   type PeerModule,
-  PREFIX,
   peerRunner,
   type RouterModule,
   type Runner,
   type RunnerName,
+  routerEnvironment,
 } from './runners.js';
 import { median } from './stats.js';
 
@@ -93,15 +91,7 @@ async function setup(input: ChildInput, only?: (name: string) => boolean, lean?:
     TRACE_TABLE: 'bench-trace',
     POWERTOOLS_SERVICE_NAME: 'outbound-pools',
   });
-  const env = settingsEnvironment({
-    config: corpus.configJson,
-    mailBucket: BUCKET,
-    mailPrefix: PREFIX,
-    limitsTable: 'bench-limits',
-    traceTable: 'bench-trace',
-    leaseSeconds: 150,
-    restrictionCacheSeconds: 60,
-  }) as Record<string, string>;
+  const env = routerEnvironment(corpus.configJson);
   const needs = (bundle: 'router' | 'peer') =>
     lean === undefined || (bundle === 'router' ? lean === 'ours' : lean === 'peer' || lean === 'peerReuse');
   const router = (

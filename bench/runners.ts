@@ -11,6 +11,7 @@
  * SES's S3 action stores them before it invokes the function.
  */
 import { authenticate } from 'mailauth';
+import { type RouterEnvironmentInput, settingsEnvironment } from '../functions/router/settings.js';
 import type { Corpus } from './corpus.js';
 import { CLIENT_IP, receiptEvent, SENDER } from './corpus.js';
 import type { InMemoryAws, SentEmail } from './transport.js';
@@ -18,6 +19,19 @@ import type { InMemoryAws, SentEmail } from './transport.js';
 export const BUCKET = 'bench-inbound';
 export const PREFIX = 'raw/';
 export const ROUTES = { 'alias@example.com': ['dest@remote.test'] };
+
+/** The router's Lambda environment in the bench: its configuration over the bench's bucket and tables. */
+export function routerEnvironment(config: RouterEnvironmentInput['config']): Record<string, string> {
+  return settingsEnvironment({
+    config,
+    mailBucket: BUCKET,
+    mailPrefix: PREFIX,
+    limitsTable: 'bench-limits',
+    traceTable: 'bench-trace',
+    leaseSeconds: 150,
+    restrictionCacheSeconds: 60,
+  });
+}
 
 export type RunnerName = 'ours' | 'authenticate' | 'peer' | 'peerReuse';
 
