@@ -142,7 +142,10 @@ export class SesMailer implements Mailer {
       EmailTags: request.tags.map((t) => ({ Name: t.name, Value: t.value })),
     });
     if (raw.stream) command.middlewareStack.addRelativeTo(raw.stream, STREAMED_RAW_BODY_OPTIONS);
-    const out = await this.#client.send(command);
+    // A command with a middleware of its own is sent with options (`{}`): a client built with
+    // `cacheMiddleware` then resolves this command's own stack instead of the handler it
+    // cached for the class (smithy `Client.send`), which would replay another command's body.
+    const out = await (raw.stream ? this.#client.send(command, {}) : this.#client.send(command));
     if (!out.MessageId) throw new TransientDependencyError('ses', 'SendEmail returned no message id');
     return { messageId: out.MessageId };
   }

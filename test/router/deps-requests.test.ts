@@ -1,7 +1,7 @@
 /**
  * The router's dependencies as `createDeps` builds them (real adapters and SDK clients) over
- * the bench's in-memory AWS transport: the requests one message costs, and that the S3 client,
- * which caches its middleware (`CACHE_MIDDLEWARE`), still reads each message's own key.
+ * the bench's in-memory AWS transport: the requests one message costs, and that clients which
+ * cache their middleware (`CACHE_MIDDLEWARE`) still send each message's own bytes and keys.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
