@@ -15,6 +15,16 @@
  *
  * Counts of the same metric and dimension are summed; other units keep every value (EMF takes
  * an array of up to 100 values per metric and CloudWatch computes percentiles over them).
+ * A count is written without `Unit` (15 bytes per metric of a line billed per byte, issue 16):
+ * the specification makes it optional, CloudWatch then stores `None`, and the dashboard and
+ * alarms name no unit, so they read every unit ("If you omit Unit then all data that was
+ * collected with any unit is returned", CloudWatch API Reference, `MetricStat`). A duration
+ * keeps its `Milliseconds`.
+ *
+ * A document may carry any other members, which CloudWatch Logs keeps as log fields (the
+ * specification: members not recognized are ignored): `properties` puts a log record in the
+ * first document, so the record and its metrics are one log event and a member such as `Pool`
+ * is written once for both.
  */
 
 export type EmfUnit = 'Count' | 'Milliseconds';
@@ -34,10 +44,18 @@ export interface EmfOptions {
   defaults: Readonly<Record<string, string>>;
   /** Epoch milliseconds of the metrics. */
   timestamp: number;
+  /**
+   * Other members of the first document, written before `_aws` (the log record the metrics
+   * ride on). One member serves both: a string member named like a dimension is that
+   * dimension's value in this document (a metric with another value goes to a further
+   * document), and no metric takes the name of one of them.
+   */
+  properties?: Readonly<Record<string, unknown>>;
 }
 
-type Directive = { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: EmfUnit }[] };
-type Document = Record<string, unknown> & { _aws: { Timestamp: number; CloudWatchMetrics: Directive[] } };
+type Directive = { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit?: EmfUnit }[] };
+/** An EMF document; without `_aws` only when it is the record alone (`properties`). */
+type Document = Record<string, unknown> & { _aws?: { Timestamp: number; CloudWatchMetrics: Directive[] } };
 
 /** EMF accepts at most 100 values for one metric in one document. */
 const MAX_VALUES = 100;
@@ -74,11 +92,26 @@ function aggregate(points: readonly MetricPoint[]): Series[] {
 
 /**
  * The fewest documents (first fit) holding every point; none for no points. A dimension may
- * not reuse a default's name or a metric's name.
+ * not reuse a default's name or a metric's name. With `properties`, the first document holds
+ * them (without `_aws` if no metric fits beside them).
  */
 export function emfDocuments(points: readonly MetricPoint[], opts: EmfOptions): Document[] {
   const defaultNames = Object.keys(opts.defaults);
+  const properties = opts.properties ?? {};
+  for (const name of defaultNames) {
+    if (name in properties && properties[name] !== opts.defaults[name]) {
+      throw new Error(`EMF: property ${name} contradicts the default dimension`);
+    }
+  }
   const docs: { root: Map<string, unknown>; directives: Map<string, Directive> }[] = [];
+  const newDocument = () => {
+    const root = new Map<string, unknown>(docs.length === 0 ? Object.entries(properties) : []);
+    for (const [k, v] of Object.entries(opts.defaults)) root.set(k, v);
+    docs.push({ root, directives: new Map() });
+    return docs[docs.length - 1]!;
+  };
+  // The first document holds the properties, whether or not a metric fits beside them.
+  if (points.length > 0) newDocument();
   for (const s of aggregate(points)) {
     const dimName = s.dimension?.[0];
     if (dimName !== undefined && (defaultNames.includes(dimName) || dimName === s.name)) {
@@ -87,11 +120,7 @@ export function emfDocuments(points: readonly MetricPoint[], opts: EmfOptions): 
     const fits = (root: Map<string, unknown>) =>
       !root.has(s.name) &&
       (dimName === undefined || !root.has(dimName) || root.get(dimName) === s.dimension![1]);
-    let doc = docs.find((d) => fits(d.root));
-    if (!doc) {
-      doc = { root: new Map(Object.entries(opts.defaults)), directives: new Map() };
-      docs.push(doc);
-    }
+    const doc = docs.find((d) => fits(d.root)) ?? newDocument();
     if (dimName !== undefined) doc.root.set(dimName, s.dimension![1]);
     doc.root.set(s.name, s.values.length === 1 ? s.values[0] : s.values);
     let directive = doc.directives.get(dimName ?? '');
@@ -103,10 +132,21 @@ export function emfDocuments(points: readonly MetricPoint[], opts: EmfOptions): 
       };
       doc.directives.set(dimName ?? '', directive);
     }
-    directive.Metrics.push({ Name: s.name, Unit: s.unit });
+    directive.Metrics.push(s.unit === 'Count' ? { Name: s.name } : { Name: s.name, Unit: s.unit });
   }
-  return docs.map((d) => ({
-    _aws: { Timestamp: opts.timestamp, CloudWatchMetrics: [...d.directives.values()] },
-    ...Object.fromEntries(d.root),
-  }));
+  // The properties first (the record a reader looks at), then `_aws` and the other members.
+  return docs.map((d, i) => {
+    const head = i === 0 ? Object.keys(properties) : [];
+    const rest = [...d.root].filter(([k]) => !head.includes(k));
+    // The record alone, when no metric fits beside it, is a plain log event (no empty `_aws`).
+    const aws =
+      d.directives.size === 0
+        ? {}
+        : { _aws: { Timestamp: opts.timestamp, CloudWatchMetrics: [...d.directives.values()] } };
+    return {
+      ...Object.fromEntries(head.map((k) => [k, d.root.get(k)])),
+      ...aws,
+      ...Object.fromEntries(rest),
+    } as Document;
+  });
 }

@@ -186,7 +186,7 @@ export function createHandler(makeDeps: () => Promise<PipelineDeps>) {
     const report = new MessageReport(logger, {
       coldStart,
       metrics,
-      context: { messageId, requestId: context?.awsRequestId },
+      context: { requestId: context?.awsRequestId },
     });
     coldStart = false;
     try {

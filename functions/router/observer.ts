@@ -1,11 +1,11 @@
 /**
  * Pipeline events → ONE line per message that is both the structured `done` log line and the
- * CloudWatch EMF document of the message's metrics.
+ * CloudWatch EMF document of the message's metrics, kept small (issue 16: CloudWatch Logs
+ * bills ingestion per byte; the line was 1.66 KB and is about 0.7 KB for a plain message).
  *
  * A {@link MessageReport} gathers what happens to one message (the decision, each copy sent or
  * refused, a duplicate) and {@link MessageReport.flush} writes it once: one JSON line with the
- * decision, the authentication facts, the copies and the timings *and* the `_aws` metric
- * directives. EMF lets a document carry any other members as properties, which CloudWatch Logs
+ * decision, the copies and the duration *and* the `_aws` metric directives. EMF lets a document carry any other members as properties, which CloudWatch Logs
  * keeps and Logs Insights queries ("Specification: Embedded metric format", CloudWatch User
  * Guide). Writing per event cost the router 6 EMF documents and 3 log lines (2.8 KB) and
  * 1-2 ms of CPU per message (issue 16). Because the line carries the metrics, it is written at
@@ -17,12 +17,17 @@
  * ({@link reasonMetric}), with only the `service` dimension, and a typical message is one
  * document (a second only when its copies go out through a pool other than its own).
  *
+ * The `done` record says what happened to the message (id, outcome, pool, reasons, each copy
+ * with its SES message id, duration, Lambda's request id) and leaves the rest to the trace
+ * (`outbound-pools trace`: sender, recipients, authentication, the plan). A member that is
+ * also a metric's dimension or value is written once (`service`, `Pool`, `DecisionLatency`).
+ *
  * Metric names and dimensions are what the dashboard and alarms of the CDK stack read
  * (`lib/dashboard.ts`, `lib/alarms.ts`): keep them in sync. Every metric carries the `service`
  * dimension, as it did when Powertools Metrics wrote them.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { SendRecord, TraceSummary } from '../core/ports.js';
+import type { SendRecord } from '../core/ports.js';
 import type { Reason } from '../core/vocabulary.js';
 import { emfDocuments, type MetricPoint } from './emf.js';
 import type { PipelineObserver, PipelineResult } from './process.js';
@@ -83,22 +88,21 @@ const stdoutWriter: LineWriter = (line) => {
   process.stdout.write(`${line}\n`);
 };
 
-/** One copy as the `done` line shows it. */
+/**
+ * One copy as the `done` line shows it: which, through which pool, what SES said. Its
+ * configuration set follows from the pool, its recipients are in the trace.
+ */
 interface CopyFacts {
   index: number;
   kind: SendRecord['kind'];
   pool: SendRecord['pool'];
-  configurationSet: string;
-  to: number;
   status: SendRecord['status'];
   sesMessageId?: string;
 }
 
-/** Who the line is about, besides the message: the invocation's ids, as Powertools named them. */
+/** The invocation the line is about, as Powertools named it (the message id is the result's). */
 export interface ReportContext {
-  /** The SES message id (also on every other line, through the logger's keys). */
-  messageId?: string;
-  /** Lambda's request id (`context.awsRequestId`). */
+  /** Lambda's request id (`context.awsRequestId`), the line's `function_request_id`. */
   requestId?: string;
 }
 
@@ -108,14 +112,14 @@ export interface ReportContext {
  */
 export class MessageReport {
   private readonly points: MetricPoint[] = [];
-  private summary: TraceSummary | null = null;
   private readonly copies: CopyFacts[] = [];
+  /** The reasons counted as `Reason.<code>` metrics (the decision of this attempt). */
+  private counted: readonly Reason[] | null = null;
   private flushed = false;
   private readonly logger: Logger;
   private readonly now: () => number;
   private readonly write: LineWriter;
   private readonly metrics: boolean;
-  private readonly coldStart: boolean;
   private readonly context: ReportContext;
   private readonly startedMs: number;
 
@@ -139,10 +143,9 @@ export class MessageReport {
     this.now = opts.now ?? Date.now;
     this.write = opts.write ?? stdoutWriter;
     this.metrics = opts.metrics !== false;
-    this.coldStart = opts.coldStart === true;
     this.context = opts.context ?? {};
     this.startedMs = this.now();
-    if (this.coldStart) this.count(COLD_START_METRIC);
+    if (opts.coldStart === true) this.count(COLD_START_METRIC);
   }
 
   private count(name: string, dimension?: readonly [string, string]): void {
@@ -152,9 +155,9 @@ export class MessageReport {
   /** The pipeline's hooks: gathering only, except warnings and errors (written at once). */
   readonly observer: PipelineObserver = {
     decided: (summary) => {
-      this.summary = summary;
       this.count(METRIC.messages, ['Pool', summary.pool]);
       for (const r of summary.reasons) this.count(reasonMetric(r));
+      this.counted = summary.reasons;
       this.points.push({ name: METRIC.decisionLatency, unit: 'Milliseconds', value: summary.decisionMs });
     },
     restricted: (r) => {
@@ -189,7 +192,7 @@ export class MessageReport {
   };
 
   /**
-   * Writes the message's one line: given the result, the `done` fields together with the
+   * Writes the message's one line: given the result, the `done` record together with the
    * metrics gathered; after a failure (no result), the metrics alone (copies sent before it
    * still count; the handler logs the error). Once; later calls write nothing.
    */
@@ -197,64 +200,68 @@ export class MessageReport {
     if (this.flushed) return;
     this.flushed = true;
     const now = this.now();
-    const docs = this.metrics
-      ? emfDocuments(this.points, {
-          namespace: METRICS_NAMESPACE,
-          defaults: { service: ROUTER_SERVICE_NAME },
-          timestamp: now,
-        })
-      : [];
+    const emf = (properties?: Record<string, unknown>) =>
+      emfDocuments(this.points, {
+        namespace: METRICS_NAMESPACE,
+        defaults: { service: ROUTER_SERVICE_NAME },
+        timestamp: now,
+        ...(properties ? { properties } : {}),
+      });
     if (!result) {
-      for (const doc of docs) this.write(JSON.stringify(doc));
+      if (this.metrics) for (const doc of emf()) this.write(JSON.stringify(doc));
       return;
     }
-    const fields = this.doneFields(result, now);
-    if (docs.length === 0) {
-      // Metrics off: an ordinary log line, at the logger's level (none gathered: the line as ever).
-      if (!this.metrics) this.logger.info('done', fields);
-      else this.write(JSON.stringify({ ...this.lineHead(now), ...fields }));
+    if (!this.metrics) {
+      const record = this.record(result, now, false);
+      // Metrics off: an ordinary log line, at the logger's level. The logger adds its own keys
+      // (the ids among them); the decision latency, an EMF member otherwise, is a field.
+      const { level, message, timestamp, service, function_request_id, messageId, ...fields } = record;
+      const latency = this.points.find((p) => p.name === METRIC.decisionLatency);
+      this.logger.info('done', {
+        ...fields,
+        ...(latency ? { [METRIC.decisionLatency]: latency.value } : {}),
+      });
       return;
     }
-    // The log fields first (what a reader looks for), the metric members and `_aws` after.
-    this.write(JSON.stringify({ ...this.lineHead(now), ...fields, ...docs[0] }));
-    for (const doc of docs.slice(1)) this.write(JSON.stringify(doc));
+    // The reasons are the line's `Reason.<code>` members when this attempt decided them (a
+    // resumed attempt reuses an earlier decision and counts nothing: its line lists them).
+    const counted = this.counted;
+    const asMembers =
+      counted !== null &&
+      result.reasons.length === counted.length &&
+      result.reasons.every((r, i) => r === counted[i]);
+    const record = this.record(result, now, asMembers);
+    const docs = emf(record);
+    // The record and the metrics in one line; a second document, metrics only, is rare.
+    if (docs.length === 0) this.write(JSON.stringify(record));
+    for (const doc of docs) this.write(JSON.stringify(doc));
   }
 
-  /** The keys Powertools starts a line with, the ones a query needs (no function ARN/name/memory). */
-  private lineHead(now: number): Record<string, unknown> {
+  /**
+   * The `done` record (issue 16: what an operator asks of one message, and no more; the trace
+   * holds the rest). Powertools' head is cut to what a query needs: the log group and stream
+   * already name the function (ARN, name, memory), and `cold_start` is the `ColdStart` metric.
+   * `level` and an RFC 3339 `timestamp` stay: Lambda's JSON log format reads them (AWS Lambda
+   * Developer Guide, "Log-level filtering": a line without a valid timestamp is given level
+   * INFO and a timestamp of Lambda's). Members that are also EMF members are written once:
+   * `service` and `Pool` are the metrics' dimensions, the decision's latency is the
+   * `DecisionLatency` metric, and the reasons, when this attempt counted them, are the
+   * `Reason.<code>` members (`reasonMembers`; `reasons` otherwise).
+   */
+  private record(result: PipelineResult, now: number, reasonMembers: boolean): Record<string, unknown> {
     return {
       level: 'INFO',
       message: 'done',
       timestamp: new Date(now).toISOString(),
       service: ROUTER_SERVICE_NAME,
-      cold_start: this.coldStart,
       ...(this.context.requestId ? { function_request_id: this.context.requestId } : {}),
-      ...(this.context.messageId ? { messageId: this.context.messageId } : {}),
-    };
-  }
-
-  private doneFields(result: PipelineResult, now: number): Record<string, unknown> {
-    const s = this.summary;
-    return {
+      messageId: result.messageId,
       outcome: result.outcome,
-      pool: result.pool,
-      reasons: result.reasons,
-      ...(s
-        ? {
-            sender: s.sender,
-            recipients: s.recipients,
-            destinations: s.destinations.length,
-            unrouted: s.unrouted,
-            outboundIpPoolName: s.outboundIpPoolName,
-            configurationSet: s.configurationSet,
-            sizeBytes: s.sizeBytes,
-            // Who proved what (SPEC 2a), so the line says *why* without a dry-run.
-            authentication: s.authentication,
-          }
-        : {}),
+      ...(result.pool ? { Pool: result.pool } : {}),
+      ...(reasonMembers ? {} : { reasons: result.reasons }),
       // This attempt's copies (a resumed message's earlier copies are in the trace).
       sends: this.copies,
-      timings: { ...(s ? { decisionMs: s.decisionMs } : {}), totalMs: now - this.startedMs },
+      durationMs: now - this.startedMs,
     };
   }
 }
@@ -264,8 +271,6 @@ function copyFacts(record: SendRecord): CopyFacts {
     index: record.index,
     kind: record.kind,
     pool: record.pool,
-    configurationSet: record.configurationSet,
-    to: record.to.length,
     status: record.status,
     ...(record.sesMessageId ? { sesMessageId: record.sesMessageId } : {}),
   };

@@ -16,7 +16,7 @@ function readBack(docs: unknown[]): Map<string, number[]> {
   for (const raw of docs) {
     // A document survives a JSON round trip unchanged (it is printed as one line).
     const doc = JSON.parse(JSON.stringify(raw)) as Record<string, unknown> & {
-      _aws: {
+      _aws?: {
         Timestamp: number;
         CloudWatchMetrics: {
           Namespace: string;
@@ -25,8 +25,9 @@ function readBack(docs: unknown[]): Map<string, number[]> {
         }[];
       };
     };
-    assert.equal(doc._aws.Timestamp, OPTS.timestamp);
-    for (const d of doc._aws.CloudWatchMetrics) {
+    // A document without `_aws` is the log record alone (its metrics all went elsewhere).
+    if (doc._aws) assert.equal(doc._aws.Timestamp, OPTS.timestamp);
+    for (const d of doc._aws?.CloudWatchMetrics ?? []) {
       assert.equal(d.Namespace, OPTS.namespace);
       assert.equal(d.Dimensions.length, 1);
       const set = d.Dimensions[0]!;
@@ -95,6 +96,58 @@ describe('EMF documents of one message', () => {
     );
   });
 
+  it('a log record rides on the first document: its Pool serves the metrics of that pool, another pool goes on', () => {
+    const docs = emfDocuments(
+      [
+        { name: 'Messages', unit: 'Count', value: 1, dimension: ['Pool', 'normal'] },
+        { name: 'Sends', unit: 'Count', value: 1, dimension: ['Pool', 'relay'] },
+        { name: 'DecisionLatency', unit: 'Milliseconds', value: 3 },
+      ],
+      { ...OPTS, properties: { message: 'done', service: 'router', Pool: 'normal' } },
+    );
+    assert.equal(docs.length, 2);
+    const [first, second] = docs as [Record<string, unknown>, Record<string, unknown>];
+    assert.deepEqual(Object.keys(first).slice(0, 4), ['message', 'service', 'Pool', '_aws']);
+    assert.equal(first.Messages, 1);
+    assert.equal(first.Sends, undefined);
+    assert.equal(second.Pool, 'relay');
+    assert.equal(second.message, undefined);
+    const read = readBack(docs);
+    assert.deepEqual(read.get('Messages{Pool=normal}'), [1]);
+    assert.deepEqual(read.get('Sends{Pool=relay}'), [1]);
+    // A count carries no Unit (CloudWatch's None, 15 bytes less); a duration keeps its unit.
+    const units = docs.flatMap((d) =>
+      ((d._aws?.CloudWatchMetrics ?? []) as { Metrics: { Name: string; Unit?: string }[] }[]).flatMap(
+        (c) => c.Metrics,
+      ),
+    );
+    assert.deepEqual(
+      units.map((m) => [m.Name, m.Unit]),
+      [
+        ['Messages', undefined],
+        ['DecisionLatency', 'Milliseconds'],
+        ['Sends', undefined],
+      ],
+    );
+    // The record's own `Pool` holds the first document even when no metric of that pool does.
+    const alone = emfDocuments([{ name: 'Sends', unit: 'Count', value: 1, dimension: ['Pool', 'relay'] }], {
+      ...OPTS,
+      properties: { Pool: 'normal' },
+    });
+    assert.deepEqual(
+      alone.map((d) => [d.Pool, d.Sends, d._aws === undefined]),
+      [
+        ['normal', undefined, true],
+        ['relay', 1, false],
+      ],
+    );
+    assert.throws(
+      () =>
+        emfDocuments([{ name: 'X', unit: 'Count', value: 1 }], { ...OPTS, properties: { service: 'other' } }),
+      /contradicts/,
+    );
+  });
+
   it('any mix of the router metrics reads back exactly, in as many documents as one dimension has values', () => {
     const byDimension: Record<string, string | undefined> = {
       Messages: 'Pool',
@@ -116,9 +169,20 @@ describe('EMF documents of one message', () => {
         const unit = name === 'DecisionLatency' ? 'Milliseconds' : 'Count';
         return { name, unit, value, ...(dim ? { dimension: [dim, dimValue] as const } : {}) };
       });
+    // With or without a log record riding on the first document (its `Pool` a dimension value).
+    const properties = fc.option(
+      fc.record({ message: fc.constant('done'), Pool: fc.constantFrom('normal', 'relay', 'blocked') }),
+      { nil: undefined },
+    );
     fc.assert(
-      fc.property(fc.array(point, { maxLength: 250 }), (points) => {
-        const docs = emfDocuments(points, OPTS);
+      fc.property(fc.array(point, { maxLength: 250 }), properties, (points, props) => {
+        const docs = emfDocuments(points, { ...OPTS, ...(props ? { properties: props } : {}) });
+        if (props && docs.length > 0) {
+          // The record's members come first, unchanged, in the first document only.
+          assert.deepEqual(Object.keys(docs[0]!).slice(0, 2), ['message', 'Pool']);
+          assert.equal(docs[0]!.Pool, props.Pool);
+          for (const d of docs.slice(1)) assert.equal(d.message, undefined);
+        }
         const read = readBack(docs);
         const expected = new Map<string, number[]>();
         for (const p of points) {
@@ -129,7 +193,11 @@ describe('EMF documents of one message', () => {
         assert.deepEqual(new Map([...read].sort()), new Map([...expected].sort()));
         // Fewest documents: each holds one value of a dimension; latency past 100 values spills.
         const distinct = (dim: string) =>
-          new Set(points.filter((p) => p.dimension?.[0] === dim).map((p) => p.dimension![1])).size;
+          new Set([
+            ...points.filter((p) => p.dimension?.[0] === dim).map((p) => p.dimension![1]),
+            // The record's dimension value holds the first document, whatever the metrics.
+            ...(dim === 'Pool' && props && points.length > 0 ? [props.Pool] : []),
+          ]).size;
         const latencies = points.filter((p) => p.name === 'DecisionLatency').length;
         const least = Math.max(distinct('Pool'), distinct('Reason'), Math.ceil(latencies / 100));
         assert.equal(docs.length, points.length === 0 ? 0 : Math.max(1, least));

@@ -77,13 +77,14 @@ describe('router handler (middy + Powertools)', () => {
     const done = info[0]!;
     assert.equal(done.messageId, messageId);
     assert.equal(done.outcome, 'processed');
-    assert.equal(done.pool, 'high-risk');
-    // SPF is about the envelope sender only (SPEC 2a): a null sender proves nothing.
-    assert.deepEqual(done.reasons, ['ndr', 'no-a-mx', 'unauthenticated-relay']);
-    const auth = done.authentication as Record<string, unknown>;
-    assert.equal(auth.bounce, true);
-    assert.equal(auth.envelopeAuthenticated, false);
-    assert.equal(auth.fromDomain, null);
+    assert.equal(done.Pool, 'high-risk', 'the pool is the EMF dimension member, written once');
+    // SPF is about the envelope sender only (SPEC 2a): a null sender proves nothing. The
+    // reasons this attempt decided are the line's `Reason.<code>` members, in order.
+    assert.equal(done.reasons, undefined);
+    assert.deepEqual(
+      Object.keys(done).filter((k) => k.startsWith('Reason.')),
+      ['Reason.ndr', 'Reason.no-a-mx', 'Reason.unauthenticated-relay'],
+    );
     const sent = h.emu.ses.sent();
     assert.equal(sent.length, 1);
     const sends = done.sends as { pool: string; status: string; sesMessageId: string }[];
@@ -91,8 +92,10 @@ describe('router handler (middy + Powertools)', () => {
       sends.map((s) => [s.pool, s.status, s.sesMessageId]),
       [['high-risk', 'sent', sent[0]!.messageId]],
     );
-    const timings = done.timings as { decisionMs: number; totalMs: number };
-    assert.ok(timings.totalMs >= timings.decisionMs && timings.decisionMs >= 0, JSON.stringify(timings));
+    assert.ok(
+      typeof done.durationMs === 'number' && done.durationMs >= (done.DecisionLatency as number),
+      JSON.stringify(done),
+    );
     // EMF: every metric with its dimension values, read the way CloudWatch reads a document.
     const emf = lines.filter((l) => l._aws !== undefined);
     const found: string[] = [];
