@@ -90,9 +90,9 @@ export interface OutboundPoolsProps {
    */
   readonly routerTimeout?: Duration;
   /**
-   * Router memory, MB.
+   * Router memory, MB (`RouterFunctionProps.memorySize`: why 256 holds 40 MB mail).
    *
-   * @default 1024
+   * @default 256
    */
   readonly routerMemorySize?: number;
   /**

@@ -92,17 +92,25 @@ export interface RouterFunctionProps {
    * Memory (and so CPU) of the function, MB. DKIM verification and ARC sealing of 40 MB
    * messages are CPU- and memory-bound.
    *
-   * 512 (issue 16): the message is held once (the S3 read fills one buffer; the copy is its
+   * 256 (issue 16): the message is held once (the S3 read fills one buffer; the copy is its
    * new header plus a view of the received body; a SendEmail of 1 MiB or more streams its
    * base64 body in chunks, `functions/adapters/ses-raw-stream.ts`), plus the S3 read's garbage
-   * until the next collection: `npm run bench` measures 1.4-2.4× the message of peak growth on
-   * a 14.4 MB message. The largest message SES accepts (40 MB) thus needs ~100 MB plus ~100-175
-   * MB of process: under 300 MB, within 512. Lambda
-   * bills memory × time and gives CPU in proportion to memory, so the CPU-bound part costs the
-   * same at 512 as at 1024 MB while the time spent waiting on S3, DynamoDB and SES costs half.
-   * A 40 MB message takes a few seconds of CPU at 512 MB, far inside the timeout.
+   * until the next collection. Measured (`bench/memory-limit.ts`, the bundle as deployed, with
+   * the V8 limits Lambda's Node.js runtime sets for 256 MB and source maps on): the largest
+   * message that is forwarded — 40 MiB less the copy's reserve; SES receives and sends at most
+   * 40 MB ("Service quotas in Amazon SES") and larger ones are blocked unread — peaks at
+   * 161-168 MiB of resident memory for the whole process, 201-208 MiB even counting the S3
+   * object the bench's process also holds: a margin of ~90 MiB (over a third).
    *
-   * @default 512
+   * Lambda gives CPU in proportion to memory (one vCPU at 1,769 MB, AWS Lambda Developer
+   * Guide, "Configure Lambda function memory") and bills memory × time, so the CPU-bound
+   * part costs the same at any size while the time spent waiting on S3, DynamoDB and SES
+   * costs half of what it did at 512 MB: cheaper per message (bench/README.md, "Cost per
+   * million"), at the price of latency (a plain message's ~10 ms of CPU takes ~70 ms). A 40 MB
+   * message takes several seconds of CPU at 256 MB, far inside the timeout. Raise it for
+   * lower latency; lower it only after measuring with `bench/memory-limit.ts`.
+   *
+   * @default 256
    */
   readonly memorySize?: number;
   /**
@@ -240,7 +248,7 @@ export class RouterFunction extends Construct implements iam.IGrantable {
       entry: 'router/handler.ts',
       description: 'Outbound pools router (SES receipt rule Lambda action)',
       roleDescription: 'Outbound pools router: reads received mail, decides the pool, sends through SES',
-      memorySize: props.memorySize ?? 512,
+      memorySize: props.memorySize ?? 256,
       timeout,
       environment: {
         OUTBOUND_POOLS_CONFIG_FILE: `/var/task/${BUNDLED_CONFIG_FILE}`,
