@@ -1,5 +1,5 @@
 /**
- * Does the router fit a memory size? `node_modules/.bin/tsx bench/memory-limit.ts [MB ...]`
+ * Does the router fit a memory size? `npx tsx bench/memory-limit.ts [MB ...]`
  * (default 256 and 512; ~1-2 min) runs the router **bundle** as deployed on the largest
  * message it forwards and reports the process's peak resident memory, the kernel's high-water
  * mark (`VmHWM`, which is what a Lambda sandbox's memory limit counts: the runtime is killed
