@@ -1,18 +1,17 @@
 /**
  * Does the router fit a memory size? `npx tsx bench/memory-limit.ts [MB ...]`
- * (default 256 and 512; ~1-2 min) runs the router **bundle** as deployed on the largest
- * message it forwards and reports the process's peak resident memory, the kernel's high-water
- * mark (`VmHWM`, which is what a Lambda sandbox's memory limit counts: the runtime is killed
- * past it, "Runtime exited ... signal: killed"), against each memory size.
+ * (default 256 and 512; ~20 s each) runs the router **bundle** as deployed on the largest
+ * message it forwards and reports the process's peak resident memory, the kernel's
+ * high-water mark (`VmHWM`), against each memory size, which bounds a Lambda sandbox's memory.
  *
- * The largest message: SES receives at most 40 MB ("Email receiving quotas": "the maximum
- * message size ... is 40 MB", Amazon SES Developer Guide, Service quotas), which is the
- * router's `maxMessageBytes` default (41,943,040 bytes, `functions/core/config.ts`), and SES
- * sends at most 40 MB too, so the largest message that is *forwarded* — read, verified,
- * sealed and sent, the most memory any message takes — is 40 MiB less the copy's reserve
- * (`copySizeBound`, ~13 KB with ARC). Here: a DKIM-signed multipart message with a base64
- * attachment of 41,943,040 − 32 KiB bytes in all. A larger one is blocked unread or without a
- * copy (less memory).
+ * The largest message: SES sends at most 40 MB per message through the v2 API ("Service
+ * quotas in Amazon SES", Amazon SES Developer Guide) and has received up to 40 MB since April
+ * 2022 (https://aws.amazon.com/about-aws/whats-new/2022/04/amazon-ses-v2-supports-email-size-40mb-inbound-outbound-emails-default/);
+ * that is the router's `maxMessageBytes` default (41,943,040 bytes, `functions/core/config.ts`). The largest message that is *forwarded* — read,
+ * verified, sealed and sent, the most memory any message takes — is 40 MiB less the copy's
+ * reserve (`copySizeBound`, ~13 KB with ARC). Here: a DKIM-signed multipart message with a
+ * base64 attachment, 41,943,040 − 32 KiB bytes in all. A larger one is blocked, unread or
+ * without a copy (less memory).
  *
  * Each size runs in a fresh `node --enable-source-maps` (the stack's `NODE_OPTIONS`) with the
  * V8 limits Lambda's Node.js runtime sets for that size (its `bootstrap`: semi-space = size /
@@ -88,6 +87,10 @@ function lambdaNodeFlags(mb: number): string[] {
 
 async function main(): Promise<void> {
   const sizes = process.argv.slice(2).map(Number);
+  // Lambda's range (AWS Lambda Developer Guide, "Configure Lambda function memory").
+  if (!sizes.every((mb) => Number.isInteger(mb) && mb >= 128 && mb <= 10_240)) {
+    throw new Error(`memory sizes are MB from 128 to 10240: ${process.argv.slice(2).join(' ')}`);
+  }
   const memorySizes = sizes.length > 0 ? sizes : [256, 512];
   const corpusDir = join(OUT, 'corpus');
   mkdirSync(corpusDir, { recursive: true });
