@@ -15,11 +15,10 @@
  *
  * Counts of the same metric and dimension are summed; other units keep every value (EMF takes
  * an array of up to 100 values per metric and CloudWatch computes percentiles over them).
- * A count is written without `Unit` (15 bytes per metric of a line billed per byte, issue 16):
- * the specification makes it optional, CloudWatch then stores `None`, and the dashboard and
- * alarms name no unit, so they read every unit ("If you omit Unit then all data that was
- * collected with any unit is returned", CloudWatch API Reference, `MetricStat`). A duration
- * keeps its `Milliseconds`.
+ * Every metric names its `Unit`, counts too, although the specification makes it optional:
+ * without one CloudWatch stores `None`, and "if the metric is published with multiple types of
+ * units and you don't specify a unit, the alarm's behavior is not defined" (CloudWatch API
+ * Reference, `PutMetricAlarm`, `Unit`; our alarms name none). Not worth ~15 bytes a count.
  *
  * A document may carry any other members, which CloudWatch Logs keeps as log fields (the
  * specification: members not recognized are ignored): `properties` puts a log record in the
@@ -53,7 +52,7 @@ export interface EmfOptions {
   properties?: Readonly<Record<string, unknown>>;
 }
 
-type Directive = { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit?: EmfUnit }[] };
+type Directive = { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: EmfUnit }[] };
 /** An EMF document; without `_aws` only when it is the record alone (`properties`). */
 type Document = Record<string, unknown> & { _aws?: { Timestamp: number; CloudWatchMetrics: Directive[] } };
 
@@ -132,7 +131,7 @@ export function emfDocuments(points: readonly MetricPoint[], opts: EmfOptions): 
       };
       doc.directives.set(dimName ?? '', directive);
     }
-    directive.Metrics.push(s.unit === 'Count' ? { Name: s.name } : { Name: s.name, Unit: s.unit });
+    directive.Metrics.push({ Name: s.name, Unit: s.unit });
   }
   // The properties first (the record a reader looks at), then `_aws` and the other members.
   return docs.map((d, i) => {

@@ -115,7 +115,7 @@ describe('EMF documents of one message', () => {
     const read = readBack(docs);
     assert.deepEqual(read.get('Messages{Pool=normal}'), [1]);
     assert.deepEqual(read.get('Sends{Pool=relay}'), [1]);
-    // A count carries no Unit (CloudWatch's None, 15 bytes less); a duration keeps its unit.
+    // Every metric names its unit, counts too (an alarm over mixed units is unpredictable).
     const units = docs.flatMap((d) =>
       ((d._aws?.CloudWatchMetrics ?? []) as { Metrics: { Name: string; Unit?: string }[] }[]).flatMap(
         (c) => c.Metrics,
@@ -124,9 +124,9 @@ describe('EMF documents of one message', () => {
     assert.deepEqual(
       units.map((m) => [m.Name, m.Unit]),
       [
-        ['Messages', undefined],
+        ['Messages', 'Count'],
         ['DecisionLatency', 'Milliseconds'],
-        ['Sends', undefined],
+        ['Sends', 'Count'],
       ],
     );
     // The record's own `Pool` holds the first document even when no metric of that pool does.
