@@ -57,7 +57,6 @@
  * clears this instance's entry; other Lambda containers see the release within
  * `restrictionCacheMs`.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientDependencyError } from '../core/errors.js';
 import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
@@ -83,12 +82,14 @@ import {
   writeRestriction,
 } from './limits-restrictions.js';
 import {
-  documentClient,
+  type DynamoClientOptions,
+  DynamoClients,
   Expr,
   isConditionFailed,
   LIMITS_PARTITION_KEY,
   LIMITS_TTL_ATTRIBUTE,
   sendMapped,
+  updateItem,
 } from './tables.js';
 
 export { BLOCK_UNTIL, LIMITS_TTL_SECONDS, PIN_EPOCH_SECONDS } from './limits-items.js';
@@ -100,14 +101,93 @@ export const NDR_COUNTER_PREFIX = 'N#';
 /** Bound on the per-container memories (identities), oldest forgotten first. */
 const MEMORY_ENTRIES = 10_000;
 
-export interface DynamoLimitsStoreOptions {
-  client: DynamoDBDocumentClient | DynamoDBClient;
+export interface DynamoLimitsStoreOptions extends DynamoClientOptions {
   tableName: string;
   /** How long a restriction seen by this instance is answered from memory (0 disables). */
   restrictionCacheMs?: number;
 }
 
 type Path = 'fast' | 'hour' | 'day';
+
+interface CountValues {
+  hk: string;
+  dk: string;
+  delta: Delta;
+  ttl: number;
+  identity: string;
+}
+
+interface CountUpdate {
+  update: string;
+  condition: string;
+  names: Record<string, string>;
+  values(v: CountValues): Record<string, unknown>;
+}
+
+/** The expressions of each path and hour slot, built once (issue 16): 3 paths × 24 slots at most. */
+const COUNT_UPDATES = new Map<string, CountUpdate>();
+
+function countUpdate(path: Path, slot: string): CountUpdate {
+  const key = `${path}${slot}`;
+  let shape = COUNT_UPDATES.get(key);
+  if (!shape) {
+    shape = buildCountUpdate(path, slot);
+    COUNT_UPDATES.set(key, shape);
+  }
+  return shape;
+}
+
+/**
+ * A path's update of the hour slot `slot`, with placeholders for the values: which value goes
+ * where is recorded as the expressions are written, so the numbering is the one `Expr` gives.
+ */
+function buildCountUpdate(path: Path, slotOfDay: string): CountUpdate {
+  const x = new Expr();
+  const slots: [string, (v: CountValues) => unknown][] = [];
+  const v = (pick: (v: CountValues) => unknown) => {
+    const alias = x.v(undefined);
+    slots.push([alias, pick]);
+    return alias;
+  };
+  const hk = v((c) => c.hk);
+  const e = v((c) => c.delta.e);
+  const i = v((c) => c.delta.i);
+  const t = v((c) => c.delta.t);
+  const slot = x.n(`h${slotOfDay}`);
+  const expires = `${x.n(LIMITS_TTL_ATTRIBUTE)} = if_not_exists(${x.n('pin')}, ${v((c) => c.ttl)})`;
+  let update: string;
+  let condition: string;
+  switch (path) {
+    case 'fast':
+      update = `ADD ${x.n('ext')} ${e}, ${x.n('int')} ${i}, ${x.n('day')} ${t}, ${slot} ${t} SET ${expires}`;
+      condition = `${x.n('hk')} = ${hk}`;
+      break;
+    case 'hour': {
+      const dk = v((c) => c.dk);
+      const slotKey = x.n(`k${slotOfDay}`);
+      update = `SET ${x.n('hk')} = ${hk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${slot} = ${t}, ${slotKey} = ${hk}, ${expires} ADD ${x.n('day')} ${t}`;
+      condition = `${x.n('dk')} = ${dk} AND ${x.n('hk')} < ${hk}`;
+      break;
+    }
+    case 'day': {
+      const dk = v((c) => c.dk);
+      const slotKey = x.n(`k${slotOfDay}`);
+      update = `SET ${x.n('hk')} = ${hk}, ${x.n('dk')} = ${dk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${x.n('day')} = ${t}, ${slot} = ${t}, ${slotKey} = ${hk}, ${x.n('identity')} = ${v((c) => c.identity)}, ${expires}`;
+      condition = `attribute_not_exists(${x.n('dk')}) OR ${x.n('dk')} < ${dk}`;
+      break;
+    }
+  }
+  return {
+    update,
+    condition,
+    names: x.names,
+    values(c) {
+      const out: Record<string, unknown> = {};
+      for (const [alias, pick] of slots) out[alias] = pick(c);
+      return out;
+    },
+  };
+}
 
 /** A Map that forgets its oldest entries beyond `max`. */
 class BoundedMap<V> extends Map<string, V> {
@@ -126,7 +206,7 @@ class BoundedMap<V> extends Map<string, V> {
 }
 
 export class DynamoLimitsStore implements LimitsStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly dynamo: DynamoClients;
   private readonly tableName: string;
   /** The same table, as the restriction requests take it. */
   private readonly table: LimitsTable;
@@ -137,10 +217,21 @@ export class DynamoLimitsStore implements LimitsStore {
   private readonly restricted = new BoundedMap<{ item: Item; until: number }>(MEMORY_ENTRIES);
 
   constructor(opts: DynamoLimitsStoreOptions) {
-    this.doc = documentClient(opts.client);
+    const dynamo = new DynamoClients(opts);
+    this.dynamo = dynamo;
     this.tableName = opts.tableName;
-    this.table = { doc: this.doc, tableName: this.tableName };
+    this.table = {
+      get doc() {
+        return dynamo.doc;
+      },
+      tableName: this.tableName,
+    };
     this.cacheMs = opts.restrictionCacheMs ?? DEFAULT_RESTRICTION_CACHE_MS;
+  }
+
+  /** The document client (built on first use: `count` sends low-level updates). */
+  private get doc(): DynamoDBDocumentClient {
+    return this.dynamo.doc;
   }
 
   async count(usage: LimitUsage, now: Date): Promise<SenderState> {
@@ -302,49 +393,20 @@ export class DynamoLimitsStore implements LimitsStore {
 
   /** One conditional update; the new item, or null when its condition failed. */
   private async update(path: Path, identity: string, w: Window, d: Delta, ttl: number): Promise<Item | null> {
-    const x = new Expr();
-    const hk = x.v(w.hk);
-    const e = x.v(d.e);
-    const i = x.v(d.i);
-    const t = x.v(d.t);
-    const slot = x.n(`h${w.slot}`);
-    const expires = `${x.n(LIMITS_TTL_ATTRIBUTE)} = if_not_exists(${x.n('pin')}, ${x.v(ttl)})`;
-    let update: string;
-    let condition: string;
-    switch (path) {
-      case 'fast':
-        update = `ADD ${x.n('ext')} ${e}, ${x.n('int')} ${i}, ${x.n('day')} ${t}, ${slot} ${t} SET ${expires}`;
-        condition = `${x.n('hk')} = ${hk}`;
-        break;
-      case 'hour': {
-        const dk = x.v(w.dk);
-        const slotKey = x.n(`k${w.slot}`);
-        update = `SET ${x.n('hk')} = ${hk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${slot} = ${t}, ${slotKey} = ${hk}, ${expires} ADD ${x.n('day')} ${t}`;
-        condition = `${x.n('dk')} = ${dk} AND ${x.n('hk')} < ${hk}`;
-        break;
-      }
-      case 'day': {
-        const dk = x.v(w.dk);
-        const slotKey = x.n(`k${w.slot}`);
-        update = `SET ${x.n('hk')} = ${hk}, ${x.n('dk')} = ${dk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${x.n('day')} = ${t}, ${slot} = ${t}, ${slotKey} = ${hk}, ${x.n('identity')} = ${x.v(identity)}, ${expires}`;
-        condition = `attribute_not_exists(${x.n('dk')}) OR ${x.n('dk')} < ${dk}`;
-        break;
-      }
-    }
+    const shape = countUpdate(path, w.slot);
     try {
-      const out = await sendMapped('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: identityKey(identity),
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ReturnValues: 'ALL_NEW',
-            ...x.params(),
-          }),
-        ),
+      const item = await sendMapped('UpdateItem', () =>
+        updateItem(this.dynamo.client, {
+          TableName: this.tableName,
+          Key: identityKey(identity),
+          UpdateExpression: shape.update,
+          ConditionExpression: shape.condition,
+          ReturnValues: 'ALL_NEW',
+          ExpressionAttributeNames: shape.names,
+          ExpressionAttributeValues: shape.values({ hk: w.hk, dk: w.dk, delta: d, ttl, identity }),
+        }),
       );
-      return out.Attributes ?? {};
+      return item ?? {};
     } catch (err) {
       if (isConditionFailed(err)) return null;
       throw err;

@@ -63,9 +63,10 @@ export const QUIET_SDK_LOGGER = {
  * while nothing changes a stack after the first request; the one command that carries a
  * middleware of its own, a big copy's streamed `SendEmail` (`ses-raw-stream.ts`), is sent with
  * options, which bypasses the cache (`ses-mailer.ts`; `test/router/big-message.test.ts` sends
- * an NDR after one). Not for the DynamoDB client: lib-dynamodb's document commands resolve
- * into a handler bound to their own inner command (`async () => handler(this.clientCommand)`),
- * which a cache would replay, and the document client refuses the option.
+ * an NDR after one). For DynamoDB, on the client of the hot path's low-level updates only
+ * (`tables.ts` `updateItem`): lib-dynamodb's document commands resolve into a handler bound to
+ * their own inner command (`async () => handler(this.clientCommand)`), which a cache would
+ * replay, and the document client refuses the option, so it gets a client of its own.
  */
 export const CACHE_MIDDLEWARE = { cacheMiddleware: true } as const;
 
@@ -101,9 +102,17 @@ export async function createDeps(
     resolveSrsSecrets(settings.config, ssm, 'parameter'),
     loadArcKey(settings.config, ssm),
   ]);
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(sdk), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
+  // The claim, the count and the trace record go out as low-level commands over a client that
+  // caches its middleware (issue 16); the rest (restrictions, notices, a duplicate's read)
+  // through a document client of its own, built on first use.
+  const dynamo = new DynamoDBClient({ ...sdk, ...CACHE_MIDDLEWARE });
+  let doc: DynamoDBDocumentClient | undefined;
+  const documents = () => {
+    doc ??= DynamoDBDocumentClient.from(new DynamoDBClient(sdk), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    return doc;
+  };
   const sesv2 = new SESv2Client({ ...sdk, ...CACHE_MIDDLEWARE });
   const clock = () => new Date();
   // Issue 14: sender restricted / alert-only limit crossed → one notice per event.
@@ -122,7 +131,7 @@ export async function createDeps(
               : {}),
             ...(clients.fetch ? { fetch: clients.fetch } : {}),
           }),
-          ledger: new DynamoNoticeLedger({ client: dynamo, tableName: settings.limitsTable }),
+          ledger: new DynamoNoticeLedger({ client: documents(), tableName: settings.limitsTable }),
           onError: (error, notice) => logger.warn('notice not published', { kind: notice.kind, error }),
         }),
         clock,
@@ -137,11 +146,13 @@ export async function createDeps(
     }),
     limits: new DynamoLimitsStore({
       client: dynamo,
+      documents,
       tableName: settings.limitsTable,
       restrictionCacheMs: settings.restrictionCacheMs,
     }),
     trace: new DynamoTraceStore({
       client: dynamo,
+      documents,
       tableName: settings.traceTable,
       retentionDays: config.trace.retentionDays,
     }),
