@@ -10,6 +10,7 @@ import { writeToStream } from 'mailauth/lib/tools.js';
 import { getDomain } from 'tldts';
 import { shareBodyHashes } from './dkim-body-hashes.js';
 import type { Resolver } from './dns/resolver.js';
+import { processChunk } from './header-end.js';
 
 /** mailauth's verdict values for one signature (RFC 8601 2.7.1). */
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'temperror' | 'permerror' | 'policy' | 'none';
@@ -90,6 +91,11 @@ class BudgetedVerifier extends DkimVerifier {
     private readonly budget: DkimBudget,
   ) {
     super(options);
+  }
+
+  /** mailauth's, without its garbage per header byte (`header-end.ts`, issue 16). */
+  override processChunk(chunk: Buffer): Promise<void> {
+    return processChunk(this, chunk);
   }
 
   override async messageHeaders(headers: unknown): Promise<void> {

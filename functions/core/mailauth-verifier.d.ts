@@ -55,6 +55,32 @@ declare module 'mailauth/lib/dkim/dkim-verifier.js' {
     results: DKIMVerifyResult['results'];
     arc: unknown;
     messageHeaders(headers: unknown): Promise<void>;
+    // The message parser it extends (`lib/dkim/message-parser.js`): see `header-end.ts`.
+    state: string;
+    stateBytes: number[];
+    headerBytes: number;
+    headerChunks: Buffer[];
+    emitHeaders(chunk?: Buffer): Promise<void>;
+    nextChunk(chunk: Buffer): Promise<void>;
+    processChunk(chunk: Buffer): Promise<void>;
+  }
+}
+
+declare module 'mailauth/lib/dkim/message-parser.js' {
+  import { Writable } from 'node:stream';
+
+  /** Separates the header block from the body and hands both on (`header-end.ts`). */
+  export class MessageParser extends Writable {
+    constructor(options?: Record<string, unknown>);
+    state: string;
+    stateBytes: number[];
+    headerBytes: number;
+    headerChunks: Buffer[];
+    headers: unknown;
+    emitHeaders(chunk?: Buffer): Promise<void>;
+    nextChunk(chunk: Buffer): Promise<void>;
+    messageHeaders(headers: unknown): Promise<void>;
+    processChunk(chunk: Buffer): Promise<void>;
   }
 }
 
