@@ -18,6 +18,7 @@ import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
 import { S3MailStore } from '../adapters/s3-mail-store.js';
+import { reuseSigners } from '../adapters/sdk-signers.js';
 import { SesMailer } from '../adapters/ses-mailer.js';
 import { SesPoolControl } from '../adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
@@ -105,15 +106,15 @@ export async function createDeps(
   // The claim, the count and the trace record go out as low-level commands over a client that
   // caches its middleware (issue 16); the rest (restrictions, notices, a duplicate's read)
   // through a document client of its own, built on first use.
-  const dynamo = new DynamoDBClient({ ...sdk, ...CACHE_MIDDLEWARE });
+  const dynamo = reuseSigners(new DynamoDBClient({ ...sdk, ...CACHE_MIDDLEWARE }));
   let doc: DynamoDBDocumentClient | undefined;
   const documents = () => {
-    doc ??= DynamoDBDocumentClient.from(new DynamoDBClient(sdk), {
+    doc ??= DynamoDBDocumentClient.from(reuseSigners(new DynamoDBClient(sdk)), {
       marshallOptions: { removeUndefinedValues: true },
     });
     return doc;
   };
-  const sesv2 = new SESv2Client({ ...sdk, ...CACHE_MIDDLEWARE });
+  const sesv2 = reuseSigners(new SESv2Client({ ...sdk, ...CACHE_MIDDLEWARE }));
   const clock = () => new Date();
   // Issue 14: sender restricted / alert-only limit crossed → one notice per event.
   const notices = settings.noticeTopicArn
@@ -140,7 +141,7 @@ export async function createDeps(
   return {
     config,
     mailStore: new S3MailStore({
-      client: new S3Client({ ...sdk, ...CACHE_MIDDLEWARE }),
+      client: reuseSigners(new S3Client({ ...sdk, ...CACHE_MIDDLEWARE })),
       bucket: settings.mailBucket,
       prefix: settings.mailPrefix,
     }),
