@@ -61,6 +61,7 @@ import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk
 import { TransientDependencyError } from '../core/errors.js';
 import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
 import type { LimitsStore } from '../core/ports.js';
+import { type DynamoClientOptions, DynamoClients, updateItem } from './dynamo-clients.js';
 import {
   type Delta,
   type Item,
@@ -81,16 +82,8 @@ import {
   listRestrictions,
   writeRestriction,
 } from './limits-restrictions.js';
-import {
-  type DynamoClientOptions,
-  DynamoClients,
-  Expr,
-  isConditionFailed,
-  LIMITS_PARTITION_KEY,
-  LIMITS_TTL_ATTRIBUTE,
-  sendMapped,
-  updateItem,
-} from './tables.js';
+import { countUpdate, type Path } from './limits-updates.js';
+import { Expr, isConditionFailed, LIMITS_PARTITION_KEY, LIMITS_TTL_ATTRIBUTE, sendMapped } from './tables.js';
 
 export { BLOCK_UNTIL, LIMITS_TTL_SECONDS, PIN_EPOCH_SECONDS } from './limits-items.js';
 
@@ -105,88 +98,6 @@ export interface DynamoLimitsStoreOptions extends DynamoClientOptions {
   tableName: string;
   /** How long a restriction seen by this instance is answered from memory (0 disables). */
   restrictionCacheMs?: number;
-}
-
-type Path = 'fast' | 'hour' | 'day';
-
-interface CountValues {
-  hk: string;
-  dk: string;
-  delta: Delta;
-  ttl: number;
-  identity: string;
-}
-
-interface CountUpdate {
-  update: string;
-  condition: string;
-  names: Record<string, string>;
-  values(v: CountValues): Record<string, unknown>;
-}
-
-/** The expressions of each path and hour slot, built once (issue 16): 3 paths × 24 slots at most. */
-const COUNT_UPDATES = new Map<string, CountUpdate>();
-
-function countUpdate(path: Path, slot: string): CountUpdate {
-  const key = `${path}${slot}`;
-  let shape = COUNT_UPDATES.get(key);
-  if (!shape) {
-    shape = buildCountUpdate(path, slot);
-    COUNT_UPDATES.set(key, shape);
-  }
-  return shape;
-}
-
-/**
- * A path's update of the hour slot `slot`, with placeholders for the values: which value goes
- * where is recorded as the expressions are written, so the numbering is the one `Expr` gives.
- */
-function buildCountUpdate(path: Path, slotOfDay: string): CountUpdate {
-  const x = new Expr();
-  const slots: [string, (v: CountValues) => unknown][] = [];
-  const v = (pick: (v: CountValues) => unknown) => {
-    const alias = x.v(undefined);
-    slots.push([alias, pick]);
-    return alias;
-  };
-  const hk = v((c) => c.hk);
-  const e = v((c) => c.delta.e);
-  const i = v((c) => c.delta.i);
-  const t = v((c) => c.delta.t);
-  const slot = x.n(`h${slotOfDay}`);
-  const expires = `${x.n(LIMITS_TTL_ATTRIBUTE)} = if_not_exists(${x.n('pin')}, ${v((c) => c.ttl)})`;
-  let update: string;
-  let condition: string;
-  switch (path) {
-    case 'fast':
-      update = `ADD ${x.n('ext')} ${e}, ${x.n('int')} ${i}, ${x.n('day')} ${t}, ${slot} ${t} SET ${expires}`;
-      condition = `${x.n('hk')} = ${hk}`;
-      break;
-    case 'hour': {
-      const dk = v((c) => c.dk);
-      const slotKey = x.n(`k${slotOfDay}`);
-      update = `SET ${x.n('hk')} = ${hk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${slot} = ${t}, ${slotKey} = ${hk}, ${expires} ADD ${x.n('day')} ${t}`;
-      condition = `${x.n('dk')} = ${dk} AND ${x.n('hk')} < ${hk}`;
-      break;
-    }
-    case 'day': {
-      const dk = v((c) => c.dk);
-      const slotKey = x.n(`k${slotOfDay}`);
-      update = `SET ${x.n('hk')} = ${hk}, ${x.n('dk')} = ${dk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${x.n('day')} = ${t}, ${slot} = ${t}, ${slotKey} = ${hk}, ${x.n('identity')} = ${v((c) => c.identity)}, ${expires}`;
-      condition = `attribute_not_exists(${x.n('dk')}) OR ${x.n('dk')} < ${dk}`;
-      break;
-    }
-  }
-  return {
-    update,
-    condition,
-    names: x.names,
-    values(c) {
-      const out: Record<string, unknown> = {};
-      for (const [alias, pick] of slots) out[alias] = pick(c);
-      return out;
-    },
-  };
 }
 
 /** A Map that forgets its oldest entries beyond `max`. */

@@ -38,9 +38,8 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import { LeaseLostError, TransientDependencyError } from '../core/errors.js';
 import type { ClaimResult, DeliveryEvent, SendRecord, TraceStore, TraceSummary } from '../core/ports.js';
 import type { PlannedSend } from '../core/send-plan.js';
+import { type DynamoClientOptions, DynamoClients, updateItem } from './dynamo-clients.js';
 import {
-  type DynamoClientOptions,
-  DynamoClients,
   Expr,
   isConditionFailed,
   sendMapped,
@@ -48,7 +47,6 @@ import {
   TRACE_PARTITION_KEY,
   TRACE_POOL_INDEX_PK,
   TRACE_TTL_ATTRIBUTE,
-  updateItem,
 } from './tables.js';
 import type { TraceTable } from './trace-batches.js';
 import { encodeSend, encodeSummary } from './trace-compact.js';

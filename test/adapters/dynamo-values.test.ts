@@ -12,8 +12,8 @@ import { DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { HttpRequest, HttpResponse } from '@smithy/types';
 import fc from 'fast-check';
+import { DynamoClients, updateItem } from '../../functions/adapters/dynamo-clients.js';
 import { fromAttributes, toAttribute, toAttributes } from '../../functions/adapters/dynamo-values.js';
-import { DynamoClients, updateItem } from '../../functions/adapters/tables.js';
 
 /** Answers every request with `answer` and keeps the JSON bodies it was sent. */
 function capturing() {
