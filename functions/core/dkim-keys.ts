@@ -12,6 +12,7 @@
  * (DNS or key error) is never cached. Per message the behaviour is mailauth's: one lookup per
  * question, shared by the DKIM signatures and the ARC sets that name the same key.
  */
+import { createHash } from 'node:crypto';
 import { getPublicKey, toALabel } from 'mailauth/lib/tools.js';
 
 type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
@@ -28,8 +29,13 @@ interface KeyRecord {
   [member: string]: unknown;
 }
 
-/** Parsed records kept per container (most recent); an attacker's many keys only cycle it. */
-const MAX_PARSED = 500;
+/**
+ * Parsed records kept per container (most recent): a sender's domain rarely has more than a few
+ * keys. Bounded memory against a hostile name server: the cache key is a digest of the answer,
+ * so a record kept costs its own size once (a DNS answer is at most 64 KB), and an attacker's
+ * many keys only cycle the entries.
+ */
+export const MAX_PARSED = 100;
 const parsed = new Map<string, KeyRecord>();
 
 function remember(key: string, record: KeyRecord): void {
@@ -57,7 +63,9 @@ async function lookUp(
 ): Promise<KeyRecord> {
   // The question getPublicKey asks, asked here: its errors reach the caller unchanged.
   const answer = await resolver(toALabel(name), 'TXT');
-  const key = JSON.stringify([type, !!options.strict, minBitLength ?? null, options.hashAlgo ?? '', answer]);
+  const key = createHash('sha256')
+    .update(JSON.stringify([type, !!options.strict, minBitLength ?? null, options.hashAlgo ?? '', answer]))
+    .digest('base64');
   const known = parsed.get(key);
   if (known) return copyOf(known);
   const record = (await getPublicKey(type, name, minBitLength, async () => answer, {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import crypto, { generateKeyPairSync } from 'node:crypto';
 import { beforeEach, describe, it } from 'node:test';
 import { createKeyCache as mailauthKeyCache } from 'mailauth/lib/tools.js';
-import { createKeyCache, forgetParsedKeys } from '../../functions/core/dkim-keys.js';
+import { createKeyCache, forgetParsedKeys, MAX_PARSED } from '../../functions/core/dkim-keys.js';
 
 const der = (bits: number) =>
   generateKeyPairSync('rsa', { modulusLength: bits })
@@ -118,6 +118,31 @@ describe('dkim-keys: parsed key records kept per container', () => {
     assert.equal(((await ask()) as { error: { message: string } }).error.message, 'Missing key value');
     records[name] = [[`v=DKIM1; k=ed25519; p=${ed25519}`]];
     assert.equal(((await ask()) as { value: { keyType: string } }).value.keyType, 'ed25519');
+  });
+
+  it('keeps at most MAX_PARSED records, the oldest forgotten first', async () => {
+    const records: Record<string, string[][]> = {};
+    for (let i = 0; i <= MAX_PARSED; i++)
+      records[`k${i}._domainkey.a.example`] = [[`v=DKIM1; n=${i}; p=${rsa1024}`]];
+    const { resolver } = zone(records);
+    const real = crypto.createPublicKey;
+    let parses = 0;
+    crypto.createPublicKey = ((...args: Parameters<typeof real>) => {
+      parses++;
+      return real(...args);
+    }) as typeof real;
+    try {
+      const ask = (i: number) =>
+        createKeyCache(resolver).get('DKIM', `k${i}._domainkey.a.example`, undefined, {});
+      for (let i = 0; i <= MAX_PARSED; i++) await ask(i);
+      assert.equal(parses, MAX_PARSED + 1);
+      await ask(MAX_PARSED); // still kept
+      assert.equal(parses, MAX_PARSED + 1);
+      await ask(0); // the oldest, forgotten: parsed again
+      assert.equal(parses, MAX_PARSED + 2);
+    } finally {
+      crypto.createPublicKey = real;
+    }
   });
 
   it('hands each message its own copy', async () => {
