@@ -57,11 +57,11 @@
  * clears this instance's entry; other Lambda containers see the release within
  * `restrictionCacheMs`.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientDependencyError } from '../core/errors.js';
 import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
 import type { LimitsStore } from '../core/ports.js';
+import { type DynamoClientOptions, DynamoClients, updateItem } from './dynamo-clients.js';
 import {
   type Delta,
   type Item,
@@ -82,14 +82,8 @@ import {
   listRestrictions,
   writeRestriction,
 } from './limits-restrictions.js';
-import {
-  documentClient,
-  Expr,
-  isConditionFailed,
-  LIMITS_PARTITION_KEY,
-  LIMITS_TTL_ATTRIBUTE,
-  sendMapped,
-} from './tables.js';
+import { countUpdate, type Path } from './limits-updates.js';
+import { Expr, isConditionFailed, LIMITS_PARTITION_KEY, LIMITS_TTL_ATTRIBUTE, sendMapped } from './tables.js';
 
 export { BLOCK_UNTIL, LIMITS_TTL_SECONDS, PIN_EPOCH_SECONDS } from './limits-items.js';
 
@@ -100,14 +94,11 @@ export const NDR_COUNTER_PREFIX = 'N#';
 /** Bound on the per-container memories (identities), oldest forgotten first. */
 const MEMORY_ENTRIES = 10_000;
 
-export interface DynamoLimitsStoreOptions {
-  client: DynamoDBDocumentClient | DynamoDBClient;
+export interface DynamoLimitsStoreOptions extends DynamoClientOptions {
   tableName: string;
   /** How long a restriction seen by this instance is answered from memory (0 disables). */
   restrictionCacheMs?: number;
 }
-
-type Path = 'fast' | 'hour' | 'day';
 
 /** A Map that forgets its oldest entries beyond `max`. */
 class BoundedMap<V> extends Map<string, V> {
@@ -126,7 +117,7 @@ class BoundedMap<V> extends Map<string, V> {
 }
 
 export class DynamoLimitsStore implements LimitsStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly dynamo: DynamoClients;
   private readonly tableName: string;
   /** The same table, as the restriction requests take it. */
   private readonly table: LimitsTable;
@@ -137,10 +128,21 @@ export class DynamoLimitsStore implements LimitsStore {
   private readonly restricted = new BoundedMap<{ item: Item; until: number }>(MEMORY_ENTRIES);
 
   constructor(opts: DynamoLimitsStoreOptions) {
-    this.doc = documentClient(opts.client);
+    const dynamo = new DynamoClients(opts);
+    this.dynamo = dynamo;
     this.tableName = opts.tableName;
-    this.table = { doc: this.doc, tableName: this.tableName };
+    this.table = {
+      get doc() {
+        return dynamo.doc;
+      },
+      tableName: this.tableName,
+    };
     this.cacheMs = opts.restrictionCacheMs ?? DEFAULT_RESTRICTION_CACHE_MS;
+  }
+
+  /** The document client (built on first use: `count` sends low-level updates). */
+  private get doc(): DynamoDBDocumentClient {
+    return this.dynamo.doc;
   }
 
   async count(usage: LimitUsage, now: Date): Promise<SenderState> {
@@ -302,49 +304,20 @@ export class DynamoLimitsStore implements LimitsStore {
 
   /** One conditional update; the new item, or null when its condition failed. */
   private async update(path: Path, identity: string, w: Window, d: Delta, ttl: number): Promise<Item | null> {
-    const x = new Expr();
-    const hk = x.v(w.hk);
-    const e = x.v(d.e);
-    const i = x.v(d.i);
-    const t = x.v(d.t);
-    const slot = x.n(`h${w.slot}`);
-    const expires = `${x.n(LIMITS_TTL_ATTRIBUTE)} = if_not_exists(${x.n('pin')}, ${x.v(ttl)})`;
-    let update: string;
-    let condition: string;
-    switch (path) {
-      case 'fast':
-        update = `ADD ${x.n('ext')} ${e}, ${x.n('int')} ${i}, ${x.n('day')} ${t}, ${slot} ${t} SET ${expires}`;
-        condition = `${x.n('hk')} = ${hk}`;
-        break;
-      case 'hour': {
-        const dk = x.v(w.dk);
-        const slotKey = x.n(`k${w.slot}`);
-        update = `SET ${x.n('hk')} = ${hk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${slot} = ${t}, ${slotKey} = ${hk}, ${expires} ADD ${x.n('day')} ${t}`;
-        condition = `${x.n('dk')} = ${dk} AND ${x.n('hk')} < ${hk}`;
-        break;
-      }
-      case 'day': {
-        const dk = x.v(w.dk);
-        const slotKey = x.n(`k${w.slot}`);
-        update = `SET ${x.n('hk')} = ${hk}, ${x.n('dk')} = ${dk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${x.n('day')} = ${t}, ${slot} = ${t}, ${slotKey} = ${hk}, ${x.n('identity')} = ${x.v(identity)}, ${expires}`;
-        condition = `attribute_not_exists(${x.n('dk')}) OR ${x.n('dk')} < ${dk}`;
-        break;
-      }
-    }
+    const shape = countUpdate(path, w.slot);
     try {
-      const out = await sendMapped('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: identityKey(identity),
-            UpdateExpression: update,
-            ConditionExpression: condition,
-            ReturnValues: 'ALL_NEW',
-            ...x.params(),
-          }),
-        ),
+      const item = await sendMapped('UpdateItem', () =>
+        updateItem(this.dynamo.client, {
+          TableName: this.tableName,
+          Key: identityKey(identity),
+          UpdateExpression: shape.update,
+          ConditionExpression: shape.condition,
+          ReturnValues: 'ALL_NEW',
+          ExpressionAttributeNames: shape.names,
+          ExpressionAttributeValues: shape.values({ hk: w.hk, dk: w.dk, delta: d, ttl, identity }),
+        }),
       );
-      return out.Attributes ?? {};
+      return item ?? {};
     } catch (err) {
       if (isConditionFailed(err)) return null;
       throw err;

@@ -34,13 +34,12 @@
  * `TRACE_POOL_INDEX_SHARDS` partitions (about 1 000 writes a second each, so 4 000 messages a
  * second for one pool, above what SES lets one account send).
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaseLostError, TransientDependencyError } from '../core/errors.js';
 import type { ClaimResult, DeliveryEvent, SendRecord, TraceStore, TraceSummary } from '../core/ports.js';
 import type { PlannedSend } from '../core/send-plan.js';
+import { type DynamoClientOptions, DynamoClients, updateItem } from './dynamo-clients.js';
 import {
-  documentClient,
   Expr,
   isConditionFailed,
   sendMapped,
@@ -72,8 +71,7 @@ import { getTrace, queryTrace } from './trace-queries.js';
 export type { DeadLetterNote, TraceQuery, TraceRecord } from './trace-items.js';
 export { DEFAULT_QUERY_LIMIT } from './trace-queries.js';
 
-export interface DynamoTraceStoreOptions {
-  client: DynamoDBDocumentClient | DynamoDBClient;
+export interface DynamoTraceStoreOptions extends DynamoClientOptions {
   tableName: string;
   /** Trace items expire this many days after the message was received. */
   retentionDays: number;
@@ -89,11 +87,56 @@ function lowerCaseVariants(addresses: readonly string[]): string[] | undefined {
   for (const a of addresses) if (a.toLowerCase() !== a) out.add(a.toLowerCase());
   return out.size > 0 ? [...out] : undefined;
 }
+/**
+ * The claim's `UpdateItem`: the same expressions for every message, built once (issue 16);
+ * only the values change. It creates the item or takes over an expired lease.
+ */
+const CLAIM = (() => {
+  const x = new Expr();
+  const inProgress = x.v(IN_PROGRESS);
+  const nowValue = x.v('now');
+  const status = x.n('status');
+  const attempt = x.n('attempt');
+  const leaseUntil = x.n('leaseUntil');
+  const zero = x.v(0);
+  const one = x.v(1);
+  const leaseValue = x.v('leaseUntil');
+  const messageIdValue = x.v('messageId');
+  const expiresValue = x.v('expiresAt');
+  const update = [
+    `${status} = ${inProgress}`,
+    `${attempt} = if_not_exists(${attempt}, ${zero}) + ${one}`,
+    `${leaseUntil} = ${leaseValue}`,
+    `${x.n('messageId')} = ${messageIdValue}`,
+    `${x.n('receivedAt')} = if_not_exists(${x.n('receivedAt')}, ${nowValue})`,
+    `${x.n(TRACE_TTL_ATTRIBUTE)} = if_not_exists(${x.n(TRACE_TTL_ATTRIBUTE)}, ${expiresValue})`,
+    `${x.n('sends')} = if_not_exists(${x.n('sends')}, ${x.v({})})`,
+  ];
+  // A dead letter is claimed at once: only a redrive (or a late duplicate) gets here, after
+  // Lambda gave up on every attempt (issue 15).
+  const condition = `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR (${status} = ${inProgress} AND ${leaseUntil} < ${nowValue}) OR ${status} = ${x.v(DEAD_LETTER)}`;
+  const fixed = x.values;
+  return {
+    update: `SET ${update.join(', ')}`,
+    condition,
+    names: x.names,
+    values(v: { now: string; leaseUntil: string; messageId: string; expiresAt: number | undefined }) {
+      return {
+        ...fixed,
+        [nowValue]: v.now,
+        [leaseValue]: v.leaseUntil,
+        [messageIdValue]: v.messageId,
+        [expiresValue]: v.expiresAt,
+      };
+    },
+  };
+})();
+
 /** Plans remembered (most recent), to store sends without what their planned copy says. */
 const REMEMBERED_PLANS = 1_000;
 
 export class DynamoTraceStore implements TraceStore {
-  private readonly doc: DynamoDBDocumentClient;
+  private readonly dynamo: DynamoClients;
   private readonly tableName: string;
   /** The same table, as the read and batch functions take it. */
   private readonly table: TraceTable;
@@ -103,47 +146,46 @@ export class DynamoTraceStore implements TraceStore {
   private readonly plans = new Map<string, PlannedSend[]>();
 
   constructor(opts: DynamoTraceStoreOptions) {
-    this.doc = documentClient(opts.client);
+    const dynamo = new DynamoClients(opts);
+    this.dynamo = dynamo;
     this.tableName = opts.tableName;
-    this.table = { doc: this.doc, tableName: this.tableName };
+    this.table = {
+      get doc() {
+        return dynamo.doc;
+      },
+      tableName: this.tableName,
+    };
     this.retentionSeconds = Math.round(opts.retentionDays * DAY_SECONDS);
     this.clock = opts.clock ?? (() => new Date());
   }
 
+  /** The document client (built on first use: the router's hot path sends low-level updates). */
+  private get doc(): DynamoDBDocumentClient {
+    return this.dynamo.doc;
+  }
+
   async claim(messageId: string, now: Date, leaseMs: number): Promise<ClaimResult> {
     const nowIso = now.toISOString();
+    const values = CLAIM.values({
+      now: nowIso,
+      leaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
+      messageId,
+      expiresAt: this.expiresAt(nowIso),
+    });
     for (let round = 0; round < 3; round++) {
-      const x = new Expr();
-      const inProgress = x.v(IN_PROGRESS);
-      const nowValue = x.v(nowIso);
-      const status = x.n('status');
-      const attempt = x.n('attempt');
-      const leaseUntil = x.n('leaseUntil');
-      const update = [
-        `${status} = ${inProgress}`,
-        `${attempt} = if_not_exists(${attempt}, ${x.v(0)}) + ${x.v(1)}`,
-        `${leaseUntil} = ${x.v(new Date(now.getTime() + leaseMs).toISOString())}`,
-        `${x.n('messageId')} = ${x.v(messageId)}`,
-        `${x.n('receivedAt')} = if_not_exists(${x.n('receivedAt')}, ${nowValue})`,
-        `${x.n(TRACE_TTL_ATTRIBUTE)} = if_not_exists(${x.n(TRACE_TTL_ATTRIBUTE)}, ${x.v(this.expiresAt(nowIso))})`,
-        `${x.n('sends')} = if_not_exists(${x.n('sends')}, ${x.v({})})`,
-      ];
       try {
-        const out = await sendMapped('UpdateItem', () =>
-          this.doc.send(
-            new UpdateCommand({
-              TableName: this.tableName,
-              Key: mainKey(messageId),
-              UpdateExpression: `SET ${update.join(', ')}`,
-              // A dead letter is claimed at once: only a redrive (or a late duplicate) gets here,
-              // after Lambda gave up on every attempt (issue 15).
-              ConditionExpression: `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR (${status} = ${inProgress} AND ${leaseUntil} < ${nowValue}) OR ${status} = ${x.v(DEAD_LETTER)}`,
-              ReturnValues: 'ALL_NEW',
-              ...x.params(),
-            }),
-          ),
+        const attributes = await sendMapped('UpdateItem', () =>
+          updateItem(this.dynamo.client, {
+            TableName: this.tableName,
+            Key: mainKey(messageId),
+            UpdateExpression: CLAIM.update,
+            ConditionExpression: CLAIM.condition,
+            ReturnValues: 'ALL_NEW',
+            ExpressionAttributeNames: CLAIM.names,
+            ExpressionAttributeValues: values,
+          }),
         );
-        const item = out.Attributes ?? {};
+        const item = attributes ?? {};
         let resumed: { summary: TraceSummary; sent: SendRecord[] } | null = null;
         if (item.plan !== undefined) {
           const summary = summaryOf(item);
@@ -196,15 +238,13 @@ export class DynamoTraceStore implements TraceStore {
     if (sets.length === 0) sets.push(`${x.n('attempt')} = ${attemptValue}`);
     try {
       await sendMapped('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: mainKey(messageId),
-            UpdateExpression: `SET ${sets.join(', ')}`,
-            ConditionExpression: `${x.n('attempt')} = ${attemptValue}`,
-            ...x.params(),
-          }),
-        ),
+        updateItem(this.dynamo.client, {
+          TableName: this.tableName,
+          Key: mainKey(messageId),
+          UpdateExpression: `SET ${sets.join(', ')}`,
+          ConditionExpression: `${x.n('attempt')} = ${attemptValue}`,
+          ...x.params(),
+        }),
       );
     } catch (err) {
       if (isConditionFailed(err)) {

@@ -31,6 +31,10 @@ export class S3MailStore implements MailStore {
     maxBytes: number,
   ): Promise<{ raw: Buffer; truncated: boolean; sizeBytes: number }> {
     const key = `${this.#prefix}${messageId}`;
+    // The SDK's default checksum mode stays on: S3 returns the object's CRC64NVME and the SDK
+    // checks the body against it as it streams (S3 User Guide, "Checking object integrity").
+    // Issue 16 measured its cost on small mail: none that shows (a plain message's GetObject
+    // takes ~0.3 ms of CPU with and without, `WHEN_REQUIRED`), and the peer's client pays it too.
     let response: GetObjectCommandOutput;
     try {
       response = await this.#client.send(new GetObjectCommand({ Bucket: this.#bucket, Key: key }));

@@ -9,7 +9,9 @@ import { DkimVerifier, type PreparedSignature } from 'mailauth/lib/dkim/dkim-ver
 import { writeToStream } from 'mailauth/lib/tools.js';
 import { getDomain } from 'tldts';
 import { shareBodyHashes } from './dkim-body-hashes.js';
+import { createKeyCache } from './dkim-keys.js';
 import type { Resolver } from './dns/resolver.js';
+import { processChunk } from './header-end.js';
 
 /** mailauth's verdict values for one signature (RFC 8601 2.7.1). */
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'temperror' | 'permerror' | 'policy' | 'none';
@@ -90,6 +92,15 @@ class BudgetedVerifier extends DkimVerifier {
     private readonly budget: DkimBudget,
   ) {
     super(options);
+    // Key records parsed once per container (`dkim-keys.ts`); the ARC validation of the same
+    // message finds the cache on its data, as mailauth's own.
+    this.keyCache = createKeyCache(this.resolver);
+    (this.arc as { keyCache?: unknown }).keyCache = this.keyCache;
+  }
+
+  /** mailauth's, without its garbage per header byte (`header-end.ts`, issue 16). */
+  override processChunk(chunk: Buffer): Promise<void> {
+    return processChunk(this, chunk);
   }
 
   override async messageHeaders(headers: unknown): Promise<void> {

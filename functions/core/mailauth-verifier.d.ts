@@ -43,6 +43,7 @@ declare module 'mailauth/lib/dkim/dkim-verifier.js' {
     sealBodyHashKey?: string;
     strict: boolean;
     minBitLength?: number;
+    resolver: (name: string, rrtype: string) => Promise<unknown>;
     /** One lookup (a promise, shared) per key record; a prefetched one is reused. */
     keyCache: {
       get(
@@ -55,6 +56,32 @@ declare module 'mailauth/lib/dkim/dkim-verifier.js' {
     results: DKIMVerifyResult['results'];
     arc: unknown;
     messageHeaders(headers: unknown): Promise<void>;
+    // The message parser it extends (`lib/dkim/message-parser.js`): see `header-end.ts`.
+    state: string;
+    stateBytes: number[];
+    headerBytes: number;
+    headerChunks: Buffer[];
+    emitHeaders(chunk?: Buffer): Promise<void>;
+    nextChunk(chunk: Buffer): Promise<void>;
+    processChunk(chunk: Buffer): Promise<void>;
+  }
+}
+
+declare module 'mailauth/lib/dkim/message-parser.js' {
+  import { Writable } from 'node:stream';
+
+  /** Separates the header block from the body and hands both on (`header-end.ts`). */
+  export class MessageParser extends Writable {
+    constructor(options?: Record<string, unknown>);
+    state: string;
+    stateBytes: number[];
+    headerBytes: number;
+    headerChunks: Buffer[];
+    headers: unknown;
+    emitHeaders(chunk?: Buffer): Promise<void>;
+    nextChunk(chunk: Buffer): Promise<void>;
+    messageHeaders(headers: unknown): Promise<void>;
+    processChunk(chunk: Buffer): Promise<void>;
   }
 }
 
@@ -64,4 +91,24 @@ declare module 'mailauth/lib/tools.js' {
     stream: Writable,
     input: Buffer | NodeJS.ReadableStream | string,
   ): Promise<void>;
+  /** A DKIM/ARC key record looked up with `resolver` and parsed (`dkim-keys.ts`). */
+  export function getPublicKey(
+    type: string,
+    name: string,
+    minBitLength: number | undefined,
+    resolver: (name: string, rrtype: string) => Promise<unknown>,
+    options?: Record<string, unknown>,
+  ): Promise<unknown>;
+  /** mailauth's per-message key lookup cache (`dkim-keys.ts` replaces it). */
+  export function createKeyCache(resolver: (name: string, rrtype: string) => Promise<unknown>): {
+    resolver: unknown;
+    get(
+      type: string,
+      name: string,
+      minBitLength: number | undefined,
+      options?: Record<string, unknown>,
+    ): Promise<unknown>;
+  };
+  /** A domain name with its U-labels as A-labels (RFC 8616 3). */
+  export function toALabel(domain: string): string;
 }

@@ -18,6 +18,7 @@ import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
 import { S3MailStore } from '../adapters/s3-mail-store.js';
+import { reuseSigners } from '../adapters/sdk-signers.js';
 import { SesMailer } from '../adapters/ses-mailer.js';
 import { SesPoolControl } from '../adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
@@ -63,9 +64,10 @@ export const QUIET_SDK_LOGGER = {
  * while nothing changes a stack after the first request; the one command that carries a
  * middleware of its own, a big copy's streamed `SendEmail` (`ses-raw-stream.ts`), is sent with
  * options, which bypasses the cache (`ses-mailer.ts`; `test/router/big-message.test.ts` sends
- * an NDR after one). Not for the DynamoDB client: lib-dynamodb's document commands resolve
- * into a handler bound to their own inner command (`async () => handler(this.clientCommand)`),
- * which a cache would replay, and the document client refuses the option.
+ * an NDR after one). For DynamoDB, on the client of the hot path's low-level updates only
+ * (`tables.ts` `updateItem`): lib-dynamodb's document commands resolve into a handler bound to
+ * their own inner command (`async () => handler(this.clientCommand)`), which a cache would
+ * replay, and the document client refuses the option, so it gets a client of its own.
  */
 export const CACHE_MIDDLEWARE = { cacheMiddleware: true } as const;
 
@@ -101,10 +103,18 @@ export async function createDeps(
     resolveSrsSecrets(settings.config, ssm, 'parameter'),
     loadArcKey(settings.config, ssm),
   ]);
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(sdk), {
-    marshallOptions: { removeUndefinedValues: true },
-  });
-  const sesv2 = new SESv2Client({ ...sdk, ...CACHE_MIDDLEWARE });
+  // The claim, the count and the trace record go out as low-level commands over a client that
+  // caches its middleware (issue 16); the rest (restrictions, notices, a duplicate's read)
+  // through a document client of its own, built on first use.
+  const dynamo = reuseSigners(new DynamoDBClient({ ...sdk, ...CACHE_MIDDLEWARE }));
+  let doc: DynamoDBDocumentClient | undefined;
+  const documents = () => {
+    doc ??= DynamoDBDocumentClient.from(reuseSigners(new DynamoDBClient(sdk)), {
+      marshallOptions: { removeUndefinedValues: true },
+    });
+    return doc;
+  };
+  const sesv2 = reuseSigners(new SESv2Client({ ...sdk, ...CACHE_MIDDLEWARE }));
   const clock = () => new Date();
   // Issue 14: sender restricted / alert-only limit crossed → one notice per event.
   const notices = settings.noticeTopicArn
@@ -122,7 +132,7 @@ export async function createDeps(
               : {}),
             ...(clients.fetch ? { fetch: clients.fetch } : {}),
           }),
-          ledger: new DynamoNoticeLedger({ client: dynamo, tableName: settings.limitsTable }),
+          ledger: new DynamoNoticeLedger({ client: documents(), tableName: settings.limitsTable }),
           onError: (error, notice) => logger.warn('notice not published', { kind: notice.kind, error }),
         }),
         clock,
@@ -131,17 +141,19 @@ export async function createDeps(
   return {
     config,
     mailStore: new S3MailStore({
-      client: new S3Client({ ...sdk, ...CACHE_MIDDLEWARE }),
+      client: reuseSigners(new S3Client({ ...sdk, ...CACHE_MIDDLEWARE })),
       bucket: settings.mailBucket,
       prefix: settings.mailPrefix,
     }),
     limits: new DynamoLimitsStore({
       client: dynamo,
+      documents,
       tableName: settings.limitsTable,
       restrictionCacheMs: settings.restrictionCacheMs,
     }),
     trace: new DynamoTraceStore({
       client: dynamo,
+      documents,
       tableName: settings.traceTable,
       retentionDays: config.trace.retentionDays,
     }),

@@ -1,0 +1,91 @@
+/**
+ * The conditional `UpdateItem`s that count a message into a sending identity's item
+ * (`dynamo-limits-store.ts` says when each path is taken): their expressions are the same for
+ * every message of a path and hour slot, so they are built once (issue 16) and only the
+ * values change.
+ */
+import type { Delta } from './limits-items.js';
+import { Expr, LIMITS_TTL_ATTRIBUTE } from './tables.js';
+
+/** fast: same hour; hour: new hour of the same day; day: new day, or no item yet. */
+export type Path = 'fast' | 'hour' | 'day';
+
+export interface CountValues {
+  hk: string;
+  dk: string;
+  delta: Delta;
+  ttl: number;
+  identity: string;
+}
+
+export interface CountUpdate {
+  update: string;
+  condition: string;
+  names: Record<string, string>;
+  values(v: CountValues): Record<string, unknown>;
+}
+
+/** The expressions of each path and hour slot, built once (issue 16): 3 paths × 24 slots at most. */
+const COUNT_UPDATES = new Map<string, CountUpdate>();
+
+export function countUpdate(path: Path, slot: string): CountUpdate {
+  const key = `${path}${slot}`;
+  let shape = COUNT_UPDATES.get(key);
+  if (!shape) {
+    shape = buildCountUpdate(path, slot);
+    COUNT_UPDATES.set(key, shape);
+  }
+  return shape;
+}
+
+/**
+ * A path's update of the hour slot `slot`, with placeholders for the values: which value goes
+ * where is recorded as the expressions are written, so the numbering is the one `Expr` gives.
+ */
+function buildCountUpdate(path: Path, slotOfDay: string): CountUpdate {
+  const x = new Expr();
+  const slots: [string, (v: CountValues) => unknown][] = [];
+  const v = (pick: (v: CountValues) => unknown) => {
+    const alias = x.v(undefined);
+    slots.push([alias, pick]);
+    return alias;
+  };
+  const hk = v((c) => c.hk);
+  const e = v((c) => c.delta.e);
+  const i = v((c) => c.delta.i);
+  const t = v((c) => c.delta.t);
+  const slot = x.n(`h${slotOfDay}`);
+  const expires = `${x.n(LIMITS_TTL_ATTRIBUTE)} = if_not_exists(${x.n('pin')}, ${v((c) => c.ttl)})`;
+  let update: string;
+  let condition: string;
+  switch (path) {
+    case 'fast':
+      update = `ADD ${x.n('ext')} ${e}, ${x.n('int')} ${i}, ${x.n('day')} ${t}, ${slot} ${t} SET ${expires}`;
+      condition = `${x.n('hk')} = ${hk}`;
+      break;
+    case 'hour': {
+      const dk = v((c) => c.dk);
+      const slotKey = x.n(`k${slotOfDay}`);
+      update = `SET ${x.n('hk')} = ${hk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${slot} = ${t}, ${slotKey} = ${hk}, ${expires} ADD ${x.n('day')} ${t}`;
+      condition = `${x.n('dk')} = ${dk} AND ${x.n('hk')} < ${hk}`;
+      break;
+    }
+    case 'day': {
+      const dk = v((c) => c.dk);
+      const slotKey = x.n(`k${slotOfDay}`);
+      update = `SET ${x.n('hk')} = ${hk}, ${x.n('dk')} = ${dk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${x.n('day')} = ${t}, ${slot} = ${t}, ${slotKey} = ${hk}, ${x.n('identity')} = ${v((c) => c.identity)}, ${expires}`;
+      condition = `attribute_not_exists(${x.n('dk')}) OR ${x.n('dk')} < ${dk}`;
+      break;
+    }
+  }
+  return {
+    update,
+    condition,
+    names: x.names,
+    values(c) {
+      const out: Record<string, unknown> = {};
+      for (const [alias, pick] of slots) out[alias] = pick(c);
+      return out;
+    },
+  };
+}
