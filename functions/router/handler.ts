@@ -9,7 +9,6 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { AwsCredentialIdentity, Logger as SdkLogger } from '@smithy/types';
@@ -21,6 +20,7 @@ import { S3MailStore } from '../adapters/s3-mail-store.js';
 import { SesMailer } from '../adapters/ses-mailer.js';
 import { SesPoolControl } from '../adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
+import { ssmParameterReader } from '../adapters/ssm-parameter-reader.js';
 import { loadArcKey, resolveSrsSecrets } from '../adapters/ssm-secrets.js';
 import { cachedResolver } from '../core/dns/cached-resolver.js';
 import { nodeResolver } from '../core/dns/node-resolver.js';
@@ -70,8 +70,8 @@ export const QUIET_SDK_LOGGER = {
 export const CACHE_MIDDLEWARE = { cacheMiddleware: true } as const;
 
 /**
- * SDK client configuration applied to every client `createDeps` builds (S3, DynamoDB, SESv2,
- * SSM; region and credentials to the SNS publisher, which signs its own requests and takes
+ * SDK client configuration applied to every client `createDeps` builds (S3, DynamoDB, SESv2;
+ * the SSM reads go through the DynamoDB client's; region and credentials to the SNS publisher, which signs its own requests and takes
  * `fetch`): the bench and tests run the real adapters over an in-memory transport with it.
  */
 export interface ClientOptions {
@@ -91,17 +91,25 @@ export async function createDeps(
 ): Promise<PipelineDeps> {
   const settings = readSettings(env);
   const sdk = { ...SDK_RETRY, logger: QUIET_SDK_LOGGER, ...clients.clientConfig };
-  let ssmClient: SSMClient | undefined;
-  const ssm = () => {
-    ssmClient ??= new SSMClient(sdk);
-    return ssmClient;
-  };
-  // Both secrets at once (a deployment keeps both in SSM): one round trip of cold start, not two.
+  const dynamoClient = new DynamoDBClient(sdk);
+  // Issue 16: the secrets are read without an SSM client (its code and first request were a
+  // tenth of a cold start), signed by hand and sent through the DynamoDB client's request
+  // handler with its credentials and region; both at once: one round trip of cold start.
+  const endpoint = clients.clientConfig?.endpoint;
+  const parameters = ssmParameterReader({
+    requestHandler: dynamoClient.config.requestHandler,
+    credentials: dynamoClient.config.credentials,
+    region: dynamoClient.config.region,
+    endpoint:
+      (typeof endpoint === 'string' ? endpoint : undefined) ??
+      process.env.AWS_ENDPOINT_URL_SSM ??
+      process.env.AWS_ENDPOINT_URL,
+  });
   const [config, arcKey] = await Promise.all([
-    resolveSrsSecrets(settings.config, ssm, 'parameter'),
-    loadArcKey(settings.config, ssm),
+    resolveSrsSecrets(settings.config, parameters, 'parameter'),
+    loadArcKey(settings.config, parameters),
   ]);
-  const dynamo = DynamoDBDocumentClient.from(new DynamoDBClient(sdk), {
+  const dynamo = DynamoDBDocumentClient.from(dynamoClient, {
     marshallOptions: { removeUndefinedValues: true },
   });
   const sesv2 = new SESv2Client({ ...sdk, ...CACHE_MIDDLEWARE });
