@@ -71,8 +71,9 @@ export const CACHE_MIDDLEWARE = { cacheMiddleware: true } as const;
 
 /**
  * SDK client configuration applied to every client `createDeps` builds (S3, DynamoDB, SESv2;
- * the SSM reads go through the DynamoDB client's; region and credentials to the SNS publisher, which signs its own requests and takes
- * `fetch`): the bench and tests run the real adapters over an in-memory transport with it.
+ * the SSM reads go through the DynamoDB client's; region and credentials to the SNS publisher,
+ * which signs its own requests and takes `fetch`): the bench and tests run the real adapters
+ * over an in-memory transport with it.
  */
 export interface ClientOptions {
   clientConfig?: Pick<S3ClientConfig, 'requestHandler' | 'credentials' | 'region' | 'endpoint'>;
@@ -92,9 +93,10 @@ export async function createDeps(
   const settings = readSettings(env);
   const sdk = { ...SDK_RETRY, logger: QUIET_SDK_LOGGER, ...clients.clientConfig };
   const dynamoClient = new DynamoDBClient(sdk);
-  // Issue 16: the secrets are read without an SSM client (its code and first request were a
-  // tenth of a cold start), signed by hand and sent through the DynamoDB client's request
-  // handler with its credentials and region; both at once: one round trip of cold start.
+  // Issue 16: the secrets are read without an SSM client (its code, its construction and its
+  // first request were ~15-20 ms of a cold start's CPU), signed by hand and sent through the
+  // DynamoDB client's request handler with its credentials and region (what a test or the
+  // bench gives the clients, it sees too); both at once: one round trip of cold start.
   const endpoint = clients.clientConfig?.endpoint;
   const parameters = ssmParameterReader({
     requestHandler: dynamoClient.config.requestHandler,
