@@ -85,14 +85,25 @@ function toBuffer(data: SourceData): Buffer {
 }
 
 /**
- * The DNS suffix of a region's partition (the SDK's partitions table): China's regions
- * answer under `amazonaws.com.cn`; the commercial and GovCloud regions, where Lambda runs
- * this stack, under `amazonaws.com`. Elsewhere set `AWS_ENDPOINT_URL_SSM`.
+ * The DNS suffixes of the AWS partitions other than `aws` (and `aws-us-gov`, also
+ * `amazonaws.com`), with their region patterns: the SDK's partitions table
+ * (`@aws-sdk/core`, `util-endpoints/lib/aws/partitions.js`), which its endpoint rules use.
  */
+const PARTITION_SUFFIXES: readonly [RegExp, string][] = [
+  [/^cn-\w+-\d+$/, 'amazonaws.com.cn'],
+  [/^eusc-de-\w+-\d+$/, 'amazonaws.eu'],
+  [/^us-iso-\w+-\d+$/, 'c2s.ic.gov'],
+  [/^us-isob-\w+-\d+$/, 'sc2s.sgov.gov'],
+  [/^eu-isoe-\w+-\d+$/, 'cloud.adc-e.uk'],
+  [/^us-isof-\w+-\d+$/, 'csp.hci.ic.gov'],
+];
+
+/** `https://ssm.<region>.<dnsSuffix>`, the suffix of the region's partition (default `amazonaws.com`). */
 export function ssmEndpoint(region: string): string {
-  if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(region))
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(region))
     throw new Error(`SSM: not a region: ${JSON.stringify(region)}`);
-  return `https://ssm.${region}.${region.startsWith('cn-') ? 'amazonaws.com.cn' : 'amazonaws.com'}`;
+  const suffix = PARTITION_SUFFIXES.find(([pattern]) => pattern.test(region))?.[1] ?? 'amazonaws.com';
+  return `https://ssm.${region}.${suffix}`;
 }
 
 /** The `name` of the error for a success answer without a parameter value. */

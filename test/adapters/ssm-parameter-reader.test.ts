@@ -130,9 +130,19 @@ describe('ssmParameterReader: GetParameter signed by hand', () => {
   });
 
   it('the endpoint follows the region and an override; a bad region is refused', async () => {
+    // The oracle: the SSM client's own endpoint rules, region by region, every partition.
+    const regions = ['eu-west-3', 'us-east-1', 'il-central-1', 'us-gov-west-1', 'cn-northwest-1'];
+    regions.push('eusc-de-east-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-isoe-west-1', 'us-isof-south-1');
+    for (const region of regions) {
+      const sdk = new SSMClient({ region, credentials: CREDENTIALS });
+      const { url } = sdk.config.endpointProvider({ Region: region, UseFIPS: false, UseDualStack: false });
+      assert.equal(ssmEndpoint(region), url.href.replace(/\/$/, ''), region);
+    }
     assert.equal(ssmEndpoint('eu-west-3'), 'https://ssm.eu-west-3.amazonaws.com');
     assert.equal(ssmEndpoint('us-gov-west-1'), 'https://ssm.us-gov-west-1.amazonaws.com');
     assert.equal(ssmEndpoint('cn-north-1'), 'https://ssm.cn-north-1.amazonaws.com.cn');
+    assert.equal(ssmEndpoint('eusc-de-east-1'), 'https://ssm.eusc-de-east-1.amazonaws.eu');
+    assert.equal(ssmEndpoint('us-isob-east-1'), 'https://ssm.us-isob-east-1.sc2s.sgov.gov');
     assert.throws(() => ssmEndpoint('evil.example.com/'), /not a region/);
     const h = handler([ok('v')]);
     const read = ssmParameterReader({
