@@ -98,7 +98,12 @@ const PARTITION_SUFFIXES: readonly [RegExp, string][] = [
   [/^us-isof-\w+-\d+$/, 'csp.hci.ic.gov'],
 ];
 
-/** `https://ssm.<region>.<dnsSuffix>`, the suffix of the region's partition (default `amazonaws.com`). */
+/**
+ * `https://ssm.<region>.<dnsSuffix>`, the suffix of the region's partition (default
+ * `amazonaws.com`). FIPS and dual-stack endpoints (`AWS_USE_FIPS_ENDPOINT`,
+ * `AWS_USE_DUALSTACK_ENDPOINT`, which neither the stack nor Lambda sets) are not derived: name
+ * one in `AWS_ENDPOINT_URL_SSM`.
+ */
 export function ssmEndpoint(region: string): string {
   if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(region))
     throw new Error(`SSM: not a region: ${JSON.stringify(region)}`);
