@@ -45,6 +45,9 @@ export interface SsmParameterReaderOptions {
   region: string | (() => Promise<string>);
   /** Endpoint override (`AWS_ENDPOINT_URL_SSM`, an emulator); default `https://ssm.<region>.<dnsSuffix>`. */
   endpoint?: string;
+  /** The SDK's resolved `useFipsEndpoint` / `useDualstackEndpoint` (environment, config files). */
+  useFipsEndpoint?: () => Promise<boolean>;
+  useDualstackEndpoint?: () => Promise<boolean>;
   /** Attempts for throttling, 5xx and network errors. Default: the SDK clients' ({@link SDK_RETRY}). */
   maxAttempts?: number;
   /** Waits between attempts (tests inject one). */
@@ -100,15 +103,16 @@ const PARTITION_SUFFIXES: readonly [RegExp, string][] = [
 
 /**
  * `https://ssm.<region>.<dnsSuffix>`, the suffix of the region's partition (default
- * `amazonaws.com`). FIPS and dual-stack endpoints (`AWS_USE_FIPS_ENDPOINT`,
- * `AWS_USE_DUALSTACK_ENDPOINT`, which neither the stack nor Lambda sets) are not derived: name
- * one in `AWS_ENDPOINT_URL_SSM`.
+ * `amazonaws.com`); with `fips`, `ssm-fips.` (GovCloud's regional endpoints are FIPS already),
+ * as the SSM client's endpoint rules give them. Dual-stack endpoints are not derived: name one
+ * in `AWS_ENDPOINT_URL_SSM`.
  */
-export function ssmEndpoint(region: string): string {
+export function ssmEndpoint(region: string, fips = false): string {
   if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(region))
     throw new Error(`SSM: not a region: ${JSON.stringify(region)}`);
   const suffix = PARTITION_SUFFIXES.find(([pattern]) => pattern.test(region))?.[1] ?? 'amazonaws.com';
-  return `https://ssm.${region}.${suffix}`;
+  const host = fips && !region.startsWith('us-gov-') ? 'ssm-fips' : 'ssm';
+  return `https://${host}.${region}.${suffix}`;
 }
 
 /** The `name` of the error for a success answer without a parameter value. */
@@ -176,7 +180,14 @@ export function ssmParameterReader(options: SsmParameterReaderOptions): Paramete
   let signer: Promise<{ signer: SignatureV4; url: URL }> | undefined;
   const prepare = async () => {
     const region = typeof options.region === 'string' ? options.region : await options.region();
-    const url = new URL(options.endpoint ?? ssmEndpoint(region));
+    let endpoint = options.endpoint;
+    if (endpoint === undefined) {
+      if (await options.useDualstackEndpoint?.()) {
+        throw new Error('SSM: dual-stack endpoints are not derived; name one in AWS_ENDPOINT_URL_SSM');
+      }
+      endpoint = ssmEndpoint(region, (await options.useFipsEndpoint?.()) ?? false);
+    }
+    const url = new URL(endpoint);
     return {
       url,
       signer: new SignatureV4({

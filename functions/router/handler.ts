@@ -102,6 +102,8 @@ export async function createDeps(
     requestHandler: dynamoClient.config.requestHandler,
     credentials: dynamoClient.config.credentials,
     region: dynamoClient.config.region,
+    useFipsEndpoint: dynamoClient.config.useFipsEndpoint,
+    useDualstackEndpoint: dynamoClient.config.useDualstackEndpoint,
     endpoint:
       (typeof endpoint === 'string' ? endpoint : undefined) ??
       process.env.AWS_ENDPOINT_URL_SSM ??

@@ -135,8 +135,10 @@ describe('ssmParameterReader: GetParameter signed by hand', () => {
     regions.push('eusc-de-east-1', 'us-iso-east-1', 'us-isob-east-1', 'eu-isoe-west-1', 'us-isof-south-1');
     for (const region of regions) {
       const sdk = new SSMClient({ region, credentials: CREDENTIALS });
-      const { url } = sdk.config.endpointProvider({ Region: region, UseFIPS: false, UseDualStack: false });
-      assert.equal(ssmEndpoint(region), url.href.replace(/\/$/, ''), region);
+      for (const fips of [false, true]) {
+        const { url } = sdk.config.endpointProvider({ Region: region, UseFIPS: fips, UseDualStack: false });
+        assert.equal(ssmEndpoint(region, fips), url.href.replace(/\/$/, ''), `${region} fips ${fips}`);
+      }
     }
     assert.equal(ssmEndpoint('eu-west-3'), 'https://ssm.eu-west-3.amazonaws.com');
     assert.equal(ssmEndpoint('us-gov-west-1'), 'https://ssm.us-gov-west-1.amazonaws.com');
@@ -156,6 +158,30 @@ describe('ssmParameterReader: GetParameter signed by hand', () => {
       [h.seen[0]!.request.hostname, h.seen[0]!.request.port, h.seen[0]!.request.protocol],
       ['127.0.0.1', 4583, 'http:'],
     );
+  });
+
+  it('FIPS as the SDK resolves it; dual-stack without an endpoint is refused', async () => {
+    const fips = handler([ok('v')]);
+    await ssmParameterReader({
+      requestHandler: fips,
+      credentials: CREDENTIALS,
+      region: 'us-east-1',
+      useFipsEndpoint: async () => true,
+      useDualstackEndpoint: async () => false,
+    })('/p');
+    assert.equal(fips.seen[0]!.request.hostname, 'ssm-fips.us-east-1.amazonaws.com');
+    const dual = handler([ok('v')]);
+    const read = ssmParameterReader({
+      requestHandler: dual,
+      credentials: CREDENTIALS,
+      region: 'us-east-1',
+      useDualstackEndpoint: async () => true,
+    });
+    await assert.rejects(
+      read('/p'),
+      /dual-stack endpoints are not derived; name one in AWS_ENDPOINT_URL_SSM/,
+    );
+    assert.equal(dual.seen.length, 0);
   });
 
   it('throttling, 5xx and network errors are retried with backoff, then answered', async () => {
