@@ -13,7 +13,8 @@
  *
  * The router's configuration names its secrets as a deployment's does (docs/deploying.md): the
  * SRS secrets and the ARC key are SSM SecureString parameters, read at cold start through the
- * transport (`ssm:GetParameter`), not a literal and a file.
+ * transport (`ssm:GetParameter`, which the router signs itself: no SSM client in its bundle), not
+ * a literal and a file.
  *
  * The ratio is the median of router ÷ peer within each round (a slow spell of the shared
  * machine slows both loads of a round). Lambda's own init (runtime bootstrap, downloading the

@@ -3,30 +3,49 @@
  * SRS secrets, from SSM Parameter Store SecureStrings in AWS, or (the ARC key) from a file
  * locally. Neither ever appears in the configuration file of a deployment, its bundle or the
  * CloudFormation template.
+ *
+ * The parameters are read through a {@link ParameterReader}: the router's signs its own
+ * `GetParameter` requests (`ssm-parameter-reader.ts`, no SSM client in its bundle), the CLI's
+ * sends them with the SDK's SSM client (`ssm-client-reader.ts`). Every failure is typed and
+ * names the configuration field and the parameter.
  */
 import { createPrivateKey, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import type { ArcSigningKey } from '../core/compose/arc.js';
 import type { Config } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
-import { rethrowAws } from './aws-errors.js';
+import { ConfigError, TransientDependencyError } from '../core/errors.js';
+import { isTransientAwsError, rethrowAws } from './aws-errors.js';
+import { MALFORMED, type ParameterReader } from './ssm-parameter-reader.js';
 
-/** The decrypted value of a SecureString parameter; `field` names the config field in errors. */
+export type { ParameterReader };
+
+/**
+ * The decrypted value of a SecureString parameter; `field` names the config field in errors.
+ * A missing parameter and a refusal (IAM, KMS: `AccessDeniedException`, `KMSAccessDenied…`)
+ * are deployment faults ({@link ConfigError}); throttling, 5xx, network errors and an answer
+ * without a value are worth a later retry ({@link TransientDependencyError}).
+ */
 async function secureParameter(
-  ssm: (() => SSMClient) | undefined,
+  read: ParameterReader | undefined,
   name: string,
   field: string,
 ): Promise<string> {
-  if (!ssm) throw new ConfigError(`${field}: no SSM client available to read ${name}`, { field });
+  if (!read) throw new ConfigError(`${field}: no SSM client available to read ${name}`, { field });
   try {
-    const out = await ssm().send(new GetParameterCommand({ Name: name, WithDecryption: true }));
-    return out.Parameter?.Value ?? '';
+    return (await read(name)) ?? '';
   } catch (error) {
-    if ((error as Error).name === 'ParameterNotFound') {
+    const e = error as Error;
+    if (e.name === 'ParameterNotFound') {
       throw new ConfigError(`${field}: parameter ${name} does not exist`, { field, cause: error });
     }
-    return rethrowAws('ssm', `GetParameter ${name}`, error);
+    if (e.name === MALFORMED) {
+      throw new TransientDependencyError('ssm', `GetParameter ${name}: ${e.message}`, { cause: error });
+    }
+    if (isTransientAwsError(error)) rethrowAws('ssm', `GetParameter ${name}`, error);
+    throw new ConfigError(`${field}: cannot read parameter ${name}: ${e.name}: ${e.message}`, {
+      field,
+      cause: error,
+    });
   }
 }
 
@@ -38,7 +57,7 @@ async function secureParameter(
  */
 export async function loadArcKey(
   config: Config,
-  ssm?: () => SSMClient,
+  parameters?: ParameterReader,
   parseKey: (pem: string) => KeyObject = createPrivateKey,
 ): Promise<ArcSigningKey | null> {
   const arc = config.arc;
@@ -57,7 +76,7 @@ export async function loadArcKey(
       );
     }
   } else {
-    pem = await secureParameter(ssm, arc.privateKey.ssmParameter, 'arc.privateKey.ssmParameter');
+    pem = await secureParameter(parameters, arc.privateKey.ssmParameter, 'arc.privateKey.ssmParameter');
   }
   if (!pem.includes('PRIVATE KEY')) {
     throw new ConfigError('arc.privateKey: the key is not a PEM private key', { field: 'arc.privateKey' });
@@ -87,12 +106,12 @@ export async function loadArcKey(
  */
 export async function resolveSrsSecrets(
   config: Config,
-  ssm: (() => SSMClient) | undefined,
+  parameters: ParameterReader | undefined,
   prefer: 'parameter' | 'literal',
 ): Promise<Config> {
   const name = config.srs.secretsParameter;
   if (!name || (prefer === 'literal' && config.srs.secrets.length > 0)) return config;
-  const secrets = (await secureParameter(ssm, name, 'srs.secretsParameter'))
+  const secrets = (await secureParameter(parameters, name, 'srs.secretsParameter'))
     .split(/\r?\n/)
     .map((s) => s.trim())
     .filter(Boolean);

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { ssmClientReader } from '../adapters/ssm-client-reader.js';
 import { loadArcKey } from '../adapters/ssm-secrets.js';
 import { composeCopy } from '../core/compose/copy.js';
 import type { Config } from '../core/config.js';
@@ -197,7 +198,10 @@ async function writeCopies(
   ctx: { received: ReceivedMail; raw: Buffer; config: Config; resolver: Resolver; now: Date },
 ): Promise<CopyFile[]> {
   const { received, raw, config, resolver, now } = ctx;
-  const arcKey = await loadArcKey(config, () => new SSMClient(sdkClientConfig('ssm')));
+  const arcKey = await loadArcKey(
+    config,
+    ssmClientReader(() => new SSMClient(sdkClientConfig('ssm'))),
+  );
   try {
     await mkdir(dir, { recursive: true });
   } catch (error) {

@@ -6,6 +6,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { readFile } from 'node:fs/promises';
 import { styleText } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { ssmClientReader } from '../adapters/ssm-client-reader.js';
 import { resolveSrsSecrets } from '../adapters/ssm-secrets.js';
 import { type Config, parseConfigText } from '../core/config.js';
 import { ConfigError, InvalidInputError } from '../core/errors.js';
@@ -192,7 +193,11 @@ export async function loadConfig(path: string | undefined): Promise<Config> {
   // parameter (standard AWS configuration).
   // The SES names as deployed (`namePrefix` applied, as the CDK app applies it): doctor and
   // pools look up the stack's configuration sets, IP pools and tenants.
-  return resolveSrsSecrets(deployedConfig(config), () => new SSMClient(sdkClientConfig('ssm')), 'literal');
+  return resolveSrsSecrets(
+    deployedConfig(config),
+    ssmClientReader(() => new SSMClient(sdkClientConfig('ssm'))),
+    'literal',
+  );
 }
 
 /** JSON unless a person is looking (or `--pretty` says so). */

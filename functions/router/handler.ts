@@ -9,7 +9,6 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { SSMClient } from '@aws-sdk/client-ssm';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { AwsCredentialIdentity, Logger as SdkLogger } from '@smithy/types';
@@ -22,6 +21,7 @@ import { reuseSigners } from '../adapters/sdk-signers.js';
 import { SesMailer } from '../adapters/ses-mailer.js';
 import { SesPoolControl } from '../adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
+import { ssmParameterReader } from '../adapters/ssm-parameter-reader.js';
 import { loadArcKey, resolveSrsSecrets } from '../adapters/ssm-secrets.js';
 import { cachedResolver } from '../core/dns/cached-resolver.js';
 import { nodeResolver } from '../core/dns/node-resolver.js';
@@ -72,9 +72,10 @@ export const QUIET_SDK_LOGGER = {
 export const CACHE_MIDDLEWARE = { cacheMiddleware: true } as const;
 
 /**
- * SDK client configuration applied to every client `createDeps` builds (S3, DynamoDB, SESv2,
- * SSM; region and credentials to the SNS publisher, which signs its own requests and takes
- * `fetch`): the bench and tests run the real adapters over an in-memory transport with it.
+ * SDK client configuration applied to every client `createDeps` builds (S3, DynamoDB, SESv2;
+ * the SSM reads go through the DynamoDB client's; region and credentials to the SNS publisher,
+ * which signs its own requests and takes `fetch`): the bench and tests run the real adapters
+ * over an in-memory transport with it.
  */
 export interface ClientOptions {
   clientConfig?: Pick<S3ClientConfig, 'requestHandler' | 'credentials' | 'region' | 'endpoint'>;
@@ -93,16 +94,6 @@ export async function createDeps(
 ): Promise<PipelineDeps> {
   const settings = readSettings(env);
   const sdk = { ...SDK_RETRY, logger: QUIET_SDK_LOGGER, ...clients.clientConfig };
-  let ssmClient: SSMClient | undefined;
-  const ssm = () => {
-    ssmClient ??= new SSMClient(sdk);
-    return ssmClient;
-  };
-  // Both secrets at once (a deployment keeps both in SSM): one round trip of cold start, not two.
-  const [config, arcKey] = await Promise.all([
-    resolveSrsSecrets(settings.config, ssm, 'parameter'),
-    loadArcKey(settings.config, ssm),
-  ]);
   // The claim, the count and the trace record go out as low-level commands over a client that
   // caches its middleware (issue 16); the rest (restrictions, notices, a duplicate's read)
   // through a document client of its own, built on first use.
@@ -115,6 +106,26 @@ export async function createDeps(
     return doc;
   };
   const sesv2 = reuseSigners(new SESv2Client({ ...sdk, ...CACHE_MIDDLEWARE }));
+  // Issue 16: the secrets are read without an SSM client (its code, its construction and its
+  // first request were ~15-20 ms of a cold start's CPU), signed by hand and sent through the
+  // DynamoDB client's request handler with its credentials and region (what a test or the
+  // bench gives the clients, it sees too); both at once: one round trip of cold start.
+  const endpoint = clients.clientConfig?.endpoint;
+  const parameters = ssmParameterReader({
+    requestHandler: dynamo.config.requestHandler,
+    credentials: dynamo.config.credentials,
+    region: dynamo.config.region,
+    useFipsEndpoint: dynamo.config.useFipsEndpoint,
+    useDualstackEndpoint: dynamo.config.useDualstackEndpoint,
+    endpoint:
+      (typeof endpoint === 'string' ? endpoint : undefined) ??
+      process.env.AWS_ENDPOINT_URL_SSM ??
+      process.env.AWS_ENDPOINT_URL,
+  });
+  const [config, arcKey] = await Promise.all([
+    resolveSrsSecrets(settings.config, parameters, 'parameter'),
+    loadArcKey(settings.config, parameters),
+  ]);
   const clock = () => new Date();
   // Issue 14: sender restricted / alert-only limit crossed → one notice per event.
   const notices = settings.noticeTopicArn

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
+import { ssmClientReader } from '../../functions/adapters/ssm-client-reader.js';
 import { loadArcKey, resolveSrsSecrets } from '../../functions/adapters/ssm-secrets.js';
 import { arrivalResults, sealArc } from '../../functions/core/compose/arc.js';
 import { parseConfig } from '../../functions/core/config.js';
@@ -30,7 +31,8 @@ describe('resolveSrsSecrets', () => {
     mock = mockClient(SSMClient);
   });
   after(() => mock.restore());
-  const ssm = () => new SSMClient({ region: 'us-east-1' });
+  // The CLI's reader: the SDK's SSM client (the router signs its own: ssm-parameter-reader.test.ts).
+  const ssm = ssmClientReader(() => new SSMClient({ region: 'us-east-1' }));
 
   it('reads one secret per line, newest first, decrypted', async () => {
     mock.reset();

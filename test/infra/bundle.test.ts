@@ -158,6 +158,33 @@ describe('bundled functions', () => {
     }
   });
 
+  it('the router bundle reads its secrets without the SSM client (signed GetParameter)', () => {
+    const [, router] = Object.entries(assets).find(([id]) => id.includes('Router'))!;
+    const { sources } = sourceMapOf(router);
+    assert.deepEqual(
+      sources.filter((s) => s.includes('@aws-sdk/client-ssm/')),
+      [],
+      'no module of @aws-sdk/client-ssm',
+    );
+    assert.ok(sources.some((s) => s.endsWith('functions/adapters/ssm-parameter-reader.ts')));
+  });
+
+  it('no bundle carries libmime’s MIME type table; the router’s has the stand-in', () => {
+    for (const [id, dir] of Object.entries(assets)) {
+      const { sources } = sourceMapOf(dir);
+      assert.deepEqual(
+        sources.filter((s) => /libmime\/lib\/(mimetypes|libmime)\.js$/.test(s)),
+        [],
+        id,
+      );
+      if (id.includes('Router'))
+        assert.ok(
+          sources.some((s) => s.endsWith('functions/shims/libmime.ts')),
+          id,
+        );
+    }
+  });
+
   it('source maps carry no sources, yet an error thrown inside the router bundle maps to functions/', () => {
     const [, router] = Object.entries(assets).find(([id]) => id.includes('Router'))!;
     const map = sourceMapOf(router);

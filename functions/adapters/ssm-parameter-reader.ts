@@ -1,0 +1,233 @@
+/**
+ * SSM `GetParameter` without `@aws-sdk/client-ssm` (issue 16, cold start): the router reads
+ * two SecureStrings once per container, and the SSM client — ~80 KB of schemas and error
+ * classes for every SSM operation, its endpoint rules, a client to build and an operation to
+ * resolve on its first request — cost more of a cold start than the two requests themselves.
+ *
+ * The request is the one the SDK sends (SSM API Reference, "GetParameter" and "Common
+ * Parameters"; AWS JSON 1.1 protocol): `POST /` to `ssm.<region>.<dnsSuffix>` with
+ * `Content-Type: application/x-amz-json-1.1`, `X-Amz-Target: AmazonSSM.GetParameter` and the
+ * body `{"Name": …, "WithDecryption": true}`, signed with Signature Version 4 (service `ssm`)
+ * by `@smithy/signature-v4`, the signer of every SDK v3 client. It goes through the request
+ * handler, credentials and region of a client the router builds anyway (`createDeps` hands
+ * over the DynamoDB client's), so what intercepts that client (the bench's in-memory
+ * transport, a test's recording handler) sees it too.
+ *
+ * An error answer is `{"__type": "[namespace#]Code", "message": …}` (or the code in the
+ * `x-amzn-errortype` header); it becomes an error shaped like the SDK's (`name` the bare code,
+ * `$metadata.httpStatusCode`), so `ssm-secrets.ts` maps it as before. Throttling, 5xx and
+ * network errors are retried as the SDK's standard mode does (full jitter, 100 ms base).
+ */
+import { createHash, createHmac } from 'node:crypto';
+import { SignatureV4 } from '@smithy/signature-v4';
+import type {
+  AwsCredentialIdentity,
+  AwsCredentialIdentityProvider,
+  Checksum,
+  HttpRequest,
+  HttpResponse,
+  SourceData,
+} from '@smithy/types';
+import { isTransientAwsError, SDK_RETRY } from './aws-errors.js';
+
+/** Reads one parameter, decrypted; rejects with an SDK-shaped error (`name` the error code). */
+export type ParameterReader = (name: string) => Promise<string | undefined>;
+
+/** What a smithy request handler (`NodeHttpHandler`, a test transport) offers. */
+export interface RequestHandlerLike {
+  handle(request: HttpRequest, options?: Record<string, unknown>): Promise<{ response: HttpResponse }>;
+}
+
+export interface SsmParameterReaderOptions {
+  requestHandler: RequestHandlerLike;
+  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
+  /** A region, or the SDK's resolved region provider. */
+  region: string | (() => Promise<string>);
+  /** Endpoint override (`AWS_ENDPOINT_URL_SSM`, an emulator); default `https://ssm.<region>.<dnsSuffix>`. */
+  endpoint?: string;
+  /** The SDK's resolved `useFipsEndpoint` / `useDualstackEndpoint` (environment, config files). */
+  useFipsEndpoint?: () => Promise<boolean>;
+  useDualstackEndpoint?: () => Promise<boolean>;
+  /** Attempts for throttling, 5xx and network errors. Default: the SDK clients' ({@link SDK_RETRY}). */
+  maxAttempts?: number;
+  /** Waits between attempts (tests inject one). */
+  sleep?: (ms: number) => Promise<void>;
+}
+
+/** SHA-256, and HMAC-SHA-256 when given a secret, in the shape the signer expects. */
+export class NodeSha256 implements Checksum {
+  readonly #secret: SourceData | undefined;
+  #hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
+
+  constructor(secret?: SourceData) {
+    this.#secret = secret;
+    this.#hash = this.#create();
+  }
+
+  #create() {
+    return this.#secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.#secret));
+  }
+
+  update(data: Uint8Array): void {
+    this.#hash.update(data);
+  }
+
+  async digest(): Promise<Uint8Array> {
+    return new Uint8Array(this.#hash.digest());
+  }
+
+  reset(): void {
+    this.#hash = this.#create();
+  }
+}
+
+function toBuffer(data: SourceData): Buffer {
+  if (typeof data === 'string') return Buffer.from(data, 'utf8');
+  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  return Buffer.from(data as ArrayBuffer);
+}
+
+/**
+ * The DNS suffixes of the AWS partitions other than `aws` (and `aws-us-gov`, also
+ * `amazonaws.com`), with their region patterns: the SDK's partitions table
+ * (`@aws-sdk/core`, `util-endpoints/lib/aws/partitions.js`), which its endpoint rules use.
+ */
+const PARTITION_SUFFIXES: readonly [RegExp, string][] = [
+  [/^cn-\w+-\d+$/, 'amazonaws.com.cn'],
+  [/^eusc-de-\w+-\d+$/, 'amazonaws.eu'],
+  [/^us-iso-\w+-\d+$/, 'c2s.ic.gov'],
+  [/^us-isob-\w+-\d+$/, 'sc2s.sgov.gov'],
+  [/^eu-isoe-\w+-\d+$/, 'cloud.adc-e.uk'],
+  [/^us-isof-\w+-\d+$/, 'csp.hci.ic.gov'],
+];
+
+/**
+ * `https://ssm.<region>.<dnsSuffix>`, the suffix of the region's partition (default
+ * `amazonaws.com`); with `fips`, `ssm-fips.` (GovCloud's regional endpoints are FIPS already),
+ * as the SSM client's endpoint rules give them. Dual-stack endpoints are not derived: name one
+ * in `AWS_ENDPOINT_URL_SSM`.
+ */
+export function ssmEndpoint(region: string, fips = false): string {
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(region))
+    throw new Error(`SSM: not a region: ${JSON.stringify(region)}`);
+  const suffix = PARTITION_SUFFIXES.find(([pattern]) => pattern.test(region))?.[1] ?? 'amazonaws.com';
+  const host = fips && !region.startsWith('us-gov-') ? 'ssm-fips' : 'ssm';
+  return `https://${host}.${region}.${suffix}`;
+}
+
+/** The `name` of the error for a success answer without a parameter value. */
+export const MALFORMED = 'MalformedAnswer';
+
+/** An error as the SDK would throw it for this answer. */
+function awsError(code: string, message: string, statusCode: number): Error {
+  return Object.assign(new Error(message), { name: code, $metadata: { httpStatusCode: statusCode } });
+}
+
+async function bodyText(body: unknown): Promise<string> {
+  if (body === undefined || body === null) return '';
+  if (typeof body === 'string') return body;
+  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
+  const chunks: Buffer[] = [];
+  for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** `namespace#Code:url` → `Code` (the AWS JSON protocols' error code). */
+function sanitizeCode(raw: string): string {
+  const code = raw.split(':')[0]!;
+  return code.includes('#') ? code.slice(code.indexOf('#') + 1) : code;
+}
+
+function header(headers: Record<string, string | undefined>, name: string): string | undefined {
+  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
+  return undefined;
+}
+
+/** One answer: the parameter's value, or an SDK-shaped error. */
+async function readAnswer(name: string, response: HttpResponse): Promise<string | undefined> {
+  const text = await bodyText(response.body);
+  const status = response.statusCode;
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : {};
+  } catch {
+    parsed = undefined;
+  }
+  const json =
+    typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  if (status < 200 || status >= 300) {
+    const raw = header(response.headers, 'x-amzn-errortype') ?? json?.__type ?? json?.code;
+    const code = typeof raw === 'string' && raw ? sanitizeCode(raw) : `HTTP ${status}`;
+    const message = json?.message ?? json?.Message;
+    throw awsError(code, typeof message === 'string' ? message : text.slice(0, 200), status);
+  }
+  const value = (json?.Parameter as { Value?: unknown } | undefined)?.Value;
+  if (typeof value !== 'string') {
+    throw awsError(MALFORMED, `no Parameter.Value in the answer for ${name}`, status);
+  }
+  return value;
+}
+
+/** Full jitter on an exponential base, as the SDK's standard retry strategy (max 20 s). */
+const backoffMs = (attempt: number) => Math.random() * Math.min(20_000, 100 * 2 ** attempt);
+
+/** A {@link ParameterReader} over `GetParameter` with `WithDecryption`, signed by hand. */
+export function ssmParameterReader(options: SsmParameterReaderOptions): ParameterReader {
+  const maxAttempts = options.maxAttempts ?? SDK_RETRY.maxAttempts;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  let signer: Promise<{ signer: SignatureV4; url: URL }> | undefined;
+  const prepare = async () => {
+    const region = typeof options.region === 'string' ? options.region : await options.region();
+    let endpoint = options.endpoint;
+    if (endpoint === undefined) {
+      if (await options.useDualstackEndpoint?.()) {
+        throw new Error('SSM: dual-stack endpoints are not derived; name one in AWS_ENDPOINT_URL_SSM');
+      }
+      endpoint = ssmEndpoint(region, (await options.useFipsEndpoint?.()) ?? false);
+    }
+    const url = new URL(endpoint);
+    return {
+      url,
+      signer: new SignatureV4({
+        service: 'ssm',
+        region,
+        credentials: options.credentials,
+        sha256: NodeSha256,
+      }),
+    };
+  };
+  return async (name: string) => {
+    signer ??= prepare().catch((error: unknown) => {
+      signer = undefined;
+      throw error;
+    });
+    const { signer: sigv4, url } = await signer;
+    const body = JSON.stringify({ Name: name, WithDecryption: true });
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const request = await sigv4.sign({
+          method: 'POST',
+          protocol: url.protocol,
+          hostname: url.hostname,
+          ...(url.port ? { port: Number(url.port) } : {}),
+          path: url.pathname,
+          query: {},
+          headers: {
+            host: url.host,
+            'content-type': 'application/x-amz-json-1.1',
+            'content-length': String(Buffer.byteLength(body)),
+            'x-amz-target': 'AmazonSSM.GetParameter',
+          },
+          body,
+        });
+        const { response } = await options.requestHandler.handle(request);
+        return await readAnswer(name, response);
+      } catch (error) {
+        if (attempt >= maxAttempts || !isTransientAwsError(error)) throw error;
+        await sleep(backoffMs(attempt));
+      }
+    }
+  };
+}
