@@ -10,45 +10,12 @@
  *
  * IAM: `sns:Publish` on the topic (and `kms:GenerateDataKey*`/`kms:Decrypt` on its key).
  */
-import { createHash, createHmac } from 'node:crypto';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { AwsCredentialIdentity, Checksum, Provider, SourceData } from '@smithy/types';
+import type { AwsCredentialIdentity, Provider } from '@smithy/types';
 import { TransientDependencyError } from '../core/errors.js';
 import type { NoticePublisher } from '../core/ports.js';
-
-/** SHA-256 (and HMAC-SHA-256 when given a secret) in the shape the signer expects. */
-class NodeSha256 implements Checksum {
-  readonly #secret: SourceData | undefined;
-  #hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-
-  constructor(secret?: SourceData) {
-    this.#secret = secret;
-    this.#hash = this.#create();
-  }
-
-  #create() {
-    return this.#secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.#secret));
-  }
-
-  update(data: Uint8Array): void {
-    this.#hash.update(data);
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.#hash.digest());
-  }
-
-  reset(): void {
-    this.#hash = this.#create();
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data as ArrayBuffer);
-}
+import { NodeSha256 } from './node-sha256.js';
 
 export interface SnsNoticePublisherOptions {
   topicArn: string;

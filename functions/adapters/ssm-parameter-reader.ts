@@ -18,17 +18,15 @@
  * `$metadata.httpStatusCode`), so `ssm-secrets.ts` maps it as before. Throttling, 5xx and
  * network errors are retried as the SDK's standard mode does (full jitter, 100 ms base).
  */
-import { createHash, createHmac } from 'node:crypto';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type {
   AwsCredentialIdentity,
   AwsCredentialIdentityProvider,
-  Checksum,
   HttpRequest,
   HttpResponse,
-  SourceData,
 } from '@smithy/types';
 import { isTransientAwsError, SDK_RETRY } from './aws-errors.js';
+import { NodeSha256 } from './node-sha256.js';
 
 /** Reads one parameter, decrypted; rejects with an SDK-shaped error (`name` the error code). */
 export type ParameterReader = (name: string) => Promise<string | undefined>;
@@ -52,39 +50,6 @@ export interface SsmParameterReaderOptions {
   maxAttempts?: number;
   /** Waits between attempts (tests inject one). */
   sleep?: (ms: number) => Promise<void>;
-}
-
-/** SHA-256, and HMAC-SHA-256 when given a secret, in the shape the signer expects. */
-export class NodeSha256 implements Checksum {
-  readonly #secret: SourceData | undefined;
-  #hash: ReturnType<typeof createHash> | ReturnType<typeof createHmac>;
-
-  constructor(secret?: SourceData) {
-    this.#secret = secret;
-    this.#hash = this.#create();
-  }
-
-  #create() {
-    return this.#secret === undefined ? createHash('sha256') : createHmac('sha256', toBuffer(this.#secret));
-  }
-
-  update(data: Uint8Array): void {
-    this.#hash.update(data);
-  }
-
-  async digest(): Promise<Uint8Array> {
-    return new Uint8Array(this.#hash.digest());
-  }
-
-  reset(): void {
-    this.#hash = this.#create();
-  }
-}
-
-function toBuffer(data: SourceData): Buffer {
-  if (typeof data === 'string') return Buffer.from(data, 'utf8');
-  if (ArrayBuffer.isView(data)) return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  return Buffer.from(data as ArrayBuffer);
 }
 
 /**
