@@ -19,6 +19,7 @@ export const CONTEXT_KEYS = [
   'reservedConcurrency',
   'sesSendRate',
   'routerTimeoutSeconds',
+  'routerMemoryMb',
   'mailRetentionDays',
   'alarmEmail',
   'activateRuleSet',
@@ -28,6 +29,9 @@ export const CONTEXT_KEYS = [
   'tlsPolicy',
   'exactRecipients',
 ] as const;
+
+/** Lambda's memory sizes, MB (Lambda Developer Guide, "Configure Lambda function memory"). */
+const LAMBDA_MEMORY_MB = { min: 128, max: 10_240 } as const;
 
 /** The configuration file the app reads unless `-c config=...` says otherwise. */
 export const DEFAULT_CONFIG_PATH = 'config/outbound-pools.json';
@@ -156,6 +160,10 @@ export function readContextSettings(node: Node): ContextSettings {
   const get: Lookup = (key) => node.tryGetContext(key);
   const logDays = int(get, 'logRetentionDays', 1);
   const timeout = int(get, 'routerTimeoutSeconds', 1);
+  const memory = int(get, 'routerMemoryMb', LAMBDA_MEMORY_MB.min);
+  if (memory !== undefined && memory > LAMBDA_MEMORY_MB.max) {
+    throw contextError('routerMemoryMb', `must be at most ${LAMBDA_MEMORY_MB.max} (got ${memory})`);
+  }
   const mailDays = int(get, 'mailRetentionDays', 1);
   const scaling = poolScaling(get, 'ipPoolScaling');
   const existing = list(get, 'existingIpPools');
@@ -181,6 +189,7 @@ export function readContextSettings(node: Node): ContextSettings {
       ...(reserved !== undefined ? { reservedConcurrency: reserved } : {}),
       ...(sendRate !== undefined ? { sesSendRate: sendRate } : {}),
       ...(timeout !== undefined ? { routerTimeout: Duration.seconds(timeout) } : {}),
+      ...(memory !== undefined ? { routerMemorySize: memory } : {}),
       ...(mailDays !== undefined ? { mailRetention: Duration.days(mailDays) } : {}),
       ...(alarmEmail !== undefined ? { alarmEmail } : {}),
       ...(activate !== undefined ? { activateRuleSet: activate } : {}),

@@ -28,6 +28,7 @@ describe('readContextSettings', () => {
       reservedConcurrency: '20',
       sesSendRate: '12.5',
       routerTimeoutSeconds: '120',
+      routerMemoryMb: '512',
       logRetentionDays: '90',
       mailRetentionDays: '30',
       existingIpPools: 'legacy-a, legacy-b',
@@ -44,6 +45,7 @@ describe('readContextSettings', () => {
     assert.equal(routerTimeout?.toSeconds(), 120);
     assert.equal(mailRetention?.toDays(), 30);
     assert.deepEqual(rest, {
+      routerMemorySize: 512,
       reservedConcurrency: 20,
       sesSendRate: 12.5,
       logRetention: logs.RetentionDays.THREE_MONTHS,
@@ -111,6 +113,16 @@ describe('readContextSettings', () => {
       'logRetentionDays=8',
       { logRetentionDays: '8' },
       'context logRetentionDays: CloudWatch Logs keeps logs for one of 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653 days (got 8)',
+    ],
+    [
+      'routerMemoryMb=100',
+      { routerMemoryMb: '100' },
+      'context routerMemoryMb: must be an integer of at least 128 (got "100")',
+    ],
+    [
+      'routerMemoryMb=20000',
+      { routerMemoryMb: 20000 },
+      'context routerMemoryMb: must be at most 10240 (got 20000)',
     ],
     [
       'existingIpPools=3',
