@@ -38,9 +38,9 @@ import type {
   TraceStore,
   TraceSummary,
 } from '../core/ports.js';
-import { type RefusedCopy, refusalNdr } from '../core/refusal-ndr.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
 import type { Reason } from '../core/vocabulary.js';
+import { limitNdrs, planRefusalNdr } from './ndr-limits.js';
 import { DEFAULT_MAX_ATTEMPTS, isFinalAttempt } from './retries.js';
 
 /** Hooks for logs and metrics; the handler wires them to Powertools. All optional. */
@@ -145,51 +145,6 @@ async function countAndDecide(c: Classification, deps: PipelineDeps, now: Date):
 async function holdPaused(decision: Decision, deps: PipelineDeps): Promise<Decision> {
   const paused = (await deps.poolStatus?.paused(decisionPools(decision))) ?? NO_PAUSED_POOLS;
   return holdPausedPools(decision, paused);
-}
-
-/**
- * SPEC 3 rule 1: at most `ndr.perRecipientPerHour` NDRs to one address per clock hour,
- * counted atomically in the limits table. Counts this NDR and answers whether it may be sent
- * (one over the limit is logged and not sent).
- */
-async function withinNdrLimit(ndr: PlannedSend, deps: PipelineDeps, now: Date): Promise<boolean> {
-  const max = deps.config.ndr.perRecipientPerHour;
-  const to = ndr.to[0]!;
-  const count = await deps.limits.countNdr(to, now);
-  if (count <= max) return true;
-  deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count, max });
-  return false;
-}
-
-/** The decision's NDRs within their per-recipient hourly limit ({@link withinNdrLimit}). */
-async function limitNdrs(decision: Decision, deps: PipelineDeps, now: Date): Promise<void> {
-  const kept: PlannedSend[] = [];
-  for (const send of decision.sends) {
-    if (send.kind !== 'ndr' || (await withinNdrLimit(send, deps, now))) kept.push(send);
-  }
-  decision.sends = kept;
-}
-
-/**
- * The NDR for a copy SES refused, when SPEC 3 rule 1 allows one (`core/refusal-ndr.ts`) and
- * the sender is under the per-recipient hourly NDR limit; null otherwise (logged).
- */
-async function planRefusalNdr(
-  refused: RefusedCopy,
-  summary: TraceSummary,
-  deps: PipelineDeps,
-  now: Date,
-): Promise<PlannedSend | null> {
-  const paused = (await deps.poolStatus?.paused(['high-risk'])) ?? NO_PAUSED_POOLS;
-  const verdict = refusalNdr(refused, summary, deps.config, paused);
-  if (!verdict.ndr) {
-    deps.observer?.warn?.('refused copy not answered with an NDR', {
-      index: refused.index,
-      why: verdict.why,
-    });
-    return null;
-  }
-  return (await withinNdrLimit(verdict.ndr, deps, now)) ? verdict.ndr : null;
 }
 
 function summarize(

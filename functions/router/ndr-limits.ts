@@ -1,0 +1,55 @@
+/**
+ * The NDRs a message may send (SPEC 3 rule 1): at most `ndr.perRecipientPerHour` to one
+ * address per clock hour, counted atomically in the limits table, whether the decision plans
+ * them or SES's refusal of a copy asks for one (`core/refusal-ndr.ts`).
+ */
+import type { Decision, PlannedSend } from '../core/decide.js';
+import { NO_PAUSED_POOLS } from '../core/pause.js';
+import type { TraceSummary } from '../core/ports.js';
+import { type RefusedCopy, refusalNdr } from '../core/refusal-ndr.js';
+import type { PipelineDeps } from './process.js';
+
+/**
+ * SPEC 3 rule 1: at most `ndr.perRecipientPerHour` NDRs to one address per clock hour,
+ * counted atomically in the limits table. Counts this NDR and answers whether it may be sent
+ * (one over the limit is logged and not sent).
+ */
+async function withinNdrLimit(ndr: PlannedSend, deps: PipelineDeps, now: Date): Promise<boolean> {
+  const max = deps.config.ndr.perRecipientPerHour;
+  const to = ndr.to[0]!;
+  const count = await deps.limits.countNdr(to, now);
+  if (count <= max) return true;
+  deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count, max });
+  return false;
+}
+
+/** The decision's NDRs within their per-recipient hourly limit ({@link withinNdrLimit}). */
+export async function limitNdrs(decision: Decision, deps: PipelineDeps, now: Date): Promise<void> {
+  const kept: PlannedSend[] = [];
+  for (const send of decision.sends) {
+    if (send.kind !== 'ndr' || (await withinNdrLimit(send, deps, now))) kept.push(send);
+  }
+  decision.sends = kept;
+}
+
+/**
+ * The NDR for a copy SES refused, when SPEC 3 rule 1 allows one (`core/refusal-ndr.ts`) and
+ * the sender is under the per-recipient hourly NDR limit; null otherwise (logged).
+ */
+export async function planRefusalNdr(
+  refused: RefusedCopy,
+  summary: TraceSummary,
+  deps: PipelineDeps,
+  now: Date,
+): Promise<PlannedSend | null> {
+  const paused = (await deps.poolStatus?.paused(['high-risk'])) ?? NO_PAUSED_POOLS;
+  const verdict = refusalNdr(refused, summary, deps.config, paused);
+  if (!verdict.ndr) {
+    deps.observer?.warn?.('refused copy not answered with an NDR', {
+      index: refused.index,
+      why: verdict.why,
+    });
+    return null;
+  }
+  return (await withinNdrLimit(verdict.ndr, deps, now)) ? verdict.ndr : null;
+}
