@@ -17,6 +17,7 @@ import { loadArcKey, resolveSrsSecrets } from '../../functions/adapters/ssm-secr
 import { parseConfig } from '../../functions/core/config.js';
 import { ConfigError, isRetryable, TransientDependencyError } from '../../functions/core/errors.js';
 import { CONFIG_JSON } from '../helpers/mail.js';
+import { requestHandler } from '../helpers/request-handler.js';
 
 const CREDENTIALS = { accessKeyId: 'AKIDSSMTEST', secretAccessKey: 'ssm-test-secret', sessionToken: 'tok-1' };
 
@@ -29,29 +30,23 @@ interface Answer {
 /** Records each request (body read) and answers from the list, or throws what it holds. */
 function handler(answers: (Answer | Error)[]) {
   const seen: { request: HttpRequest; body: string }[] = [];
-  return {
-    seen,
-    metadata: { handlerProtocol: 'http/1.1' },
-    destroy() {},
-    updateHttpClientConfig() {},
-    httpHandlerConfigs: () => ({}),
-    async handle(request: HttpRequest): Promise<{ response: HttpResponse }> {
-      const body =
-        request.body instanceof Uint8Array
-          ? Buffer.from(request.body).toString('utf8')
-          : String(request.body ?? '');
-      seen.push({ request, body });
-      const next = answers.length > 1 ? answers.shift()! : answers[0]!;
-      if (next instanceof Error) throw next;
-      return {
-        response: {
-          statusCode: next.status,
-          headers: { 'content-type': 'application/x-amz-json-1.1', ...next.headers },
-          body: Readable.from([Buffer.from(next.body)]),
-        },
-      };
-    },
+  const handle = async (request: HttpRequest): Promise<{ response: HttpResponse }> => {
+    const body =
+      request.body instanceof Uint8Array
+        ? Buffer.from(request.body).toString('utf8')
+        : String(request.body ?? '');
+    seen.push({ request, body });
+    const next = answers.length > 1 ? answers.shift()! : answers[0]!;
+    if (next instanceof Error) throw next;
+    return {
+      response: {
+        statusCode: next.status,
+        headers: { 'content-type': 'application/x-amz-json-1.1', ...next.headers },
+        body: Readable.from([Buffer.from(next.body)]),
+      },
+    };
   };
+  return { seen, ...requestHandler(handle) };
 }
 
 const ok = (value: string): Answer => ({

@@ -12,6 +12,7 @@ import type { HttpRequest } from '@smithy/types';
 import { createDeps } from '../../functions/router/handler.js';
 import { settingsEnvironment } from '../../functions/router/settings.js';
 import { CONFIG_JSON, NOW } from '../helpers/mail.js';
+import { requestHandler } from '../helpers/request-handler.js';
 
 const KEY_ID = 'AKIDCREATEDEPSTEST';
 
@@ -25,32 +26,26 @@ function recordingHandler() {
       body: Readable.from([Buffer.from(body)]),
     },
   });
-  return {
-    seen,
-    metadata: { handlerProtocol: 'http/1.1' },
-    destroy() {},
-    updateHttpClientConfig() {},
-    httpHandlerConfigs: () => ({}),
-    async handle(request: HttpRequest) {
-      const target = String(request.headers['x-amz-target'] ?? '');
-      seen.push({
-        host: request.hostname,
-        method: request.method,
-        path: request.path,
-        target,
-        authorization: String(request.headers.authorization ?? ''),
-      });
-      if (target === 'AmazonSSM.GetParameter') {
-        return answer(200, JSON.stringify({ Parameter: { Name: '/op/srs', Value: 'secret-from-ssm-0001' } }));
-      }
-      if (request.hostname.includes('.s3.')) {
-        const raw = 'From: a@sender.test\r\nTo: alias@example.com\r\nSubject: x\r\n\r\nbody\r\n';
-        return answer(200, raw, 'message/rfc822');
-      }
-      if (target.startsWith('DynamoDB_20120810.')) return answer(200, '{}', 'application/x-amz-json-1.0');
-      return answer(200, JSON.stringify({ MessageId: 'ses-1' }));
-    },
+  const handle = async (request: HttpRequest) => {
+    const target = String(request.headers['x-amz-target'] ?? '');
+    seen.push({
+      host: request.hostname,
+      method: request.method,
+      path: request.path,
+      target,
+      authorization: String(request.headers.authorization ?? ''),
+    });
+    if (target === 'AmazonSSM.GetParameter') {
+      return answer(200, JSON.stringify({ Parameter: { Name: '/op/srs', Value: 'secret-from-ssm-0001' } }));
+    }
+    if (request.hostname.includes('.s3.')) {
+      const raw = 'From: a@sender.test\r\nTo: alias@example.com\r\nSubject: x\r\n\r\nbody\r\n';
+      return answer(200, raw, 'message/rfc822');
+    }
+    if (target.startsWith('DynamoDB_20120810.')) return answer(200, '{}', 'application/x-amz-json-1.0');
+    return answer(200, JSON.stringify({ MessageId: 'ses-1' }));
   };
+  return { seen, ...requestHandler(handle) };
 }
 
 describe('createDeps with SDK client configuration', () => {
