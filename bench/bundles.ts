@@ -1,11 +1,12 @@
 /**
- * The two handlers as deployed, bundled with the stack's esbuild options (`bundleSettings()`:
- * the options of `lib/lambda-bundling.ts`, minified, source maps, the AWS SDK bundled):
- * `router` (`entries/router.ts`: the router's middy handler and the feedback handler) and
- * `peer` (`entries/peer.ts`: aws-lambda-ses-forwarder's handler), each with the in-memory
- * transport in the same bundle. Written to `bench/out/deployed/<name>/index.mjs`.
+ * The handlers as deployed, bundled with the stack's esbuild options (`bundleSettings()`: the
+ * options of `lib/lambda-bundling.ts`, minified, source maps, the AWS SDK bundled): `router`
+ * (`entries/router.ts`: the router's middy handler and nothing else, as its Lambda loads it),
+ * `feedback` (`entries/feedback.ts`, for the all-in figures) and `peer` (`entries/peer.ts`:
+ * aws-lambda-ses-forwarder's handler); the router's and the peer's with the in-memory transport
+ * in the same bundle. Written to `bench/out/deployed/<name>/index.mjs`.
  *
- * The router's bundle also gets the stack's module aliases (`BUNDLE_ALIASES`: the stand-ins
+ * Ours also get the stack's module aliases (`BUNDLE_ALIASES`: the stand-ins
  * of `functions/shims/`, this project's code); the peer's does not, as its users deploy it
  * with the SDK's own modules (its default credential chain included).
  */
@@ -15,7 +16,7 @@ import * as esbuild from 'esbuild';
 import { bundleSettings, PROJECT_ROOT } from './cold-start.js';
 
 export interface DeployedBundle {
-  name: 'router' | 'peer';
+  name: 'router' | 'feedback' | 'peer';
   file: string;
   bytes: number;
   sourceMapBytes: number;
@@ -24,18 +25,19 @@ export interface DeployedBundle {
 export interface DeployedBundles {
   optionsSource: string;
   router: DeployedBundle;
+  feedback: DeployedBundle;
   peer: DeployedBundle;
 }
 
 export async function buildDeployedBundles(outDir: string): Promise<DeployedBundles> {
   const settings = await bundleSettings();
   const { alias: _standIns, ...withoutStandIns } = settings.options;
-  const build = async (name: 'router' | 'peer'): Promise<DeployedBundle> => {
+  const build = async (name: DeployedBundle['name']): Promise<DeployedBundle> => {
     const dir = join(outDir, name);
     mkdirSync(dir, { recursive: true });
     const file = join(dir, 'index.mjs');
     await esbuild.build({
-      ...(name === 'router' ? settings.options : withoutStandIns),
+      ...(name === 'peer' ? withoutStandIns : settings.options),
       absWorkingDir: PROJECT_ROOT,
       entryPoints: [`bench/entries/${name}.ts`],
       bundle: true,
@@ -44,5 +46,10 @@ export async function buildDeployedBundles(outDir: string): Promise<DeployedBund
     });
     return { name, file, bytes: statSync(file).size, sourceMapBytes: statSync(`${file}.map`).size };
   };
-  return { optionsSource: settings.source, router: await build('router'), peer: await build('peer') };
+  return {
+    optionsSource: settings.source,
+    router: await build('router'),
+    feedback: await build('feedback'),
+    peer: await build('peer'),
+  };
 }

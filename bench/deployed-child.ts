@@ -19,6 +19,7 @@ import { LIMITS_TABLE, TRACE_TABLE } from '../functions/adapters/tables.js';
 import { loadCorpus } from './corpus.js';
 import {
   authenticateRunner,
+  type FeedbackModule,
   failureEvents,
   lambdaContext,
   oursRunner,
@@ -41,6 +42,7 @@ export interface ShapePlan {
 export interface ChildInput {
   mode: 'cpu' | 'logs' | 'memory';
   routerBundle: string;
+  feedbackBundle: string;
   peerBundle: string;
   corpusDir: string;
   out: string;
@@ -98,6 +100,8 @@ async function setup(input: ChildInput, only?: (name: string) => boolean, lean?:
     needs('router') ? await import(pathToFileURL(input.routerBundle).href) : undefined
   ) as RouterModule;
   const peer = (needs('peer') ? await import(pathToFileURL(input.peerBundle).href) : undefined) as PeerModule;
+  // The feedback function's own bundle, loaded only where it runs (not in memory mode).
+  const feedback = async () => (await import(pathToFileURL(input.feedbackBundle).href)) as FeedbackModule;
   const make = (name: RunnerName): Runner =>
     name === 'ours'
       ? oursRunner(router, corpus, env, TABLES)
@@ -109,7 +113,7 @@ async function setup(input: ChildInput, only?: (name: string) => boolean, lean?:
     if (!m) throw new Error(`no message ${name}`);
     return m.raw;
   };
-  return { corpus, router, make, raw };
+  return { corpus, router, feedback, make, raw };
 }
 
 let ids = 0;
@@ -125,7 +129,7 @@ async function block(runner: Runner, raw: Buffer, n: number): Promise<number> {
 }
 
 async function cpuMode(input: ChildInput): Promise<CpuResult> {
-  const { corpus, router, make, raw } = await setup(input);
+  const { corpus, feedback: feedbackModule, make, raw } = await setup(input);
   const all = new Map<RunnerName, Runner>();
   const get = (name: RunnerName) => all.get(name) ?? all.set(name, make(name)).get(name)!;
   const shapes: ShapeCpu[] = [];
@@ -172,7 +176,7 @@ async function cpuMode(input: ChildInput): Promise<CpuResult> {
     rru: per(t.dynamo.rru),
   };
   // The feedback path of the same messages, over the same tables.
-  const feedback = router.makeFeedback(ours.transport!);
+  const feedback = (await feedbackModule()).makeFeedback(ours.transport!);
   const sent = ours.transport!.sent.slice(-Math.min(oursMessages, 50));
   const events = sent.flatMap((s) => failureEvents(s, corpus.now));
   ours.transport!.resetTally();
@@ -229,7 +233,7 @@ export interface LogsResult {
 }
 
 async function logsMode(input: ChildInput): Promise<LogsResult> {
-  const { corpus, router, make, raw } = await setup(input, (n) => n === input.message);
+  const { corpus, feedback: feedbackModule, make, raw } = await setup(input, (n) => n === input.message);
   const bytes = raw(input.message!);
   const ours = make('ours');
   const peer = make('peer');
@@ -238,7 +242,7 @@ async function logsMode(input: ChildInput): Promise<LogsResult> {
   const n = 10;
   const routerBytes = await capture(() => block(ours, bytes, n).then(() => {}));
   const peerBytes = await capture(() => block(peer, bytes, n).then(() => {}));
-  const feedback = router.makeFeedback(ours.transport!);
+  const feedback = (await feedbackModule()).makeFeedback(ours.transport!);
   const events = ours.transport!.sent.slice(-n).flatMap((s) => failureEvents(s, corpus.now));
   const feedbackBytes = await capture(async () => {
     for (const e of events) await feedback(e, lambdaContext('feedback'));

@@ -84,6 +84,7 @@ export async function measureDeployed(
   const bundles = await buildDeployedBundles(join(outDir, 'bundles'));
   const base = {
     routerBundle: bundles.router.file,
+    feedbackBundle: bundles.feedback.file,
     peerBundle: bundles.peer.file,
     corpusDir,
   };

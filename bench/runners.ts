@@ -51,6 +51,9 @@ type Invoke = (event: unknown, context: unknown) => Promise<unknown>;
 export interface RouterModule {
   InMemoryAws: new (o: object) => InMemoryAws;
   makeRouter(o: object): Invoke;
+}
+
+export interface FeedbackModule {
   makeFeedback(transport: InMemoryAws): Invoke;
 }
 

@@ -2,23 +2,17 @@
  * Bench entry of the router as deployed: the middy handler of `functions/router/handler.ts`
  * (`createHandler` over `createDeps`, the real adapters), bundled with the stack's esbuild
  * options together with the in-memory transport its SDK clients talk to. Only DNS (an
- * in-memory zone) and the clock are replaced. The feedback function's handler comes along for
- * the all-in figures (WRU, logs); its Lambda is separate, so its cost is measured apart.
+ * in-memory zone) and the clock are replaced. Nothing else is in the bundle: the feedback
+ * function, which the all-in figures also run, has its own (`feedback.ts`), as in the stack.
  */
 
 import { type Zones, zoneResolver } from '../../functions/core/dns/zone-resolver.js';
-import { createFeedbackHandler } from '../../functions/feedback/handler.js';
 import { createDeps, createHandler } from '../../functions/router/handler.js';
 import { InMemoryAws, type TransportOptions } from '../transport.js';
+import { clientConfig } from './client-config.js';
 
 export type { TransportOptions };
 export { InMemoryAws };
-
-const clientConfig = (transport: InMemoryAws) => ({
-  requestHandler: transport,
-  region: 'us-east-1',
-  credentials: { accessKeyId: 'AKIDBENCH', secretAccessKey: 'bench-secret' },
-});
 
 export interface RouterOptions {
   /** The router's environment (`settingsEnvironment`). */
@@ -38,8 +32,4 @@ export function makeRouter(o: RouterOptions) {
       { clientConfig: clientConfig(o.transport) },
     ),
   );
-}
-
-export function makeFeedback(transport: InMemoryAws) {
-  return createFeedbackHandler(clientConfig(transport));
 }
