@@ -50,8 +50,11 @@ export function acknowledgePinnedRuntime(fn: lambda.IFunction): void {
  * string checks mailauth makes with them; the SDK's default credential chain is ~0.1 MB of
  * SSO, INI, process and STS code, where Lambda gives the credentials in the environment;
  * libmime's MIME type table, ~70 KB built at load time, serves only lookups by file extension,
- * which nothing bundled makes: its stand-in has the four functions the bundle calls).
- * Tested against the real modules in `test/core/shims.test.ts` and `test/core/libmime-shim.test.ts`.
+ * which nothing bundled makes: its stand-in has the four functions the bundle calls; tldts'
+ * Public Suffix List is ~140 KB of numeric array literals whose labels are all hashed at load
+ * time: its stand-in has the same tables deflated, and hashes a node's labels when a lookup
+ * reaches it). Tested against the real modules in `test/core/shims.test.ts`,
+ * `test/core/libmime-shim.test.ts` and `test/core/tldts-shim.test.ts`.
  */
 export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   'iconv-lite': join(PROJECT_ROOT, 'functions/shims/iconv-lite.ts'),
@@ -59,6 +62,7 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   joi: join(PROJECT_ROOT, 'functions/shims/joi.ts'),
   '@aws-sdk/credential-provider-node': join(PROJECT_ROOT, 'functions/shims/credential-provider-node.ts'),
   libmime: join(PROJECT_ROOT, 'functions/shims/libmime.ts'),
+  tldts: join(PROJECT_ROOT, 'functions/shims/tldts.ts'),
   // The stand-in decodes charsets with libmime's own module: an exact alias to the real file,
   // which esbuild prefers to the `libmime` prefix above.
   'libmime/lib/charset.js': createRequire(import.meta.url).resolve('libmime/lib/charset.js'),

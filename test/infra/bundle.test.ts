@@ -185,6 +185,37 @@ describe('bundled functions', () => {
     }
   });
 
+  it('no bundle carries tldts’ trie; those that look up public suffixes have the stand-in', () => {
+    let standIns = 0;
+    for (const [id, dir] of Object.entries(assets)) {
+      const { sources } = sourceMapOf(dir);
+      assert.deepEqual(
+        sources.filter((s) => /tldts\/dist\/.*suffix-trie\.js$|tldts\/dist\/.*data\/trie\.js$/.test(s)),
+        [],
+        id,
+      );
+      if (sources.some((s) => s.endsWith('functions/shims/tldts.ts'))) standIns++;
+      if (id.includes('Router'))
+        assert.ok(
+          sources.some((s) => s.endsWith('functions/shims/tldts.ts')),
+          id,
+        );
+    }
+    assert.ok(standIns >= 1);
+  });
+
+  it('every bundle is ASCII: one other character would make Node hold its whole source as UTF-16', () => {
+    for (const [id, dir] of Object.entries(assets)) {
+      const bytes = readFileSync(join(dir, 'index.mjs'));
+      const at = bytes.findIndex((b) => b > 0x7f);
+      assert.equal(
+        at,
+        -1,
+        `${id}: byte ${at} is not ASCII: …${bytes.subarray(Math.max(0, at - 60), at + 20).toString('utf8')}…`,
+      );
+    }
+  });
+
   it('source maps carry no sources, yet an error thrown inside the router bundle maps to functions/', () => {
     const [, router] = Object.entries(assets).find(([id]) => id.includes('Router'))!;
     const map = sourceMapOf(router);
