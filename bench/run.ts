@@ -97,7 +97,13 @@ async function main(): Promise<void> {
     memory: Object.fromEntries(
       memory.map((m) => [
         m.runner,
-        { message: m.message, bytes: m.bytes, peakRssGrowth: m.peakRssGrowth, perMessage: m.ratio },
+        {
+          message: m.message,
+          bytes: m.bytes,
+          peakRssGrowth: m.peakRssGrowth,
+          perMessage: m.ratio,
+          samples: m.samples,
+        },
       ]),
     ),
     coldStart: cold,

@@ -66,6 +66,10 @@ export const BUNDLE_ALIASES: Readonly<Record<string, string>> = {
   // The stand-in decodes charsets with libmime's own module: an exact alias to the real file,
   // which esbuild prefers to the `libmime` prefix above.
   'libmime/lib/charset.js': createRequire(import.meta.url).resolve('libmime/lib/charset.js'),
+  // One address parser, not two: `functions/` imports nodemailer's ES module build and mailauth
+  // requires its CommonJS build of the same source (17 KB twice). Both get the CommonJS one,
+  // whose export is the function itself (`test/core/addressparser-builds.test.ts`).
+  'nodemailer/lib/addressparser': createRequire(import.meta.url).resolve('nodemailer/lib/addressparser'),
 };
 
 /** File name of the configuration bundled next to the handler (the router's default). */

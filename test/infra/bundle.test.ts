@@ -204,6 +204,16 @@ describe('bundled functions', () => {
     assert.ok(standIns >= 1);
   });
 
+  it('no bundle carries two builds of nodemailer’s address parser', () => {
+    for (const [id, dir] of Object.entries(assets)) {
+      const parsers = sourceMapOf(dir).sources.filter((s) =>
+        /nodemailer\/dist\/[a-z]+\/addressparser\//.test(s),
+      );
+      assert.ok(parsers.length <= 1, `${id}: ${parsers.join(', ')}`);
+      if (id.includes('Router')) assert.equal(parsers.length, 1, id);
+    }
+  });
+
   it('every bundle is ASCII: one other character would make Node hold its whole source as UTF-16', () => {
     for (const [id, dir] of Object.entries(assets)) {
       const bytes = readFileSync(join(dir, 'index.mjs'));
