@@ -13,7 +13,14 @@ import * as installed from 'tldts/dist/es6/src/data/trie.js';
 import * as shim from '../../functions/shims/tldts.js';
 import * as committed from '../../functions/shims/tldts-trie.js';
 
-const OPTIONS = [undefined, {}, { allowPrivateDomains: true }, { allowIcannDomains: false }] as const;
+// mailauth's (DMARC alignment), `organizationalDomain`'s, the defaults, and ICANN rules off.
+const OPTIONS = [
+  { allowIcannDomains: true, allowPrivateDomains: true },
+  { allowPrivateDomains: true },
+  undefined,
+  {},
+  { allowIcannDomains: false },
+] as const;
 
 /** Every rule of the list as tldts compiled it: the labels from each root down to each node. */
 function rules(): string[] {
