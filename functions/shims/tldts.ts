@@ -3,14 +3,17 @@
  * function the router's bundle calls (mailauth's DMARC alignment, `functions/core/dkim.ts`'s
  * `organizationalDomain`), over the same Public Suffix List tables stored compactly.
  *
- * `tldts` keeps its trie as numeric array literals and hashes every label when it loads: about
- * 20 ms of a cold start's CPU, 30 ms with source maps, for ~123 KB of bundle (issue 16). Here
- * the same tables are generated from the installed `tldts` by `npm run shims` as 56 KB of
- * base64 (`functions/shims/tldts-trie.ts`, deflated), inflated in well under a millisecond,
- * and the labels are hashed only where a lookup goes. Parsing is `tldts-core`'s, as in `tldts`; the suffix
- * lookup below is ported from tldts 7.4.15 (`src/suffix-trie.ts`). `test/core/tldts-shim.test.ts`
- * checks that the tables match the installed `tldts` and compares `getDomain` with it on every
- * rule of the list and on generated names.
+ * `tldts` keeps its trie as ~21,000 numbers in array literals (~123 KB of the bundle, every
+ * token of them in the source map) and hashes all ~10,000 labels when it loads, in the
+ * interpreter (issue 16). Here the same tables are generated from the installed `tldts` by
+ * `npm run shims` as 56 KB of base64 (`functions/shims/tldts-trie.ts`, deflated), and the
+ * labels are hashed only where a lookup goes. With the ASCII bundle, the router's cold start
+ * took 11 ms less CPU (`bench/README.md`, "Cold start").
+ *
+ * Parsing is `tldts-core`'s, as in `tldts`; the suffix lookup below is ported from tldts 7.4.15
+ * (`src/suffix-trie.ts`). `test/core/tldts-shim.test.ts` checks that the tables match the
+ * installed `tldts` and compares `getDomain` with it on every rule of the list and on
+ * generated names.
  *
  * The ported code keeps tldts' license (MIT), reproduced as its terms require:
  *
