@@ -113,7 +113,7 @@ async function setup(input: ChildInput, only?: (name: string) => boolean, lean?:
     if (!m) throw new Error(`no message ${name}`);
     return m.raw;
   };
-  return { corpus, router, feedback, make, raw };
+  return { corpus, feedback, make, raw };
 }
 
 let ids = 0;
