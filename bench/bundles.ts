@@ -6,9 +6,10 @@
  * aws-lambda-ses-forwarder's handler); the router's and the peer's with the in-memory transport
  * in the same bundle. Written to `bench/out/deployed/<name>/index.mjs`.
  *
- * Ours also get the stack's module aliases (`BUNDLE_ALIASES`: the stand-ins
- * of `functions/shims/`, this project's code); the peer's does not, as its users deploy it
- * with the SDK's own modules (its default credential chain included).
+ * Ours also get the stack's module aliases (`BUNDLE_ALIASES`: the stand-ins of
+ * `functions/shims/`, this project's code) and its SDK schema folding (`lib/sdk-schema-folding.ts`);
+ * the peer's gets neither, as its users deploy it with the SDK's own modules (its default
+ * credential chain included) and a stock bundler.
  */
 import { mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,7 +32,7 @@ export interface DeployedBundles {
 
 export async function buildDeployedBundles(outDir: string): Promise<DeployedBundles> {
   const settings = await bundleSettings();
-  const { alias: _standIns, ...withoutStandIns } = settings.options;
+  const { alias: _standIns, plugins: _folding, ...withoutStandIns } = settings.options;
   const build = async (name: DeployedBundle['name']): Promise<DeployedBundle> => {
     const dir = join(outDir, name);
     mkdirSync(dir, { recursive: true });

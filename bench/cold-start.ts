@@ -1,7 +1,6 @@
 /**
  * Cold start: each function bundled with esbuild the way the CDK stack bundles it (the
- * options of `lib/lambda-bundling.ts` `bundlingOptions()` when that module loads, else the
- * same options written out here), its size and what dominates it (esbuild metafile), and the
+ * options of `lib/function-bundle.ts`), its size and what dominates it (esbuild metafile), and the
  * time a fresh Node process takes to `await import()` it — against a baseline bundle, built
  * the same way, that only imports the AWS SDK clients the functions use.
  *
@@ -16,73 +15,21 @@ import { dirname, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import * as esbuild from 'esbuild';
+import { esbuildOptions } from '../lib/function-bundle.js';
 import { median } from './stats.js';
 
 const BENCH_DIR = dirname(fileURLToPath(import.meta.url));
 export const PROJECT_ROOT = join(BENCH_DIR, '..');
 
-/** `lib/lambda-bundling.ts` ESM_REQUIRE_BANNER, for when that module cannot be loaded. */
-const FALLBACK_BANNER =
-  "import { createRequire as __outboundPoolsCreateRequire } from 'node:module'; " +
-  'const require = __outboundPoolsCreateRequire(import.meta.url);';
-
 export interface BundleSettings {
   /** Where the options came from. */
-  source: 'lib/lambda-bundling.ts' | 'bench defaults';
+  source: 'lib/function-bundle.ts';
   options: esbuild.BuildOptions;
 }
 
-/**
- * The esbuild options NodejsFunction derives from the stack's `bundlingOptions()` (format,
- * target, platform, main fields, banner, minify, source map, no external module).
- */
+/** The esbuild options the stack bundles its functions with (`lib/function-bundle.ts`). */
 export async function bundleSettings(): Promise<BundleSettings> {
-  const fallback: esbuild.BuildOptions = {
-    format: 'esm',
-    target: 'node22',
-    platform: 'node',
-    mainFields: ['module', 'main'],
-    banner: { js: FALLBACK_BANNER },
-    minify: true,
-    sourcemap: true,
-    sourcesContent: false,
-    external: [],
-  };
-  try {
-    const mod = (await import('../lib/lambda-bundling.js')) as {
-      bundlingOptions: () => {
-        format?: string;
-        target?: string;
-        platform?: string;
-        mainFields?: string[];
-        banner?: string;
-        minify?: boolean;
-        sourceMap?: boolean;
-        sourcesContent?: boolean;
-        externalModules?: string[];
-      };
-      BUNDLE_ALIASES?: Record<string, string>;
-    };
-    const o = mod.bundlingOptions();
-    return {
-      source: 'lib/lambda-bundling.ts',
-      options: {
-        format: (o.format as esbuild.Format | undefined) ?? 'cjs',
-        target: o.target ?? 'node22',
-        platform: (o.platform as esbuild.Platform | undefined) ?? 'node',
-        ...(o.mainFields ? { mainFields: o.mainFields } : {}),
-        ...(o.banner ? { banner: { js: o.banner } } : {}),
-        minify: o.minify ?? false,
-        sourcemap: o.sourceMap ?? false,
-        sourcesContent: o.sourcesContent ?? true,
-        // NodejsFunction's default externals are `@aws-sdk/*`; the stack sets [] (bundle all).
-        external: o.externalModules ?? ['@aws-sdk/*'],
-        ...(mod.BUNDLE_ALIASES ? { alias: mod.BUNDLE_ALIASES } : {}),
-      },
-    };
-  } catch {
-    return { source: 'bench defaults', options: fallback };
-  }
+  return { source: 'lib/function-bundle.ts', options: esbuildOptions() };
 }
 
 export interface BundleTarget {

@@ -8,7 +8,9 @@ import { join } from 'node:path';
 import { buildDeployedBundles, type DeployedBundles } from './bundles.js';
 import { runTsChild } from './child.js';
 import { buildCorpus, type Shape, saveCorpus, signMessage, unsignedMessage } from './corpus.js';
+import { ASSUMPTIONS } from './cost.js';
 import type { ChildInput, CpuResult, LogsResult, MemoryResult, ShapePlan } from './deployed-child.js';
+import { lambdaNodeFlags } from './lambda-node.js';
 import type { RunnerName } from './runners.js';
 
 /** The table's rows: name → what it is. */
@@ -60,8 +62,10 @@ export interface DeployedResult {
   messageBytes: Record<string, number>;
   cpu: CpuResult;
   logs: LogsResult;
-  /** Per runner, the median sample with every sample's ratio. */
+  /** Per runner, the median sample with every sample's ratio (V8 limits of the router's memory size). */
   memory: (MemoryResult & { samples: number[] })[];
+  /** The same at this machine's V8 defaults (fewer samples). */
+  memoryMachineDefaults: (MemoryResult & { samples: number[] })[];
 }
 
 const CHILD = 'bench/deployed-child.ts';
@@ -112,25 +116,34 @@ export async function measureDeployed(
   });
   // Peak memory: one fresh process per sample, the runners interleaved; the median of the
   // samples, as one sample is mostly when V8 happened to collect (runs minutes apart differed
-  // by 1.35-2.0x the message for the same code).
-  const memorySamples = new Map<RunnerName, MemoryResult[]>();
-  const memoryRounds = quick ? 1 : 5;
-  for (let round = 0; round < memoryRounds; round++) {
-    for (const runner of LARGE) {
-      log(`deployed: peak memory on the 10 MB message, ${runner} (${round + 1}/${memoryRounds})`);
-      const sample = await child<MemoryResult>(
-        {
-          ...base,
-          mode: 'memory',
-          out: join(outDir, `memory-${runner}.json`),
-          runner,
-          message: 'attach-10mb',
-        },
-        ['--expose-gc'],
-      );
-      memorySamples.set(runner, [...(memorySamples.get(runner) ?? []), sample]);
+  // by 1.35-2.0x the message for the same code). Every runner's process gets the V8 limits
+  // Lambda's runtime sets for the router's memory size; a second, shorter series at this
+  // machine's V8 defaults shows how much of the figure is the young generation's size.
+  const measureMemory = async (rounds: number, flags: string[], what: string) => {
+    const samples = new Map<RunnerName, MemoryResult[]>();
+    for (let round = 0; round < rounds; round++) {
+      for (const runner of LARGE) {
+        log(`deployed: peak memory on the 10 MB message, ${what}, ${runner} (${round + 1}/${rounds})`);
+        const sample = await child<MemoryResult>(
+          {
+            ...base,
+            mode: 'memory',
+            out: join(outDir, `memory-${runner}.json`),
+            runner,
+            message: 'attach-10mb',
+          },
+          ['--expose-gc', ...flags],
+        );
+        samples.set(runner, [...(samples.get(runner) ?? []), sample]);
+      }
     }
-  }
-  const memory = [...memorySamples.values()].map((samples) => medianSample(samples));
-  return { bundles, messageBytes, cpu, logs, memory };
+    return [...samples.values()].map((s) => medianSample(s));
+  };
+  const memory = await measureMemory(
+    quick ? 1 : 5,
+    lambdaNodeFlags(ASSUMPTIONS.routerMemoryMb),
+    `V8 limits of ${ASSUMPTIONS.routerMemoryMb} MB`,
+  );
+  const memoryMachineDefaults = await measureMemory(quick ? 1 : 3, [], 'V8 defaults');
+  return { bundles, messageBytes, cpu, logs, memory, memoryMachineDefaults };
 }

@@ -32,6 +32,7 @@ import { SES_MAX_MESSAGE_BYTES } from '../functions/core/config.js';
 import { buildDeployedBundles } from './bundles.js';
 import { asDeployed } from './cold-deployed.js';
 import { buildCorpus, receiptEvent, signMessage, unsignedMessage } from './corpus.js';
+import { lambdaNodeFlags } from './lambda-node.js';
 import { BUCKET, PREFIX, routerEnvironment } from './runners.js';
 
 /** Plain JavaScript, run as a Lambda would run the bundle (no tsx). */
@@ -77,12 +78,6 @@ function largestForwarded(total: number): Buffer {
     .replace(/.{76}/g, '$&\r\n')
     .replace(/\r\n$/, '');
   return Buffer.from(template.slice(0, start) + b64 + template.slice(end), 'latin1');
-}
-
-/** Lambda's Node.js runtime V8 flags for a memory size (its `bootstrap` script). */
-function lambdaNodeFlags(mb: number): string[] {
-  const newSpace = Math.floor(mb / 10);
-  return [`--max-semi-space-size=${Math.floor(newSpace / 2)}`, `--max-old-space-size=${mb - newSpace}`];
 }
 
 async function main(): Promise<void> {

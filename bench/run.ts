@@ -94,6 +94,9 @@ async function main(): Promise<void> {
         },
       ]),
     ),
+    memoryMachineDefaults: Object.fromEntries(
+      deployed.memoryMachineDefaults.map((m) => [m.runner, { perMessage: m.ratio, samples: m.samples }]),
+    ),
     memory: Object.fromEntries(
       memory.map((m) => [
         m.runner,
@@ -153,7 +156,7 @@ async function main(): Promise<void> {
     `cold start (CPU to first invocation done): router ${f(cold.router.cpuMs, 0)} ms, peer ${f(cold.peer.cpuMs, 0)} ms; elapsed ${f(cold.router.firstInvocationMs, 0)} / ${f(cold.peer.firstInvocationMs, 0)} ms (÷ ${f(cold.ratioElapsed)})\n`,
   );
   out.write(
-    `peak RSS growth on 10 MB: ${memory.map((m) => `${m.runner} ${f(m.ratio)}×`).join(', ')} the message\n`,
+    `peak RSS growth on 10 MB: ${memory.map((m) => `${m.runner} ${f(m.ratio)}×`).join(', ')} the message (V8 limits of ${ASSUMPTIONS.routerMemoryMb} MB; at this machine's V8 defaults: ${deployed.memoryMachineDefaults.map((m) => `${m.runner} ${f(m.ratio)}×`).join(', ')})\n`,
   );
   out.write(
     `DynamoDB per message: router ${f(cpu.router.wru)} WRU (${f(cpu.router.gsiWru)} GSI), feedback ${f(cpu.feedback.wru)} WRU + ${f(cpu.feedback.rru)} RRU per filed failure × ${ASSUMPTIONS.feedbackEventsPerMessage} failures per message (delivered copies: none filed by default)\n`,

@@ -7,7 +7,6 @@
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { projectFunction } from './lambda-bundling.js';
@@ -33,7 +32,7 @@ export interface TraceApiProps {
 
 /** Function URL (AWS_IAM) → trace API function → trace table, read-only. */
 export class TraceApi extends Construct {
-  readonly function: nodejs.NodejsFunction;
+  readonly function: lambda.Function;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
   readonly url: lambda.FunctionUrl;

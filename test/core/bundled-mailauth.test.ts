@@ -15,7 +15,7 @@ import { bundleSettings } from '../../bench/cold-start.js';
 import { evaluateDkim } from '../../functions/core/dkim.js';
 import type { Resolver } from '../../functions/core/dns/resolver.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
-import { BUNDLE_ALIASES, PROJECT_ROOT } from '../../lib/lambda-bundling.js';
+import { BUNDLE_ALIASES, PROJECT_ROOT } from '../../lib/function-bundle.js';
 import { dkimKey, message, NOW, sign, zones } from '../helpers/mail.js';
 
 interface Bundled {
@@ -39,7 +39,7 @@ describe('mailauth bundled with the stand-ins', () => {
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'bundled-mailauth-'));
     const outfile = join(dir, 'index.mjs');
-    // The stack's own esbuild options (lib/lambda-bundling.ts, as the bench derives them), so
+    // The stack's own esbuild options (lib/function-bundle.ts, as the bench uses them), so
     // this is mailauth exactly as the deployed bundles carry it.
     const { options } = await bundleSettings();
     assert.deepEqual(options.alias, { ...BUNDLE_ALIASES });

@@ -213,6 +213,18 @@ describe('bundled functions', () => {
     }
   });
 
+  it('the router bundle has the SDK schemas of the operations it calls, not its clients’ others', () => {
+    const [, router] = Object.entries(assets).find(([id]) => id.includes('Router'))!;
+    const code = readFileSync(join(router, 'index.mjs'), 'utf8');
+    // Called: SESv2 SendEmail (its HTTP binding), S3 GetObject (its checksum-mode member).
+    assert.ok(code.includes('/v2/email/outbound-emails'), 'SendEmail');
+    assert.ok(code.includes('ChecksumMode'), 'GetObject');
+    // Never called by the router, each in the schema module of a client it uses (a schema's
+    // shape name and its HTTP path): without lib/sdk-schema-folding.ts all of them are kept.
+    for (const unused of ['/v2/email/contact-lists/', 'CreateContactList', '?policy', 'PutBucketPolicy'])
+      assert.equal(code.includes(unused), false, unused);
+  });
+
   it('every bundle is ASCII: one other character would make Node hold its whole source as UTF-16', () => {
     for (const [id, dir] of Object.entries(assets)) {
       const bytes = readFileSync(join(dir, 'index.mjs'));
