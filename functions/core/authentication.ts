@@ -26,7 +26,7 @@
  * - bounce: the reverse path is null (and nothing else: a DSN content type or an SRS
  *   recipient is for rule 2, not for trusting or exempting anything).
  */
-import { type DkimEvaluation, relaxedAligned } from './dkim.js';
+import { type DkimEvaluation, isDomainName, relaxedAligned } from './dkim.js';
 import { domainOf, type Mailbox } from './message.js';
 import type { VerdictStatus } from './ses-event.js';
 
@@ -92,12 +92,17 @@ export function authenticationFacts(input: AuthenticationInput): AuthenticationF
   const aligned =
     envelopeDomain !== null && fromDomain !== null && relaxedAligned(envelopeDomain, fromDomain);
 
+  // SES's SPF verdict proves E only when E is a mailbox of a domain name: a string DNS and
+  // tldts would read differently (`x@attacker.test/a=b`), or one with no local part, proves
+  // nothing (and could not be written as an SRS address).
+  const wellFormedEnvelope =
+    envelopeDomain !== null && isDomainName(envelopeDomain) && input.envelopeSender!.lastIndexOf('@') > 0;
   const passing = input.dkim.signatures.filter((s) => s.result === 'pass');
   const dkimEnvelopeAligned =
-    envelopeDomain !== null && passing.some((s) => relaxedAligned(s.domain, envelopeDomain));
+    wellFormedEnvelope && passing.some((s) => relaxedAligned(s.domain, envelopeDomain!));
   const dkimAuthorAligned = fromDomain !== null && passing.some((s) => relaxedAligned(s.domain, fromDomain));
 
-  const spfPass = envelopeDomain !== null && input.spf === 'PASS';
+  const spfPass = wellFormedEnvelope && input.spf === 'PASS';
   const envelopeAuthenticated = spfPass || dkimEnvelopeAligned;
   const authorAuthenticated =
     input.dmarc !== 'FAIL' &&

@@ -157,18 +157,46 @@ class BudgetedVerifier extends DkimVerifier {
   }
 }
 
+/** One label: letters, digits and inner hyphens, 1 to 63 octets (RFC 1035 2.3.1, RFC 5890 A-labels). */
+const LABEL = '[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?';
+/** Two labels or more, 253 octets in all: RFC 6376 3.5's `d=` and RFC 5321's `Domain`. */
+const DOMAIN_NAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`);
+
+/**
+ * Whether `domain` (lower case, no trailing dot) is a domain name as a DKIM `d=`, a From or an
+ * envelope domain must be to take part in alignment. A sender controls all three: anything
+ * else is refused before the Public Suffix List sees it, since tldts parses its input as a URL
+ * and `example.com/.attacker.test` would be "example.com" there, while DNS looks its DKIM key
+ * up inside attacker.test (a `d=` written so is aligned with example.com otherwise).
+ * Internationalized names take part as A-labels (`xn--`), as DNS holds them.
+ */
+export function isDomainName(domain: string): boolean {
+  return DOMAIN_NAME.test(domain);
+}
+
+/** `domain` in lower case without its trailing dot (the root label). */
+const canonicalDomain = (domain: string): string => domain.toLowerCase().replace(/\.$/, '');
+
 /**
  * Organizational domain per RFC 7489 3.2 (the Public Suffix List, private suffixes included
- * as mailauth does), falling back to the name itself when it has no registrable part.
+ * as mailauth does), falling back to the name itself when it has no registrable part or is
+ * not a domain name ({@link isDomainName}).
  */
 export function organizationalDomain(domain: string): string {
-  const d = domain.toLowerCase().replace(/\.$/, '');
+  const d = canonicalDomain(domain);
+  if (!isDomainName(d)) return d;
   return getDomain(d, { allowPrivateDomains: true }) ?? d;
 }
 
-/** Relaxed identifier alignment, RFC 7489 3.1.1. */
+/**
+ * Relaxed identifier alignment, RFC 7489 3.1.1: both are domain names ({@link isDomainName})
+ * with the same organizational domain. A string that is not a domain name is aligned with
+ * nothing, not even itself.
+ */
 export function relaxedAligned(a: string, b: string): boolean {
-  return organizationalDomain(a) === organizationalDomain(b);
+  const [x, y] = [canonicalDomain(a), canonicalDomain(b)];
+  if (!isDomainName(x) || !isDomainName(y)) return false;
+  return organizationalDomain(x) === organizationalDomain(y);
 }
 
 /**

@@ -30,14 +30,28 @@ export interface HeaderMeasure {
   headerBytes: number;
   /** Lines of the header block. */
   headerLines: number;
-  /** Which bound it is over, null when within both. Counting stops at the first bound crossed. */
-  exceeded: 'bytes' | 'lines' | null;
+  /**
+   * Which bound it is over, null when within all. Counting stops at the first bound crossed.
+   * `blank-run`: more than {@link MAX_BLANK_RUN} blank bytes in a row (below).
+   */
+  exceeded: 'bytes' | 'lines' | 'blank-run' | null;
   /**
    * Bytes of the From, Sender and Reply-To fields (continuation lines included): what the
    * copy's rewrite may write again (`X-Original-From`, `Reply-To`...), for its size bound.
    */
   authorFieldBytes: number;
 }
+
+/**
+ * Most blank bytes (space, tab, CR, LF) in a row inside a header block. mailauth trims field
+ * names and the header block with regular expressions (`/^[ \t]+|[ \t]+$/`, `/[\r\n]+$/`,
+ * the DKIM tag parser's) that backtrack over a run of blanks from each of its bytes: a run of
+ * n costs n² steps, so one 99,000-byte run within the other bounds took seconds of CPU. A
+ * header block never needs long runs (a fold is CRLF and a few blanks; RFC 5322 2.2.3), and
+ * capped at 128 the worst block within the bounds stays near an ordinary one
+ * (`test/hardening/hostile-input.test.ts`).
+ */
+export const MAX_BLANK_RUN = 128;
 
 /** How much of an over-bound header block an NDR carries (issue 13: "at most the first 16 KB"). */
 export const NDR_HEADER_EXCERPT_BYTES = 16 * 1024;
@@ -80,8 +94,15 @@ export function measureHeaderBlock(
   let lineStart = 0;
   let author = authorFieldAt(raw, 0, scan);
   let authorFieldBytes = 0;
+  let blank = 0;
   for (let i = 0; i < scan; i++) {
-    if (raw[i] !== LF) continue;
+    const b = raw[i]!;
+    if (b === 0x20 || b === 0x09 || b === CR || b === LF) {
+      if (++blank > MAX_BLANK_RUN) {
+        return { headerBytes: i + 1, headerLines: lines, exceeded: 'blank-run', authorFieldBytes };
+      }
+    } else blank = 0;
+    if (b !== LF) continue;
     lines++;
     if (author) authorFieldBytes += i + 1 - lineStart;
     if (lines > limits.headerLines) {

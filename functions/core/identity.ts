@@ -8,9 +8,21 @@
 import type { Config } from './config.js';
 
 /**
- * `User+Tag@Example.COM` → `user@example.com` (separator `+`), then the `identities` map.
- * A route key (`@example.org`, a catch-all) has no local part and is only lower-cased.
- * RFC 5233 leaves the separator to the receiving system: it is configuration.
+ * A quoted local part as the mailbox it names: `"bob"` is `bob` (RFC 5321 4.1.2: a
+ * Quoted-string and the Dot-string it can be written as are the same local part), a
+ * quoted-pair `\x` is `x`. Anything else is left as it is.
+ */
+function unquoteLocalPart(local: string): string {
+  if (local.length < 2 || !local.startsWith('"') || !local.endsWith('"')) return local;
+  return local.slice(1, -1).replace(/\\(.)/g, '$1');
+}
+
+/**
+ * `User+Tag@Example.COM.` → `user@example.com` (separator `+`), then the `identities` map:
+ * lower case, the root's trailing dot dropped (as `domainOf` drops it: the same domain, so the
+ * same identity), a quoted local part unquoted, the sub-address tag cut. A route key
+ * (`@example.org`, a catch-all) has no local part and is only lower-cased. RFC 5233 leaves the
+ * separator to the receiving system: it is configuration.
  */
 export function normalizeIdentity(
   address: string,
@@ -19,8 +31,8 @@ export function normalizeIdentity(
   const lower = address.trim().toLowerCase();
   const at = lower.lastIndexOf('@');
   if (at <= 0) return lower;
-  let local = lower.slice(0, at);
-  const domain = lower.slice(at + 1);
+  let local = unquoteLocalPart(lower.slice(0, at));
+  const domain = lower.slice(at + 1).replace(/\.$/, '');
   const sep = config.subaddressSeparator;
   if (sep !== '') {
     const cut = local.indexOf(sep);

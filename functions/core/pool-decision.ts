@@ -79,10 +79,11 @@ export function decidePool(
     reasons.add('hard-limit-headers');
     blocked = true;
   }
-  const overPerMessage = limits.some((l) => {
-    const u = c.usage.find((x) => x.identity === l.identity)!;
-    return u.external + u.internal > l.policy.recipientsPerMessage;
-  });
+  // A service limit on the message (SPEC 4), not on each identity: a message addressed to
+  // several routes (one identity each when the sender is not genuine) counts all their
+  // recipients, under the strictest policy among its identities.
+  const messageRecipients = c.usage.reduce((n, u) => n + u.external + u.internal, 0);
+  const overPerMessage = limits.some((l) => messageRecipients > l.policy.recipientsPerMessage);
   if (overPerMessage) {
     reasons.add('hard-limit-recipients');
     blocked = true;

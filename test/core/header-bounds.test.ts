@@ -12,6 +12,7 @@ import { decideMessage } from '../../functions/core/decide.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { ConfigError } from '../../functions/core/errors.js';
 import {
+  MAX_BLANK_RUN,
   measureHeaderBlock,
   NDR_HEADER_EXCERPT_BYTES,
   ndrHeaderExcerpt,
@@ -76,6 +77,33 @@ describe('measureHeaderBlock', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+
+  it('a header block with a run of more than MAX_BLANK_RUN blanks is over its bound, and only then (property)', () => {
+    const blanks = fc
+      .array(fc.constantFrom(' ', '\t', '\r', '\r\n ', '\n\t'), {
+        minLength: 1,
+        maxLength: 2 * MAX_BLANK_RUN,
+      })
+      .map((parts) => parts.join(''));
+    const block = fc
+      .array(fc.tuple(fc.constantFrom('Subject: a', 'X-Y: b', 'Zzz'), blanks), { minLength: 1, maxLength: 6 })
+      .map((fields) =>
+        Buffer.from(`${fields.map(([f, b]) => `${f}${b}z\r\n`).join('')}\r\nbody ${' '.repeat(300)}\r\n`),
+      );
+    fc.assert(
+      fc.property(block, (bytes) => {
+        const header = splitMessage(bytes).header;
+        // The oracle: the longest run of blanks in the header block as splitMessage cuts it.
+        const longest = Math.max(
+          0,
+          ...(header.toString('latin1').match(/[ \t\r\n]+/g) ?? []).map((r) => r.length),
+        );
+        const m = measureHeaderBlock(bytes, { headerBytes: 1_000_000, headerLines: 1_000_000 });
+        assert.equal(m.exceeded, longest > MAX_BLANK_RUN ? 'blank-run' : null, `longest run ${longest}`);
+      }),
+      { numRuns: 500 },
     );
   });
 

@@ -12,6 +12,12 @@ describe('normalizeIdentity (SPEC 4)', () => {
     ['Robert+x@example.com', 'bob@example.com'],
     ['@Example.ORG', '@example.org'],
     ['bob-news@example.com', 'bob-news@example.com'],
+    // The root's trailing dot names the same domain; a quoted local part the same mailbox.
+    ['bob@example.com.', 'bob@example.com'],
+    ['"bob"@example.com', 'bob@example.com'],
+    ['"Bob+tag"@Example.com.', 'bob@example.com'],
+    ['"b\\"o"@example.com', 'b"o@example.com'],
+    ['"robert"@example.com', 'bob@example.com'],
   ] as const) {
     it(`${input} → ${expected}`, () => assert.equal(normalizeIdentity(input, config), expected));
   }

@@ -330,6 +330,119 @@ describe('trust model: the attacks of issue 12 (decision)', () => {
   });
 });
 
+/**
+ * A DKIM `d=` (or an envelope domain) that is not a domain name but that the Public Suffix
+ * List library parses as a URL: `example.com/.attacker.test` was "example.com" for alignment,
+ * while DNS looks its key up under attacker.test, whose wildcard record answers.
+ */
+describe('trust model: domains that are not domain names (review of December 2026)', () => {
+  const urlKey = (domain: string) => dkimKey(`${domain}/.attacker.test`);
+  const decideUrl = async (
+    event: EventOptions,
+    msg: MessageOptions,
+    key: ReturnType<typeof dkimKey>,
+    senders: Record<string, SenderState> = {},
+  ) => {
+    const config = testConfig();
+    const d = await decideMessage({
+      received: received(event),
+      raw: await sign(message(msg), key),
+      config,
+      resolver: zoneResolver(zones([key], { 'attacker.test': { A: ['198.51.100.66'] } })),
+      now: NOW,
+      senders,
+    });
+    return { d, config };
+  };
+
+  it('From ceo@example.com signed d=example.com/.attacker.test, envelope the attacker’s (SPF PASS, no DMARC record): a spoof, relay', async () => {
+    const { d, config } = await decideUrl(
+      { source: 'x@attacker.test', spf: 'PASS', dmarc: 'GRAY' },
+      { from: 'CEO <ceo@example.com>' },
+      urlKey('example.com'),
+    );
+    // mailauth verifies the signature; it must not count as example.com's.
+    assert.equal(d.classification.dkim.signatures[0]?.result, 'pass');
+    assert.equal(d.classification.dkim.signatures[0]?.aligned, false);
+    assertContained(d, config, ['ceo@example.com'], []);
+    assert.equal(d.classification.authentication.spoof, true);
+  });
+
+  it('the same signature with envelope ceo@example.com (SPF FAIL): no NDR to, no count under, no restriction of ceo@example.com', async () => {
+    const over: SenderState = { counters: { externalHour: 99, internalHour: 99, day: 99, rolling24h: 99 } };
+    const { d, config } = await decideUrl(
+      { source: 'ceo@example.com', spf: 'FAIL', dmarc: 'GRAY' },
+      { from: 'CEO <ceo@example.com>' },
+      urlKey('example.com'),
+      { 'ceo@example.com': over },
+    );
+    assert.equal(d.classification.authentication.envelopeAuthenticated, false);
+    assertContained(d, config, ['ceo@example.com'], ['ceo@example.com']);
+  });
+
+  it('backscatter: envelope victim@victim.test "proved" by d=victim.test/.attacker.test gets no NDR', async () => {
+    const { d, config } = await decideUrl(
+      { source: 'victim@victim.test', spf: 'FAIL', dmarc: 'FAIL', recipients: ['nobody@example.com'] },
+      { from: 'boss@attacker.test' },
+      urlKey('victim.test'),
+    );
+    assert.equal(d.classification.authentication.envelopeAuthenticated, false);
+    assertContained(d, config, [], ['victim@victim.test']);
+    assert.deepEqual(d.sends, []);
+  });
+
+  it('an envelope domain that is no domain name (x@attacker.test/a=b, SPF PASS) proves nothing and is decided, not thrown', async () => {
+    const { d, config } = await decideAttack(
+      { source: 'x@attacker.test/a=b', spf: 'PASS' },
+      { from: 'boss@attacker.test' },
+      { signWith: [attackerKey] },
+    );
+    assert.equal(d.classification.authentication.envelopeAuthenticated, false);
+    assertContained(d, config, [], ['x@attacker.test/a=b']);
+  });
+
+  it('a message to several routes counts all their recipients against recipientsPerMessage', async () => {
+    const members = (p: string) => Array.from({ length: 40 }, (_, i) => `${p}${i}@remote.test`);
+    const { d } = await decideAttack(
+      { recipients: ['list1@example.com', 'list2@example.com'] },
+      { from: 'alice@sender.test' },
+      {
+        config: {
+          routes: { 'list1@example.com': members('a'), 'list2@example.com': members('b') },
+          limits: { default: { recipientsPerMessage: 60 } },
+        },
+      },
+    );
+    // Two identities (one per list), 40 recipients each: 80 in the message.
+    assert.equal(d.classification.usage.length, 2);
+    assert.equal(d.pool, 'blocked');
+    assert.ok(d.reasons.includes('hard-limit-recipients'));
+    // No copy; the (authenticated) sender is told why.
+    assert.deepEqual(
+      d.sends.map((s) => [s.kind, s.to]),
+      [['ndr', ['alice@sender.test']]],
+    );
+  });
+
+  it('a restricted genuine sender writing its address with a trailing dot or quoted is the same identity, still blocked', async () => {
+    for (const source of ['bob@example.com.', '"bob"@example.com', '"bob+x"@Example.COM.']) {
+      const { d } = await decideAttack(
+        { source, spf: 'PASS' },
+        { from: 'Bob <bob@example.com>' },
+        {},
+        { 'bob@example.com': restricted('bob@example.com') },
+      );
+      assert.deepEqual(
+        d.classification.usage.map((u) => u.identity),
+        ['bob@example.com'],
+        source,
+      );
+      assert.equal(d.pool, 'blocked', source);
+      assert.ok(d.reasons.includes('sender-restricted'), source);
+    }
+  });
+});
+
 describe('trust model: good mail is not harmed', () => {
   it('forwarded mail with aligned SPF still goes normal, with an SRS return path', async () => {
     const { d } = await decideAttack(

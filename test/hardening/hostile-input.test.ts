@@ -9,7 +9,9 @@
  *   the bounds (2,000 lines, one field);
  * - 200 DKIM signatures with distinct `l=` on a 5 MB body (9.8 s: a body hash each), and
  *   signatures whose key server never answers (57 s, one lookup after the other);
- * - a message of exactly 41,943,040 bytes, whose copy SES refused.
+ * - a message of exactly 41,943,040 bytes, whose copy SES refused;
+ * - runs of blanks in the header block, which mailauth's trimming regexes backtrack over
+ *   (99,000 spaces or bare CRs took seconds), over and at `MAX_BLANK_RUN`.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -20,6 +22,7 @@ import { type Decision, decideMessage } from '../../functions/core/decide.js';
 import { asResolver, type Resolver } from '../../functions/core/dns/resolver.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { DnsTemporaryError } from '../../functions/core/errors.js';
+import { MAX_BLANK_RUN } from '../../functions/core/header-bounds.js';
 import { parseReceiptEvent } from '../../functions/core/ses-event.js';
 import { dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from '../helpers/mail.js';
 
@@ -155,6 +158,49 @@ describe('hostile input, item 1: the header block is bounded before any parser r
       ),
       '2,000-line header',
     );
+  });
+
+  it('a run of blanks in the header block (mailauth trims with regexes quadratic in it): over MAX_BLANK_RUN blocked unread, under it decided, both in ≤ 5× an ordinary message', async () => {
+    // A line with no colon whose "field name" is a run of spaces, and a field holding a run of
+    // bare CRs (one line for the LF count): 99,000 of either took seconds in mailauth.
+    const overs = [
+      Buffer.concat([Buffer.from(`X${' '.repeat(99_000)}Y\r\n`), message()]),
+      message({ headers: [`X-Junk: a${'\r'.repeat(99_000)}b`] }),
+      message({ headers: [`Subject: a${' \r\n'.repeat(MAX_BLANK_RUN / 3 + 1)} b`] }),
+    ];
+    for (const raw of overs) {
+      const d = await decideWith(raw);
+      assert.deepEqual([d.pool, d.classification.bounds.exceeded], ['blocked', 'blank-run']);
+      assertBounded(
+        await ratio(
+          () => decideWith(raw),
+          () => decideWith(ordinaryOfSize(raw.length)),
+        ),
+        'a 99,000-byte run of blanks',
+      );
+    }
+    // The worst within the bounds: runs of exactly MAX_BLANK_RUN across ~98 KB, as a field
+    // name, as bare CRs and inside a DKIM-Signature's tags.
+    const runs = (blank: string, n = MAX_BLANK_RUN) => `${blank.repeat(n)}y`.repeat(98_000 / (n + 1));
+    const withins = [
+      Buffer.concat([Buffer.from(`X${runs(' ')}\r\n`), message()]),
+      message({ headers: [`X-Junk: a${runs('\r', MAX_BLANK_RUN - 1)}`] }),
+      message({
+        headers: [`DKIM-Signature: v=1; a=rsa-sha256; d=x${runs(' ')}; s=a; bh=abc; h=from; b=abc`],
+      }),
+    ];
+    for (const raw of withins) {
+      assert.equal((await decideWith(raw)).classification.bounds.exceeded, null);
+      // Against an ordinary signed message of the size, as the 2,000-line block above.
+      const ordinary = await sign(ordinaryOfSize(raw.length), senderKey);
+      assertBounded(
+        await ratio(
+          () => decideWith(raw),
+          () => decideWith(ordinary),
+        ),
+        `runs of ${MAX_BLANK_RUN} blanks`,
+      );
+    }
   });
 
   it('the bounds are configuration: a smaller header bound blocks what the default lets through', async () => {
