@@ -44,6 +44,11 @@ export interface AuthenticationInput {
   dkimAvoidsRelay: boolean;
   /** SPF was recomputed behind a configured trusted gateway (enhanced filtering). */
   viaGateway: boolean;
+  /**
+   * Whether `from` is one From field written so every parser reads it alike (classify's
+   * `usableFrom`); otherwise F is unknown even with one address. Default: one address.
+   */
+  singleFrom?: boolean;
 }
 
 export interface AuthenticationFacts {
@@ -87,7 +92,8 @@ export interface AuthenticationFacts {
 export function authenticationFacts(input: AuthenticationInput): AuthenticationFacts {
   const accepted = new Set(input.acceptedDomains);
   const envelopeDomain = domainOf(input.envelopeSender) ?? null;
-  const fromAddress = input.from.length === 1 ? input.from[0]!.address.toLowerCase() : null;
+  const single = input.singleFrom ?? input.from.length === 1;
+  const fromAddress = single && input.from.length === 1 ? input.from[0]!.address.toLowerCase() : null;
   const fromDomain = domainOf(fromAddress) ?? null;
   const aligned =
     envelopeDomain !== null && fromDomain !== null && relaxedAligned(envelopeDomain, fromDomain);

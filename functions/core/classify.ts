@@ -23,6 +23,7 @@ import {
   parseHeaders,
   parseMailboxes,
   unbracket,
+  wellDelimited,
 } from './message.js';
 import { type Expansion, expandRecipients } from './routes.js';
 import type { ReceivedMail, VerdictStatus } from './ses-event.js';
@@ -198,7 +199,13 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   // On the last attempt a temporary DNS failure is decided, not thrown (SPEC 2a).
   const onTemporary = input.finalAttempt ? 'not-passed' : 'throw';
   const headers = parseHeaders(raw);
-  const from = parseMailboxes(headers.getAll('from').join(', '));
+  // Each From field on its own: joined, a quote left open in one swallows the next, and the
+  // decision would read one author where the copy (which keeps the first field) names another.
+  const fromFields = headers.getAll('from');
+  const from = fromFields.flatMap((field) => parseMailboxes(field));
+  // F needs exactly one From address (SPEC 2a; RFC 7489 6.6.1), in one field every parser
+  // reads alike.
+  const singleFrom = fromFields.length === 1 && from.length === 1 && wellDelimited(fromFields[0]!);
   const replyTo = parseMailboxes(headers.get('reply-to'));
 
   const source = isNullPath(mail.source) ? '' : unbracket(mail.source).toLowerCase();
@@ -214,8 +221,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   const nonSrsRecipients = receipt.recipients.filter((r) => domainOf(r) !== config.srs.domain);
   const expansion = expandRecipients(config, nonSrsRecipients);
 
-  // F needs exactly one From address (SPEC 2a; RFC 7489 6.6.1).
-  const fromDomain = from.length === 1 ? domainOf(from[0]!.address) : undefined;
+  const fromDomain = singleFrom ? domainOf(from[0]!.address) : undefined;
 
   // SPEC 3 rule 3: envelope sender's domain; the From domain where the envelope is null.
   const sourceDomain = (envelopeSender ? domainOf(envelopeSender) : fromDomain) ?? null;
@@ -263,6 +269,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     acceptedDomains: config.acceptedDomains,
     dkimAvoidsRelay: config.relay.dkimAvoidsRelay,
     viaGateway: gateway?.applied === true,
+    singleFrom,
   });
 
   const hops = hopCount(headers.fields);

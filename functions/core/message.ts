@@ -112,6 +112,41 @@ function decodeWords(text: string): string {
 }
 
 /** Parses an address-list header (From, Reply-To, To) into mailboxes, flattening groups. */
+/**
+ * Whether an address field's quotes, comments and angle brackets are closed (RFC 5322 3.2.4,
+ * 3.2.2, 3.4): outside quotes and comments every `<` has its `>`, comments nest, and a
+ * backslash escapes the next character inside quotes and comments. A field left open is read
+ * differently by different parsers — an open quote swallows what follows — so it cannot
+ * name the author the decision relies on (SPEC 2a: F).
+ */
+export function wellDelimited(value: string): boolean {
+  let quoted = false;
+  let comment = 0;
+  let angle = 0;
+  for (let i = 0; i < value.length; i++) {
+    const ch = value[i];
+    if ((quoted || comment > 0) && ch === '\\') {
+      i++;
+      continue;
+    }
+    if (quoted) {
+      if (ch === '"') quoted = false;
+    } else if (ch === '(') comment++;
+    else if (comment > 0) {
+      if (ch === ')') comment--;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ')') return false;
+    else if (ch === '<') {
+      if (++angle > 1) return false;
+    } else if (ch === '>') {
+      if (--angle < 0) return false;
+    } else if (ch === ',') {
+      if (angle !== 0) return false;
+    }
+  }
+  return !quoted && comment === 0 && angle === 0;
+}
+
 export function parseMailboxes(value: string | undefined): Mailbox[] {
   if (!value) return [];
   let parsed: ReturnType<typeof addressparser>;

@@ -95,7 +95,10 @@ export function planSends(c: Classification, p: PoolDecision, config: Config, no
   // proved that address; otherwise to the bounce sink, where they are dropped (no backscatter).
   let envelopeFrom = config.bounceSink;
   if (!p.isNdr && !p.relay && facts.envelopeAuthenticated && c.envelopeSender) {
-    if (facts.genuineAcceptedSender) {
+    // A genuine sender keeps its own return path only in an accepted domain: SES sends only
+    // from verified identities and checks the Return-Path as one. A genuine sender whose E is
+    // elsewhere (an ESP's bounce domain, the From proved by DKIM) gets SRS, as forwarded mail.
+    if (facts.genuineAcceptedSender && facts.envelopeDomain !== null && accepted.has(facts.envelopeDomain)) {
       envelopeFrom = c.envelopeSender;
     } else {
       envelopeFrom = new Srs(config.srs).forward(c.envelopeSender, now);

@@ -31,6 +31,7 @@ const exampleKey = dkimKey('example.com');
 const ZONES = zones([attackerKey, senderKey, exampleKey], {
   'attacker.test': { A: ['198.51.100.66'], MX: [{ exchange: 'mx.attacker.test', priority: 10 }] },
   'evil.test': { A: ['198.51.100.67'] },
+  'esp.test': { A: ['198.51.100.70'], MX: [{ exchange: 'mx.esp.test', priority: 10 }] },
   'paypal.test': { A: ['198.51.100.68'] },
   'victim.test': { A: ['198.51.100.69'], MX: [{ exchange: 'mx.victim.test', priority: 10 }] },
 });
@@ -443,6 +444,30 @@ describe('trust model: domains that are not domain names (review of December 202
   });
 });
 
+describe('trust model: From fields every parser reads alike (review of December 2026)', () => {
+  it('two From fields, the first with a quote left open: F unknown, nothing kept under either name', async () => {
+    // Joined before parsing, the open quote swallowed the second field: the decision read one
+    // author (me@example.com, proved) and kept the From, while the copy keeps the first field,
+    // which other parsers read as boss@example.org.
+    const { d, config } = await decideAttack(
+      { source: 'me@example.com', spf: 'PASS', dmarc: 'PASS' },
+      { from: 'me@example.com', headers: ['From: "boss@example.org'] },
+    );
+    assert.equal(d.classification.authentication.fromDomain, null);
+    assert.equal(d.classification.authentication.genuineAcceptedSender, false);
+    assertContained(d, config, ['boss@example.org', 'me@example.com'], []);
+  });
+
+  it('one From field with a quote left open: F unknown, the From rewritten', async () => {
+    const { d, config } = await decideAttack(
+      { source: 'me@example.com', spf: 'PASS', dmarc: 'PASS' },
+      { from: '"boss@example.org, me@example.com' },
+    );
+    assert.equal(d.classification.authentication.fromDomain, null);
+    assertContained(d, config, ['me@example.com'], []);
+  });
+});
+
 describe('trust model: good mail is not harmed', () => {
   it('forwarded mail with aligned SPF still goes normal, with an SRS return path', async () => {
     const { d } = await decideAttack(
@@ -451,6 +476,26 @@ describe('trust model: good mail is not harmed', () => {
     );
     assert.equal(d.pool, 'normal');
     assert.match(d.sends[0]!.envelopeFrom, /^SRS0=/);
+  });
+
+  it('a newsletter from an ESP (its own bounce domain, From ours proved by DKIM) keeps its From, with an SRS return path', async () => {
+    // SES sends only with a verified Return-Path: the ESP's bounce domain is not one of ours.
+    const { d } = await decideAttack(
+      { source: 'bounce-123@esp.test', spf: 'PASS', dmarc: 'PASS' },
+      { from: 'News <news@example.com>' },
+      { signWith: [exampleKey] },
+    );
+    assert.equal(d.classification.authentication.genuineAcceptedSender, true);
+    assert.equal(d.pool, 'normal');
+    const forwards = d.sends.filter((s) => s.kind === 'forward');
+    assert.ok(forwards.length > 0);
+    for (const s of forwards) {
+      assert.equal(s.fromRewritten, false);
+      assert.match(s.envelopeFrom, /^SRS0=.*@fwd\.example\.com$/);
+    }
+    // And a genuine sender in an accepted domain keeps its own return path.
+    const own = await decideAttack({ source: 'bob@example.com', spf: 'PASS' }, { from: 'bob@example.com' });
+    assert.equal(own.d.sends[0]!.envelopeFrom, 'bob@example.com');
   });
 
   it('forwarded mail with aligned DKIM (SPF failed at the forwarder) still goes normal', async () => {

@@ -98,6 +98,7 @@ export async function composeCopyParts(
     // SPEC 2a: our loop marker, one per route the copy is sent for.
     loopMarkers: secrets.length > 0 ? (send.routes ?? []).map((r) => loopMarker(r, secrets)) : [],
     sendingDomains: sendingDomains(config),
+    authservId: config.arc?.authservId ?? config.srs.domain,
   });
   const unsealed = [rewritten.header, rewritten.body];
   if (!deps.arcKey || !c) return unsealed;

@@ -145,3 +145,18 @@ export function senderIsSendingIdentity(field: RawField, domains: readonly strin
   const domain = domainOf(boxes[0]!.address);
   return domain !== undefined && domains.some((d) => d.toLowerCase() === domain);
 }
+
+/**
+ * Whether an `Authentication-Results` field claims `authservId` (RFC 8601 2.2: its value
+ * starts with the authserv-id, after optional comments, before an optional version and `;`).
+ * Such a field in an inbound message was written by the sender, not by us: RFC 8601 5 says
+ * an ADMD MUST remove (or rename) those that claim its own authserv-id, and our copies
+ * carry our results in the ARC set under that id.
+ */
+export function claimsAuthservId(field: RawField, authservId: string): boolean {
+  // Comments may precede the id (CFWS, RFC 8601 2.2); nested ones are stripped innermost first.
+  let value = fieldValue(field);
+  for (let i = 0; i < 8 && value.includes('('); i++) value = value.replace(/\([^()]*\)/g, ' ');
+  const id = /^\s*([^\s;]+)/.exec(value)?.[1];
+  return id !== undefined && id.toLowerCase() === authservId.toLowerCase();
+}

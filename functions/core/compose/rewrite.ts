@@ -68,6 +68,7 @@ import { LOOP_FIELD } from '../loop.js';
 import { sanitizeHeaderText } from '../message.js';
 import type { Reason } from '../vocabulary.js';
 import {
+  claimsAuthservId,
   isSesField,
   isTraceField,
   SES_SINGLE_INSTANCE_FIELDS,
@@ -115,6 +116,11 @@ export interface RewriteOptions {
    * one of them. Absent: none, so `Sender` never reaches SES.
    */
   sendingDomains?: readonly string[];
+  /**
+   * Our authserv-id (the ARC set's, `arc.authservId` else the SRS domain): an inbound
+   * `Authentication-Results` that claims it is dropped ({@link claimsAuthservId}).
+   */
+  authservId?: string;
 }
 
 /** `<address>` for a path, whether or not it came bracketed. */
@@ -216,7 +222,10 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
       isTraceField(name) ||
       name === 'return-path' ||
       name === 'bcc' ||
-      smuggles(field)
+      smuggles(field) ||
+      (name === 'authentication-results' &&
+        opts.authservId !== undefined &&
+        claimsAuthservId(field, opts.authservId))
     ) {
       continue;
     }

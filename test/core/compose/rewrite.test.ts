@@ -413,6 +413,28 @@ describe('rewriteMessage', () => {
     ]);
   });
 
+  it('drops an inbound Authentication-Results that claims our authserv-id, keeps the others (RFC 8601 5)', () => {
+    // Prepare: a sender-written result under our id (with a comment and a version before the
+    // `;`, as RFC 8601 2.2 allows), and one of SES's.
+    const raw = message({
+      headers: [
+        'Authentication-Results: (forged) FWD.example.com 1; dkim=pass header.d=paypal.test; dmarc=pass',
+        'Authentication-Results: fwd.example.com;\r\n spf=pass smtp.mailfrom=paypal.test',
+        'Authentication-Results: amazonses.com; spf=fail smtp.mailfrom=attacker.test',
+      ],
+    });
+    for (const send of [KEPT, REWRITTEN]) {
+      // Act
+      const out = rewriteMessage(raw, opts(send, { authservId: 'fwd.example.com' }));
+      // Assess
+      assert.deepEqual(parseHeaders(out).getAll('authentication-results'), [
+        'amazonses.com; spf=fail smtp.mailfrom=attacker.test',
+      ]);
+    }
+    // Without an authserv-id (no such option given) nothing is dropped.
+    assert.equal(parseHeaders(rewriteMessage(raw, opts(KEPT))).getAll('authentication-results').length, 3);
+  });
+
   const invalid: { name: string; raw: unknown; opts: RewriteOptions }[] = [
     { name: 'a raw message that is not a Buffer', raw: 'From: x', opts: opts(KEPT) },
     {
