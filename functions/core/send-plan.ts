@@ -47,10 +47,24 @@ export interface SendPlan {
   srsUsed: boolean;
 }
 
+/**
+ * What a copy carries of the sender's own author fields, bounded: the display names and the
+ * number of `Reply-To` mailboxes are the sender's to choose, and every planned copy carries
+ * them — in its header, and in the trace's main item, once per copy. Unbounded, a 85 KB
+ * `Reply-To` (within the header bounds) repeated over the copies of a large list took that
+ * item past DynamoDB's 400 KB: the first copy went out, its trace write was refused, and every
+ * retry sent it again (review of December 2026). Ordinary mail is far inside both.
+ */
+export const MAX_REPLY_TO_MAILBOXES = 10;
+export const MAX_DISPLAY_NAME_CHARS = 100;
+
+const boundedName = (name: string): string =>
+  name.length > MAX_DISPLAY_NAME_CHARS ? `${name.slice(0, MAX_DISPLAY_NAME_CHARS - 1)}\u2026` : name;
+
 /** The author shown to the reader of a rewritten copy: "Alice via example.com". */
 function rewrittenFrom(original: Mailbox | undefined, address: string): string {
   const domain = domainOf(address) ?? '';
-  const who = original?.name || original?.address || 'Unknown sender';
+  const who = boundedName(original?.name || original?.address || 'Unknown sender');
   return formatMailbox(`${who} via ${domain}`, address);
 }
 
@@ -84,12 +98,18 @@ export function planSends(c: Classification, p: PoolDecision, config: Config, no
   // The From is kept only for a genuine sender whose From is in an accepted domain (SES sends
   // only from verified identities); a spoof is never re-sent under the name it claims.
   const keepFrom = facts.genuineAcceptedSender && facts.fromDomain !== null && accepted.has(facts.fromDomain);
-  const originalFrom = c.from.map((m) => formatMailbox(m.name, m.address)).join(', ');
+  const originalFrom = c.from.map((m) => formatMailbox(boundedName(m.name), m.address)).join(', ');
   // Only mailboxes with an address can be replied to; a Reply-To that parses to none falls
   // back to the author.
   const withAddress = (list: Mailbox[]) => list.filter((m) => m.address.includes('@'));
   const author = withAddress(c.replyTo).length > 0 ? withAddress(c.replyTo) : withAddress(c.from);
-  const replyTo = author.length > 0 ? author.map((m) => formatMailbox(m.name, m.address)).join(', ') : null;
+  const replyTo =
+    author.length > 0
+      ? author
+          .slice(0, MAX_REPLY_TO_MAILBOXES)
+          .map((m) => formatMailbox(boundedName(m.name), m.address))
+          .join(', ')
+      : null;
 
   // Bounces of the copies go back to the original sender (own address, or SRS) only when it
   // proved that address; otherwise to the bounce sink, where they are dropped (no backscatter).

@@ -4,20 +4,23 @@
  * them or SES's refusal of a copy asks for one (`core/refusal-ndr.ts`).
  */
 import type { Decision, PlannedSend } from '../core/decide.js';
+import { normalizeIdentity } from '../core/identity.js';
 import { NO_PAUSED_POOLS } from '../core/pause.js';
 import type { TraceSummary } from '../core/ports.js';
 import { type RefusedCopy, refusalNdr } from '../core/refusal-ndr.js';
 import type { PipelineDeps } from './process.js';
 
 /**
- * SPEC 3 rule 1: at most `ndr.perRecipientPerHour` NDRs to one address per clock hour,
+ * SPEC 3 rule 1: at most `ndr.perRecipientPerHour` NDRs to one mailbox per clock hour,
  * counted atomically in the limits table. Counts this NDR and answers whether it may be sent
  * (one over the limit is logged and not sent).
  */
 async function withinNdrLimit(ndr: PlannedSend, deps: PipelineDeps, now: Date): Promise<boolean> {
   const max = deps.config.ndr.perRecipientPerHour;
   const to = ndr.to[0]!;
-  const count = await deps.limits.countNdr(to, now);
+  // Counted per mailbox, not per spelling: `"alice"@x.test`, `Alice+1@x.test` and
+  // `alice@x.test.` reach one mailbox, so they share one counter (as identities do).
+  const count = await deps.limits.countNdr(normalizeIdentity(to, deps.config), now);
   if (count <= max) return true;
   deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count, max });
   return false;

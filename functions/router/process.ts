@@ -25,7 +25,7 @@ import type { Config } from '../core/config.js';
 import { type Classification, classify, type Decision, decide, type PlannedSend } from '../core/decide.js';
 import type { Resolver } from '../core/dns/resolver.js';
 import { LeaseLostError, SendRejectedError } from '../core/errors.js';
-import type { Restriction, SenderState } from '../core/limits.js';
+import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
 import { parseMailboxes } from '../core/message.js';
 import { decisionPools, holdPausedPools, NO_PAUSED_POOLS } from '../core/pause.js';
 import type {
@@ -112,10 +112,14 @@ function tagsFor(summary: TraceSummary, send: PlannedSend, index: number) {
  * a message the counters then block (a restriction, a limit crossed) is taken back out of
  * them: blocked mail is never counted, so a restricted sender's mail does not keep counting.
  */
-async function countAndDecide(c: Classification, deps: PipelineDeps, now: Date): Promise<Decision> {
+async function countAndDecide(
+  c: Classification,
+  deps: PipelineDeps,
+  now: Date,
+): Promise<{ decision: Decision; counted: LimitUsage[] }> {
   // Mail for a paused pool is blocked (issue 14), and blocked mail is not counted (SPEC 4).
   const first = await holdPaused(decide(c, {}, deps.config, now), deps);
-  if (first.pool === 'blocked' || c.usage.length === 0) return first;
+  if (first.pool === 'blocked' || c.usage.length === 0) return { decision: first, counted: [] };
   const states = await Promise.all(
     c.usage.map((u) =>
       deps.limits.count({ identity: u.identity, external: u.external, internal: u.internal }, now),
@@ -126,16 +130,19 @@ async function countAndDecide(c: Classification, deps: PipelineDeps, now: Date):
     senders[u.identity] = states[i]!;
   });
   const decision = await holdPaused(decide(c, senders, deps.config, now), deps);
+  const counted = c.usage
+    .filter((_, i) => states[i]!.counted !== false)
+    .map((u) => ({ identity: u.identity, external: u.external, internal: u.internal }));
   if (decision.pool === 'blocked') {
-    await Promise.all(
-      c.usage.map((u, i) =>
-        states[i]!.counted === false
-          ? undefined
-          : deps.limits.refund({ identity: u.identity, external: u.external, internal: u.internal }, now),
-      ),
-    );
+    await refundAll(counted, deps, now);
+    return { decision, counted: [] };
   }
-  return decision;
+  return { decision, counted };
+}
+
+/** Takes `counted` back out of the limits (`LimitsStore.refund`), all at once. */
+async function refundAll(counted: readonly LimitUsage[], deps: PipelineDeps, countedAt: Date): Promise<void> {
+  await Promise.all(counted.map((u) => deps.limits.refund(u, countedAt)));
 }
 
 /**
@@ -263,124 +270,147 @@ async function processClaimed(
   const finalAttempt = isFinalAttempt(attempt, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
 
   const stored = await reading;
-  let summary: TraceSummary;
-  let classification: Classification | null = null;
-  const done = new Map<number, SendRecord>();
-  if (resumed) {
-    // A previous attempt decided and counted: reuse its plan, never count twice.
-    summary = resumed.summary;
-    for (const s of resumed.sent) done.set(s.index, s);
-    if (deps.arcKey) {
-      classification = await classify({
+  // What this attempt counted under the senders' limits, until its decision is in the trace.
+  let counted: LimitUsage[] = [];
+  let summaryWritten = claim.resumed !== null;
+  try {
+    return await decideAndSend();
+  } catch (error) {
+    // SPEC 4 / docs/retries.md: an attempt that fails before its decision reached the trace
+    // is decided and counted again by the retry, so what it counted goes back out first (best
+    // effort: a refund that fails over-counts, the safe side). Once the decision is recorded,
+    // a retry resumes it and counts nothing.
+    if (!summaryWritten && counted.length > 0) {
+      await refundAll(counted, deps, started).catch((refundError: unknown) =>
+        deps.observer?.warn?.('limits not refunded after a failed attempt', {
+          messageId: received.mail.messageId,
+          error: (refundError as Error)?.message,
+        }),
+      );
+    }
+    throw error;
+  }
+
+  async function decideAndSend(): Promise<PipelineResult> {
+    let summary: TraceSummary;
+    let classification: Classification | null = null;
+    const done = new Map<number, SendRecord>();
+    if (resumed) {
+      // A previous attempt decided and counted: reuse its plan, never count twice.
+      summary = resumed.summary;
+      for (const s of resumed.sent) done.set(s.index, s);
+      if (deps.arcKey) {
+        classification = await classify({
+          received,
+          raw: stored.raw,
+          config: deps.config,
+          resolver: deps.resolver,
+          now: started,
+          // The decision is made: DNS here only feeds the ARC seal, so a temporary failure is
+          // recorded as such (in the seal's results) rather than failing the attempt.
+          finalAttempt: true,
+        });
+      }
+    } else {
+      const c = await classify({
         received,
         raw: stored.raw,
         config: deps.config,
         resolver: deps.resolver,
         now: started,
-        // The decision is made: DNS here only feeds the ARC seal, so a temporary failure is
-        // recorded as such (in the seal's results) rather than failing the attempt.
-        finalAttempt: true,
+        finalAttempt,
       });
-    }
-  } else {
-    const c = await classify({
-      received,
-      raw: stored.raw,
-      config: deps.config,
-      resolver: deps.resolver,
-      now: started,
-      finalAttempt,
-    });
-    if (stored.truncated) c.sizeBytes = Math.max(stored.sizeBytes, deps.config.maxMessageBytes + 1);
-    classification = c;
-    // Issue 14: paused pools are held back inside (the decision itself stays in decide.ts).
-    const decision = await countAndDecide(c, deps, started);
-    await limitNdrs(decision, deps, started);
-    for (const r of decision.restrictions) {
-      await deps.limits.restrict(r, started);
-      deps.observer?.restricted?.(r);
-    }
-    for (const a of decision.alerts) deps.observer?.alert?.(a.identity, a.reasons);
-    summary = summarize(received, c, decision, deps.config, deps.clock().getTime() - started.getTime());
-    deps.observer?.decided?.(summary, decision);
-  }
-
-  const plan = summary.plan;
-  // A copy SES refused and an NDR answered is final: a resumed attempt does not try it again
-  // (the claim hands back only the copies sent; the plan holds the answered refusals).
-  const answered = new Set(plan.flatMap((p) => (p.refused ? [p.refused.copy] : [])));
-  const pending = plan
-    .map((send, index) => ({ send, index }))
-    .filter(({ index }) => !done.has(index) && !answered.has(index));
-  let summaryWritten = resumed !== null;
-  if (pending.length === 0) {
-    await deps.trace.recordSend(messageId, attempt, null, summaryWritten ? null : summary, true);
-  }
-  // `pending` grows while it is walked: an NDR planned for a refused copy is sent in turn.
-  for (let n = 0; n < pending.length; n++) {
-    const { send, index } = pending[n]!;
-    const now = deps.clock();
-    const raw = await compose(send, stored.raw, summary, classification, deps, now);
-    const fromAddress = parseMailboxes(send.from)[0]?.address ?? deps.config.bounceSink;
-    const base = {
-      index,
-      kind: send.kind,
-      to: send.to,
-      pool: send.pool,
-      configurationSet: send.configurationSet,
-      tenant: deps.config.pools[send.pool].tenant,
-      envelopeFrom: send.envelopeFrom,
-    };
-    let record: SendRecord;
-    let planned = false;
-    try {
-      // Issue 13 item 5: a copy SES would refuse for size is never attempted (refused here).
-      assertCopySize(raw);
-      const { messageId: sesMessageId } = await deps.mailer.send({
-        raw,
-        to: send.to,
-        configurationSet: send.configurationSet,
-        tenant: base.tenant,
-        fromAddress,
-        feedbackForwardingAddress: send.envelopeFrom,
-        tags: tagsFor(summary, send, index),
-      });
-      record = { ...base, status: 'sent', sesMessageId, at: deps.clock().toISOString() };
-      deps.observer?.sent?.(record);
-    } catch (error) {
-      if (!(error instanceof SendRejectedError)) throw error;
-      // SES refused this copy for good: record it (with the NDR it gets, in the same write,
-      // so a retry resumes that NDR instead of planning another) and go on with the others.
-      const at = deps.clock().toISOString();
-      record = { ...base, status: 'failed', at, error: error.message, refusal: error.refusal };
-      deps.observer?.sendFailed?.(record, error);
-      const ndr = await planRefusalNdr({ send, index, refusal: error.refusal }, summary, deps, now);
-      if (ndr) {
-        summary = {
-          ...summary,
-          plan: [...summary.plan, ndr],
-          destinations: [...new Set([...summary.destinations, ...ndr.to])],
-        };
-        pending.push({ send: ndr, index: summary.plan.length - 1 });
-        planned = true;
+      if (stored.truncated) c.sizeBytes = Math.max(stored.sizeBytes, deps.config.maxMessageBytes + 1);
+      classification = c;
+      // Issue 14: paused pools are held back inside (the decision itself stays in decide.ts).
+      const { decision, counted: taken } = await countAndDecide(c, deps, started);
+      counted = taken;
+      await limitNdrs(decision, deps, started);
+      for (const r of decision.restrictions) {
+        await deps.limits.restrict(r, started);
+        deps.observer?.restricted?.(r);
       }
+      for (const a of decision.alerts) deps.observer?.alert?.(a.identity, a.reasons);
+      summary = summarize(received, c, decision, deps.config, deps.clock().getTime() - started.getTime());
+      deps.observer?.decided?.(summary, decision);
     }
-    await deps.trace.recordSend(
-      messageId,
-      attempt,
-      record,
-      summaryWritten && !planned ? null : summary,
-      n === pending.length - 1,
-    );
-    summaryWritten = true;
-    done.set(index, record);
-  }
 
-  return {
-    messageId,
-    outcome: resumed ? 'resumed' : 'processed',
-    pool: summary.pool,
-    reasons: summary.reasons,
-    sends: [...done.values()].sort((a, b) => a.index - b.index),
-  };
+    const plan = summary.plan;
+    // A copy SES refused and an NDR answered is final: a resumed attempt does not try it again
+    // (the claim hands back only the copies sent; the plan holds the answered refusals).
+    const answered = new Set(plan.flatMap((p) => (p.refused ? [p.refused.copy] : [])));
+    const pending = plan
+      .map((send, index) => ({ send, index }))
+      .filter(({ index }) => !done.has(index) && !answered.has(index));
+    if (pending.length === 0) {
+      await deps.trace.recordSend(messageId, attempt, null, summaryWritten ? null : summary, true);
+    }
+    // `pending` grows while it is walked: an NDR planned for a refused copy is sent in turn.
+    for (let n = 0; n < pending.length; n++) {
+      const { send, index } = pending[n]!;
+      const now = deps.clock();
+      const raw = await compose(send, stored.raw, summary, classification, deps, now);
+      const fromAddress = parseMailboxes(send.from)[0]?.address ?? deps.config.bounceSink;
+      const base = {
+        index,
+        kind: send.kind,
+        to: send.to,
+        pool: send.pool,
+        configurationSet: send.configurationSet,
+        tenant: deps.config.pools[send.pool].tenant,
+        envelopeFrom: send.envelopeFrom,
+      };
+      let record: SendRecord;
+      let planned = false;
+      try {
+        // Issue 13 item 5: a copy SES would refuse for size is never attempted (refused here).
+        assertCopySize(raw);
+        const { messageId: sesMessageId } = await deps.mailer.send({
+          raw,
+          to: send.to,
+          configurationSet: send.configurationSet,
+          tenant: base.tenant,
+          fromAddress,
+          feedbackForwardingAddress: send.envelopeFrom,
+          tags: tagsFor(summary, send, index),
+        });
+        record = { ...base, status: 'sent', sesMessageId, at: deps.clock().toISOString() };
+        deps.observer?.sent?.(record);
+      } catch (error) {
+        if (!(error instanceof SendRejectedError)) throw error;
+        // SES refused this copy for good: record it (with the NDR it gets, in the same write,
+        // so a retry resumes that NDR instead of planning another) and go on with the others.
+        const at = deps.clock().toISOString();
+        record = { ...base, status: 'failed', at, error: error.message, refusal: error.refusal };
+        deps.observer?.sendFailed?.(record, error);
+        const ndr = await planRefusalNdr({ send, index, refusal: error.refusal }, summary, deps, now);
+        if (ndr) {
+          summary = {
+            ...summary,
+            plan: [...summary.plan, ndr],
+            destinations: [...new Set([...summary.destinations, ...ndr.to])],
+          };
+          pending.push({ send: ndr, index: summary.plan.length - 1 });
+          planned = true;
+        }
+      }
+      await deps.trace.recordSend(
+        messageId,
+        attempt,
+        record,
+        summaryWritten && !planned ? null : summary,
+        n === pending.length - 1,
+      );
+      summaryWritten = true;
+      done.set(index, record);
+    }
+
+    return {
+      messageId,
+      outcome: resumed ? 'resumed' : 'processed',
+      pool: summary.pool,
+      reasons: summary.reasons,
+      sends: [...done.values()].sort((a, b) => a.index - b.index),
+    };
+  }
 }

@@ -37,7 +37,9 @@ describe('operator CLI: trace, restrictions, limits', () => {
   let emu: Emulators;
   let dir: string;
   let env: Record<string, string>;
-  const now = new Date();
+  // The CLI reads the real clock for "this hour": the counters are written in the same clock
+  // hour as the assertions read them, so a run that would straddle the hour waits for it.
+  let now = new Date();
   const minutesAgo = (m: number) => new Date(now.getTime() - m * 60_000).toISOString();
 
   /** The command in this process, or as a child process of the binary with `binary`. */
@@ -89,6 +91,9 @@ describe('operator CLI: trace, restrictions, limits', () => {
   }
 
   before(async () => {
+    const toNextHour = 3_600_000 - (Date.now() % 3_600_000);
+    if (toNextHour < 60_000) await new Promise((r) => setTimeout(r, toNextHour + 1_000));
+    now = new Date();
     dir = mkdtempSync(join(tmpdir(), 'op-operator-'));
     writeFileSync(
       join(dir, 'config.json'),
