@@ -263,6 +263,7 @@ export function offlineDeps(corpus: Corpus, raw: Buffer, sink: { sesRequestBytes
     restrict: async () => {},
     refund: async () => {},
     countNdr: async () => 1,
+    refundNdr: async () => {},
     release: async () => false,
     listRestricted: async () => [],
     peek: async () => null,

@@ -37,7 +37,8 @@
  *
  * `countNdr` adds one to the item of the recipient's current clock hour (`ADD n 1`, returning
  * the new value) and sets its TTL to two hours later: one request, atomic, an item per
- * address and hour that DynamoDB deletes by itself.
+ * address and hour that DynamoDB deletes by itself. `refundNdr` takes one back (`ADD n -1`
+ * if `n > 0`).
  *
  * ## Hot partitions
  *
@@ -243,6 +244,27 @@ export class DynamoLimitsStore implements LimitsStore {
       ),
     );
     return num(out.Attributes ?? {}, 'n');
+  }
+
+  async refundNdr(recipient: string, countedAt: Date): Promise<void> {
+    const w = windowAt(countedAt.getTime());
+    const x = new Expr();
+    try {
+      await sendMapped('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: { [LIMITS_PARTITION_KEY]: `${NDR_COUNTER_PREFIX}${recipient.toLowerCase()}#${w.hk}` },
+            // Only an existing count above zero: a refund never creates an item nor goes negative.
+            UpdateExpression: `ADD ${x.n('n')} ${x.v(-1)}`,
+            ConditionExpression: `${x.n('n')} > ${x.v(0)}`,
+            ...x.params(),
+          }),
+        ),
+      );
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+    }
   }
 
   async restrict(restriction: Restriction, now: Date): Promise<void> {

@@ -38,6 +38,12 @@ export interface LimitsStore {
    * this hour, this one included (SPEC 3 rule 1: at most a few per address per hour).
    */
   countNdr(recipient: string, now: Date): Promise<number>;
+  /**
+   * Takes back one NDR `countNdr` counted at `countedAt` (an attempt that failed before its
+   * decision reached the trace: its retry counts again). Never below zero; nothing once the
+   * hour has passed.
+   */
+  refundNdr(recipient: string, countedAt: Date): Promise<void>;
   /** Records a restriction unless one is already in force. */
   restrict(restriction: Restriction, now: Date): Promise<void>;
   /** Lifts a restriction; false when the identity was not restricted. */

@@ -8,6 +8,7 @@ import { normalizeIdentity } from '../core/identity.js';
 import { NO_PAUSED_POOLS } from '../core/pause.js';
 import type { TraceSummary } from '../core/ports.js';
 import { type RefusedCopy, refusalNdr } from '../core/refusal-ndr.js';
+import type { AttemptCounts } from './counting.js';
 import type { PipelineDeps } from './process.js';
 
 /**
@@ -15,22 +16,37 @@ import type { PipelineDeps } from './process.js';
  * counted atomically in the limits table. Counts this NDR and answers whether it may be sent
  * (one over the limit is logged and not sent).
  */
-async function withinNdrLimit(ndr: PlannedSend, deps: PipelineDeps, now: Date): Promise<boolean> {
+async function withinNdrLimit(
+  ndr: PlannedSend,
+  deps: PipelineDeps,
+  now: Date,
+  counts: AttemptCounts,
+): Promise<boolean> {
   const max = deps.config.ndr.perRecipientPerHour;
   const to = ndr.to[0]!;
   // Counted per mailbox, not per spelling: `"alice"@x.test`, `Alice+1@x.test` and
   // `alice@x.test.` reach one mailbox, so they share one counter (as identities do).
-  const count = await deps.limits.countNdr(normalizeIdentity(to, deps.config), now);
+  const mailbox = normalizeIdentity(to, deps.config);
+  const count = await deps.limits.countNdr(mailbox, now);
+  counts.ndrs.push({ mailbox, at: now });
   if (count <= max) return true;
   deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count, max });
   return false;
 }
 
-/** The decision's NDRs within their per-recipient hourly limit ({@link withinNdrLimit}). */
-export async function limitNdrs(decision: Decision, deps: PipelineDeps, now: Date): Promise<void> {
+/**
+ * The decision's NDRs within their per-recipient hourly limit ({@link withinNdrLimit}), each
+ * count noted in `counts` (taken back if the attempt fails before its decision is recorded).
+ */
+export async function limitNdrs(
+  decision: Decision,
+  deps: PipelineDeps,
+  now: Date,
+  counts: AttemptCounts,
+): Promise<void> {
   const kept: PlannedSend[] = [];
   for (const send of decision.sends) {
-    if (send.kind !== 'ndr' || (await withinNdrLimit(send, deps, now))) kept.push(send);
+    if (send.kind !== 'ndr' || (await withinNdrLimit(send, deps, now, counts))) kept.push(send);
   }
   decision.sends = kept;
 }
@@ -44,6 +60,7 @@ export async function planRefusalNdr(
   summary: TraceSummary,
   deps: PipelineDeps,
   now: Date,
+  counts: AttemptCounts,
 ): Promise<PlannedSend | null> {
   const paused = (await deps.poolStatus?.paused(['high-risk'])) ?? NO_PAUSED_POOLS;
   const verdict = refusalNdr(refused, summary, deps.config, paused);
@@ -54,5 +71,5 @@ export async function planRefusalNdr(
     });
     return null;
   }
-  return (await withinNdrLimit(verdict.ndr, deps, now)) ? verdict.ndr : null;
+  return (await withinNdrLimit(verdict.ndr, deps, now, counts)) ? verdict.ndr : null;
 }

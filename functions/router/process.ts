@@ -22,12 +22,11 @@ import type { ArcSigningKey } from '../core/compose/arc.js';
 import { composeCopyParts } from '../core/compose/copy.js';
 import { assertCopySize } from '../core/compose/copy-size.js';
 import type { Config } from '../core/config.js';
-import { type Classification, classify, type Decision, decide, type PlannedSend } from '../core/decide.js';
+import { type Classification, classify, type Decision, type PlannedSend } from '../core/decide.js';
 import type { Resolver } from '../core/dns/resolver.js';
 import { LeaseLostError, SendRejectedError } from '../core/errors.js';
-import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
+import type { Restriction } from '../core/limits.js';
 import { parseMailboxes } from '../core/message.js';
-import { decisionPools, holdPausedPools, NO_PAUSED_POOLS } from '../core/pause.js';
 import type {
   ClaimResult,
   LimitsStore,
@@ -40,6 +39,7 @@ import type {
 } from '../core/ports.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
 import type { Reason } from '../core/vocabulary.js';
+import { AttemptCounts, countAndDecide } from './counting.js';
 import { limitNdrs, planRefusalNdr } from './ndr-limits.js';
 import { DEFAULT_MAX_ATTEMPTS, isFinalAttempt } from './retries.js';
 
@@ -104,54 +104,6 @@ function tagsFor(summary: TraceSummary, send: PlannedSend, index: number) {
     { name: 'inbound_id', value: tagValue(summary.messageId) },
     { name: 'send', value: String(index) },
   ];
-}
-
-/**
- * Counts the limits of every sending identity and decides (SPEC 4). Only mail that would
- * otherwise be sent is counted (a virus or an unrouted message costs no counter write), and
- * a message the counters then block (a restriction, a limit crossed) is taken back out of
- * them: blocked mail is never counted, so a restricted sender's mail does not keep counting.
- */
-async function countAndDecide(
-  c: Classification,
-  deps: PipelineDeps,
-  now: Date,
-): Promise<{ decision: Decision; counted: LimitUsage[] }> {
-  // Mail for a paused pool is blocked (issue 14), and blocked mail is not counted (SPEC 4).
-  const first = await holdPaused(decide(c, {}, deps.config, now), deps);
-  if (first.pool === 'blocked' || c.usage.length === 0) return { decision: first, counted: [] };
-  const states = await Promise.all(
-    c.usage.map((u) =>
-      deps.limits.count({ identity: u.identity, external: u.external, internal: u.internal }, now),
-    ),
-  );
-  const senders: Record<string, SenderState> = {};
-  c.usage.forEach((u, i) => {
-    senders[u.identity] = states[i]!;
-  });
-  const decision = await holdPaused(decide(c, senders, deps.config, now), deps);
-  const counted = c.usage
-    .filter((_, i) => states[i]!.counted !== false)
-    .map((u) => ({ identity: u.identity, external: u.external, internal: u.internal }));
-  if (decision.pool === 'blocked') {
-    await refundAll(counted, deps, now);
-    return { decision, counted: [] };
-  }
-  return { decision, counted };
-}
-
-/** Takes `counted` back out of the limits (`LimitsStore.refund`), all at once. */
-async function refundAll(counted: readonly LimitUsage[], deps: PipelineDeps, countedAt: Date): Promise<void> {
-  await Promise.all(counted.map((u) => deps.limits.refund(u, countedAt)));
-}
-
-/**
- * The decision with its paused pools held back (issue 14), asking SES only about the pools it
- * uses (issue 16: a cold container's first message looks up one pool, not all three).
- */
-async function holdPaused(decision: Decision, deps: PipelineDeps): Promise<Decision> {
-  const paused = (await deps.poolStatus?.paused(decisionPools(decision))) ?? NO_PAUSED_POOLS;
-  return holdPausedPools(decision, paused);
 }
 
 function summarize(
@@ -270,8 +222,9 @@ async function processClaimed(
   const finalAttempt = isFinalAttempt(attempt, deps.maxAttempts ?? DEFAULT_MAX_ATTEMPTS);
 
   const stored = await reading;
-  // What this attempt counted under the senders' limits, until its decision is in the trace.
-  let counted: LimitUsage[] = [];
+  // What this attempt counted under the senders' limits and the NDR limit, until its decision
+  // is in the trace.
+  const counts = new AttemptCounts();
   let summaryWritten = claim.resumed !== null;
   try {
     return await decideAndSend();
@@ -280,8 +233,8 @@ async function processClaimed(
     // is decided and counted again by the retry, so what it counted goes back out first (best
     // effort: a refund that fails over-counts, the safe side). Once the decision is recorded,
     // a retry resumes it and counts nothing.
-    if (!summaryWritten && counted.length > 0) {
-      await refundAll(counted, deps, started).catch((refundError: unknown) =>
+    if (!summaryWritten) {
+      await counts.refund(deps.limits).catch((refundError: unknown) =>
         deps.observer?.warn?.('limits not refunded after a failed attempt', {
           messageId: received.mail.messageId,
           error: (refundError as Error)?.message,
@@ -323,9 +276,8 @@ async function processClaimed(
       if (stored.truncated) c.sizeBytes = Math.max(stored.sizeBytes, deps.config.maxMessageBytes + 1);
       classification = c;
       // Issue 14: paused pools are held back inside (the decision itself stays in decide.ts).
-      const { decision, counted: taken } = await countAndDecide(c, deps, started);
-      counted = taken;
-      await limitNdrs(decision, deps, started);
+      const decision = await countAndDecide(c, deps, started, counts);
+      await limitNdrs(decision, deps, started, counts);
       for (const r of decision.restrictions) {
         await deps.limits.restrict(r, started);
         deps.observer?.restricted?.(r);
@@ -383,7 +335,7 @@ async function processClaimed(
         const at = deps.clock().toISOString();
         record = { ...base, status: 'failed', at, error: error.message, refusal: error.refusal };
         deps.observer?.sendFailed?.(record, error);
-        const ndr = await planRefusalNdr({ send, index, refusal: error.refusal }, summary, deps, now);
+        const ndr = await planRefusalNdr({ send, index, refusal: error.refusal }, summary, deps, now, counts);
         if (ndr) {
           summary = {
             ...summary,

@@ -457,6 +457,25 @@ describe('DynamoLimitsStore (dynalite)', () => {
     assert.deepEqual(s.counters, counters(0, 0, 0, 0));
   });
 
+  it('refundNdr takes one back in the hour it was counted, never below zero, never creating an item', async () => {
+    const store = newStore();
+    const t = at('2025-03-12T09:10:00Z');
+    await store.countNdr('refund@remote.test', t);
+    await store.countNdr('refund@remote.test', t);
+    // The refund goes to the hour it was counted in (countedAt), whatever the time now.
+    await store.refundNdr('refund@remote.test', t);
+    assert.equal(await store.countNdr('refund@remote.test', at('2025-03-12T09:40:00Z')), 2);
+    await Promise.all(Array.from({ length: 5 }, () => store.refundNdr('refund@remote.test', t)));
+    assert.equal(await store.countNdr('refund@remote.test', t), 1, 'never below zero');
+    await store.refundNdr('never@remote.test', t);
+    const item = (
+      await DynamoDBDocumentClient.from(ddb).send(
+        new GetCommand({ TableName: TABLE, Key: { pk: 'N#never@remote.test#2025-03-12T09' } }),
+      )
+    ).Item;
+    assert.equal(item, undefined);
+  });
+
   it('countNdr counts NDRs per address and clock hour, atomically, with a TTL', async () => {
     const store = newStore();
     const other = newStore(undefined, newClient());
