@@ -91,7 +91,7 @@ export function functionCode(entry: string, props: BundlingOptionsProps = {}): l
             { cwd: PROJECT_ROOT, encoding: 'utf8', stdio: ['ignore', 'inherit', 'pipe'] },
           );
           if (run.status !== 0) {
-            const why = run.error?.message ?? run.stderr.trim().split('\n').at(-1) ?? `exit ${run.status}`;
+            const why = run.error?.message ?? (run.stderr.trim().split('\n').at(-1) || `exit ${run.status}`);
             throw new Error(`bundling ${entry} failed: ${why}`);
           }
           return true;

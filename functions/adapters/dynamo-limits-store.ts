@@ -117,6 +117,11 @@ class BoundedMap<V> extends Map<string, V> {
   }
 }
 
+/** The item counting NDRs to `recipient` in the clock hour of `at`. */
+const ndrKey = (recipient: string, at: Date) => ({
+  [LIMITS_PARTITION_KEY]: `${NDR_COUNTER_PREFIX}${recipient.toLowerCase()}#${windowAt(at.getTime()).hk}`,
+});
+
 export class DynamoLimitsStore implements LimitsStore {
   private readonly dynamo: DynamoClients;
   private readonly tableName: string;
@@ -229,14 +234,13 @@ export class DynamoLimitsStore implements LimitsStore {
   }
 
   async countNdr(recipient: string, now: Date): Promise<number> {
-    const w = windowAt(now.getTime());
     const x = new Expr();
     const ttl = Math.floor(now.getTime() / 1000) + 2 * 3600;
     const out = await sendMapped('UpdateItem', () =>
       this.doc.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { [LIMITS_PARTITION_KEY]: `${NDR_COUNTER_PREFIX}${recipient.toLowerCase()}#${w.hk}` },
+          Key: ndrKey(recipient, now),
           UpdateExpression: `ADD ${x.n('n')} ${x.v(1)} SET ${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}`,
           ReturnValues: 'UPDATED_NEW',
           ...x.params(),
@@ -247,14 +251,13 @@ export class DynamoLimitsStore implements LimitsStore {
   }
 
   async refundNdr(recipient: string, countedAt: Date): Promise<void> {
-    const w = windowAt(countedAt.getTime());
     const x = new Expr();
     try {
       await sendMapped('UpdateItem', () =>
         this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
-            Key: { [LIMITS_PARTITION_KEY]: `${NDR_COUNTER_PREFIX}${recipient.toLowerCase()}#${w.hk}` },
+            Key: ndrKey(recipient, countedAt),
             // Only an existing count above zero: a refund never creates an item nor goes negative.
             UpdateExpression: `ADD ${x.n('n')} ${x.v(-1)}`,
             ConditionExpression: `${x.n('n')} > ${x.v(0)}`,

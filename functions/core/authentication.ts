@@ -46,7 +46,7 @@ export interface AuthenticationInput {
   viaGateway: boolean;
   /**
    * Whether `from` is one From field written so every parser reads it alike (classify's
-   * `usableFrom`); otherwise F is unknown even with one address. Default: one address.
+   * `singleFrom`); otherwise F is unknown even with one address. Default: one address.
    */
   singleFrom?: boolean;
 }

@@ -184,9 +184,11 @@ const canonicalDomain = (domain: string): string => domain.toLowerCase().replace
  */
 export function organizationalDomain(domain: string): string {
   const d = canonicalDomain(domain);
-  if (!isDomainName(d)) return d;
-  return getDomain(d, { allowPrivateDomains: true }) ?? d;
+  return isDomainName(d) ? registrableDomain(d) : d;
 }
+
+/** The Public Suffix List's registrable domain of a canonical domain name, else the name. */
+const registrableDomain = (name: string): string => getDomain(name, { allowPrivateDomains: true }) ?? name;
 
 /**
  * Relaxed identifier alignment, RFC 7489 3.1.1: both are domain names ({@link isDomainName})
@@ -196,7 +198,7 @@ export function organizationalDomain(domain: string): string {
 export function relaxedAligned(a: string, b: string): boolean {
   const [x, y] = [canonicalDomain(a), canonicalDomain(b)];
   if (!isDomainName(x) || !isDomainName(y)) return false;
-  return organizationalDomain(x) === organizationalDomain(y);
+  return registrableDomain(x) === registrableDomain(y);
 }
 
 /**

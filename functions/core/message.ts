@@ -111,7 +111,6 @@ function decodeWords(text: string): string {
   }
 }
 
-/** Parses an address-list header (From, Reply-To, To) into mailboxes, flattening groups. */
 /**
  * Whether an address field's quotes, comments and angle brackets are closed (RFC 5322 3.2.4,
  * 3.2.2, 3.4): outside quotes and comments every `<` has its `>`, comments nest, and a
@@ -147,6 +146,7 @@ export function wellDelimited(value: string): boolean {
   return !quoted && comment === 0 && angle === 0;
 }
 
+/** Parses an address-list header (From, Reply-To, To) into mailboxes, flattening groups. */
 export function parseMailboxes(value: string | undefined): Mailbox[] {
   if (!value) return [];
   let parsed: ReturnType<typeof addressparser>;

@@ -13,7 +13,7 @@ import { simpleParser } from 'mailparser';
 import { processReceipt } from '../../functions/router/process.js';
 import { runCliInProcess } from '../helpers/cli.js';
 import { CONFIG_JSON, dkimKey, message, NOW, sesEvent, sign, zones } from '../helpers/mail.js';
-import { ARC, type Harness, startHarness } from '../helpers/pipeline.js';
+import { ARC, type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 const senderKey = dkimKey('sender.test');
 const ROUTES = {
@@ -28,9 +28,7 @@ describe('outbound-pools dry-run --write-copies', () => {
   const f = (name: string) => join(dir, name);
 
   before(async () => {
-    h = await startHarness({ routes: ROUTES }, (arcRecord) =>
-      zones([senderKey], { 'arc1._domainkey.fwd.example.com': { TXT: [arcRecord] } }),
-    );
+    h = await startHarness({ routes: ROUTES }, withArcKey([senderKey]));
     dir = mkdtempSync(join(tmpdir(), 'op-copies-'));
     const arc = h.config.arc!;
     writeFileSync(

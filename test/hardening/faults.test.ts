@@ -36,7 +36,7 @@ import {
 } from '../../functions/router/retries.js';
 import type { RecordedSend } from '../../sandbox/emulators/index.js';
 import { dkimKey, message, NOW, sesEvent, sign, zones } from '../helpers/mail.js';
-import { type Harness, startHarness } from '../helpers/pipeline.js';
+import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 const senderKey = dkimKey('sender.test');
 /** The attacker signs with its own domain's key; its name server SERVFAILs the key lookup. */
@@ -67,7 +67,7 @@ before(async () => {
         },
       },
     },
-    (arcRecord) => zones([senderKey], { 'arc1._domainkey.fwd.example.com': { TXT: [arcRecord] } }),
+    withArcKey([senderKey]),
   );
   base = await h.deps({ leaseMs: LEASE_MS, maxAttempts: DEFAULT_MAX_ATTEMPTS });
 });

@@ -18,11 +18,21 @@ import { createDeps } from '../../functions/router/handler.js';
 import type { PipelineDeps } from '../../functions/router/process.js';
 import { settingsEnvironment } from '../../functions/router/settings.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
-import { CONFIG_JSON, NOW } from './mail.js';
+import { CONFIG_JSON, type DkimKey, NOW, zones } from './mail.js';
 
 export const BUCKET = 'inbound-mail';
 export const PREFIX = 'raw/';
 export const ARC = { domain: 'fwd.example.com', selector: 'arc1' };
+
+/**
+ * The zones of a harness (`startHarness`' second argument): the test's DKIM `keys` and `extra`
+ * names (`zones` of `mail.ts`), plus the harness's own ARC key published where its
+ * configuration names it (`arc1._domainkey.fwd.example.com`), so the seals it makes verify.
+ */
+export const withArcKey =
+  (keys: DkimKey[] = [], extra: Zones = {}) =>
+  (arcRecord: string): Zones =>
+    zones(keys, { ...extra, [`${ARC.selector}._domainkey.${ARC.domain}`]: { TXT: [arcRecord] } });
 
 export interface Harness {
   emu: Emulators;

@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import type { Context } from 'aws-lambda';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { dkimKey, message, NOW, sesEvent, sign, zones } from '../helpers/mail.js';
-import { type Harness, startHarness } from '../helpers/pipeline.js';
+import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 import { resourceNamed, synthStack } from './helpers.js';
 
 type Handler = (event: unknown, context: Context) => Promise<{ pool: string; sends: unknown[] }>;
@@ -70,9 +70,7 @@ before(async () => {
   router = (await bundleOf('Router')) as RouterBundle;
   feedback = (await bundleOf('Feedback')) as FeedbackBundle;
   traceApi = (await bundleOf('TraceApi')) as TraceApiBundle;
-  h = await startHarness({}, (arcRecord) =>
-    zones([senderKey], { 'arc1._domainkey.fwd.example.com': { TXT: [arcRecord] } }),
-  );
+  h = await startHarness({}, withArcKey([senderKey]));
 });
 after(async () => {
   await h?.stop();

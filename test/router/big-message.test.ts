@@ -16,7 +16,7 @@ import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { parseReceiptEvent } from '../../functions/core/ses-event.js';
 import { processReceipt } from '../../functions/router/process.js';
 import { dkimKey, message, NOW, sesEvent, sign, zones } from '../helpers/mail.js';
-import { type Harness, startHarness } from '../helpers/pipeline.js';
+import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 const senderKey = dkimKey('sender.test');
 let h: Harness;
@@ -29,9 +29,7 @@ function bigBody(bytes: number): string {
 }
 
 before(async () => {
-  h = await startHarness({ maxMessageBytes: 5_000_000 }, (arcRecord) =>
-    zones([senderKey], { 'arc1._domainkey.fwd.example.com': { TXT: [arcRecord] } }),
-  );
+  h = await startHarness({ maxMessageBytes: 5_000_000 }, withArcKey([senderKey]));
 });
 after(() => h.stop());
 beforeEach(async () => {

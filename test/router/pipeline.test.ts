@@ -24,7 +24,7 @@ import { processFeedback } from '../../functions/feedback/handler.js';
 import { processReceipt } from '../../functions/router/process.js';
 import type { RecordedSend } from '../../sandbox/emulators/index.js';
 import { dkimKey, message, NOW, sesEvent, sign, zones } from '../helpers/mail.js';
-import { type Harness, startHarness } from '../helpers/pipeline.js';
+import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 const senderKey = dkimKey('sender.test');
 let h: Harness;
@@ -47,7 +47,7 @@ before(async () => {
         senders: { 'big@example.com': { externalPerHour: 10_000, perDay: 10_000 } },
       },
     },
-    (arcRecord) => zones([senderKey], { 'arc1._domainkey.fwd.example.com': { TXT: [arcRecord] } }),
+    withArcKey([senderKey]),
   );
 });
 after(async () => {

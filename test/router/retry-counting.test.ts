@@ -10,8 +10,8 @@ import { after, before, it } from 'node:test';
 import { TransientDependencyError } from '../../functions/core/errors.js';
 import type { Mailer } from '../../functions/core/ports.js';
 import { processReceipt } from '../../functions/router/process.js';
-import { message, NOW, sesEvent, zones } from '../helpers/mail.js';
-import { type Harness, startHarness } from '../helpers/pipeline.js';
+import { message, NOW, sesEvent } from '../helpers/mail.js';
+import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 let h: Harness;
 before(async () => {
@@ -19,7 +19,7 @@ before(async () => {
     {
       limits: { default: { externalPerHour: 1, internalPerHour: 10, perDay: 20, recipientsPerMessage: 60 } },
     },
-    (arc) => zones([], { 'arc1._domainkey.fwd.example.com': { TXT: [arc] } }),
+    withArcKey(),
   );
 });
 after(async () => h?.stop());

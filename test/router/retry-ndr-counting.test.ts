@@ -9,14 +9,12 @@ import { after, before, it } from 'node:test';
 import { TransientDependencyError } from '../../functions/core/errors.js';
 import type { Mailer } from '../../functions/core/ports.js';
 import { processReceipt } from '../../functions/router/process.js';
-import { message, NOW, sesEvent, zones } from '../helpers/mail.js';
-import { type Harness, startHarness } from '../helpers/pipeline.js';
+import { message, NOW, sesEvent } from '../helpers/mail.js';
+import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 let h: Harness;
 before(async () => {
-  h = await startHarness({ ndr: { perRecipientPerHour: 1 } }, (arc) =>
-    zones([], { 'arc1._domainkey.fwd.example.com': { TXT: [arc] } }),
-  );
+  h = await startHarness({ ndr: { perRecipientPerHour: 1 } }, withArcKey());
 });
 after(async () => h?.stop());
 

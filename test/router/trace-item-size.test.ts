@@ -10,8 +10,8 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { MAX_REPLY_TO_MAILBOXES } from '../../functions/core/send-plan.js';
 import { processReceipt } from '../../functions/router/process.js';
-import { message, NOW, sesEvent, zones } from '../helpers/mail.js';
-import { type Harness, startHarness } from '../helpers/pipeline.js';
+import { message, NOW, sesEvent } from '../helpers/mail.js';
+import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 let h: Harness;
 before(async () => {
@@ -27,7 +27,7 @@ before(async () => {
         },
       },
     },
-    (arc) => zones([], { 'arc1._domainkey.fwd.example.com': { TXT: [arc] } }),
+    withArcKey(),
   );
 });
 after(async () => h?.stop());

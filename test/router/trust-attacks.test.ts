@@ -7,8 +7,8 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseHeaders } from '../../functions/core/message.js';
 import { processReceipt } from '../../functions/router/process.js';
-import { dkimKey, message, NOW, sesEvent, sign, zones } from '../helpers/mail.js';
-import { type Harness, startHarness } from '../helpers/pipeline.js';
+import { dkimKey, message, NOW, sesEvent, sign } from '../helpers/mail.js';
+import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 const attackerKey = dkimKey('attacker.test');
 const senderKey = dkimKey('sender.test');
@@ -30,12 +30,10 @@ before(async () => {
       },
       ndr: { perRecipientPerHour: 2 },
     },
-    (arcRecord) =>
-      zones([attackerKey, senderKey], {
-        'arc1._domainkey.fwd.example.com': { TXT: [arcRecord] },
-        'attacker.test': { A: ['198.51.100.66'] },
-        'victim.test': { A: ['198.51.100.69'] },
-      }),
+    withArcKey([attackerKey, senderKey], {
+      'attacker.test': { A: ['198.51.100.66'] },
+      'victim.test': { A: ['198.51.100.69'] },
+    }),
   );
 });
 after(async () => {
