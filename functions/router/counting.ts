@@ -4,10 +4,10 @@
  *
  * - a message the counters then block is taken back out of them at once: blocked mail is never
  *   counted, so a restricted sender's mail does not keep counting;
- * - an attempt that fails before its decision reaches the trace (SES throttling the first copy
- *   past the backoff, a refused trace write) is decided and counted again by Lambda's retry,
- *   so `process.ts` takes back everything the attempt counted — identities and NDRs — before
- *   it fails ({@link AttemptCounts}). Found in a review (December 2026): a sender exactly at
+ * - an attempt that fails before its decision reaches the trace, and before SES accepted any of
+ *   its copies (SES throttling the first copy past the backoff), is decided and counted again
+ *   by Lambda's retry, so `process.ts` takes back everything the attempt counted — identities
+ *   and NDRs — before it fails ({@link AttemptCounts}). Found in a review (December 2026): a sender exactly at
  *   its limit was otherwise blocked and restricted for the day by its own retried message.
  */
 import { type Classification, type Decision, decide } from '../core/decide.js';

@@ -226,14 +226,18 @@ async function processClaimed(
   // is in the trace.
   const counts = new AttemptCounts();
   let summaryWritten = claim.resumed !== null;
+  // Whether SES accepted a copy in this attempt.
+  let sent = false;
   try {
     return await decideAndSend();
   } catch (error) {
     // SPEC 4 / docs/retries.md: an attempt that fails before its decision reached the trace
     // is decided and counted again by the retry, so what it counted goes back out first (best
     // effort: a refund that fails over-counts, the safe side). Once the decision is recorded,
-    // a retry resumes it and counts nothing.
-    if (!summaryWritten) {
+    // a retry resumes it and counts nothing. An attempt that got a copy out keeps its counts:
+    // mail that left is counted, even when its trace write then failed and the retry sends it
+    // again, so no sender gets mail out uncounted by making that write fail.
+    if (!summaryWritten && !sent) {
       await counts.refund(deps.limits).catch((refundError: unknown) =>
         deps.observer?.warn?.('limits not refunded after a failed attempt', {
           messageId: received.mail.messageId,
@@ -326,6 +330,7 @@ async function processClaimed(
           feedbackForwardingAddress: send.envelopeFrom,
           tags: tagsFor(summary, send, index),
         });
+        sent = true;
         record = { ...base, status: 'sent', sesMessageId, at: deps.clock().toISOString() };
         deps.observer?.sent?.(record);
       } catch (error) {

@@ -48,3 +48,27 @@ it('a retry after SES throttled the only copy counts the message once, sends it,
   assert.equal(state?.counters.externalHour, 1);
   assert.equal(state?.restriction ?? null, null);
 });
+
+it('an attempt that got a copy out keeps its count, even when the trace write after it failed', async () => {
+  // Prepare: team@example.com (two recipients, five external an hour by default here: none
+  // over); the trace refuses the write that would record the sent copy.
+  const messageId = 'sent-then-trace-failed';
+  await h.put(messageId, message());
+  const event = sesEvent({ messageId, recipients: ['team@example.com'], spf: 'PASS' });
+  const deps = await h.deps();
+  const failingTrace = {
+    ...deps.trace,
+    claim: deps.trace.claim.bind(deps.trace),
+    release: deps.trace.release.bind(deps.trace),
+    appendEvent: deps.trace.appendEvent.bind(deps.trace),
+    recordSend: () => Promise.reject(new TransientDependencyError('dynamodb', 'trace write refused')),
+  };
+  // Act
+  await assert.rejects(processReceipt(event, { ...deps, trace: failingTrace }), TransientDependencyError);
+  // Assess: the copy left, and what it cost stays counted.
+  assert.ok(
+    h.emu.ses.sent().some((s) => s.emailTags.find((t) => t.Name === 'inbound_id')?.Value === messageId),
+  );
+  const state = await deps.limits.peek('team@example.com', h.clock.now);
+  assert.equal((state?.counters.externalHour ?? 0) + (state?.counters.internalHour ?? 0), 2);
+});
