@@ -12,6 +12,7 @@ import { shareBodyHashes } from './dkim-body-hashes.js';
 import { createKeyCache } from './dkim-keys.js';
 import type { Resolver } from './dns/resolver.js';
 import { processChunk } from './header-end.js';
+import { canonicalDomain } from './message.js';
 
 /** mailauth's verdict values for one signature (RFC 8601 2.7.1). */
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'temperror' | 'permerror' | 'policy' | 'none';
@@ -168,14 +169,12 @@ const DOMAIN_NAME = new RegExp(`^(?=.{1,253}$)${LABEL}(?:\\.${LABEL})+$`);
  * else is refused before the Public Suffix List sees it, since tldts parses its input as a URL
  * and `example.com/.attacker.test` would be "example.com" there, while DNS looks its DKIM key
  * up inside attacker.test (a `d=` written so is aligned with example.com otherwise).
- * Internationalized names take part as A-labels (`xn--`), as DNS holds them.
+ * Internationalized names take part as A-labels (`xn--`), as DNS holds them: the callers
+ * pass names through `canonicalDomain` first, which writes U-labels so.
  */
 export function isDomainName(domain: string): boolean {
   return DOMAIN_NAME.test(domain);
 }
-
-/** `domain` in lower case without its trailing dot (the root label). */
-const canonicalDomain = (domain: string): string => domain.toLowerCase().replace(/\.$/, '');
 
 /**
  * Organizational domain per RFC 7489 3.2 (the Public Suffix List, private suffixes included

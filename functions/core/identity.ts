@@ -6,6 +6,7 @@
  * mail counts under the route that forwards it (see `authentication.ts` and `classify`).
  */
 import type { Config } from './config.js';
+import { canonicalDomain } from './message.js';
 
 /**
  * A quoted local part as the mailbox it names: `"bob"` is `bob` (RFC 5321 4.1.2: a
@@ -19,8 +20,8 @@ function unquoteLocalPart(local: string): string {
 
 /**
  * `User+Tag@Example.COM.` → `user@example.com` (separator `+`), then the `identities` map:
- * lower case, the root's trailing dot dropped (as `domainOf` drops it: the same domain, so the
- * same identity), a quoted local part unquoted, the sub-address tag cut. A route key
+ * lower case, the domain as `domainOf` takes it (`canonicalDomain`: A-labels, the root's
+ * trailing dot dropped: the same domain, so the same identity), a quoted local part unquoted, the sub-address tag cut. A route key
  * (`@example.org`, a catch-all) has no local part and is only lower-cased. RFC 5233 leaves the
  * separator to the receiving system: it is configuration.
  */
@@ -28,11 +29,11 @@ export function normalizeIdentity(
   address: string,
   config: Pick<Config, 'subaddressSeparator' | 'identities'>,
 ): string {
-  const lower = address.trim().toLowerCase();
-  const at = lower.lastIndexOf('@');
-  if (at <= 0) return lower;
-  let local = unquoteLocalPart(lower.slice(0, at));
-  const domain = lower.slice(at + 1).replace(/\.$/, '');
+  const trimmed = address.trim();
+  const at = trimmed.lastIndexOf('@');
+  if (at <= 0) return trimmed.toLowerCase();
+  let local = unquoteLocalPart(trimmed.slice(0, at).toLowerCase());
+  const domain = canonicalDomain(trimmed.slice(at + 1));
   const sep = config.subaddressSeparator;
   if (sep !== '') {
     const cut = local.indexOf(sep);

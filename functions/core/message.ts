@@ -3,6 +3,7 @@
  * block; the body is never parsed, decoded or altered here.
  */
 import libmime from 'libmime';
+import { toALabel } from 'mailauth/lib/tools.js';
 import addressparser from 'nodemailer/lib/addressparser';
 
 export interface HeaderField {
@@ -187,15 +188,25 @@ export function parseContentType(value: string | undefined): ContentType | undef
   };
 }
 
-/** Domain part of an address, lower-cased, or undefined when there is none. */
+/**
+ * A domain as every comparison here takes it (alignment, accepted domains, routes,
+ * identities): its U-labels as A-labels, the form DNS holds and mailauth looks DKIM keys up
+ * under (RFC 8616 section 3; mailauth's `toALabel`: NFC, lower case, Punycode, ASCII labels
+ * untouched), then in lower case, the root's trailing dot dropped. An internationalized mail
+ * (RFC 6532) may write `bücher.example` where a signature says `d=xn--bcher-kva.example`:
+ * the same name. Nothing is mapped beyond that (no UTS 46 folding of full-width letters or
+ * ideographic dots), so a name written differently from its A-label stays a different name.
+ */
+export function canonicalDomain(domain: string): string {
+  return toALabel(domain).toLowerCase().replace(/\.$/, '');
+}
+
+/** Domain part of an address ({@link canonicalDomain}), or undefined when there is none. */
 export function domainOf(address: string | undefined | null): string | undefined {
   if (!address) return undefined;
   const at = address.lastIndexOf('@');
   if (at < 0 || at === address.length - 1) return undefined;
-  return address
-    .slice(at + 1)
-    .toLowerCase()
-    .replace(/\.$/, '');
+  return canonicalDomain(address.slice(at + 1));
 }
 
 /** Strips the angle brackets of a path (`<a@b>` → `a@b`, `<>` → ``). */
