@@ -3,16 +3,16 @@
  * invokes it asynchronously with the router's invocation record. Environment: `TRACE_TABLE`,
  * `TRACE_RETENTION_DAYS`, `DEAD_LETTER_QUEUE_URL`.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SDK_RETRY } from '../adapters/aws-errors.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
+import { leanLogger } from '../adapters/log-formatter.js';
 import { SqsDeadLetterQueue } from '../adapters/sqs-dead-letter-queue.js';
 import { ConfigError } from '../core/errors.js';
 import { type RecorderDeps, recordDeadLetter } from './recorder.js';
 
-const logger = new Logger({ serviceName: 'outbound-pools-dead-letters' });
+const logger = leanLogger('outbound-pools-dead-letters');
 
 /** The recorder's dependencies from its environment (a missing variable is a one-line error). */
 export function recorderDeps(env: NodeJS.ProcessEnv = process.env): RecorderDeps {

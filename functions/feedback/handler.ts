@@ -10,14 +10,14 @@
  * same fenced write that made the copy count as sent. Filing it again cost a consistent read
  * and one write unit per copy for nothing (issue 16).
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { leanLogger } from '../adapters/log-formatter.js';
 import { traceStoreFromEnvironment } from '../adapters/trace-environment.js';
 import type { TraceStore } from '../core/ports.js';
 import { parseSesEventRecord, unwrapFeedbackEvent } from './parse.js';
 
-const logger = new Logger({ serviceName: 'outbound-pools-feedback' });
+const logger = leanLogger('outbound-pools-feedback');
 
 export interface FeedbackResult {
   appended: number;

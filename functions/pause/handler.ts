@@ -7,7 +7,6 @@
  * are rolling measurements, and a pool resumed by a machine as the rate dips would pause
  * again with the next bounce.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -15,6 +14,7 @@ import middy from '@middy/core';
 import * as v from 'valibot';
 import { SDK_RETRY } from '../adapters/aws-errors.js';
 import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
+import { leanLogger } from '../adapters/log-formatter.js';
 import { SesPoolControl } from '../adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
 import type { Config } from '../core/config.js';
@@ -24,7 +24,7 @@ import { POOLS } from '../core/vocabulary.js';
 import { Notifier, type NotifyOutcome } from '../router/notifier.js';
 import { readAlarmInvocation } from './alarm.js';
 
-const logger = new Logger({ serviceName: 'outbound-pools-pause' });
+const logger = leanLogger('outbound-pools-pause');
 
 export interface PauseDeps {
   pools: Config['pools'];

@@ -4,7 +4,6 @@
  * `processReceipt`. Errors are logged with the SES message id as correlation id and re-thrown,
  * so Lambda's asynchronous retries and the on-failure destination keep the event.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
@@ -16,6 +15,7 @@ import { SDK_RETRY } from '../adapters/aws-errors.js';
 import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
+import { leanLogger } from '../adapters/log-formatter.js';
 import { S3MailStore } from '../adapters/s3-mail-store.js';
 import { reuseSigners } from '../adapters/sdk-signers.js';
 import { SesMailer } from '../adapters/ses-mailer.js';
@@ -31,7 +31,7 @@ import { MessageReport, metricsDisabled, ROUTER_SERVICE_NAME } from './observer.
 import { type PipelineDeps, processReceipt } from './process.js';
 import { readSettings } from './settings.js';
 
-const logger = new Logger({ serviceName: ROUTER_SERVICE_NAME });
+const logger = leanLogger(ROUTER_SERVICE_NAME);
 // Read when the module loads, as Powertools reads its settings (the sandbox sets them first).
 const metrics = !metricsDisabled(process.env);
 

@@ -4,14 +4,14 @@
  * SigV4-signed requests. Each answered request is logged with the caller's ARN (an audit
  * trail of who looked up which messages). The API itself is `http.ts`.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy from '@middy/core';
+import { leanLogger } from '../adapters/log-formatter.js';
 import { traceStoreFromEnvironment } from '../adapters/trace-environment.js';
 import { handleTraceRequest, jsonResponse, type TraceApiResponse } from './http.js';
 import type { TraceReader } from './lookup.js';
 
-const logger = new Logger({ serviceName: 'outbound-pools-trace-api' });
+const logger = leanLogger('outbound-pools-trace-api');
 
 /** The parts of a function URL event (payload format 2.0) the API reads. */
 export interface FunctionUrlEvent {

@@ -60,7 +60,7 @@ describe('router metrics ↔ dashboard', () => {
   it('the router publishes under the namespace and service name the dashboard uses', () => {
     assert.equal(ROUTER_SERVICE_NAME, ROUTER_SERVICE);
     const source = readFileSync(join(PROJECT_ROOT, 'functions/router/handler.ts'), 'utf8');
-    assert.match(source, /new Logger\(\{ serviceName: ROUTER_SERVICE_NAME \}\)/);
+    assert.match(source, /leanLogger\(ROUTER_SERVICE_NAME\)/);
     assert.match(source, /new MessageReport\(logger,/);
   });
 
