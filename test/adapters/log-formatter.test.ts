@@ -50,7 +50,14 @@ async function lines(act: () => Promise<unknown>): Promise<Record<string, unknow
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
-const DROPPED = ['cold_start', 'function_arn', 'function_memory_size', 'function_name', 'sampling_rate', 'xray_trace_id'];
+const DROPPED = [
+  'cold_start',
+  'function_arn',
+  'function_memory_size',
+  'function_name',
+  'sampling_rate',
+  'xray_trace_id',
+];
 
 describe('the lean log head', () => {
   it('a line in an invocation: the head, the request id, then its fields; no context keys', async () => {
@@ -62,7 +69,14 @@ describe('the lean log head', () => {
       }).use(injectLambdaContext(logger, { resetKeys: true }));
       const [line, ...rest] = await lines(() => handler({}, context('req-1')));
       assert.equal(rest.length, 0);
-      assert.deepEqual(Object.keys(line!), ['level', 'message', 'timestamp', 'service', 'function_request_id', 'detail']);
+      assert.deepEqual(Object.keys(line!), [
+        'level',
+        'message',
+        'timestamp',
+        'service',
+        'function_request_id',
+        'detail',
+      ]);
       assert.equal(line!.level, 'WARN');
       assert.equal(line!.function_request_id, 'req-1');
       assert.equal(new Date(line!.timestamp as string).toISOString(), line!.timestamp);
