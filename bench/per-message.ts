@@ -260,7 +260,7 @@ export function offlineDeps(corpus: Corpus, raw: Buffer, sink: { sesRequestBytes
   });
   const limits: LimitsStore = {
     count: async () => ({ counters: { externalHour: 0, internalHour: 0, day: 0, rolling24h: 0 } }),
-    restrict: async () => {},
+    restrict: async () => true,
     refund: async () => {},
     countNdr: async () => 1,
     refundNdr: async () => {},

@@ -270,9 +270,14 @@ export class DynamoLimitsStore implements LimitsStore {
     }
   }
 
-  async restrict(restriction: Restriction, now: Date): Promise<void> {
-    const item = await writeRestriction(this.table, restriction, now);
+  async restrict(
+    restriction: Restriction,
+    now: Date,
+    seen?: { releasedAt: string | null },
+  ): Promise<boolean> {
+    const item = await writeRestriction(this.table, restriction, now, seen);
     if (item) this.remember(restriction.identity, item, restrictionOf(item, now), now);
+    return item !== null;
   }
 
   async release(identity: string, now: Date): Promise<boolean> {

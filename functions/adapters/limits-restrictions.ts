@@ -38,12 +38,18 @@ export interface LimitsTable {
 
 /**
  * Restricts an identity unless a restriction is already in force (its reason and end are the
- * first ones). The item as written, or null when one was already in force.
+ * first ones). With `seen`, only while the item's `releasedAt` is still the one the decision
+ * read (none, or that time): an operator's release between the decision's count and this
+ * write would otherwise be undone by a decision made on the counters before it (SPEC 4: a
+ * released `block` sender is not restricted again that day). A condition on the value read,
+ * not on clocks: the release is stamped by the operator's machine. The item as written, or
+ * null when either condition failed.
  */
 export async function writeRestriction(
   table: LimitsTable,
   restriction: Restriction,
   now: Date,
+  seen?: { releasedAt: string | null },
 ): Promise<Item | null> {
   const x = new Expr();
   const nowSeconds = Math.floor(now.getTime() / 1000);
@@ -65,7 +71,17 @@ export async function writeRestriction(
     remove = ` REMOVE ${x.n('pin')}`;
   }
   const rstate = x.n(LIMITS_RESTRICTION_INDEX_PK);
-  const condition = `attribute_not_exists(${rstate}) OR ${x.n(LIMITS_RESTRICTION_INDEX_SK)} <= ${x.v(now.toISOString())}`;
+  const notInForce = `attribute_not_exists(${rstate}) OR ${x.n(LIMITS_RESTRICTION_INDEX_SK)} <= ${x.v(now.toISOString())}`;
+  let condition = notInForce;
+  if (seen) {
+    // Named only here: DynamoDB refuses a name or value the expression does not use.
+    const released = x.n('releasedAt');
+    const asSeen =
+      seen.releasedAt === null
+        ? `attribute_not_exists(${released})`
+        : `${released} = ${x.v(seen.releasedAt)}`;
+    condition = `(${notInForce}) AND ${asSeen}`;
+  }
   try {
     const out = await sendMapped('UpdateItem', () =>
       table.doc.send(
@@ -81,7 +97,8 @@ export async function writeRestriction(
     );
     return out.Attributes ?? {};
   } catch (err) {
-    // A restriction is already in force: keep it (its reason and end are the first ones).
+    // A restriction is already in force: keep it (its reason and end are the first ones); or
+    // a release came after the decision's read: the operator's word stands.
     if (!isConditionFailed(err)) throw err;
     return null;
   }

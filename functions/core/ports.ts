@@ -44,8 +44,12 @@ export interface LimitsStore {
    * hour has passed.
    */
   refundNdr(recipient: string, countedAt: Date): Promise<void>;
-  /** Records a restriction unless one is already in force. */
-  restrict(restriction: Restriction, now: Date): Promise<void>;
+  /**
+   * Records a restriction unless one is already in force, or, when `seen` is given, unless the
+   * identity's last release is no longer the one the decision read (an operator released it
+   * in between: the decision was made on counters the release set aside). True when written.
+   */
+  restrict(restriction: Restriction, now: Date, seen?: { releasedAt: string | null }): Promise<boolean>;
   /** Lifts a restriction; false when the identity was not restricted. */
   release(identity: string, now: Date): Promise<boolean>;
   /** Identities whose restriction is in force at `now`. */

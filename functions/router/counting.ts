@@ -45,10 +45,10 @@ export async function countAndDecide(
   deps: PipelineDeps,
   now: Date,
   counts: AttemptCounts,
-): Promise<Decision> {
+): Promise<CountedDecision> {
   // Mail for a paused pool is blocked (issue 14), and blocked mail is not counted (SPEC 4).
   const first = await holdPaused(decide(c, {}, deps.config, now), deps);
-  if (first.pool === 'blocked' || c.usage.length === 0) return first;
+  if (first.pool === 'blocked' || c.usage.length === 0) return { decision: first, senders: {} };
   const usages = c.usage.map((u) => ({ identity: u.identity, external: u.external, internal: u.internal }));
   const states = await Promise.all(usages.map((u) => deps.limits.count(u, now)));
   const senders: Record<string, SenderState> = {};
@@ -62,7 +62,27 @@ export async function countAndDecide(
   });
   if (decision.pool === 'blocked') await taken.refund(deps.limits);
   else counts.limits.push(...taken.limits);
-  return decision;
+  return { decision, senders };
+}
+
+/** A decision and the identities' states it was made on (`LimitsStore.count`'s answers). */
+export interface CountedDecision {
+  decision: Decision;
+  senders: Readonly<Record<string, SenderState>>;
+}
+
+/**
+ * Writes the decision's restrictions, each only while the identity's last release is the one
+ * its counters were read with (`LimitsStore.restrict`), and returns those written: a release
+ * in between stands, and no notice tells of a restriction that was not written.
+ */
+export async function writeRestrictions(counted: CountedDecision, limits: LimitsStore, now: Date) {
+  const written = [];
+  for (const r of counted.decision.restrictions) {
+    const releasedAt = counted.senders[r.identity]?.releasedAt ?? null;
+    if (await limits.restrict(r, now, { releasedAt })) written.push(r);
+  }
+  return written;
 }
 
 /**

@@ -39,7 +39,7 @@ import type {
 } from '../core/ports.js';
 import { parseReceiptEvent, type ReceivedMail } from '../core/ses-event.js';
 import type { Reason } from '../core/vocabulary.js';
-import { AttemptCounts, countAndDecide } from './counting.js';
+import { AttemptCounts, countAndDecide, writeRestrictions } from './counting.js';
 import { limitNdrs, planRefusalNdr } from './ndr-limits.js';
 import { DEFAULT_MAX_ATTEMPTS, isFinalAttempt } from './retries.js';
 
@@ -280,12 +280,10 @@ async function processClaimed(
       if (stored.truncated) c.sizeBytes = Math.max(stored.sizeBytes, deps.config.maxMessageBytes + 1);
       classification = c;
       // Issue 14: paused pools are held back inside (the decision itself stays in decide.ts).
-      const decision = await countAndDecide(c, deps, started, counts);
+      const counted = await countAndDecide(c, deps, started, counts);
+      const decision = counted.decision;
       await limitNdrs(decision, deps, started, counts);
-      for (const r of decision.restrictions) {
-        await deps.limits.restrict(r, started);
-        deps.observer?.restricted?.(r);
-      }
+      for (const r of await writeRestrictions(counted, deps.limits, started)) deps.observer?.restricted?.(r);
       for (const a of decision.alerts) deps.observer?.alert?.(a.identity, a.reasons);
       summary = summarize(received, c, decision, deps.config, deps.clock().getTime() - started.getTime());
       deps.observer?.decided?.(summary, decision);

@@ -319,6 +319,54 @@ describe('DynamoLimitsStore (dynalite)', () => {
       assert.equal(item[gone], undefined, gone);
   });
 
+  it('a restriction decided on counters read before a release is not written after it (SPEC 4)', async () => {
+    // Two containers: one decides on the counters it read, an operator releases in between.
+    const decider = newStore(0);
+    const operator = newStore(0);
+    const id = 'raced@corp.example';
+    const block = (since: string): Restriction => ({ identity: id, reason: 'limit-day', since, until: null });
+    const read = await decider.count({ identity: id, external: 1, internal: 0 }, at('2025-03-10T10:00:00Z'));
+    assert.equal(read.releasedAt, null);
+    // Meanwhile: another decision restricted, and the operator released.
+    assert.equal(
+      await operator.restrict(block('2025-03-10T10:00:01.000Z'), at('2025-03-10T10:00:01Z')),
+      true,
+    );
+    assert.equal(await operator.release(id, at('2025-03-10T10:00:02Z')), true);
+    // The first decision's restriction, made on what it read (no release), is refused...
+    const late = block('2025-03-10T10:00:00.000Z');
+    assert.equal(
+      await decider.restrict(late, at('2025-03-10T10:00:03Z'), { releasedAt: read.releasedAt ?? null }),
+      false,
+    );
+    const now = await operator.peek(id, at('2025-03-10T10:00:04Z'));
+    assert.equal(now?.restriction, null, 'the release stands');
+    assert.equal(now?.releasedAt, '2025-03-10T10:00:02.000Z');
+    const listed = await decider.listRestricted(at('2025-03-10T10:00:04Z'));
+    assert.deepEqual(
+      listed.filter((r) => r.identity === id),
+      [],
+    );
+    // ...while one made on the release it saw is written, and one given no basis as before.
+    const later = block('2025-03-10T10:00:05.000Z');
+    assert.equal(
+      await decider.restrict(later, at('2025-03-10T10:00:05Z'), { releasedAt: '2025-03-10T09:00:00.000Z' }),
+      false,
+      'another release than the one stored',
+    );
+    assert.equal(
+      await decider.restrict(later, at('2025-03-10T10:00:05Z'), { releasedAt: '2025-03-10T10:00:02.000Z' }),
+      true,
+    );
+    assert.deepEqual((await operator.peek(id, at('2025-03-10T10:00:06Z')))?.restriction, later);
+    assert.equal(await operator.release(id, at('2025-03-10T10:00:07Z')), true);
+    assert.equal(
+      await decider.restrict(later, at('2025-03-10T10:00:08Z')),
+      true,
+      'no basis: the old condition only',
+    );
+  });
+
   it('a block is surfaced as until: null, pins the TTL, and release unpins it', async () => {
     const store = newStore(0);
     const id = 'blocked@corp.example';
