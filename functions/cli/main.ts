@@ -14,6 +14,7 @@ import { REDRIVE_USAGE } from './redrive-usage.js';
 import { RESTRICTIONS_USAGE, restrictionsCommand } from './restrictions.js';
 import { SIMULATE_USAGE, simulateCommand } from './simulate.js';
 import { SRS_USAGE, srsCommand } from './srs.js';
+import { terminalSafe } from './terminal-safe.js';
 import { TRACE_USAGE, traceCommand } from './trace.js';
 
 const USAGE = `outbound-pools — outbound delivery pools for Amazon SES
@@ -105,7 +106,9 @@ export function main(
   err: NodeJS.WriteStream = process.stderr,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<number> {
-  return runWithCliContext({ env, notes: err }, () => run(argv, out, err));
+  // Every line goes through the control-character guard (`terminal-safe.ts`).
+  const [safeOut, safeErr] = [terminalSafe(out), terminalSafe(err)];
+  return runWithCliContext({ env, notes: safeErr }, () => run(argv, safeOut, safeErr));
 }
 
 async function run(argv: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStream): Promise<number> {
