@@ -19,7 +19,7 @@
 import { authenticationFacts } from './authentication.js';
 import type { Config } from './config.js';
 import type { Classification, Decision, DecisionInput } from './decide.js';
-import { unbracket } from './message.js';
+import { domainOf, unbracket } from './message.js';
 import { expandRecipients } from './routes.js';
 import { ndrSend } from './send-plan.js';
 import { REASONS, type Reason } from './vocabulary.js';
@@ -162,7 +162,13 @@ export function unparsedClassification(input: DecisionInput, measure: HeaderMeas
     replyTo: [],
     sourceDomain: null,
     sourceDomainVerdict: null,
-    ndr: { nullSender: envelopeSender === null, deliveryReport: false, toSrsAddress: false },
+    // Mail to the SRS domain is an NDR whatever its header says (the envelope tells), and no
+    // NDR answers an NDR (SPEC 2a).
+    ndr: {
+      nullSender: envelopeSender === null,
+      deliveryReport: false,
+      toSrsAddress: receipt.recipients.some((r) => domainOf(r.trim()) === input.config.srs.domain),
+    },
     srsBounces: [],
     expansion: expandRecipients(input.config, receipt.recipients),
     authentication,
@@ -185,7 +191,8 @@ export function unparsedClassification(input: DecisionInput, measure: HeaderMeas
  * Rule 1 for a message whose header block is over its bound: blocked, `hard-limit-headers`
  * (with `hard-limit-size` and `virus` when they hold too), nothing counted, and an NDR only
  * to an envelope-authenticated sender: SES's SPF PASS for a non-null envelope sender, never
- * behind a trusted gateway, never for a bounce (RFC 3464 1).
+ * behind a trusted gateway, never for a bounce (RFC 3464 1), never for mail to the SRS domain
+ * (an NDR itself, SPEC 2a: what is sent there is answered by nobody).
  */
 export function headerLimitDecision(c: Classification, config: Config): Decision {
   const matched = new Set<Reason>(['hard-limit-headers']);
@@ -195,7 +202,11 @@ export function headerLimitDecision(c: Classification, config: Config): Decision
   // never for a bounce, never for a spoof of our own domains.
   const facts = c.authentication;
   const ndrToSender =
-    facts.envelopeAuthenticated && !facts.bounce && !facts.spoof && config.ndr.perRecipientPerHour > 0;
+    facts.envelopeAuthenticated &&
+    !facts.bounce &&
+    !facts.spoof &&
+    !c.ndr.toSrsAddress &&
+    config.ndr.perRecipientPerHour > 0;
   const sends: Decision['sends'] = ndrToSender ? [ndrSend(c.envelopeSender!, config)] : [];
   return {
     pool: 'blocked',

@@ -121,7 +121,7 @@ export function planSends(c: Classification, p: PoolDecision, config: Config, no
     if (facts.genuineAcceptedSender && facts.envelopeDomain !== null && accepted.has(facts.envelopeDomain)) {
       envelopeFrom = c.envelopeSender;
     } else {
-      envelopeFrom = new Srs(config.srs).forward(c.envelopeSender, now);
+      envelopeFrom = new Srs(config.srs).forwardProved(c.envelopeSender, now);
       srsUsed = true;
     }
   }

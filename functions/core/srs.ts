@@ -188,9 +188,37 @@ export class Srs {
       const opaque = local.slice(4);
       return `SRS1${sep}${this.#sign(host, opaque)}=${host}=${opaque}@${this.#domain}`;
     }
+    return this.#srs0(local, host, now);
+  }
+
+  /**
+   * The return path of a sender whose address was *proved* (SPEC 2a): postsrsd's
+   * {@link forward} where what it gives is an address of the SRS domain whose bounce reverses
+   * to the sender's own domain, else SRS0 of the whole address. `forward` keeps two things the
+   * sender wrote and nobody proved: an `SRS1…` local part's first-hop host (a bounce to the
+   * re-signed address, which has no timestamp, would go to `SRS0…@that host` at any time
+   * later), and an address that already is a valid SRS address of ours on another domain
+   * (kept as it is: a return path outside our domains, which SES refuses on every attempt as
+   * an unverified identity). Found in a review (December 2026). An `SRS0…` sender still
+   * becomes SRS1 pointing at its own domain, as postsrsd writes it.
+   */
+  forwardProved(address: string, now: Date): string {
+    const forwarded = this.forward(address, now);
+    const host = asciiLower(address.slice(address.lastIndexOf('@') + 1)).replace(/\.$/, '');
+    const hostOf = (a: string) => asciiLower(a.slice(a.lastIndexOf('@') + 1)).replace(/\.$/, '');
+    if (hostOf(forwarded) === asciiLower(this.#domain)) {
+      const back = this.reverse(forwarded, now);
+      if (back.ok && hostOf(back.address) === host) return forwarded;
+    }
+    const at = address.lastIndexOf('@');
+    return this.#srs0(address.slice(0, at), address.slice(at + 1), now);
+  }
+
+  /** SRS0 of `local@host`, stamped with the day of `now` (checked by the caller). */
+  #srs0(local: string, host: string, now: Date): string {
     const slot = daySlot(now);
     const stamp = `${TIME_CHARS[slot >> 5]}${TIME_CHARS[slot & 31]}`;
-    return `SRS0${sep}${this.#sign(stamp, host, local)}=${stamp}=${host}=${local}@${this.#domain}`;
+    return `SRS0${this.#separator}${this.#sign(stamp, host, local)}=${stamp}=${host}=${local}@${this.#domain}`;
   }
 
   /**

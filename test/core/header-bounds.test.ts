@@ -146,6 +146,25 @@ describe('a message over the header bound is decided on its envelope', () => {
     assert.deepEqual(d.sends, []);
   });
 
+  it('mail to the SRS domain (an NDR itself, SPEC 2a) gets no NDR, as under the bound', async () => {
+    // Found in a review (December 2026): only the parsed path knew the SRS recipient.
+    for (const recipients of [
+      ['mailer-daemon@fwd.example.com'],
+      ['alias@example.com', 'X@FWD.example.com'],
+    ]) {
+      const d = await decideOver('alice@sender.test', { spf: 'PASS', recipients });
+      assert.equal(d.pool, 'blocked');
+      assert.ok(d.reasons.includes('hard-limit-headers'));
+      assert.deepEqual(d.sends, [], recipients.join());
+    }
+    // The control: the same sender, to an ordinary route, is answered.
+    const answered = await decideOver('alice@sender.test', { spf: 'PASS' });
+    assert.deepEqual(
+      answered.sends.map((s) => [s.kind, s.to]),
+      [['ndr', ['alice@sender.test']]],
+    );
+  });
+
   it('a virus verdict is recorded too, and nothing is counted against anyone', async () => {
     const d = await decideOver('alice@sender.test', { spf: 'PASS', virus: 'FAIL' });
     assert.deepEqual(d.reasons, ['virus', 'hard-limit-headers']);
