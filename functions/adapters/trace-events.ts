@@ -24,6 +24,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { DeliveryEvent } from '../core/ports.js';
+import { cutText } from '../core/text.js';
 import {
   TRACE_EVENT_PREFIX,
   TRACE_MESSAGE_PREFIX,
@@ -52,7 +53,7 @@ export const MAX_EVENTS_PER_MESSAGE = 1_000;
 /** The most recent events shown for each message of a search (a search returns up to 1,000). */
 export const MAX_EVENTS_PER_SEARCH_RESULT = 100;
 
-const clip = (s: string, max: number) => (s.length > max ? s.slice(0, max) : s);
+const clip = (s: string, max: number) => cutText(s, max);
 
 /**
  * The event as stored: strings clipped, at most {@link MAX_EVENT_RECIPIENTS} recipients, no

@@ -13,6 +13,7 @@ import { createKeyCache } from './dkim-keys.js';
 import type { Resolver } from './dns/resolver.js';
 import { processChunk } from './header-end.js';
 import { canonicalDomain } from './message.js';
+import { cutText } from './text.js';
 
 /** mailauth's verdict values for one signature (RFC 8601 2.7.1). */
 export type DkimResult = 'pass' | 'fail' | 'neutral' | 'temperror' | 'permerror' | 'policy' | 'none';
@@ -242,7 +243,7 @@ export async function evaluateDkim(
       aligned: fromDomain !== undefined && relaxedAligned(r.signingDomain, fromDomain),
     };
     if (result !== 'pass' && r.status?.comment)
-      sig.comment = String(r.status.comment).slice(0, MAX_DKIM_COMMENT);
+      sig.comment = cutText(String(r.status.comment), MAX_DKIM_COMMENT);
     signatures.push(sig);
   }
   const alignedPass = signatures.some((s) => s.aligned && s.result === 'pass');

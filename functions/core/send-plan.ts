@@ -11,6 +11,7 @@ import type { PoolDecision } from './pool-decision.js';
 import { chunk } from './routes.js';
 import type { CopyRefusal } from './ses-refusals.js';
 import { Srs } from './srs.js';
+import { cutText } from './text.js';
 import type { Pool } from './vocabulary.js';
 
 /** SES accepts at most 50 recipients per SendEmail call (SES quotas). */
@@ -57,9 +58,15 @@ export interface SendPlan {
  */
 export const MAX_REPLY_TO_MAILBOXES = 10;
 export const MAX_DISPLAY_NAME_CHARS = 100;
+/**
+ * The longest address a copy carries in `Reply-To`: RFC 5321 4.5.3.1.3 bounds a path to 256
+ * octets with its angle brackets, so no longer address can receive a reply anyway. A longer
+ * one — a quoted local part folded over many lines reads as one 90 KB address — is left out
+ * (review of December 2026: its copies took the trace item past 400 KB as above).
+ */
+export const MAX_ADDRESS_OCTETS = 254;
 
-const boundedName = (name: string): string =>
-  name.length > MAX_DISPLAY_NAME_CHARS ? `${name.slice(0, MAX_DISPLAY_NAME_CHARS - 1)}\u2026` : name;
+const boundedName = (name: string): string => cutText(name, MAX_DISPLAY_NAME_CHARS, '\u2026');
 
 /** The author shown to the reader of a rewritten copy: "Alice via example.com". */
 function rewrittenFrom(original: Mailbox | undefined, address: string): string {
@@ -99,9 +106,10 @@ export function planSends(c: Classification, p: PoolDecision, config: Config, no
   // only from verified identities); a spoof is never re-sent under the name it claims.
   const keepFrom = facts.genuineAcceptedSender && facts.fromDomain !== null && accepted.has(facts.fromDomain);
   const originalFrom = c.from.map((m) => formatMailbox(boundedName(m.name), m.address)).join(', ');
-  // Only mailboxes with an address can be replied to; a Reply-To that parses to none falls
-  // back to the author.
-  const withAddress = (list: Mailbox[]) => list.filter((m) => m.address.includes('@'));
+  // Only mailboxes with an address (of at most MAX_ADDRESS_OCTETS) can be replied to; a
+  // Reply-To that parses to none falls back to the author.
+  const withAddress = (list: Mailbox[]) =>
+    list.filter((m) => m.address.includes('@') && Buffer.byteLength(m.address) <= MAX_ADDRESS_OCTETS);
   const author = withAddress(c.replyTo).length > 0 ? withAddress(c.replyTo) : withAddress(c.from);
   const replyTo =
     author.length > 0

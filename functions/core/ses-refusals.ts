@@ -34,6 +34,7 @@
  * operator, never recorded as one failed copy. Only a copy refusal is recorded (and answered
  * with an NDR when SPEC 3 rule 1 allows).
  */
+import { cutText } from './text.js';
 
 export const DEPLOYMENT_FAULT_SCOPES = ['account', 'identity', 'configuration-set'] as const;
 /** Where a deployment fault lies: what an operator must fix before redriving. */
@@ -173,5 +174,5 @@ export const DEPLOYMENT_FAULT_ACTIONS: Readonly<Record<DeploymentFaultScope, str
 /** One line (CR, LF and runs of whitespace made single spaces), at most `max` characters. */
 export function oneLine(text: string, max = 500): string {
   const line = text.replace(/\s+/g, ' ').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+  return cutText(line, max, '…');
 }

@@ -19,6 +19,7 @@
  */
 import * as v from 'valibot';
 import { SesReceiptEventSchema } from '../core/ses-event.js';
+import { cutText } from '../core/text.js';
 
 /** A dead letter: the SES event to send back to the router, and what it is about. */
 export interface DeadLetter {
@@ -95,7 +96,7 @@ export function parseDeadLetter(
   if (!event.success) return { ok: false, problem: 'requestPayload is not an SES receipt event' };
   const { mail } = event.output.Records[0]!.ses;
   const condition = record.requestContext.condition ?? 'unknown';
-  const error = (errorOf(record.responsePayload) ?? condition).slice(0, MAX_ERROR_CHARS);
+  const error = cutText(errorOf(record.responsePayload) ?? condition, MAX_ERROR_CHARS);
   return {
     ok: true,
     deadLetter: {

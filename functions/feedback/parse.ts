@@ -7,6 +7,7 @@
  * `inbound_id` says which trace record (received message) it belongs to.
  */
 import type { DeliveryEvent } from '../core/ports.js';
+import { cutText } from '../core/text.js';
 
 export interface FeedbackItem {
   /** The received message's id (the trace record), from the `inbound_id` tag. */
@@ -24,7 +25,7 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : und
 function clip(text: string | undefined, max = 300): string | undefined {
   if (!text) return undefined;
   const clean = text.replace(/[\u0000-\u001f\u007f]+/g, ' ').trim();
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+  return clean.length > max ? `${cutText(clean, max)}…` : clean;
 }
 
 function detailFor(type: string, e: Json): { recipients: string[]; detail?: string; at?: string } {

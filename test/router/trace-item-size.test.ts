@@ -58,3 +58,35 @@ it('a 1,700-address Reply-To: every member gets the message once, the trace is w
     assert.equal(replyTo.split('@').length - 1, MAX_REPLY_TO_MAILBOXES);
   }
 });
+
+it('a Reply-To of one 90 KB address: every member gets the message once, the trace is written, no copy carries it', async () => {
+  // Prepare: a quoted local part folded into 100 lines of 900 characters (each line within RFC
+  // 5322's length, the header within its bounds), read as one mailbox of a ~90 KB address.
+  // Found in the same review, after the bound on names and mailboxes: addresses were unbounded.
+  await h.emu.ses.clear();
+  const localPart = Array.from({ length: 100 }, () => 'r'.repeat(900)).join('\r\n ');
+  const raw = message({
+    headers: [`Reply-To: <"${localPart}"@evil.test>`],
+    to: 'list@example.com',
+  });
+  const messageId = 'big-reply-to-address';
+  await h.put(messageId, raw);
+  const event = sesEvent({ messageId, recipients: ['list@example.com'], spf: 'FAIL' });
+  // Act: up to three attempts a minute apart, as Lambda makes them.
+  const errors: string[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    h.clock.now = new Date(NOW.getTime() + attempt * 61_000);
+    await processReceipt(event, await h.deps()).catch((e: Error) => errors.push(e.message.slice(0, 200)));
+  }
+  // Assess
+  assert.deepEqual(errors, []);
+  assert.equal((await h.trace.get(messageId))?.status, 'done');
+  const sent = h.emu.ses.sent();
+  const to = sent.flatMap((s) => s.destination.ToAddresses ?? []);
+  assert.equal(to.length, 300, 'each member once, never resent');
+  for (const s of sent) {
+    assert.doesNotMatch(s.raw.toString('latin1'), /rrrrrrrrrr/, 'the address over 254 octets is left out');
+    // The reader can still reply: to the author.
+    assert.match(s.raw.toString('latin1'), /^Reply-To: "Alice Sender" <alice@sender\.test>/im);
+  }
+});

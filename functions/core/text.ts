@@ -1,0 +1,18 @@
+/**
+ * Cutting text that strangers wrote to a bound. JavaScript strings count UTF-16 units, so a
+ * plain `slice` can end between the two halves of a surrogate pair (an emoji, a CJK extension
+ * character), leaving half a character: not text, and UTF-8 — what DynamoDB, SES and a
+ * terminal receive — cannot carry it (an encoder writes U+FFFD or refuses the string).
+ */
+
+/**
+ * `text` cut to at most `max` UTF-16 units between characters, never inside a surrogate pair;
+ * with `mark`, a cut text ends with it, within `max`. Unchanged when it fits.
+ */
+export function cutText(text: string, max: number, mark = ''): string {
+  if (text.length <= max) return text;
+  let cut = Math.max(0, max - mark.length);
+  const last = text.charCodeAt(cut - 1);
+  if (cut > 0 && last >= 0xd800 && last <= 0xdbff) cut--;
+  return `${text.slice(0, cut)}${mark}`;
+}
