@@ -112,9 +112,11 @@ const CLAIM = (() => {
     `${x.n(TRACE_TTL_ATTRIBUTE)} = if_not_exists(${x.n(TRACE_TTL_ATTRIBUTE)}, ${expiresValue})`,
     `${x.n('sends')} = if_not_exists(${x.n('sends')}, ${x.v({})})`,
   ];
-  // A dead letter is claimed at once: only a redrive (or a late duplicate) gets here, after
-  // Lambda gave up on every attempt (issue 15).
-  const condition = `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR (${status} = ${inProgress} AND ${leaseUntil} < ${nowValue}) OR ${status} = ${x.v(DEAD_LETTER)}`;
+  // A dead letter is claimed at once — only a redrive (or a late duplicate) gets here, after
+  // Lambda gave up on every attempt (issue 15) — unless an attempt still holds its lease: a
+  // dead letter can be recorded while one runs (a duplicate delivery that found it busy on
+  // each of its attempts), and a redrive then would send beside it (review, December 2026).
+  const condition = `attribute_not_exists(${x.n(TRACE_PARTITION_KEY)}) OR (${status} = ${inProgress} AND ${leaseUntil} < ${nowValue}) OR (${status} = ${x.v(DEAD_LETTER)} AND (attribute_not_exists(${leaseUntil}) OR ${leaseUntil} < ${nowValue}))`;
   const fixed = x.values;
   return {
     update: `SET ${update.join(', ')}`,
