@@ -38,6 +38,7 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import { LeaseLostError, TransientDependencyError } from '../core/errors.js';
 import type { ClaimResult, DeliveryEvent, SendRecord, TraceStore, TraceSummary } from '../core/ports.js';
 import type { PlannedSend } from '../core/send-plan.js';
+import { cutText } from '../core/text.js';
 import { type DynamoClientOptions, DynamoClients, updateItem } from './dynamo-clients.js';
 import {
   Expr,
@@ -54,6 +55,7 @@ import { boundedEvent, eventItem } from './trace-events.js';
 import {
   clean,
   DEAD_LETTER,
+  type DeadLetterEnvelope,
   type DeadLetterNote,
   DONE,
   IN_PROGRESS,
@@ -68,7 +70,7 @@ import {
 } from './trace-items.js';
 import { getTrace, queryTrace } from './trace-queries.js';
 
-export type { DeadLetterNote, TraceQuery, TraceRecord } from './trace-items.js';
+export type { DeadLetterEnvelope, DeadLetterNote, TraceQuery, TraceRecord } from './trace-items.js';
 export { DEFAULT_QUERY_LIMIT } from './trace-queries.js';
 
 export interface DynamoTraceStoreOptions extends DynamoClientOptions {
@@ -80,6 +82,8 @@ export interface DynamoTraceStoreOptions extends DynamoClientOptions {
 }
 
 const DAY_SECONDS = 86_400;
+/** Recipients a dead letter's entry keeps (as an event's, `trace-events.ts`): SES's event lists them all. */
+const MAX_DEAD_LETTER_RECIPIENTS = 50;
 
 /** The lower-cased form of the addresses that are not lower-case already, or undefined. */
 function lowerCaseVariants(addresses: readonly string[]): string[] | undefined {
@@ -289,7 +293,12 @@ export class DynamoTraceStore implements TraceStore {
    * at `receivedAt`. Never touches a message that is `done` (a stale failure record of a
    * message a duplicate delivery or a redrive finished): answers false then.
    */
-  async recordDeadLetter(messageId: string, receivedAt: string, note: DeadLetterNote): Promise<boolean> {
+  async recordDeadLetter(
+    messageId: string,
+    receivedAt: string,
+    note: DeadLetterNote,
+    envelope?: DeadLetterEnvelope,
+  ): Promise<boolean> {
     const x = new Expr();
     const update = [
       `${x.n('status')} = ${x.v(DEAD_LETTER)}`,
@@ -299,6 +308,20 @@ export class DynamoTraceStore implements TraceStore {
       `${x.n('attempt')} = if_not_exists(${x.n('attempt')}, ${x.v(0)})`,
       `${x.n('sends')} = if_not_exists(${x.n('sends')}, ${x.v({})})`,
     ];
+    if (envelope) {
+      // What SES said of the message, so a search by sender or recipient finds it when no
+      // decision was recorded; a recorded decision's facts and index entry are kept.
+      const set = (name: string, value: unknown) =>
+        `${x.n(name)} = if_not_exists(${x.n(name)}, ${x.v(value)})`;
+      const recipients = envelope.recipients.slice(0, MAX_DEAD_LETTER_RECIPIENTS).map((r) => cutText(r, 320));
+      update.push(
+        set('sender', senderKey(envelope.sender)),
+        set('recipients', recipients),
+        set(TRACE_POOL_INDEX_PK, poolIndexKey('dead-letter', receivedAt, messageId)),
+      );
+      const lower = lowerCaseVariants(recipients);
+      if (lower) update.push(set(TRACE_LOWER_CASE_ADDRESSES, lower));
+    }
     const expiresAt = this.expiresAt(receivedAt);
     if (expiresAt !== undefined) {
       update.push(

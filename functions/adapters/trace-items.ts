@@ -82,6 +82,13 @@ export interface TraceQuery {
 }
 
 /** What the dead-letter recorder writes on a message Lambda gave up on (issue 15). */
+/** What SES said of a dead-lettered message: the envelope its event carried. */
+export interface DeadLetterEnvelope {
+  /** The envelope sender (`''` for the null reverse path). */
+  sender: string;
+  recipients: string[];
+}
+
 export interface DeadLetterNote {
   /** When it was recorded (ISO). */
   at: string;
@@ -192,7 +199,14 @@ function isDeadLetterNote(value: unknown): value is DeadLetterNote {
 }
 
 /** The `byPoolDay` partition of a pool, UTC day (`YYYY-MM-DD`) and shard. */
-export function poolIndexValue(pool: Disposition, day: string, shard: number): string {
+/**
+ * A `byPoolDay` partition's first part: a message's disposition, or `dead-letter` for a message
+ * Lambda gave up on before its decision was recorded (the recorder's entry; the decision, if a
+ * redrive makes one, moves it under its pool).
+ */
+export type IndexPartition = Disposition | 'dead-letter';
+
+export function poolIndexValue(pool: IndexPartition, day: string, shard: number): string {
   return `${pool}#${day}#${shard}`;
 }
 
@@ -200,7 +214,7 @@ export function poolIndexValue(pool: Disposition, day: string, shard: number): s
  * A message's `gsiPool` (the `byPoolDay` key, `tables.ts`): every message has one. The shard is
  * a hash of the message id (FNV-1a), so every retry of a message writes the same key.
  */
-export function poolIndexKey(pool: Disposition, receivedAt: string, messageId: string): string {
+export function poolIndexKey(pool: IndexPartition, receivedAt: string, messageId: string): string {
   let hash = 0x811c9dc5;
   for (let i = 0; i < messageId.length; i++) {
     hash = Math.imul(hash ^ messageId.charCodeAt(i), 0x01000193) >>> 0;

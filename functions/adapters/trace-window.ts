@@ -30,10 +30,13 @@ import {
   TRACE_POOL_INDEX_SHARDS,
 } from './tables.js';
 import { batchGetMain, type TraceTable } from './trace-batches.js';
-import { type Item, poolIndexValue } from './trace-items.js';
+import { type IndexPartition, type Item, poolIndexValue } from './trace-items.js';
 
-/** The pools the index holds: every disposition. */
-export const WINDOW_POOLS: readonly Disposition[] = [...POOLS, 'blocked'];
+/**
+ * The partitions a search without a pool reads: every disposition, and the dead letters whose
+ * decision was never recorded (found by sender and recipient too, review of December 2026).
+ */
+export const WINDOW_POOLS: readonly IndexPartition[] = [...POOLS, 'blocked', 'dead-letter'];
 /** The longest window one search may cover (a day costs one Query per pool and shard). */
 export const MAX_WINDOW_DAYS = 31;
 /** The window of a search that gives no `since` (the CLI, the API and `query` alike). */
@@ -75,7 +78,7 @@ export async function searchWindow(table: TraceTable, w: WindowSearch, limit: nu
       `the window covers ${days.length} days; a search covers at most ${MAX_WINDOW_DAYS}`,
     );
   }
-  const pools = w.pool ? [w.pool] : WINDOW_POOLS;
+  const pools: readonly IndexPartition[] = w.pool ? [w.pool] : WINDOW_POOLS;
   const found: { id: string; at: string }[] = [];
   for (const day of days) {
     const partitions = pools.flatMap((pool) =>

@@ -11,13 +11,21 @@
  * answers as a duplicate). Should the recorder fail for good, its own on-failure destination is
  * the same queue: the record arrives wrapped in the recorder's, which redrive unwraps.
  */
-import type { DeadLetterNote } from '../adapters/trace-items.js';
+import type { DeadLetterEnvelope, DeadLetterNote } from '../adapters/trace-items.js';
 import { parseDeadLetter } from './record.js';
 
 /** Where dead letters are marked in the trace (`DynamoTraceStore`). */
 export interface DeadLetterTrace {
-  /** Marks the message `dead-letter`; false when it was already `done` (left as it is). */
-  recordDeadLetter(messageId: string, receivedAt: string, note: DeadLetterNote): Promise<boolean>;
+  /**
+   * Marks the message `dead-letter`, with its envelope where no decision was recorded (so a
+   * search by sender or recipient finds it); false when it was already `done` (left as it is).
+   */
+  recordDeadLetter(
+    messageId: string,
+    receivedAt: string,
+    note: DeadLetterNote,
+    envelope?: DeadLetterEnvelope,
+  ): Promise<boolean>;
 }
 
 /** The dead-letter queue, for writing (`SqsDeadLetterQueue`). */
@@ -52,7 +60,10 @@ export async function recordDeadLetter(record: unknown, deps: RecorderDeps): Pro
       condition: d.condition,
       attempts: d.attempts,
     };
-    const marked = await deps.trace.recordDeadLetter(d.messageId, d.receivedAt, note);
+    const marked = await deps.trace.recordDeadLetter(d.messageId, d.receivedAt, note, {
+      sender: d.sender,
+      recipients: d.recipients,
+    });
     outcome = marked
       ? { recorded: true, messageId: d.messageId }
       : { recorded: false, messageId: d.messageId, why: 'already-done' };
