@@ -204,11 +204,10 @@ export class Srs {
    */
   forwardProved(address: string, now: Date): string {
     const forwarded = this.forward(address, now);
-    const host = asciiLower(address.slice(address.lastIndexOf('@') + 1)).replace(/\.$/, '');
     const hostOf = (a: string) => asciiLower(a.slice(a.lastIndexOf('@') + 1)).replace(/\.$/, '');
     if (hostOf(forwarded) === asciiLower(this.#domain)) {
       const back = this.reverse(forwarded, now);
-      if (back.ok && hostOf(back.address) === host) return forwarded;
+      if (back.ok && hostOf(back.address) === hostOf(address)) return forwarded;
     }
     const at = address.lastIndexOf('@');
     return this.#srs0(address.slice(0, at), address.slice(at + 1), now);
