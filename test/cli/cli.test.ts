@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Srs } from '../../functions/core/srs.js';
-import { runCli, runCliInProcess } from '../helpers/cli.js';
+import { dryRunArgs, runCli, runCliInProcess } from '../helpers/cli.js';
 
 /**
  * `main` in this process (no process start per case); two cases run the binary as operators
@@ -41,15 +41,7 @@ describe('outbound-pools dry-run', { concurrency: true }, () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const base = () => [
-    'dry-run',
-    '--config',
-    f('config.json'),
-    '--zones',
-    f('zones.json'),
-    '--now',
-    NOW.toISOString(),
-  ];
+  const base = () => dryRunArgs(f, NOW);
 
   it('prints one JSON object with pool, reasons, configuration set and sends; exit 0', async () => {
     // Act: the binary, as operators run it.

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { runCliInProcess } from '../helpers/cli.js';
+import { dryRunArgs, runCliInProcess } from '../helpers/cli.js';
 import { CONFIG_JSON, message, NOW, sesEvent, zones } from '../helpers/mail.js';
 
 // `main` in this process: test/cli/cli.test.ts runs dry-run as a child process of the binary.
@@ -50,21 +50,7 @@ describe('outbound-pools dry-run with trusted gateways', () => {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  const dryRun = (event: string, eml: string) =>
-    cli(
-      'dry-run',
-      '--config',
-      f('config.json'),
-      '--zones',
-      f('zones.json'),
-      '--now',
-      NOW.toISOString(),
-      '--event',
-      f(event),
-      '--message',
-      f(eml),
-      '--json',
-    );
+  const dryRun = (event: string, eml: string) => cli(...dryRunArgs(f, NOW, event, eml), '--json');
 
   it('shows the recomputed SPF, the IP used and the gateway; the pool follows it', async () => {
     const r = await dryRun('event.json', 'gateway.eml');

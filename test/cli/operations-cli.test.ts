@@ -15,6 +15,7 @@ import { after, before, describe, it } from 'node:test';
 import { main } from '../../functions/cli/main.js';
 import { Srs } from '../../functions/core/srs.js';
 import { type Sandbox, startSandbox } from '../../sandbox/server.js';
+import { dryRunArgs } from '../helpers/cli.js';
 import { CONFIG_JSON, message, NOW, sesEvent, zones } from '../helpers/mail.js';
 import { CONFIG as SANDBOX_CONFIG } from '../helpers/sandbox-fixtures.js';
 
@@ -99,20 +100,7 @@ describe('outbound-pools: configuration, network faults, bad messages', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   describe('dry-run refuses a file with no header section: one line, exit 65', () => {
-    const dryRun = (file: string) =>
-      cli([
-        'dry-run',
-        '--config',
-        f('config.json'),
-        '--zones',
-        f('zones.json'),
-        '--now',
-        NOW.toISOString(),
-        '--event',
-        f('event.json'),
-        '--message',
-        f(file),
-      ]);
+    const dryRun = (file: string) => cli([...dryRunArgs(f, NOW, 'event.json', file)]);
     for (const [file, why] of [
       ['empty.eml', /the file is empty/],
       ['body-only.eml', /no header field \(Name: value\) before the first empty line/],

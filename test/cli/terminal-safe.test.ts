@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { styleText } from 'node:util';
 import fc from 'fast-check';
 import { escapeControls } from '../../functions/cli/terminal-safe.js';
-import { runCliInProcess } from '../helpers/cli.js';
+import { dryRunArgs, runCliInProcess } from '../helpers/cli.js';
 import { CONFIG_JSON, message, NOW, sesEvent, zones } from '../helpers/mail.js';
 
 /** A character a terminal acts on or reorders (see the module), anywhere in `text`. */
@@ -83,20 +83,7 @@ describe('the guard on the CLI (dry-run of an event naming hostile recipients)',
     writeFileSync(f('message.eml'), message());
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
-  const args = (format: string) => [
-    'dry-run',
-    format,
-    '--config',
-    f('config.json'),
-    '--zones',
-    f('zones.json'),
-    '--now',
-    NOW.toISOString(),
-    '--event',
-    f('event.json'),
-    '--message',
-    f('message.eml'),
-  ];
+  const args = (format: string) => [...dryRunArgs(f, NOW, 'event.json', 'message.eml'), format];
 
   it('prints them escaped to a person, and exactly to a script', async () => {
     const pretty = await runCliInProcess(args('--pretty'));

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { simpleParser } from 'mailparser';
 import { processReceipt } from '../../functions/router/process.js';
-import { runCliInProcess } from '../helpers/cli.js';
+import { dryRunArgs, runCliInProcess } from '../helpers/cli.js';
 import { CONFIG_JSON, dkimKey, message, NOW, sesEvent, sign, zones } from '../helpers/mail.js';
 import { ARC, type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
 
@@ -59,17 +59,7 @@ describe('outbound-pools dry-run --write-copies', () => {
     writeFileSync(f(`${name}.eml`), raw);
     const out = f(`${name}-copies`);
     const r = await runCliInProcess([
-      'dry-run',
-      '--config',
-      f('config.json'),
-      '--zones',
-      f('zones.json'),
-      '--now',
-      NOW.toISOString(),
-      '--event',
-      f(`${name}.json`),
-      '--message',
-      f(`${name}.eml`),
+      ...dryRunArgs(f, NOW, `${name}.json`, `${name}.eml`),
       '--write-copies',
       out,
       '--json',
@@ -138,17 +128,7 @@ describe('outbound-pools dry-run --write-copies', () => {
     writeFileSync(f('plain.json'), JSON.stringify(sesEvent()));
     writeFileSync(f('plain.eml'), message());
     const r = await runCliInProcess([
-      'dry-run',
-      '--config',
-      f('config.json'),
-      '--zones',
-      f('zones.json'),
-      '--now',
-      NOW.toISOString(),
-      '--event',
-      f('plain.json'),
-      '--message',
-      f('plain.eml'),
+      ...dryRunArgs(f, NOW, 'plain.json', 'plain.eml'),
       '--write-copies',
       join(f('a-file'), 'sub'),
     ]);

@@ -55,3 +55,26 @@ export async function runCliInProcess(
   await new Promise((r) => setImmediate(r));
   return { code, stdout: out.text(), stderr: err.text() };
 }
+
+/**
+ * `dry-run` over a test's fixture folder (`file(name)` is a path in it): its `config.json` and
+ * `zones.json`, the clock at `now`, and the event and message files when given.
+ */
+export function dryRunArgs(
+  file: (name: string) => string,
+  now: Date,
+  event?: string,
+  message?: string,
+): string[] {
+  return [
+    'dry-run',
+    '--config',
+    file('config.json'),
+    '--zones',
+    file('zones.json'),
+    '--now',
+    now.toISOString(),
+    ...(event === undefined ? [] : ['--event', file(event)]),
+    ...(message === undefined ? [] : ['--message', file(message)]),
+  ];
+}
