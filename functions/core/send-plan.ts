@@ -176,8 +176,14 @@ export function planSends(c: Classification, p: PoolDecision, config: Config, no
       }
     }
   }
+  // One reversed bounce per original sender: several spellings of one SRS address (case, a
+  // trailing dot) reverse to the same mailbox, which gets the bounce once.
+  const reversed = new Set<string>();
   for (const b of c.srsBounces) {
     if (b.originalSender === null) continue;
+    const mailbox = b.originalSender.toLowerCase();
+    if (reversed.has(mailbox)) continue;
+    reversed.add(mailbox);
     plan('srs-bounce', [b.originalSender], 'high-risk', config.bounceSink, config.bounceSink, null, []);
   }
   return { sends, srsUsed };

@@ -262,6 +262,27 @@ describe('trust model: the attacks of issue 12 (decision)', () => {
     );
   });
 
+  it('SRS: spellings of one SRS address (case, a trailing dot) reverse to one bounce, not one each', async () => {
+    const config = testConfig();
+    const address = new Srs(config.srs).forward('u0@victim.test', NOW);
+    const [local, domain] = [address.slice(0, address.lastIndexOf('@')), config.srs.domain];
+    const spellings = [
+      address,
+      `${local}@${domain.toUpperCase()}`,
+      `${local}@${domain}.`,
+      address.toUpperCase(),
+    ];
+    const { d } = await decideAttack(
+      { source: '', recipients: spellings },
+      { from: 'mailer-daemon@remote.test' },
+    );
+    assert.equal(d.classification.srsBounces.filter((b) => b.originalSender !== null).length, 4);
+    assert.deepEqual(
+      d.sends.map((s) => [s.kind, s.to]),
+      [['srs-bounce', ['u0@victim.test']]],
+    );
+  });
+
   it('SRS: a 4-character hash (the old default) is not accepted under the 8-character default', async () => {
     const config = testConfig();
     const short = new Srs({ ...config.srs, hashLength: 4 }).forward('target@victim.test', NOW);
