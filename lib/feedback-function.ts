@@ -83,7 +83,10 @@ export class FeedbackFunction extends Construct implements iam.IGrantable {
     checkInteger(this, 'trace.retentionDays', props.traceRetentionDays, { min: 1 });
     checkInteger(this, 'feedbackMemorySize', props.memorySize, { min: 128, max: 10_240 });
 
-    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', { purpose: 'SES feedback events' });
+    this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetterQueue', {
+      purpose: 'SES feedback events',
+      removalPolicy: props.removalPolicy,
+    });
     ({
       function: this.function,
       role: this.role,

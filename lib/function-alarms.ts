@@ -18,7 +18,14 @@
  *   expected in bursts (its reserved concurrency caps it, and Lambda retries the events for up
  *   to the maximum event age), so only throttling that lasts 15 minutes alarms: the cap is
  *   below the inflow and events are ageing toward the 6-hour limit.
- * - `Errors` of the feedback function (the router's are alarmed by the dashboard construct).
+ * - `Errors` of the feedback function (the router's are alarmed by the dashboard construct),
+ *   and of the pool pause function: an alarm acts once, when its state changes, so a pause
+ *   that failed (access denied, throttling) after Lambda's two retries is tried by nobody
+ *   again while the pool keeps sending. It has no on-failure destination: this alarm is how
+ *   an operator learns to pause by hand (`outbound-pools pools pause`).
+ * - The dead-letter recorder's `DestinationDeliveryFailures` and `AsyncEventsDropped`: it is
+ *   the router's on-failure destination, and its own is the dead-letter queue — the last hop
+ *   of a message Lambda gave up on. Review of December 2026.
  * - `Url5xxCount` of the trace API's function URL: "requests that returned a 5XX HTTP status
  *   code … such as function errors and timeouts".
  */
@@ -40,6 +47,14 @@ export interface FunctionAlarmsProps {
   readonly feedback: lambda.IFunction;
   /** The trace API's function, behind its function URL. */
   readonly traceApi: lambda.IFunction;
+  /** The dead-letter recorder (the router's on-failure destination; its own is the queue). */
+  readonly deadLetterRecorder: lambda.IFunction;
+  /**
+   * The pool pause function (invoked by the reputation alarms).
+   *
+   * @default - none (`reputation.pauseOnAlarm` off)
+   */
+  readonly pause?: lambda.IFunction;
   /**
    * Where every alarm notifies.
    *
@@ -60,7 +75,7 @@ export interface FunctionAlarmsProps {
   readonly routerThrottlePeriods?: number;
 }
 
-/** Alarms on Lambda's own metrics of the three functions. */
+/** Alarms on Lambda's own metrics of the router, feedback, recorder, pause and trace API functions. */
 export class FunctionAlarms extends Construct {
   readonly routerDestinationDeliveryFailures: cloudwatch.Alarm;
   readonly feedbackDestinationDeliveryFailures: cloudwatch.Alarm;
@@ -69,6 +84,9 @@ export class FunctionAlarms extends Construct {
   readonly routerThrottles: cloudwatch.Alarm;
   readonly feedbackErrors: cloudwatch.Alarm;
   readonly traceApiUrl5xx: cloudwatch.Alarm;
+  readonly recorderDestinationDeliveryFailures: cloudwatch.Alarm;
+  readonly recorderAsyncEventsDropped: cloudwatch.Alarm;
+  readonly pauseErrors: cloudwatch.Alarm | undefined;
 
   constructor(scope: Construct, id: string, props: FunctionAlarmsProps) {
     super(scope, id);
@@ -92,8 +110,25 @@ export class FunctionAlarms extends Construct {
     this.routerDestinationDeliveryFailures = anyIn5Minutes(
       'RouterDestinationDeliveryFailures',
       sum(props.router, 'DestinationDeliveryFailures'),
-      'Lambda could not put failed router events in the dead-letter queue: those messages are in no queue',
+      'Lambda could not hand failed router events to the dead-letter recorder: those messages are in no queue',
     );
+    this.recorderDestinationDeliveryFailures = anyIn5Minutes(
+      'DeadLetterRecorderDestinationDeliveryFailures',
+      sum(props.deadLetterRecorder, 'DestinationDeliveryFailures'),
+      'The dead-letter recorder failed and Lambda could not put its events in the dead-letter queue: those messages are in no queue',
+    );
+    this.recorderAsyncEventsDropped = anyIn5Minutes(
+      'DeadLetterRecorderAsyncEventsDropped',
+      sum(props.deadLetterRecorder, 'AsyncEventsDropped'),
+      'The dead-letter recorder gave events up (retries exhausted): they went to the dead-letter queue as they were, unrecorded in the trace',
+    );
+    this.pauseErrors = props.pause
+      ? anyIn5Minutes(
+          'PoolPauseErrors',
+          props.pause.metricErrors({ statistic: cloudwatch.Stats.SUM, period: FIVE_MINUTES }),
+          'The pool pause function failed: a pool whose reputation alarm fired may still be sending (pause it by hand)',
+        )
+      : undefined;
     this.feedbackDestinationDeliveryFailures = anyIn5Minutes(
       'FeedbackDestinationDeliveryFailures',
       sum(props.feedback, 'DestinationDeliveryFailures'),
@@ -149,6 +184,9 @@ export class FunctionAlarms extends Construct {
       this.routerThrottles,
       this.feedbackErrors,
       this.traceApiUrl5xx,
+      this.recorderDestinationDeliveryFailures,
+      this.recorderAsyncEventsDropped,
+      ...(this.pauseErrors ? [this.pauseErrors] : []),
     ];
   }
 }

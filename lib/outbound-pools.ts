@@ -288,6 +288,8 @@ export class OutboundPools extends Construct {
       namePrefix: this.namePrefix,
       ruleSetName: props.ruleSetName,
       tlsPolicy: props.tlsPolicy,
+      logRetention: props.logRetention,
+      removalPolicy: props.removalPolicy,
     });
     // Issue 14: notices (sender restricted, alert-only limit crossed) go to the alarm topic.
     if (this.alarmTopic) {
@@ -316,6 +318,8 @@ export class OutboundPools extends Construct {
       router: this.router.function,
       feedback: this.feedback.function,
       traceApi: this.traceApi.function,
+      deadLetterRecorder: this.router.deadLetterRecorder.function,
+      ...(this.pause ? { pause: this.pause.function } : {}),
       alarmTopic: this.alarmTopic,
     });
     this.dashboard = new OutboundPoolsDashboard(this, 'Dashboard', {

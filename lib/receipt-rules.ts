@@ -9,9 +9,10 @@
  * or set `activateRuleSet` and a custom resource does it ({@link RuleSetActivation}: on delete
  * it deactivates receiving only if this stack's rule set is still the active one).
  */
-import { ArnFormat, Aws, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import * as sesActions from 'aws-cdk-lib/aws-ses-actions';
 import { Construct } from 'constructs';
@@ -78,6 +79,10 @@ export interface InboundReceiptProps {
    * @default false - activate it once with {@link InboundReceipt.activationCommand}
    */
   readonly activateRuleSet?: boolean;
+  /** Of the activation's log group. @default logs.RetentionDays.ONE_MONTH */
+  readonly logRetention?: logs.RetentionDays;
+  /** Of the activation's log group. @default RemovalPolicy.RETAIN */
+  readonly removalPolicy?: RemovalPolicy;
 }
 
 /** The receipt rule's SES ARN: `arn:aws:ses:region:account:receipt-rule-set/<set>:receipt-rule/<rule>`. */
@@ -165,7 +170,11 @@ export class InboundReceipt extends Construct {
     if (bucketPolicy) this.rule.node.addDependency(bucketPolicy);
 
     if (props.activateRuleSet) {
-      this.activation = new RuleSetActivation(this, 'Activation', { ruleSetName: this.ruleSetName });
+      this.activation = new RuleSetActivation(this, 'Activation', {
+        ruleSetName: this.ruleSetName,
+        logRetention: props.logRetention,
+        removalPolicy: props.removalPolicy,
+      });
       // Activated once the rule exists; on delete, deactivated before the rule set goes.
       this.activation.node.addDependency(this.rule);
     } else {

@@ -92,6 +92,10 @@ export function tableFromDescription(
     pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
     timeToLiveAttribute: description.ttlAttribute,
     removalPolicy,
+    // `Retain` covers a delete by CloudFormation only; this refuses a console or API delete too
+    // (losing the limits table would silently release every restricted sender). Off for a
+    // stack that asks to be destroyed with its data.
+    deletionProtection: removalPolicy !== RemovalPolicy.DESTROY,
   });
   for (const [indexName, index] of Object.entries(description.indexes)) {
     table.addGlobalSecondaryIndex({

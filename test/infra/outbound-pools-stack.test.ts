@@ -765,7 +765,7 @@ describe('dashboard and alarms', () => {
     }
   });
 
-  it('alarms on router errors; twenty-three alarms in all, notifying nobody without a topic', () => {
+  it('alarms on router errors; twenty-six alarms in all, notifying nobody without a topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -774,8 +774,9 @@ describe('dashboard and alarms', () => {
     });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
     // 5 of the dashboard, 11 of issue 14 (account and pool rates, SendsFailed, NDR and relay
-    // surges), 7 of the functions (issue 15: destinations, dropped events, throttles, errors, 5xx).
-    assert.equal(alarms.length, 23);
+    // surges), 10 of the functions (issue 15: destinations, dropped events, throttles, errors,
+    // 5xx; the recorder's destination and dropped events and the pause function's errors).
+    assert.equal(alarms.length, 26);
     for (const [id, alarm] of alarms) {
       // The pool rate alarms pause their pool (a Lambda action); none notifies without a topic.
       const actions = JSON.stringify(alarm.AlarmActions ?? []);

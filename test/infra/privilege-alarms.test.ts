@@ -288,6 +288,15 @@ describe('the functions’ alarms', () => {
     ['RouterThrottles', 'Throttles', 'RouterFunction', 1, 3],
     ['FeedbackErrors', 'Errors', 'FeedbackFunction', 5, 1],
     ['TraceApiUrl5xx', 'Url5xxCount', 'TraceApiFunction', 1, 1],
+    [
+      'DeadLetterRecorderDestinationDeliveryFailures',
+      'DestinationDeliveryFailures',
+      'DeadLettersFunction',
+      1,
+      1,
+    ],
+    ['DeadLetterRecorderAsyncEventsDropped', 'AsyncEventsDropped', 'DeadLettersFunction', 1, 1],
+    ['PoolPauseErrors', 'Errors', 'PoolPauseFunction', 1, 1],
   ];
   for (const [id, metric, part, threshold, periods] of cases) {
     it(`${id}: AWS/Lambda ${metric} of the ${part.replace('Function', '')} function, ≥ ${threshold}`, () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { Duration } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import { Annotations, Match } from 'aws-cdk-lib/assertions';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as ses from 'aws-cdk-lib/aws-ses';
@@ -155,6 +155,26 @@ describe('router and retention props', () => {
   });
 });
 
+describe('removal and deletion protection', () => {
+  it('removalPolicy reaches every stateful resource; tables refuse a delete outside CloudFormation unless DESTROY', () => {
+    // Found in a review (December 2026): the feedback dead-letter queue and the activation's
+    // log group stayed Retain under DESTROY, and the tables had no deletion protection.
+    const kept = synthStack({ activateRuleSet: true }, { bundle: false, validate: false }).template;
+    for (const [id, table] of resourcesOf(kept, 'AWS::DynamoDB::Table'))
+      assert.equal(table.DeletionProtectionEnabled, true, id);
+    const destroyed = synthStack(
+      { removalPolicy: RemovalPolicy.DESTROY, activateRuleSet: true },
+      { bundle: false, validate: false },
+    ).template;
+    const retained = Object.entries(destroyed.toJSON().Resources as Record<string, Json>)
+      .filter(([, r]) => r.DeletionPolicy === 'Retain')
+      .map(([id]) => id);
+    assert.deepEqual(retained, []);
+    for (const [id, table] of resourcesOf(destroyed, 'AWS::DynamoDB::Table'))
+      assert.equal(table.DeletionProtectionEnabled, false, id);
+  });
+});
+
 describe('identities (opt-in)', () => {
   it('creates a domain identity for each sending domain', () => {
     const { template } = synthStack({ createIdentities: true }, { bundle: false });
@@ -195,11 +215,23 @@ describe('alarm notifications', () => {
       PolicyDocument: {
         Statement: Match.arrayWith([
           Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+          // A topic policy replaces SNS's default one: without this allow, no alarm could
+          // publish (review of December 2026), scoped to this account's alarms.
+          Match.objectLike({
+            Effect: 'Allow',
+            Principal: { Service: 'cloudwatch.amazonaws.com' },
+            Action: 'sns:Publish',
+            Resource: { Ref: topicId },
+            Condition: {
+              StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } },
+              ArnLike: { 'aws:SourceArn': Match.anyValue() },
+            },
+          }),
         ]),
       },
     });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
-    assert.equal(alarms.length, 23);
+    assert.equal(alarms.length, 26);
     for (const [id, alarm] of alarms) {
       // Every alarm notifies the topic; the pool rate alarms also invoke the pause function.
       const actions = alarm.AlarmActions as unknown[];
