@@ -216,7 +216,10 @@ export class DeliveryPools extends Construct implements IDeliveryPools {
         configurationSetName,
         dedicatedIpPool: ipPool,
         reputationMetrics: true,
-        sendingEnabled: true,
+        // `sendingEnabled` is left out: whether a pool sends is the pause function's and the
+        // operator's (`pools pause`/`resume`), set outside CloudFormation. Pinned in the
+        // template, a paused pool would drift from it, and an update of the configuration set
+        // could resume it (review of December 2026). SES creates a set sending.
         // Issue 14: say what we mean rather than inherit the account's settings. Hard bounces
         // and complaints are suppressed — in the pool's tenant's own list (`lib/tenants.ts`),
         // so one pool's bounces never suppress a destination for another pool.

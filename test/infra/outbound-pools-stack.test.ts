@@ -208,9 +208,12 @@ describe('delivery pools', () => {
         Name: name,
         DeliveryOptions: { SendingPoolName: { Ref: poolId } },
         ReputationOptions: { ReputationMetricsEnabled: true },
-        SendingOptions: { SendingEnabled: true },
       });
     }
+    // Whether a pool sends is the pause function's and the operator's, not the template's: a
+    // deploy never resumes a paused pool.
+    for (const [id, props] of resourcesOf(template, 'AWS::SES::ConfigurationSet'))
+      assert.equal(props.SendingOptions, undefined, id);
   });
 
   it('never tracks opens or clicks (tracking rewrites the body and breaks DKIM and ARC)', () => {
