@@ -33,7 +33,7 @@
  * and slot; else nothing (it has aged out of every window it was in, or nearly). Between the
  * two writes another message sees the counters a little high: conservative, never low.
  *
- * ## NDR counters (`pk = "N#" + address + "#" + hour key`)
+ * ## NDR counters (`pk = "NDR#" + address + "#" + hour key`)
  *
  * `countNdr` adds one to the item of the recipient's current clock hour (`ADD n 1`, returning
  * the new value) and sets its TTL to two hours later: one request, atomic, an item per
@@ -90,8 +90,14 @@ export { BLOCK_UNTIL, LIMITS_TTL_SECONDS, PIN_EPOCH_SECONDS } from './limits-ite
 
 export const DEFAULT_RESTRICTION_CACHE_MS = 60_000;
 const MAX_UPDATES = 6;
-/** Prefix of an NDR counter item's key (one per recipient address and clock hour). */
-export const NDR_COUNTER_PREFIX = 'N#';
+/**
+ * Prefix of an NDR counter item's key (one per recipient address and clock hour). Not the
+ * notice ledger's `N#`: a notice key is `<kind>#<identity>#<hour>`, and an NDR counted for the
+ * mailbox `limit-alert#team@example.com` (`#` is allowed in a local part) would take the item
+ * of that identity's alert of the hour, which would then never be sent (review of December
+ * 2026). Items of either kind expire within two days by TTL.
+ */
+export const NDR_COUNTER_PREFIX = 'NDR#';
 /** Bound on the per-container memories (identities), oldest forgotten first. */
 const MEMORY_ENTRIES = 10_000;
 

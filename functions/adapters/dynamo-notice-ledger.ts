@@ -2,7 +2,8 @@
  * The notice ledger (issue 14) in the limits table: one item per notice event,
  * `pk = N#<event key>`, written with a conditional put — the first writer wins and publishes,
  * every other container sees `ConditionalCheckFailedException` and stays silent. The item
- * expires by the table's TTL attribute. Keys never collide with sending identities (`S#…`).
+ * expires by the table's TTL attribute. Keys never collide with sending identities (`S#…`) nor
+ * with NDR counters (`NDR#…`, `dynamo-limits-store.ts`).
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';

@@ -518,7 +518,7 @@ describe('DynamoLimitsStore (dynalite)', () => {
     await store.refundNdr('never@remote.test', t);
     const item = (
       await DynamoDBDocumentClient.from(ddb).send(
-        new GetCommand({ TableName: TABLE, Key: { pk: 'N#never@remote.test#2025-03-12T09' } }),
+        new GetCommand({ TableName: TABLE, Key: { pk: 'NDR#never@remote.test#2025-03-12T09' } }),
       )
     ).Item;
     assert.equal(item, undefined);
@@ -539,7 +539,7 @@ describe('DynamoLimitsStore (dynalite)', () => {
     assert.equal(await store.countNdr('other@remote.test', t), 1, 'per address');
     const item = (
       await DynamoDBDocumentClient.from(ddb).send(
-        new GetCommand({ TableName: TABLE, Key: { pk: 'N#victim@remote.test#2025-03-12T14' } }),
+        new GetCommand({ TableName: TABLE, Key: { pk: 'NDR#victim@remote.test#2025-03-12T14' } }),
       )
     ).Item;
     assert.equal(item?.n, 20);

@@ -9,13 +9,14 @@ import { after, before, describe, it } from 'node:test';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { DynamoLimitsStore } from '../../functions/adapters/dynamo-limits-store.js';
 import { DynamoNoticeLedger } from '../../functions/adapters/dynamo-notice-ledger.js';
 import { SesPoolControl } from '../../functions/adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../../functions/adapters/sns-notice-publisher.js';
 import { createTables } from '../../functions/adapters/tables.js';
 import { parseConfig } from '../../functions/core/config.js';
 import { TransientDependencyError } from '../../functions/core/errors.js';
-import type { Notice } from '../../functions/core/notices.js';
+import { type Notice, noticeKey } from '../../functions/core/notices.js';
 import { Notifier } from '../../functions/router/notifier.js';
 import {
   EMULATOR_CREDENTIALS,
@@ -292,6 +293,20 @@ describe('issue 14 adapters (emulators)', () => {
       assert.equal(item.Item?.expiresAt, Math.floor(now.getTime() / 1000) + 60);
       const racers = await Promise.all(Array.from({ length: 12 }, () => ledger.claim('k2', now, 60)));
       assert.equal(racers.filter(Boolean).length, 1);
+    });
+
+    it("an NDR counted for a mailbox shaped like a notice key takes no notice's item", async () => {
+      // Review of December 2026: NDR counters shared the ledger's `N#` prefix, and a notice key
+      // is `<kind>#<identity>#<hour>`, so NDRs to `limit-alert#team@example.com` silenced the
+      // alert of team@example.com for that hour.
+      const now = new Date('2026-12-06T12:00:00Z');
+      const limits = new DynamoLimitsStore({ client: ddb, tableName: tables.limits });
+      const identity = 'team@example.com';
+      const alert: Notice = { kind: 'limit-alert', identity, reasons: ['limit-day'] };
+      assert.equal(await limits.countNdr(`limit-alert#${identity}`, now), 1);
+      const ledger = new DynamoNoticeLedger({ client: ddb, tableName: tables.limits });
+      assert.equal(await ledger.claim(noticeKey(alert, now), now, 3600), true, 'the alert is still to send');
+      assert.equal(await limits.countNdr(`limit-alert#${identity}`, now), 2, 'and the counter still counts');
     });
 
     it('twelve notifiers racing on one event publish one notice', async () => {
