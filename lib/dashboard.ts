@@ -144,6 +144,18 @@ export interface OutboundPoolsDashboardProps {
    * @default 5
    */
   readonly routerErrorThreshold?: number;
+  /**
+   * The normal pool's rate alarms, when another construct has them already (the stack's
+   * `ReputationAlarms`, which also pause the pool): shown here, neither created again nor
+   * given a second action — two alarms on one metric and threshold sent every breach twice
+   * (review of December 2026).
+   *
+   * @default - the dashboard creates them, with `bounceRateThreshold` and `complaintRateThreshold`
+   */
+  readonly normalRateAlarms?: {
+    readonly bounceRate: cloudwatch.Alarm;
+    readonly complaintRate: cloudwatch.Alarm;
+  };
 }
 
 /** The alarms of the stack. */
@@ -207,18 +219,12 @@ export class OutboundPoolsDashboard extends Construct {
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       });
-    const normalBounceRate = normalRateAlarm(
-      'NormalBounceRate',
-      'Bounce',
-      'Reputation.BounceRate',
-      bounceThreshold,
-    );
-    const normalComplaintRate = normalRateAlarm(
-      'NormalComplaintRate',
-      'Complaint',
-      'Reputation.ComplaintRate',
-      complaintThreshold,
-    );
+    const normalBounceRate =
+      props.normalRateAlarms?.bounceRate ??
+      normalRateAlarm('NormalBounceRate', 'Bounce', 'Reputation.BounceRate', bounceThreshold);
+    const normalComplaintRate =
+      props.normalRateAlarms?.complaintRate ??
+      normalRateAlarm('NormalComplaintRate', 'Complaint', 'Reputation.ComplaintRate', complaintThreshold);
     this.alarms = {
       routerDeadLetters: props.router.deadLetterQueue.notEmptyAlarm,
       feedbackDeadLetters: props.feedback.deadLetterQueue.notEmptyAlarm,
@@ -232,8 +238,7 @@ export class OutboundPoolsDashboard extends Construct {
         props.router.deadLetterQueue.notEmptyAlarm,
         props.feedback.deadLetterQueue.notEmptyAlarm,
         routerErrors,
-        normalBounceRate,
-        normalComplaintRate,
+        ...(props.normalRateAlarms ? [] : [normalBounceRate, normalComplaintRate]),
       ]) {
         alarm.addAlarmAction(action);
       }

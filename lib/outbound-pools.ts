@@ -324,9 +324,9 @@ export class OutboundPools extends Construct {
     });
     this.dashboard = new OutboundPoolsDashboard(this, 'Dashboard', {
       extraAlarms: this.functionAlarms.all(),
-      // The normal pool's alarm on the dashboard uses the same thresholds as the others.
-      bounceRateThreshold: config.reputation.bounceRate,
-      complaintRateThreshold: config.reputation.complaintRate,
+      // The normal pool's rate alarms are the reputation alarms' own (which also pause the
+      // pool, with `reputation.*` as thresholds): shown, not created twice.
+      normalRateAlarms: this.reputationAlarms.pools.normal,
       deliveryPools: this.deliveryPools,
       router: {
         label: 'Router',

@@ -231,7 +231,7 @@ describe('alarm notifications', () => {
       },
     });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
-    assert.equal(alarms.length, 26);
+    assert.equal(alarms.length, 24);
     for (const [id, alarm] of alarms) {
       // Every alarm notifies the topic; the pool rate alarms also invoke the pause function.
       const actions = alarm.AlarmActions as unknown[];
