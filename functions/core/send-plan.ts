@@ -68,6 +68,9 @@ export const MAX_ADDRESS_OCTETS = 254;
 
 const boundedName = (name: string): string => cutText(name, MAX_DISPLAY_NAME_CHARS, '\u2026');
 
+/** `bob@example.com.` → `bob@example.com`: the same mailbox, as an identity is written. */
+const withoutRootDot = (address: string): string => address.replace(/\.$/, '');
+
 /** The author shown to the reader of a rewritten copy: "Alice via example.com". */
 function rewrittenFrom(original: Mailbox | undefined, address: string): string {
   const domain = domainOf(address) ?? '';
@@ -104,7 +107,14 @@ export function planSends(c: Classification, p: PoolDecision, config: Config, no
   const accepted = new Set(config.acceptedDomains);
   // The From is kept only for a genuine sender whose From is in an accepted domain (SES sends
   // only from verified identities); a spoof is never re-sent under the name it claims.
-  const keepFrom = facts.genuineAcceptedSender && facts.fromDomain !== null && accepted.has(facts.fromDomain);
+  // SES sends only from verified identities, and `example.com.` (the root's dot) is not how
+  // one is written: an address of ours is sent without it, and a From written with it is not
+  // kept as it is (SES would refuse every copy, and every attempt; review of December 2026).
+  const keepFrom =
+    facts.genuineAcceptedSender &&
+    facts.fromDomain !== null &&
+    accepted.has(facts.fromDomain) &&
+    !c.from.some((m) => m.address.endsWith('.'));
   const originalFrom = c.from.map((m) => formatMailbox(boundedName(m.name), m.address)).join(', ');
   // Only mailboxes with an address (of at most MAX_ADDRESS_OCTETS) can be replied to; a
   // Reply-To that parses to none falls back to the author.
@@ -127,7 +137,7 @@ export function planSends(c: Classification, p: PoolDecision, config: Config, no
     // from verified identities and checks the Return-Path as one. A genuine sender whose E is
     // elsewhere (an ESP's bounce domain, the From proved by DKIM) gets SRS, as forwarded mail.
     if (facts.genuineAcceptedSender && facts.envelopeDomain !== null && accepted.has(facts.envelopeDomain)) {
-      envelopeFrom = c.envelopeSender;
+      envelopeFrom = withoutRootDot(c.envelopeSender);
     } else {
       envelopeFrom = new Srs(config.srs).forwardProved(c.envelopeSender, now);
       srsUsed = true;
@@ -165,7 +175,7 @@ export function planSends(c: Classification, p: PoolDecision, config: Config, no
     if (facts.genuineAcceptedSender) {
       // One copy for all of a genuine sender's recipients, counted under its own address.
       const to = routed.flatMap((r) => r.destinations);
-      const fromAddress = keepFrom ? null : (facts.genuineAddress ?? u.identity);
+      const fromAddress = keepFrom ? null : withoutRootDot(facts.genuineAddress ?? u.identity);
       plan('forward', to, p.pool, envelopeFrom, fromAddress, u.identity, [
         ...new Set(routed.map((r) => r.route)),
       ]);

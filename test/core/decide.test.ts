@@ -52,6 +52,21 @@ const day = (counters: Partial<SenderState['counters']>): SenderState => ({
 
 const CASES: Case[] = [
   {
+    // Review of December 2026: kept as written, SES would refuse every copy (an unverified
+    // identity), and every attempt, dead-lettering the sender's own mail.
+    name: 'a genuine sender written with the root dot: its return path and From without it',
+    event: { source: 'bob@example.com.', spf: 'PASS' },
+    msg: { from: 'Bob <bob@example.com.>' },
+    pool: 'normal',
+    reasons: ['accepted-domain', 'spf-pass'],
+    check: (d) => {
+      assert.equal(d.sends.length, 1);
+      assert.equal(d.sends[0]?.envelopeFrom, 'bob@example.com');
+      assert.match(d.sends[0]!.from, /<bob@example\.com>$/);
+      assert.equal(d.sends[0]?.fromRewritten, true);
+    },
+  },
+  {
     name: 'accepted-domain sender with SPF pass → normal, From and return path kept',
     event: { source: 'bob@example.com', spf: 'PASS' },
     msg: { from: 'Bob <bob@example.com>' },
