@@ -48,9 +48,10 @@ describe('domain names and alignment', () => {
     );
     fc.assert(
       fc.property(candidate, (s) => {
-        // A name ending in an all-numeric label is an IPv4 address to the URL parser, and an
-        // `xn--` label is Punycode it decodes (refusing `xn--a`), which DNS and alignment do not.
-        if (isDomainName(s) && !/\.[0-9]+$/.test(s) && !/(^|\.)xn--/.test(s)) {
+        // A name whose last label is a number — decimal, or hexadecimal as `0x…`, even `0x`
+        // alone (WHATWG URL, "ends in a number") — is an IPv4 address to the URL parser, and an
+        // `xn--` label is Punycode it decodes (refusing `xn--a`); DNS and alignment read neither so.
+        if (isDomainName(s) && !/\.([0-9]+|0x[0-9a-f]*)$/i.test(s) && !/(^|\.)xn--/.test(s)) {
           const url = new URL(`http://${s}/`);
           assert.equal(url.hostname, s);
           assert.equal(url.pathname, '/');
