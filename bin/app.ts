@@ -34,6 +34,9 @@ function main(): void {
   const stack = new OutboundPoolsStack(app, settings.stackName, {
     description: 'Outbound delivery pools (normal, high-risk, relay) on Amazon SES',
     env: { account: process.env.CDK_DEFAULT_ACCOUNT, region },
+    ...(settings.terminationProtection !== undefined
+      ? { terminationProtection: settings.terminationProtection }
+      : {}),
     config,
     ...settings.props,
   });

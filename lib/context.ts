@@ -28,6 +28,7 @@ export const CONTEXT_KEYS = [
   'region',
   'tlsPolicy',
   'exactRecipients',
+  'terminationProtection',
 ] as const;
 
 /** Lambda's memory sizes, MB (Lambda Developer Guide, "Configure Lambda function memory"). */
@@ -43,6 +44,11 @@ export interface ContextSettings {
   readonly stackName: string;
   /** `-c region=…`: the stack's region, before `CDK_DEFAULT_REGION` (`lib/regions.ts`). */
   readonly region?: string;
+  /**
+   * `-c terminationProtection=true`: CloudFormation refuses to delete the stack until it is
+   * turned off (a production stack; the stateful resources are retained either way).
+   */
+  readonly terminationProtection?: boolean;
   readonly props: Omit<OutboundPoolsProps, 'config'>;
 }
 
@@ -176,10 +182,12 @@ export function readContextSettings(node: Node): ContextSettings {
   const region = str(get, 'region');
   const tls = tlsPolicy(get, 'tlsPolicy');
   const exact = bool(get, 'exactRecipients');
+  const protect = bool(get, 'terminationProtection');
   return {
     configPath: str(get, 'config') ?? DEFAULT_CONFIG_PATH,
     stackName: str(get, 'stackName') ?? DEFAULT_STACK_NAME,
     ...(region !== undefined ? { region } : {}),
+    ...(protect !== undefined ? { terminationProtection: protect } : {}),
     props: {
       ...(scaling ? { ipPoolScaling: scaling } : {}),
       ...(existing ? { existingIpPools: existing } : {}),

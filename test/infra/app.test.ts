@@ -55,7 +55,11 @@ describe('bin/app.ts', { concurrency: true }, () => {
   // same cloud assembly.
   let repoRun: ReturnType<typeof runApp> | undefined;
   const repoSynth = () => {
-    repoRun ??= runApp({ config: 'config/outbound-pools.json', stackName: 'OutboundPools' });
+    repoRun ??= runApp({
+      config: 'config/outbound-pools.json',
+      stackName: 'OutboundPools',
+      terminationProtection: 'true',
+    });
     return repoRun;
   };
 
@@ -63,6 +67,11 @@ describe('bin/app.ts', { concurrency: true }, () => {
     const run = await repoSynth();
     assert.equal(run.status, 0, run.stderr);
     const template = JSON.parse(readFileSync(join(run.outdir, 'OutboundPools.template.json'), 'utf8'));
+    // `-c terminationProtection=true` reaches the stack (a property of the deployment, in the manifest).
+    const manifest = JSON.parse(readFileSync(join(run.outdir, 'manifest.json'), 'utf8')) as {
+      artifacts: Record<string, { properties?: { terminationProtection?: boolean } }>;
+    };
+    assert.equal(manifest.artifacts.OutboundPools?.properties?.terminationProtection, true);
     const types = new Set(
       Object.values(template.Resources as Record<string, { Type: string }>).map((r) => r.Type),
     );

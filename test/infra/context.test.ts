@@ -37,8 +37,11 @@ describe('readContextSettings', () => {
       activateRuleSet: 'true',
       createIdentities: 'false',
       ruleSetName: 'inbound',
+      terminationProtection: 'true',
     });
     // Assess
+    assert.equal(s.terminationProtection, true);
+    assert.equal(read({}).terminationProtection, undefined);
     assert.equal(s.configPath, 'config/prod.json');
     assert.equal(s.stackName, 'MailPools');
     const { routerTimeout, mailRetention, ...rest } = s.props;
