@@ -22,6 +22,7 @@ import {
   parseContentType,
   parseHeaders,
   parseMailboxes,
+  reportTypes,
   unbracket,
   wellDelimited,
 } from './message.js';
@@ -215,7 +216,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
 
   const ct = parseContentType(headers.get('content-type'));
   const deliveryReport =
-    ct?.type === 'multipart/report' && ct.params['report-type']?.toLowerCase() === 'delivery-status';
+    ct?.type === 'multipart/report' && reportTypes(headers.get('content-type')).includes('delivery-status');
 
   const srsBounces = classifySrsBounces(config, receipt.recipients, nullSender, now);
   const nonSrsRecipients = receipt.recipients.filter((r) => domainOf(r) !== config.srs.domain);

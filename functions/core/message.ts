@@ -113,38 +113,70 @@ function decodeWords(text: string): string {
 }
 
 /**
- * Whether an address field's quotes, comments and angle brackets are closed (RFC 5322 3.2.4,
- * 3.2.2, 3.4): outside quotes and comments every `<` has its `>`, comments nest, and a
- * backslash escapes the next character inside quotes and comments. A field left open is read
- * differently by different parsers — an open quote swallows what follows — so it cannot
- * name the author the decision relies on (SPEC 2a: F).
+ * Whether an address field says one thing to every parser (RFC 5322 3.2.4, 3.2.2, 3.4):
+ * outside quotes and comments every `<` has its `>`, comments nest, a backslash escapes the
+ * next character only inside quotes and comments, and each mailbox is an addr-spec with one
+ * unquoted `@`, or one angle-addr whose display name names no other address. A field left
+ * open is read differently by different parsers — an open quote swallows what follows — and
+ * so is `ceo@example.com <x@attacker.test>`, `a <x@attacker.test> <ceo@example.com>` or
+ * `ceo@example.com\\@attacker.test`: nodemailer reads the attacker's address, Python's
+ * `email.headerregistry` the accepted domain's (review of December 2026). Such a field cannot
+ * name the author the decision relies on (SPEC 2a: F). `x@y <x@y>`, as some programs write
+ * it, says one thing and passes; a quoted display name may hold any text.
  */
 export function wellDelimited(value: string): boolean {
   let quoted = false;
   let comment = 0;
   let angle = 0;
+  // The mailbox being read: its angle-addrs, what stands inside them, and its unquoted,
+  // uncommented text outside them.
+  let angles = 0;
+  let inside = '';
+  let outside = '';
+  const mailboxSaysOneThing = (): boolean => {
+    const ats = outside.split('@').length - 1;
+    if (angles === 0) return ats <= 1;
+    if (angles > 1) return false;
+    const address = inside.trim().toLowerCase();
+    return outside
+      .split(/\s+/)
+      .filter((word) => word.includes('@'))
+      .every((word) => word.toLowerCase() === address);
+  };
   for (let i = 0; i < value.length; i++) {
-    const ch = value[i];
-    if ((quoted || comment > 0) && ch === '\\') {
-      i++;
+    const ch = value[i]!;
+    if (quoted || comment > 0) {
+      if (ch === '\\') {
+        i++;
+        continue;
+      }
+      if (quoted) {
+        if (ch === '"') quoted = false;
+      } else if (ch === '(') comment++;
+      else if (ch === ')') comment--;
       continue;
     }
-    if (quoted) {
-      if (ch === '"') quoted = false;
-    } else if (ch === '(') comment++;
-    else if (comment > 0) {
-      if (ch === ')') comment--;
-    } else if (ch === '"') quoted = true;
+    if (ch === '\\') return false;
+    if (ch === '(') comment++;
+    else if (ch === '"') quoted = true;
     else if (ch === ')') return false;
     else if (ch === '<') {
       if (++angle > 1) return false;
+      angles++;
     } else if (ch === '>') {
       if (--angle < 0) return false;
-    } else if (ch === ',') {
-      if (angle !== 0) return false;
-    }
+    } else if (angle > 0) {
+      if (ch === ',') return false;
+      inside += ch;
+    } else if (ch === ',' || ch === ';' || ch === ':') {
+      // The end of a mailbox, or of a group's name, which names no address at all.
+      if (ch === ':' ? angles > 0 || outside.includes('@') : !mailboxSaysOneThing()) return false;
+      angles = 0;
+      inside = '';
+      outside = '';
+    } else outside += ch;
   }
-  return !quoted && comment === 0 && angle === 0;
+  return !quoted && comment === 0 && angle === 0 && mailboxSaysOneThing();
 }
 
 /** Parses an address-list header (From, Reply-To, To) into mailboxes, flattening groups. */
@@ -172,6 +204,28 @@ export function parseMailboxes(value: string | undefined): Mailbox[] {
 export interface ContentType {
   type: string;
   params: Record<string, string>;
+}
+
+/**
+ * Every `report-type` a Content-Type value gives (RFC 6522 3), lower-cased, comments dropped:
+ * each occurrence as written, and libmime's reading (which decodes RFC 2231 and keeps the
+ * last of a repeated parameter). A DSN is a DSN to whoever reads it first or last, and
+ * `delivery-status (rfc3464)` — a comment is allowed there (RFC 2045 5.1) — is one too
+ * (review of December 2026: either way it passed for ordinary mail).
+ */
+export function reportTypes(value: string | undefined): string[] {
+  if (!value) return [];
+  const types = new Set<string>();
+  const uncommented = (v: string) =>
+    v
+      .replace(/\([^()]*\)/g, ' ')
+      .trim()
+      .toLowerCase();
+  for (const m of value.matchAll(/;\s*report-type\s*=\s*(?:"([^"]*)"|([^\s;()"]+))/gi))
+    types.add(uncommented(m[1] ?? m[2] ?? ''));
+  const parsed = parseContentType(value)?.params['report-type'];
+  if (parsed !== undefined) types.add(uncommented(parsed));
+  return [...types];
 }
 
 /** Parses a Content-Type value (RFC 2045 5.1); lower-cased type and parameter names. */

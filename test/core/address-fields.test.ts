@@ -24,6 +24,18 @@ describe('wellDelimited', () => {
     ['x) <b@c.test>', false],
     ['<a@b.test, c@d.test>', false],
     ['<<a@b.test>>', false],
+    // One address to every parser (review of December 2026: nodemailer read the attacker's,
+    // Python's email.headerregistry the accepted domain's).
+    ['ceo@example.com <x@attacker.test>', false],
+    ['a <x@attacker.test> <ceo@example.com>', false],
+    ['ceo@example.com\\@attacker.test', false],
+    ['a@b@c.test', false],
+    ['x@y.test <x@y.test>', true],
+    ['X@Y.test <x@y.test>', true],
+    ['"ceo@example.com" <x@attacker.test>', true],
+    ['x@attacker.test (ceo@example.com)', true],
+    ['Team: a@b.test, B <c@d.test>;', true],
+    ['ceo@example.com: a@b.test;', false],
   ] as const) {
     it(`${JSON.stringify(value)} is ${closed ? 'closed' : 'open'}`, () =>
       assert.equal(wellDelimited(value), closed));

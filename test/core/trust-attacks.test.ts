@@ -565,3 +565,40 @@ describe('trust model: good mail is not harmed', () => {
     );
   });
 });
+
+describe('parser differentials (review of December 2026)', () => {
+  const decideFrom = (from: string, contentType?: string) =>
+    decideAttack(
+      { source: 'x@attacker.test', spf: 'PASS' },
+      { from, ...(contentType ? { contentType } : {}) },
+    );
+
+  it('the control: the attacker writing its own address plainly, proved by SPF → normal', async () => {
+    assert.equal((await decideFrom('x@attacker.test')).d.pool, 'normal');
+  });
+
+  for (const from of [
+    'ceo@example.com <x@attacker.test>',
+    'a <x@attacker.test> <ceo@example.com>',
+    'ceo@example.com\\@attacker.test',
+  ]) {
+    it(`From: ${from} — an accepted domain's address beside the attacker's names no author → not normal`, async () => {
+      // nodemailer reads x@attacker.test (aligned with the proved envelope); Python's
+      // email.headerregistry reads ceo@example.com.
+      const { d } = await decideFrom(from);
+      assert.notEqual(d.pool, 'normal');
+      assert.equal(d.classification.authentication.authorAuthenticated, false);
+    });
+  }
+
+  for (const contentType of [
+    'multipart/report; report-type=delivery-status (rfc3464); boundary="b"',
+    'multipart/report; report-type=delivery-status; boundary="b"; report-type=x-none',
+  ]) {
+    it(`Content-Type: ${contentType} — a DSN to a first or a last reader is an NDR → high-risk`, async () => {
+      const { d } = await decideFrom('x@attacker.test', contentType);
+      assert.equal(d.classification.ndr.deliveryReport, true);
+      assert.equal(d.pool, 'high-risk');
+    });
+  }
+});
