@@ -32,6 +32,21 @@ export function isCidr(value: string): boolean {
   return Number(bits) <= (version === 4 ? 32 : 128);
 }
 
+/**
+ * The widest range a trusted gateway may be given. Whatever connects from a gateway's range is
+ * believed about the hops before it (its `Received` field decides SPF), so `0.0.0.0/0` would
+ * let anyone who connects to SES straight write the hop that proves a spoof (review of
+ * December 2026); no real gateway has more than a /8 of IPv4 or a /16 of IPv6.
+ */
+export const MIN_GATEWAY_PREFIX = { v4: 8, v6: 16 } as const;
+
+/** A CIDR no wider than {@link MIN_GATEWAY_PREFIX} (a bare address is one host). */
+function isGatewaySized(value: string): boolean {
+  const [address, bits] = value.split('/');
+  if (bits === undefined) return true;
+  return Number(bits) >= (isIP(address ?? '') === 4 ? MIN_GATEWAY_PREFIX.v4 : MIN_GATEWAY_PREFIX.v6);
+}
+
 export function isValidAddress(address: string): boolean {
   const at = address.lastIndexOf('@');
   if (at <= 0 || address.length > 254) return false;
@@ -249,7 +264,16 @@ export const ConfigSchema = v.strictObject({
       v.strictObject({
         name: v.pipe(v.string(), v.minLength(1)),
         cidrs: v.pipe(
-          v.array(v.pipe(v.string(), v.check(isCidr, 'must be an IPv4 or IPv6 CIDR such as 203.0.113.0/24'))),
+          v.array(
+            v.pipe(
+              v.string(),
+              v.check(isCidr, 'must be an IPv4 or IPv6 CIDR such as 203.0.113.0/24'),
+              v.check(
+                isGatewaySized,
+                `a gateway's addresses: /${MIN_GATEWAY_PREFIX.v4} or narrower for IPv4, /${MIN_GATEWAY_PREFIX.v6} for IPv6`,
+              ),
+            ),
+          ),
           v.minLength(1),
         ),
       }),
@@ -374,6 +398,101 @@ function crossFieldProblems(c: ParsedConfig): Problem[] {
       message: 'the SRS domain must not be an accepted domain (bounces to it are reversed, not routed)',
     });
   }
+  problems.push(...mailFlowProblems(c, accepted));
+  return problems;
+}
+
+const domainPart = (address: string) => address.slice(address.lastIndexOf('@') + 1);
+
+/**
+ * Keys of the address maps that are one address in two spellings (`Alias@Example.com` and
+ * `alias@example.com`): the schema reads keys in lower case, so the later would silently
+ * replace the earlier (review of December 2026).
+ */
+function duplicateKeyProblems(json: unknown): Problem[] {
+  const problems: Problem[] = [];
+  const object = (x: unknown) =>
+    typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
+  const root = object(json);
+  const limits = object(root?.limits);
+  const maps: [string[], Record<string, unknown> | undefined][] = [
+    [['routes'], object(root?.routes)],
+    [['identities'], object(root?.identities)],
+    [['limits', 'senders'], object(limits?.senders)],
+    [['limits', 'domains'], object(limits?.domains)],
+  ];
+  for (const [path, map] of maps) {
+    const first = new Map<string, string>();
+    for (const key of Object.keys(map ?? {})) {
+      const same = first.get(key.trim().toLowerCase());
+      if (same === undefined) first.set(key.trim().toLowerCase(), key);
+      else
+        problems.push({
+          path: [...path, key],
+          message: `is ${JSON.stringify(same)} again: give each address once`,
+        });
+    }
+  }
+  return problems;
+}
+const SRS_SHAPED = /^srs[01][=+-]/i;
+
+/**
+ * What a configuration may not say because the mail would go round or nowhere (review of
+ * December 2026): the bounce sink (where copies' bounces are dropped) routed like mail, or
+ * mistaken for an SRS address; a route delivering into the SRS domain (dropped there as
+ * `srs-invalid`: the alias's mail reaches nobody); a mailbox mapped in `identities` that is
+ * itself mapped (counted under two identities); a sending limit for an address that is never
+ * an identity (a sub-address, an alias folded into its mailbox: the limit would never apply).
+ */
+function mailFlowProblems(c: ParsedConfig, accepted: ReadonlySet<string>): Problem[] {
+  const problems: Problem[] = [];
+  const sink = c.bounceSink;
+  if (sink !== undefined) {
+    if (accepted.has(domainPart(sink))) {
+      problems.push({
+        path: ['bounceSink'],
+        message: `must not be in an accepted domain (${domainPart(sink)}): its bounces would be routed as mail, and bounce again`,
+      });
+    }
+    if (SRS_SHAPED.test(sink)) {
+      problems.push({
+        path: ['bounceSink'],
+        message: 'must not look like an SRS address (SRS0=… or SRS1=…)',
+      });
+    }
+  }
+  const sinkAddress = sink ?? `mailer-daemon@${c.srs.domain}`;
+  for (const [key, destinations] of Object.entries(c.routes)) {
+    destinations.forEach((d, i) => {
+      if (domainPart(d) === c.srs.domain || d === sinkAddress) {
+        problems.push({
+          path: ['routes', key, i],
+          message: `must not be in the SRS domain or be the bounce sink: mail forwarded there is dropped (${d})`,
+        });
+      }
+    });
+  }
+  for (const [alias, mailbox] of Object.entries(c.identities)) {
+    if (c.identities[mailbox] !== undefined) {
+      problems.push({
+        path: ['identities', alias],
+        message: `maps to ${mailbox}, which is itself mapped: map ${alias} to the final mailbox`,
+      });
+    }
+  }
+  const separator = c.subaddressSeparator ?? '+';
+  for (const address of Object.keys(c.limits?.senders ?? {})) {
+    const local = address.slice(0, address.lastIndexOf('@'));
+    const cut = separator === '' ? -1 : local.indexOf(separator);
+    if (cut > 0 || c.identities[address] !== undefined) {
+      problems.push({
+        path: ['limits', 'senders', address],
+        message:
+          'is never a sending identity (a sub-address, or an alias in identities): give the limit to its mailbox',
+      });
+    }
+  }
   return problems;
 }
 
@@ -383,7 +502,10 @@ function crossFieldProblems(c: ParsedConfig): Problem[] {
  */
 export function parseConfig(json: unknown): Config {
   const result = v.safeParse(ConfigSchema, json);
-  const problems = result.success ? crossFieldProblems(result.output) : result.issues.map(problemOf);
+  const problems = [
+    ...duplicateKeyProblems(json),
+    ...(result.success ? crossFieldProblems(result.output) : result.issues.map(problemOf)),
+  ];
   if (!result.success || problems.length > 0) {
     const field = describePath(problems[0]?.path ?? []);
     const lines = problems.map((p) => `  ${describePath(p.path)}: ${p.message}`);

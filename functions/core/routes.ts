@@ -47,8 +47,13 @@ export function expandRecipients(config: Config, recipients: readonly string[]):
       unrouted.push(recipient);
       continue;
     }
-    const destinations = route.destinations.filter((d) => !seen.has(d));
-    for (const d of destinations) seen.add(d);
+    // Once per message, across routes and within one (a list naming a member twice).
+    const destinations: string[] = [];
+    for (const d of route.destinations) {
+      if (seen.has(d)) continue;
+      seen.add(d);
+      destinations.push(d);
+    }
     routed.push({ recipient, route: route.route, destinations });
   }
   return { routed, unrouted };

@@ -380,6 +380,75 @@ describe('parseConfig: bad input names the field', () => {
       field: 'ndr.perRecipientHour',
       message: /unknown field/,
     },
+    // Mail that would go round or nowhere (review of December 2026).
+    {
+      name: 'a bounce sink in an accepted domain (its bounces would be routed, and bounce again)',
+      config: {
+        ...minimal,
+        routes: { '@example.com': ['x@remote.test'] },
+        bounceSink: 'bounces@example.com',
+      },
+      field: 'bounceSink',
+      message: /must not be in an accepted domain/,
+    },
+    {
+      name: 'a bounce sink shaped like an SRS address',
+      config: { ...minimal, bounceSink: 'SRS0=abcd=TT=x.test=y@fwd.example.com' },
+      field: 'bounceSink',
+      message: /must not look like an SRS address/,
+    },
+    {
+      name: 'a route delivering into the SRS domain',
+      config: { ...minimal, routes: { 'alias@example.com': ['ok@remote.test', 'someone@fwd.example.com'] } },
+      field: 'routes.alias@example.com[1]',
+      message: /must not be in the SRS domain or be the bounce sink/,
+    },
+    {
+      name: 'a route delivering to a bounce sink elsewhere',
+      config: {
+        ...minimal,
+        bounceSink: 'sink@sink.example.net',
+        routes: { 'alias@example.com': ['sink@sink.example.net'] },
+      },
+      field: 'routes.alias@example.com[0]',
+      message: /bounce sink/,
+    },
+    {
+      name: 'one route key in two spellings (the later would replace the earlier)',
+      config: {
+        ...minimal,
+        routes: { 'Alias@Example.com': ['a@remote.test'], 'alias@example.com': ['b@remote.test'] },
+      },
+      field: 'routes.alias@example.com',
+      message: /is "Alias@Example\.com" again/,
+    },
+    {
+      name: 'identities mapping to a mailbox that is itself mapped',
+      config: {
+        ...minimal,
+        identities: { 'a@example.com': 'b@example.com', 'b@example.com': 'c@example.com' },
+      },
+      field: 'identities.a@example.com',
+      message: /itself mapped/,
+    },
+    {
+      name: 'a sending limit for a sub-address (never an identity)',
+      config: { ...minimal, limits: { senders: { 'news+bulk@example.com': { perDay: 10 } } } },
+      field: 'limits.senders.news+bulk@example.com',
+      message: /never a sending identity/,
+    },
+    {
+      name: 'a trusted gateway of every address',
+      config: { ...minimal, trustedGateways: [{ name: 'all', cidrs: ['0.0.0.0/0'] }] },
+      field: 'trustedGateways[0].cidrs[0]',
+      message: /\/8 or narrower/,
+    },
+    {
+      name: 'a trusted gateway of every IPv6 address',
+      config: { ...minimal, trustedGateways: [{ name: 'all', cidrs: ['203.0.113.0/24', '::/0'] }] },
+      field: 'trustedGateways[0].cidrs[1]',
+      message: /\/16 for IPv6/,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
