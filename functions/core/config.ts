@@ -405,6 +405,53 @@ function crossFieldProblems(c: ParsedConfig): Problem[] {
 const domainPart = (address: string) => address.slice(address.lastIndexOf('@') + 1);
 
 /**
+ * Routes that forward back to themselves — directly (`a → a`), through others (`a → b → a`),
+ * or a catch-all forwarding into its own domain — found from the configuration alone. SES
+ * receives for the accepted domains, so each copy comes back in; the loop detection blocks it
+ * on the second or third pass, and by design no NDR answers a loop: every message to such a
+ * route would be lost with nobody told (review of December 2026). Reported once per cycle, at
+ * its first route in file order.
+ */
+function routeCycleProblems(
+  routes: Readonly<Record<string, string[]>>,
+  accepted: ReadonlySet<string>,
+): Problem[] {
+  const routeOf = (address: string): string | undefined => {
+    if (routes[address] !== undefined) return address;
+    const catchAll = `@${domainPart(address)}`;
+    return routes[catchAll] !== undefined ? catchAll : undefined;
+  };
+  const next = (key: string) =>
+    [...new Set(routes[key] ?? [])]
+      .filter((d) => accepted.has(domainPart(d)))
+      .map(routeOf)
+      .filter((k): k is string => k !== undefined);
+  const problems: Problem[] = [];
+  const done = new Set<string>();
+  const reported = new Set<string>();
+  const visit = (key: string, path: string[]): void => {
+    const at = path.indexOf(key);
+    if (at >= 0) {
+      const cycle = path.slice(at);
+      const id = [...cycle].sort().join(' ');
+      if (!reported.has(id)) {
+        reported.add(id);
+        problems.push({
+          path: ['routes', cycle[0]!],
+          message: `forwards back to itself (${[...cycle, cycle[0]].join(' → ')}): SES receives the copies again, and a loop is blocked without an NDR`,
+        });
+      }
+      return;
+    }
+    if (done.has(key)) return;
+    for (const k of next(key)) visit(k, [...path, key]);
+    done.add(key);
+  };
+  for (const key of Object.keys(routes)) visit(key, []);
+  return problems;
+}
+
+/**
  * Keys of the address maps that are one address in two spellings (`Alias@Example.com` and
  * `alias@example.com`): the schema reads keys in lower case, so the later would silently
  * replace the earlier (review of December 2026).
@@ -473,6 +520,7 @@ function mailFlowProblems(c: ParsedConfig, accepted: ReadonlySet<string>): Probl
       }
     });
   }
+  problems.push(...routeCycleProblems(c.routes, accepted));
   for (const [alias, mailbox] of Object.entries(c.identities)) {
     if (c.identities[mailbox] !== undefined) {
       problems.push({

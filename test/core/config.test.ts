@@ -438,6 +438,30 @@ describe('parseConfig: bad input names the field', () => {
       message: /never a sending identity/,
     },
     {
+      name: 'a route forwarding to itself',
+      config: { ...minimal, routes: { 'alias@example.com': ['alias@example.com', 'x@remote.test'] } },
+      field: 'routes.alias@example.com',
+      message: /forwards back to itself \(alias@example\.com → alias@example\.com\)/,
+    },
+    {
+      name: 'two routes forwarding to each other',
+      config: {
+        ...minimal,
+        routes: {
+          'alias@example.com': ['list@example.com'],
+          'list@example.com': ['x@remote.test', 'alias@example.com'],
+        },
+      },
+      field: 'routes.alias@example.com',
+      message: /alias@example\.com → list@example\.com → alias@example\.com/,
+    },
+    {
+      name: 'a catch-all forwarding into its own domain',
+      config: { ...minimal, routes: { '@example.com': ['someone@example.com'] } },
+      field: 'routes.@example.com',
+      message: /forwards back to itself/,
+    },
+    {
       name: 'a trusted gateway of every address',
       config: { ...minimal, trustedGateways: [{ name: 'all', cidrs: ['0.0.0.0/0'] }] },
       field: 'trustedGateways[0].cidrs[0]',
@@ -463,6 +487,18 @@ describe('parseConfig: bad input names the field', () => {
       );
     });
   }
+
+  it('a route may forward to another route of ours that ends outside (no cycle, however shaped)', () => {
+    const c = parseConfig({
+      ...minimal,
+      routes: {
+        'alias@example.com': ['list@example.com', 'team@example.com'],
+        'team@example.com': ['list@example.com'],
+        'list@example.com': ['x@remote.test'],
+      },
+    });
+    assert.deepEqual(c.routes['alias@example.com'], ['list@example.com', 'team@example.com']);
+  });
 
   it('reports invalid JSON text as a ConfigError naming the source', () => {
     assert.throws(() => parseConfigText('{ nope', 'my.json'), /my\.json is not valid JSON/);
