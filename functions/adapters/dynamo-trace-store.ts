@@ -38,7 +38,6 @@ import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } fr
 import { LeaseLostError, TransientDependencyError } from '../core/errors.js';
 import type { ClaimResult, DeliveryEvent, SendRecord, TraceStore, TraceSummary } from '../core/ports.js';
 import type { PlannedSend } from '../core/send-plan.js';
-import { cutText } from '../core/text.js';
 import { type DynamoClientOptions, DynamoClients, updateItem } from './dynamo-clients.js';
 import {
   Expr,
@@ -51,7 +50,7 @@ import {
 } from './tables.js';
 import type { TraceTable } from './trace-batches.js';
 import { encodeSend, encodeSummary } from './trace-compact.js';
-import { boundedEvent, eventItem } from './trace-events.js';
+import { boundedAddresses, boundedEvent, eventItem } from './trace-events.js';
 import {
   clean,
   DEAD_LETTER,
@@ -82,8 +81,6 @@ export interface DynamoTraceStoreOptions extends DynamoClientOptions {
 }
 
 const DAY_SECONDS = 86_400;
-/** Recipients a dead letter's entry keeps (as an event's, `trace-events.ts`): SES's event lists them all. */
-const MAX_DEAD_LETTER_RECIPIENTS = 50;
 
 /** The lower-cased form of the addresses that are not lower-case already, or undefined. */
 function lowerCaseVariants(addresses: readonly string[]): string[] | undefined {
@@ -313,7 +310,8 @@ export class DynamoTraceStore implements TraceStore {
       // decision was recorded; a recorded decision's facts and index entry are kept.
       const set = (name: string, value: unknown) =>
         `${x.n(name)} = if_not_exists(${x.n(name)}, ${x.v(value)})`;
-      const recipients = envelope.recipients.slice(0, MAX_DEAD_LETTER_RECIPIENTS).map((r) => cutText(r, 320));
+      // Bounded as an event's recipients are (SES's event lists them all).
+      const recipients = boundedAddresses(envelope.recipients);
       update.push(
         set('sender', senderKey(envelope.sender)),
         set('recipients', recipients),

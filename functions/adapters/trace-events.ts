@@ -53,7 +53,13 @@ export const MAX_EVENTS_PER_MESSAGE = 1_000;
 /** The most recent events shown for each message of a search (a search returns up to 1,000). */
 export const MAX_EVENTS_PER_SEARCH_RESULT = 100;
 
-const clip = (s: string, max: number) => cutText(s, max);
+/**
+ * A list of addresses as the trace stores it: at most {@link MAX_EVENT_RECIPIENTS}, each cut
+ * to {@link MAX_ADDRESS_CHARS} (an event's recipients, a dead letter's envelope).
+ */
+export function boundedAddresses(addresses: readonly unknown[]): string[] {
+  return addresses.slice(0, MAX_EVENT_RECIPIENTS).map((r) => cutText(String(r), MAX_ADDRESS_CHARS));
+}
 
 /**
  * The event as stored: strings clipped, at most {@link MAX_EVENT_RECIPIENTS} recipients, no
@@ -62,14 +68,12 @@ const clip = (s: string, max: number) => cutText(s, max);
  */
 export function boundedEvent(event: DeliveryEvent): DeliveryEvent {
   const out: DeliveryEvent = {
-    type: clip(String(event.type), MAX_TOKEN_CHARS),
-    at: clip(String(event.at), MAX_TOKEN_CHARS),
-    sesMessageId: clip(String(event.sesMessageId), MAX_TOKEN_CHARS),
-    recipients: (event.recipients ?? [])
-      .slice(0, MAX_EVENT_RECIPIENTS)
-      .map((r) => clip(String(r), MAX_ADDRESS_CHARS)),
+    type: cutText(String(event.type), MAX_TOKEN_CHARS),
+    at: cutText(String(event.at), MAX_TOKEN_CHARS),
+    sesMessageId: cutText(String(event.sesMessageId), MAX_TOKEN_CHARS),
+    recipients: boundedAddresses(event.recipients ?? []),
   };
-  if (event.detail !== undefined) out.detail = clip(String(event.detail), MAX_DETAIL_CHARS);
+  if (event.detail !== undefined) out.detail = cutText(String(event.detail), MAX_DETAIL_CHARS);
   return out;
 }
 

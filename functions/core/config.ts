@@ -6,6 +6,8 @@
 import { isIP } from 'node:net';
 import * as v from 'valibot';
 import { ConfigError } from './errors.js';
+import { normalizeIdentity } from './identity.js';
+import { isSrsShaped } from './srs.js';
 import { describePath, dictionary, type Problem, problemOf } from './validation.js';
 import { LIMIT_ACTIONS } from './vocabulary.js';
 
@@ -361,12 +363,15 @@ export interface Config extends Omit<ParsedConfig, 'limits' | 'bounceSink' | '$s
   };
 }
 
+/** The domain of an address or of a catch-all key (`@example.org`). */
+const domainPart = (address: string) => address.slice(address.lastIndexOf('@') + 1);
+
 /** The rules that relate fields to each other, checked once every field is valid. */
 function crossFieldProblems(c: ParsedConfig): Problem[] {
   const problems: Problem[] = [];
   const accepted = new Set(c.acceptedDomains);
   for (const key of Object.keys(c.routes)) {
-    const d = key.startsWith('@') ? key.slice(1) : key.slice(key.lastIndexOf('@') + 1);
+    const d = domainPart(key);
     if (!accepted.has(d)) {
       problems.push({
         path: ['routes', key],
@@ -376,7 +381,7 @@ function crossFieldProblems(c: ParsedConfig): Problem[] {
   }
   for (const [alias, mailbox] of Object.entries(c.identities)) {
     for (const a of [alias, mailbox]) {
-      const d = a.slice(a.lastIndexOf('@') + 1);
+      const d = domainPart(a);
       if (!accepted.has(d)) {
         problems.push({
           path: ['identities', alias],
@@ -401,8 +406,6 @@ function crossFieldProblems(c: ParsedConfig): Problem[] {
   problems.push(...mailFlowProblems(c, accepted));
   return problems;
 }
-
-const domainPart = (address: string) => address.slice(address.lastIndexOf('@') + 1);
 
 /**
  * Routes that forward back to themselves — directly (`a → a`), through others (`a → b → a`),
@@ -482,7 +485,6 @@ function duplicateKeyProblems(json: unknown): Problem[] {
   }
   return problems;
 }
-const SRS_SHAPED = /^srs[01][=+-]/i;
 
 /**
  * What a configuration may not say because the mail would go round or nowhere (review of
@@ -502,7 +504,7 @@ function mailFlowProblems(c: ParsedConfig, accepted: ReadonlySet<string>): Probl
         message: `must not be in an accepted domain (${domainPart(sink)}): its bounces would be routed as mail, and bounce again`,
       });
     }
-    if (SRS_SHAPED.test(sink)) {
+    if (isSrsShaped(sink)) {
       problems.push({
         path: ['bounceSink'],
         message: 'must not look like an SRS address (SRS0=… or SRS1=…)',
@@ -529,11 +531,8 @@ function mailFlowProblems(c: ParsedConfig, accepted: ReadonlySet<string>): Probl
       });
     }
   }
-  const separator = c.subaddressSeparator ?? '+';
   for (const address of Object.keys(c.limits?.senders ?? {})) {
-    const local = address.slice(0, address.lastIndexOf('@'));
-    const cut = separator === '' ? -1 : local.indexOf(separator);
-    if (cut > 0 || c.identities[address] !== undefined) {
+    if (normalizeIdentity(address, c) !== address) {
       problems.push({
         path: ['limits', 'senders', address],
         message:

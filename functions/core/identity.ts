@@ -21,9 +21,9 @@ function unquoteLocalPart(local: string): string {
 /**
  * `User+Tag@Example.COM.` → `user@example.com` (separator `+`), then the `identities` map:
  * lower case, the domain as `domainOf` takes it (`canonicalDomain`: A-labels, the root's
- * trailing dot dropped: the same domain, so the same identity), a quoted local part unquoted, the sub-address tag cut. A route key
- * (`@example.org`, a catch-all) has no local part and is only lower-cased. RFC 5233 leaves the
- * separator to the receiving system: it is configuration.
+ * trailing dot dropped: the same domain, so the same identity), a quoted local part unquoted,
+ * the sub-address tag cut. A route key (`@example.org`, a catch-all) has no local part and is
+ * only lower-cased. RFC 5233 leaves the separator to the receiving system: it is configuration.
  */
 export function normalizeIdentity(
   address: string,

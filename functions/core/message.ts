@@ -207,6 +207,16 @@ export interface ContentType {
 }
 
 /**
+ * `text` with its comments (RFC 5322 3.2.2: parenthesised, nesting) each written as a space,
+ * innermost first, up to 8 deep: deeper than any header written in earnest needs.
+ */
+export function withoutComments(text: string): string {
+  let out = text;
+  for (let i = 0; i < 8 && out.includes('('); i++) out = out.replace(/\([^()]*\)/g, ' ');
+  return out;
+}
+
+/**
  * Every `report-type` a Content-Type value gives (RFC 6522 3), lower-cased, comments dropped:
  * each occurrence as written, and libmime's reading (which decodes RFC 2231 and keeps the
  * last of a repeated parameter). A DSN is a DSN to whoever reads it first or last, and
@@ -216,11 +226,7 @@ export interface ContentType {
 export function reportTypes(value: string | undefined): string[] {
   if (!value) return [];
   const types = new Set<string>();
-  const uncommented = (v: string) =>
-    v
-      .replace(/\([^()]*\)/g, ' ')
-      .trim()
-      .toLowerCase();
+  const uncommented = (v: string) => withoutComments(v).trim().toLowerCase();
   for (const m of value.matchAll(/;\s*report-type\s*=\s*(?:"([^"]*)"|([^\s;()"]+))/gi))
     types.add(uncommented(m[1] ?? m[2] ?? ''));
   const parsed = parseContentType(value)?.params['report-type'];

@@ -104,6 +104,14 @@ function parseSrs1Body(body: string): { hash: string; host: string; opaque: stri
   return { hash: body.slice(0, i), host, opaque };
 }
 
+/**
+ * Syntactic check (libsrs2 `SRS_IS_SRS_ADDRESS`): the local part starts with `SRS0` or `SRS1`
+ * (tag in any case) followed by `=`, `-` or `+`. Says nothing about hash or age.
+ */
+export function isSrsShaped(address: string): boolean {
+  return typeof address === 'string' && SRS_TAG.test(localPartOf(address));
+}
+
 export class Srs {
   readonly #domain: string;
   readonly #secrets: readonly Buffer[];
@@ -265,7 +273,7 @@ export class Srs {
    * (tag in any case) followed by `=`, `-` or `+`. Says nothing about hash or age.
    */
   isSrsAddress(address: string): boolean {
-    return typeof address === 'string' && SRS_TAG.test(localPartOf(address));
+    return isSrsShaped(address);
   }
 
   /** base64(HMAC-SHA1(key, lower(concat(fields)))), cut to hashLength (`srs_hash_create_v`). */

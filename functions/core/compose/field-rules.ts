@@ -7,7 +7,7 @@
 
 import type { DkimEvaluation } from '../dkim.js';
 import { LOOP_FIELD } from '../loop.js';
-import { domainOf, parseMailboxes } from '../message.js';
+import { domainOf, parseMailboxes, withoutComments } from '../message.js';
 import { fieldValue, type RawField } from './header-fields.js';
 
 /**
@@ -154,9 +154,7 @@ export function senderIsSendingIdentity(field: RawField, domains: readonly strin
  * carry our results in the ARC set under that id.
  */
 export function claimsAuthservId(field: RawField, authservId: string): boolean {
-  // Comments may precede the id (CFWS, RFC 8601 2.2); nested ones are stripped innermost first.
-  let value = fieldValue(field);
-  for (let i = 0; i < 8 && value.includes('('); i++) value = value.replace(/\([^()]*\)/g, ' ');
-  const id = /^\s*([^\s;]+)/.exec(value)?.[1];
+  // Comments may precede the id (CFWS, RFC 8601 2.2).
+  const id = /^\s*([^\s;]+)/.exec(withoutComments(fieldValue(field)))?.[1];
   return id !== undefined && id.toLowerCase() === authservId.toLowerCase();
 }
