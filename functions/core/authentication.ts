@@ -16,13 +16,24 @@
  *   reverse path SPF checks the HELO name, which proves nothing about any address), so with
  *   no E an SPF pass counts for nothing.
  * - envelope-authenticated: SPF PASS for E, or a valid DKIM signature aligned with E. Only
- *   such a sender may receive an NDR or be counted under its own address.
+ *   such a sender may receive an NDR or be counted under its own address — and neither
+ *   proves E's local part: a signature covers the From field, never the envelope, so a
+ *   replayed signed message may carry any E of the signer's domain. So the address counted
+ *   is E only when SPF passed for it (the domain's own servers chose it), else the signed
+ *   From address. (An NDR still goes to E, as SPEC 2a says: at most a few per address and
+ *   hour, carrying only headers, and only inside the domain that signed.)
  * - author-authenticated (DMARC identifier alignment, RFC 7489 3.1 and 4.2): SPF PASS with
  *   aligned(E, F), or a valid DKIM signature aligned with F (when `relay.dkimAvoidsRelay`).
  *   A DMARC `FAIL` verdict is never author-authenticated.
  * - genuine accepted-domain sender: E or F is an accepted domain and the message is both
  *   envelope- and author-authenticated. Anything else that *claims* an accepted domain (in E
  *   or in F) is a spoof.
+ * - our own copies: every copy this platform sends is DKIM-signed by SES for the From it
+ *   carries, and a rewritten From is an address of ours (the route the mail arrived for, or
+ *   the SRS domain's bounce sink). Replayed back to us, that signature would authenticate
+ *   whatever the copy carried — relay mail would come back as a genuine sender. A signature
+ *   over a From this platform writes proves that we sent the copy, not who wrote it, so for
+ *   such a From no DKIM signature counts (`ownFrom`); SPF aligned with an accepted E still does.
  * - bounce: the reverse path is null (and nothing else: a DSN content type or an SRS
  *   recipient is for rule 2, not for trusting or exempting anything).
  */
@@ -49,6 +60,11 @@ export interface AuthenticationInput {
    * `singleFrom`); otherwise F is unknown even with one address. Default: one address.
    */
   singleFrom?: boolean;
+  /**
+   * Whether an address is one this platform writes into a copy's From (a routed address, an
+   * address of the SRS domain). Default: none.
+   */
+  ownFrom?: (address: string) => boolean;
 }
 
 export interface AuthenticationFacts {
@@ -83,7 +99,7 @@ export interface AuthenticationFacts {
   viaGateway: boolean;
   /**
    * The genuine sender's own address, its sending identity before normalization: E's address
-   * when E is accepted, else the From address. Null unless `genuineAcceptedSender`.
+   * when E is accepted and SPF passed for it, else the (signed) From address. Null unless `genuineAcceptedSender`.
    */
   genuineAddress: string | null;
 }
@@ -103,7 +119,9 @@ export function authenticationFacts(input: AuthenticationInput): AuthenticationF
   // nothing (and could not be written as an SRS address).
   const wellFormedEnvelope =
     envelopeDomain !== null && isDomainName(envelopeDomain) && input.envelopeSender!.lastIndexOf('@') > 0;
-  const passing = input.dkim.signatures.filter((s) => s.result === 'pass');
+  // Over a From of ours, a passing signature is our own copy's (module comment): none counts.
+  const ownFrom = fromAddress !== null && (input.ownFrom?.(fromAddress) ?? false);
+  const passing = ownFrom ? [] : input.dkim.signatures.filter((s) => s.result === 'pass');
   const dkimEnvelopeAligned =
     wellFormedEnvelope && passing.some((s) => relaxedAligned(s.domain, envelopeDomain!));
   const dkimAuthorAligned = fromDomain !== null && passing.some((s) => relaxedAligned(s.domain, fromDomain));
@@ -122,12 +140,12 @@ export function authenticationFacts(input: AuthenticationInput): AuthenticationF
     (envelopeDomain !== null && accepted.has(envelopeDomain)) || fromDomains.some((d) => accepted.has(d));
   const genuineAcceptedSender = claimsAcceptedDomain && envelopeAuthenticated && authorAuthenticated;
 
+  // E's address only when SPF passed for it: a DKIM signature does not cover the envelope,
+  // and anyone replaying one could name any E of the signer's domain (module comment).
   let genuineAddress: string | null = null;
   if (genuineAcceptedSender) {
     genuineAddress =
-      envelopeDomain !== null && accepted.has(envelopeDomain)
-        ? input.envelopeSender!.toLowerCase()
-        : fromAddress;
+      spfPass && accepted.has(envelopeDomain!) ? input.envelopeSender!.toLowerCase() : fromAddress;
   }
 
   return {

@@ -26,7 +26,7 @@ import {
   unbracket,
   wellDelimited,
 } from './message.js';
-import { type Expansion, expandRecipients } from './routes.js';
+import { type Expansion, expandRecipients, isOwnFromAddress } from './routes.js';
 import type { ReceivedMail, VerdictStatus } from './ses-event.js';
 import { checkSourceDomain, type SourceDomainVerdict } from './source-domain.js';
 import { Srs } from './srs.js';
@@ -248,7 +248,13 @@ export async function classify(input: DecisionInput): Promise<Classification> {
       : Promise.resolve(null),
   ]);
 
-  const spf = gateway?.applied ? gateway.spf : receipt.spfVerdict.status;
+  // Behind a gateway whose chain cannot be read, SES's verdict is about the gateway's IP, not
+  // the sender's: not a pass (gateways.ts, step 5).
+  const spf: VerdictStatus = gateway?.applied
+    ? gateway.spf
+    : gateway?.why === 'unreadable-hop'
+      ? 'PROCESSING_FAILED'
+      : receipt.spfVerdict.status;
   // SES's DMARC verdict rests on SES's SPF, i.e. on the gateway's IP. A recomputed SPF pass
   // whose MAIL FROM domain is aligned with the From domain (RFC 7489 3.1.2, relaxed) is a
   // DMARC pass (RFC 7489 4.2) whatever SES concluded; nothing else about DMARC changes.
@@ -271,6 +277,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     dkimAvoidsRelay: config.relay.dkimAvoidsRelay,
     viaGateway: gateway?.applied === true,
     singleFrom,
+    ownFrom: (address) => isOwnFromAddress(config, address),
   });
 
   const hops = hopCount(headers.fields);

@@ -235,15 +235,24 @@ export async function evaluateDkim(
   const signatures: DkimSignature[] = [];
   for (const r of verified.results) {
     if (!r.signingDomain) continue; // "none": the message carries no signature at all
-    const result = (r.status?.result ?? 'neutral') as DkimResult;
+    let result = (r.status?.result ?? 'neutral') as DkimResult;
+    // A signature with `l=` vouches for a prefix of the body: whatever follows it is nobody's,
+    // and anyone replaying the message may append anything (RFC 6376 8.2). With unsigned
+    // bytes after the prefix it proves nothing about the message as received: `policy`
+    // (RFC 8601 2.7.1: valid, but not accepted by local policy).
+    let comment = r.status?.comment;
+    const unsigned = Number(r.status?.underSized ?? 0);
+    if (result === 'pass' && unsigned > 0) {
+      result = 'policy';
+      comment = `l= leaves ${unsigned} bytes of the body unsigned`;
+    }
     const sig: DkimSignature = {
       domain: r.signingDomain.toLowerCase(),
       selector: r.selector ?? '',
       result,
       aligned: fromDomain !== undefined && relaxedAligned(r.signingDomain, fromDomain),
     };
-    if (result !== 'pass' && r.status?.comment)
-      sig.comment = cutText(String(r.status.comment), MAX_DKIM_COMMENT);
+    if (result !== 'pass' && comment) sig.comment = cutText(String(comment), MAX_DKIM_COMMENT);
     signatures.push(sig);
   }
   const alignedPass = signatures.some((s) => s.aligned && s.result === 'pass');

@@ -26,8 +26,15 @@
  *    its IP and HELO are what SPF is checked against, and nothing below that field is read
  *    (whoever connected from there could have written anything, including a `Received` field
  *    claiming a trusted hop).
- * 4. A chain made only of trusted hops, or a field written by a trusted gateway from which no
- *    client IP can be read: `no-usable-hop`, and SES's verdict stands.
+ * 4. A chain made only of trusted hops: `no-usable-hop`, and SES's verdict stands — the
+ *    message started inside the trusted gateways, so the gateway's IP SES checked is its
+ *    original client.
+ * 5. A field written by a trusted gateway from which no client IP can be read (a HELO such as
+ *    `x;` the gateway wrote verbatim ends mailauth's `from` clause early): `unreadable-hop`,
+ *    and SPF is **not passed** (`PROCESSING_FAILED`). The original client is someone outside,
+ *    unknown, and SES's verdict is about the gateway's IP — which a domain whose filter also
+ *    relays its outbound mail lists in its SPF record, so keeping it would let any outsider
+ *    pass SPF as that domain by sending a HELO the parser cannot read.
  *
  * Only the sending IP is taken from a field; HELO names and reverse-DNS names are the
  * client's claims, used for SPF's HELO identity only (RFC 7208 section 2.3).
@@ -63,10 +70,12 @@ export type GatewayVerdict =
       /**
        * - `not-from-gateway`: SES's client was not a trusted gateway (the normal case);
        * - `no-usable-hop`: it was, but the chain has no untrusted hop SPF could be checked
-       *   against (only trusted hops, or a field with no readable client IP);
+       *   against (only trusted hops);
+       * - `unreadable-hop`: it was, and a field a trusted gateway wrote has no readable client
+       *   IP: SPF is not passed (step 5 above);
        * - `no-received`: no `Received` field written by SES to start from.
        */
-      why: 'not-from-gateway' | 'no-usable-hop' | 'no-received';
+      why: 'not-from-gateway' | 'no-usable-hop' | 'no-received' | 'unreadable-hop';
       /** For people: what was found, and that SES's verdict is used. */
       note?: string;
     }
@@ -304,8 +313,8 @@ export async function evaluateGatewayChain(input: GatewayChainInput): Promise<Ga
     if (hop.ip === null) {
       return {
         applied: false,
-        why: 'no-usable-hop',
-        note: `a Received field written by trusted gateway ${writer} has no readable client IP; ${SES_FALLBACK}`,
+        why: 'unreadable-hop',
+        note: `a Received field written by trusted gateway ${writer} has no readable client IP: the original client is unknown and SES's SPF verdict is about the gateway, so SPF is not passed`,
       };
     }
     if (isLoopback(hop.ip)) continue;
@@ -321,7 +330,7 @@ export async function evaluateGatewayChain(input: GatewayChainInput): Promise<Ga
     return {
       applied: false,
       why: 'no-usable-hop',
-      note: `every Received hop is a trusted gateway (last: ${writer}), the original client is unknown; ${SES_FALLBACK}`,
+      note: `every Received hop is a trusted gateway (last: ${writer}): the message started there; ${SES_FALLBACK}`,
     };
   }
 

@@ -33,6 +33,22 @@ export function routeFor(
 }
 
 /**
+ * Whether a copy of ours may carry `address` (lower case) as its From: the address a routed
+ * recipient arrived for (an alias, a list, an address of a catch-all domain), the bounce sink,
+ * any address of the SRS domain. SES signs our copies for their From, so a signature over
+ * such a From proves nothing about the author (`authentication.ts`, our own copies; `send-plan.ts` writes them).
+ */
+export function isOwnFromAddress(config: Config, address: string): boolean {
+  const domain = domainOf(address);
+  return (
+    routeFor(config, address) !== undefined ||
+    address === config.bounceSink.toLowerCase() ||
+    (domain !== undefined &&
+      (domain === domainOf(config.bounceSink) || domain === domainOf(`x@${config.srs.domain}`)))
+  );
+}
+
+/**
  * Expands the recipients SES received the message for. A destination reached through two
  * aliases is sent once, under the first alias that produced it.
  */

@@ -204,14 +204,20 @@ const CASES: Case[] = [
     },
   },
   {
-    name: 'a hop without a readable client IP → no-usable-hop, SES verdict (PASS here) kept',
+    // SES's PASS is about the gateway's IP (in the domain's SPF when the filter also relays
+    // its outbound mail): keeping it would pass any outsider whose HELO the parser cannot read.
+    name: 'a hop without a readable client IP → unreadable-hop, SES verdict (PASS here) not kept',
     received: [SES_FROM_FILTER, `Received: from mail.sender.test by mx1.filter.test; ${DATE}`],
     event: { spf: 'PASS' },
-    pool: 'normal',
-    reasons: ['spf-pass', 'srs-rewritten'],
-    spf: 'PASS',
-    gateway: { applied: false, why: 'no-usable-hop' },
-    check: (d) => assert.match((d.classification.gateway as { note: string }).note, /no readable client IP/),
+    pool: 'relay',
+    reasons: ['unauthenticated-relay'],
+    spf: 'PROCESSING_FAILED',
+    gateway: { applied: false, why: 'unreadable-hop' },
+    check: (d) =>
+      assert.match(
+        (d.classification.gateway as { note: string }).note,
+        /no readable client IP.*SPF is not passed/,
+      ),
   },
   {
     name: 'mail not from a gateway at all → unchanged behaviour',
