@@ -29,19 +29,27 @@ export interface NoticeMessage {
   notice: Notice;
 }
 
-const day = (now: Date) => now.toISOString().slice(0, 10);
 const hour = (now: Date) => now.toISOString().slice(0, 13);
 
 /**
- * The event a notice belongs to. A restriction is one event per identity and UTC day (a
- * `block-for-today` restriction lasts the day; a released `block` sender is not restricted
- * again that day); an alert, one per identity and hour; a pause or a resume, one per pool
- * and `stamp` (the alarm's state-change time, or the operator's command time).
+ * The event a notice belongs to; `stamp` names it where the notice alone cannot.
+ *
+ * - A restriction: one event per identity and restriction written, `stamp` being the
+ *   restriction's `since`. The limits store writes a restriction only while none is in force
+ *   and the identity's last release is the one its counters were read with (`LimitsStore.restrict`,
+ *   `writeRestrictions` in `functions/router/counting.ts`), and only the writer raises the
+ *   notice: containers racing on one crossing give one notice. A second restriction of the same
+ *   day therefore follows an operator release (a released `block-for-today` sender still over
+ *   its day limit is restricted again by its next message; SPEC 4 spares only `block`), and the
+ *   operator who released it must hear of it: it is a new event, not the day's first one again.
+ * - An alert: one per identity and hour.
+ * - A pause or a resume: one per pool and `stamp` (the alarm's state-change time, or the
+ *   operator's command time).
  */
 export function noticeKey(notice: Notice, now: Date, stamp = now.toISOString()): string {
   switch (notice.kind) {
     case 'sender-restricted':
-      return `${notice.kind}#${notice.identity}#${day(now)}`;
+      return `${notice.kind}#${notice.identity}#${stamp}`;
     case 'limit-alert':
       return `${notice.kind}#${notice.identity}#${hour(now)}`;
     case 'pool-paused':

@@ -204,4 +204,11 @@ export interface NoticePublisher {
  */
 export interface NoticeLedger {
   claim(key: string, now: Date, ttlSeconds: number): Promise<boolean>;
+  /**
+   * Gives back a claim whose notice could not be published, so a later attempt can claim the
+   * key and tell the event. Removes the key only while it is still the claim made at
+   * `claimedAt` (the `now` given to `claim`): never another invocation's later claim. True
+   * when removed.
+   */
+  release(key: string, claimedAt: Date): Promise<boolean>;
 }

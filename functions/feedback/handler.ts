@@ -30,7 +30,11 @@ export interface FeedbackResult {
 /** SES event types whose facts the router's own send record holds: never filed twice. */
 export const ROUTER_RECORDED_EVENTS: ReadonlySet<string> = new Set(['Send']);
 
-/** Files every SES event of one invocation under its trace record. */
+/**
+ * Files every SES event of one invocation under its trace record. Throws `InvalidInputError`
+ * for an invocation holding no event at all (`unwrapFeedbackEvent`): it fails, so a redrive
+ * that passed the wrong payload keeps its queue message instead of deleting it.
+ */
 export async function processFeedback(
   invocation: unknown,
   trace: TraceStore,

@@ -6,6 +6,7 @@
  * (`detail`). Each names the SES message id of *our* send and carries the send's tags, whose
  * `inbound_id` says which trace record (received message) it belongs to.
  */
+import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent } from '../core/ports.js';
 import { cutText } from '../core/text.js';
 
@@ -92,7 +93,14 @@ export function parseSesEventRecord(record: unknown, receivedAt: Date): Feedback
   return { inboundId, event };
 }
 
-/** Unwraps an SNS or EventBridge invocation into SES event records. */
+/**
+ * Unwraps an SNS or EventBridge invocation into SES event records. An invocation that is
+ * neither (`null`, `{}`, a dead-letter record passed whole) throws `InvalidInputError`: answered
+ * with success it would be "filed" with nothing filed, and the dead-letter redrive of
+ * docs/operations.md deletes a queue message once its invocation succeeds — an event that
+ * did not reach the function would be lost without a trace. A recognisable record that is not
+ * an SES event of ours is still only counted (`ignored`) by the caller.
+ */
 export function unwrapFeedbackEvent(invocation: unknown): unknown[] {
   const inv = obj(invocation);
   if (Array.isArray(inv.Records)) {
@@ -107,5 +115,16 @@ export function unwrapFeedbackEvent(invocation: unknown): unknown[] {
     });
   }
   if (inv.detail !== undefined) return [inv.detail];
-  return [];
+  throw new InvalidInputError(
+    'event',
+    `no SES event in the invocation (neither SNS Records nor an EventBridge detail): ${describe(invocation)}`,
+  );
+}
+
+/** What an unrecognised invocation was, for the error: its type or its first keys, bounded. */
+function describe(invocation: unknown): string {
+  if (invocation === null || typeof invocation !== 'object') return String(invocation).slice(0, 40);
+  if (Array.isArray(invocation)) return `an array of ${invocation.length}`;
+  const keys = Object.keys(invocation).slice(0, 5);
+  return keys.length === 0 ? '{}' : `{${keys.map((k) => clip(k, 40)).join(', ')}}`;
 }

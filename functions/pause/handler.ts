@@ -6,6 +6,9 @@
  * through it. Resuming is left to an operator (`outbound-pools pools resume POOL`): the rates
  * are rolling measurements, and a pool resumed by a machine as the rate dips would pause
  * again with the next bounce.
+ *
+ * The notice is part of the job: when it cannot be published the invocation fails (after the
+ * pause), so Lambda retries it and `PoolPauseErrors` counts it (`handleAlarm`).
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -18,7 +21,7 @@ import { leanLogger } from '../adapters/log-formatter.js';
 import { SesPoolControl } from '../adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
 import type { Config } from '../core/config.js';
-import { ConfigError } from '../core/errors.js';
+import { ConfigError, OutboundPoolsError } from '../core/errors.js';
 import { parseEnvironment } from '../core/validation.js';
 import { POOLS } from '../core/vocabulary.js';
 import { Notifier, type NotifyOutcome } from '../router/notifier.js';
@@ -35,28 +38,48 @@ export interface PauseDeps {
 
 export interface PauseResult {
   paused: string | null;
-  notice: NotifyOutcome | 'none';
+  notice: Exclude<NotifyOutcome, 'failed'> | 'none';
 }
 
-/** Pauses the pool an ALARM names; other states change nothing. */
+/**
+ * Pauses the pool an ALARM names; other states change nothing.
+ *
+ * Throws when the "pool paused" notice could not be published (SPEC 7 promises it). A CloudWatch
+ * alarm invokes its action once per state change, asynchronously; Lambda retries an
+ * asynchronous invocation only when it fails (twice here, `lib/pool-pause.ts`; AWS Lambda
+ * Developer Guide, "How Lambda handles errors and retries with asynchronous invocation"), and
+ * only a failed invocation counts in
+ * `PoolPauseErrors`. A handler returning normally after a lost notice was retried by nobody and
+ * alarmed nobody. The retry pauses again (`setSending` is idempotent) and claims the notice's key
+ * afresh (`Notifier.tell` gives it back when the publish fails); a retry whose notice was in
+ * fact published finds the key claimed and returns `duplicate`, so it does not fail forever.
+ */
 export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<PauseResult> {
   const request = readAlarmInvocation(event, deps.pools);
   if (request.action === 'ignore' || !request.pool) return { paused: null, notice: 'none' };
+  // Pause first: a notice that fails must not keep the pool sending.
   await deps.control.setSending(request.pool, false);
-  const notice = deps.notifier
-    ? await deps.notifier.notify(
-        {
-          kind: 'pool-paused',
-          pool: request.pool,
-          configurationSet: request.configurationSet ?? deps.pools[request.pool].configurationSet,
-          by: 'alarm',
-          detail: `${request.alarmName}: ${request.reason}`.slice(0, 1000),
-        },
-        deps.clock(),
-        request.stamp,
-      )
-    : 'none';
-  return { paused: request.pool, notice };
+  if (!deps.notifier) return { paused: request.pool, notice: 'none' };
+  try {
+    const notice = await deps.notifier.tell(
+      {
+        kind: 'pool-paused',
+        pool: request.pool,
+        configurationSet: request.configurationSet ?? deps.pools[request.pool].configurationSet,
+        by: 'alarm',
+        detail: `${request.alarmName}: ${request.reason}`.slice(0, 1000),
+      },
+      deps.clock(),
+      request.stamp,
+    );
+    return { paused: request.pool, notice };
+  } catch (error) {
+    throw new OutboundPoolsError(
+      `pool ${request.pool} paused, but its "pool paused" notice was not published ` +
+        `(${(error as Error).message}); failing the invocation so that Lambda retries it`,
+      { cause: error, retryable: true },
+    );
+  }
 }
 
 let deps: PauseDeps | undefined;
@@ -107,7 +130,8 @@ function createDeps(env: NodeJS.ProcessEnv): PauseDeps {
             client: new DynamoDBClient({ ...SDK_RETRY }),
             tableName: settings.LIMITS_TABLE,
           }),
-          onError: (error) => logger.warn('pause notice not published', { error }),
+          // `tell` throws a publish failure; this reports only a key it could not give back.
+          onError: (error) => logger.warn('pause notice key not released', { error }),
         })
       : null,
     clock: () => new Date(),

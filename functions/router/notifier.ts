@@ -4,9 +4,18 @@
  * in the ledger, so a thousand messages of a restricted sender, or two containers crossing the
  * same limit at once, give one notice.
  *
- * Notices are side information: a failure to publish is logged, never fails mail processing
- * (a retried invocation resumes its stored plan and would not raise the notice again anyway).
+ * The key is claimed before the publish (claiming after would let two racing containers both
+ * publish), so a publish that fails gives the key back (`NoticeLedger.release`): left claimed,
+ * the key would answer `duplicate` to every later attempt for its two days and the event would
+ * never be told. A later attempt (the pause function's retried invocation, the router's next
+ * alert of the hour) then claims it again and publishes.
+ *
+ * `notify` never throws: in the router notices are side information, and a failure is logged,
+ * never fails mail processing. `tell` throws, for callers whose job *is* the notice (the pause
+ * function: SPEC 7 promises the "pool paused" notice, so a failure must fail the invocation
+ * and let Lambda retry it).
  */
+import { OutboundPoolsError } from '../core/errors.js';
 import { type Notice, noticeKey, noticeMessage, noticeSubject } from '../core/notices.js';
 import type { NoticeLedger, NoticePublisher } from '../core/ports.js';
 import type { PipelineObserver } from './process.js';
@@ -19,6 +28,7 @@ export type NotifyOutcome = 'published' | 'duplicate' | 'failed';
 export interface NotifierOptions {
   publisher: NoticePublisher;
   ledger: NoticeLedger;
+  /** Told of every failure `notify` swallows, and of a claim `tell` could not give back. */
   onError?: (error: Error, notice: Notice) => void;
 }
 
@@ -33,14 +43,35 @@ export class Notifier {
     this.#onError = options.onError ?? (() => undefined);
   }
 
-  /** Publishes `notice` unless its event was told already. `stamp`: see {@link noticeKey}. */
+  /**
+   * Publishes `notice` unless its event was told already. `stamp`: see {@link noticeKey}.
+   * Throws what failed (the ledger's claim, or the publish after its key was given back).
+   */
+  async tell(notice: Notice, now: Date, stamp?: string): Promise<'published' | 'duplicate'> {
+    const key = noticeKey(notice, now, stamp);
+    if (!(await this.#ledger.claim(key, now, NOTICE_KEY_TTL_SECONDS))) return 'duplicate';
+    try {
+      await this.#publisher.publish(noticeSubject(notice), JSON.stringify(noticeMessage(notice, now)));
+    } catch (error) {
+      await this.#ledger.release(key, now).catch((releaseError: unknown) => {
+        // The publish error is the one thrown; this one says why the event may stay untold
+        // (its key claimed for NOTICE_KEY_TTL_SECONDS) and is reported beside it.
+        this.#onError(
+          new OutboundPoolsError(`notice key ${key} not released: ${(releaseError as Error).message}`, {
+            cause: releaseError,
+          }),
+          notice,
+        );
+      });
+      throw error;
+    }
+    return 'published';
+  }
+
+  /** {@link tell}, with a failure reported to `onError` and answered `failed`, never thrown. */
   async notify(notice: Notice, now: Date, stamp?: string): Promise<NotifyOutcome> {
     try {
-      if (!(await this.#ledger.claim(noticeKey(notice, now, stamp), now, NOTICE_KEY_TTL_SECONDS))) {
-        return 'duplicate';
-      }
-      await this.#publisher.publish(noticeSubject(notice), JSON.stringify(noticeMessage(notice, now)));
-      return 'published';
+      return await this.tell(notice, now, stamp);
     } catch (error) {
       this.#onError(error as Error, notice);
       return 'failed';
@@ -61,6 +92,9 @@ export function noticeObserver(notifier: Notifier, clock: () => Date) {
         notifier.notify(
           { kind: 'sender-restricted', identity: r.identity, reason: r.reason, until: r.until },
           clock(),
+          // The restriction written names the event (`noticeKey`): a restriction after a release
+          // is told again, even the same day.
+          r.since,
         ),
       );
     },

@@ -10,16 +10,23 @@ const restricted: Notice = {
 };
 
 describe('notices', () => {
-  it('a restriction is one event per identity and UTC day', () => {
-    const morning = new Date('2026-12-06T01:00:00Z');
-    const evening = new Date('2026-12-06T23:59:59Z');
-    const next = new Date('2026-12-07T00:00:00Z');
-    assert.equal(noticeKey(restricted, morning), noticeKey(restricted, evening));
-    assert.notEqual(noticeKey(restricted, evening), noticeKey(restricted, next));
+  it('a restriction is one event per identity and restriction written (its `since`), whatever the day', () => {
+    // Review of December 2026: keyed by identity and UTC day, a block-for-today sender released
+    // at noon and restricted again at 15:00 was never told of again.
+    const morning = new Date('2026-12-06T09:00:00Z');
+    const evening = new Date('2026-12-06T15:00:00Z');
+    const first = '2026-12-06T09:00:00.000Z';
+    const afterRelease = '2026-12-06T15:00:00.000Z';
+    // Containers raising one restriction (one `since`) at different moments: one event.
+    assert.equal(noticeKey(restricted, morning, first), noticeKey(restricted, evening, first));
+    // The restriction written after a release: another event, the same day.
+    assert.notEqual(noticeKey(restricted, evening, first), noticeKey(restricted, evening, afterRelease));
     assert.notEqual(
-      noticeKey(restricted, morning),
-      noticeKey({ ...restricted, identity: 'other@example.com' }, morning),
+      noticeKey(restricted, morning, first),
+      noticeKey({ ...restricted, identity: 'other@example.com' }, morning, first),
     );
+    // No stamp: the moment is the event (never folded into an earlier one of the day).
+    assert.notEqual(noticeKey(restricted, morning), noticeKey(restricted, evening));
   });
 
   it('an alert is one event per identity and hour; a pause one per stamp', () => {

@@ -12,7 +12,7 @@ import { SesPoolControl } from '../../functions/adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../../functions/adapters/sns-notice-publisher.js';
 import { createTables } from '../../functions/adapters/tables.js';
 import { parseConfig } from '../../functions/core/config.js';
-import { ConfigError, InvalidInputError } from '../../functions/core/errors.js';
+import { ConfigError, InvalidInputError, OutboundPoolsError } from '../../functions/core/errors.js';
 import { handleAlarm, readPools } from '../../functions/pause/handler.js';
 import { Notifier } from '../../functions/router/notifier.js';
 import {
@@ -144,6 +144,95 @@ describe('pause function', () => {
       await assert.rejects(handleAlarm(bad, deps), InvalidInputError);
     }
     assert.deepEqual(emu.ses.disabledConfigurationSets(), ['outbound-high-risk']);
+  });
+
+  describe('a "pool paused" notice SNS refuses (review of December 2026)', () => {
+    // SNS's answer to a throttled Publish (SNS API Reference, "Publish": Errors), as the
+    // publisher reads it; `maxAttempts: 1` leaves the retrying to Lambda.
+    const throttled = () =>
+      new Response(
+        '<ErrorResponse><Error><Type>Sender</Type><Code>Throttling</Code><Message>Rate exceeded</Message></Error></ErrorResponse>',
+        { status: 400 },
+      );
+    /** The pause deps with a publisher whose first `failures` Publish calls SNS throttles. */
+    const flaky = (failures: number, lostAnswer = false) => {
+      let calls = 0;
+      const publisher = new SnsNoticePublisher({
+        topicArn: EMULATOR_NOTICE_TOPIC_ARN,
+        region: 'us-east-1',
+        endpoint: emu.sns.endpoint,
+        credentials: { ...EMULATOR_CREDENTIALS },
+        maxAttempts: 1,
+        fetch: async (url, init) => {
+          if (calls++ >= failures) return fetch(url, init);
+          if (!lostAnswer) return throttled();
+          // Published, but the answer never came back (a connection reset after the request).
+          await fetch(url, init);
+          throw new TypeError('fetch failed');
+        },
+      });
+      return {
+        ...deps,
+        notifier: new Notifier({
+          publisher,
+          ledger: new DynamoNoticeLedger({ client: ddb, tableName: 'pause-limits' }),
+        }),
+      };
+    };
+    /** Lambda's asynchronous invocation: the event, retried twice when the handler throws. */
+    async function invokeAsync(event: unknown, d: typeof deps) {
+      const errors: unknown[] = [];
+      for (let attempt = 0; attempt < 3; attempt++) {
+        try {
+          return { result: await handleAlarm(event, d), errors };
+        } catch (error) {
+          errors.push(error);
+        }
+      }
+      return { result: null, errors };
+    }
+    const pausedNotices = () =>
+      emu.sns.published().filter((n) => JSON.parse(n.message).notice.kind === 'pool-paused');
+
+    it('the invocation fails after pausing, and its retry publishes the notice', async () => {
+      emu.sns.clear();
+      const event = alarmEvent('ALARM', 'outbound-relay', '2026-12-06T11:00:00.000+0000');
+      const { result, errors } = await invokeAsync(event, flaky(1));
+      assert.equal(errors.length, 1, 'the first attempt failed, so Lambda retried it');
+      assert.ok(errors[0] instanceof OutboundPoolsError && errors[0].retryable);
+      assert.match(
+        String((errors[0] as Error).message),
+        /pool relay paused.*notice was not published.*Throttling/,
+      );
+      assert.ok(emu.ses.disabledConfigurationSets().includes('outbound-relay'), 'paused before the notice');
+      assert.deepEqual(result, { paused: 'relay', notice: 'published' });
+      assert.equal(pausedNotices().length, 1);
+      assert.equal(JSON.parse(pausedNotices()[0]!.message).notice.pool, 'relay');
+    });
+
+    it('SNS refusing every attempt: all three fail (PoolPauseErrors), the pool stays paused', async () => {
+      emu.sns.clear();
+      const event = alarmEvent('ALARM', 'outbound-normal', '2026-12-06T12:00:00.000+0000');
+      const { result, errors } = await invokeAsync(event, flaky(3));
+      assert.equal(result, null);
+      assert.equal(errors.length, 3, 'not one attempt answered "duplicate" for a notice never sent');
+      assert.ok(emu.ses.disabledConfigurationSets().includes('outbound-normal'));
+      assert.equal(pausedNotices().length, 0);
+    });
+
+    it('a retry whose notice did reach SNS does not fail forever', async () => {
+      emu.sns.clear();
+      const event = alarmEvent('ALARM', 'outbound-normal', '2026-12-06T13:00:00.000+0000');
+      const lost = await invokeAsync(event, flaky(1, true));
+      // The answer was lost: the first attempt cannot know, so it fails and the retry publishes
+      // again (at least once, never zero times).
+      assert.equal(lost.errors.length, 1);
+      assert.deepEqual(lost.result, { paused: 'normal', notice: 'published' });
+      assert.equal(pausedNotices().length, 2);
+      // A later delivery of the same state change (or a retry after a published notice).
+      assert.deepEqual(await handleAlarm(event, flaky(0)), { paused: 'normal', notice: 'duplicate' });
+      assert.equal(pausedNotices().length, 2);
+    });
   });
 
   it('POOLS environment: validated, a bad one names the variable', () => {

@@ -9,6 +9,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoNoticeLedger } from '../../functions/adapters/dynamo-notice-ledger.js';
 import { SnsNoticePublisher } from '../../functions/adapters/sns-notice-publisher.js';
 import { createTables } from '../../functions/adapters/tables.js';
+import type { Notice } from '../../functions/core/notices.js';
 import { combineObservers, Notifier, noticeObserver } from '../../functions/router/notifier.js';
 import type { PipelineObserver } from '../../functions/router/process.js';
 import {
@@ -73,6 +74,33 @@ describe('noticeObserver', () => {
     later.observer.alert?.('quiet@example.com', ['limit-external-hour']);
     await later.flush();
     assert.equal(emu.sns.published().length, 3);
+  });
+
+  it('a failed publish gives its key back; a key that cannot be given back is reported too', async () => {
+    const released: string[] = [];
+    const ledger = {
+      claim: async () => true,
+      release: async (key: string, claimedAt: Date) => {
+        released.push(`${key} ${claimedAt.toISOString()}`);
+        throw new Error('dynamodb down');
+      },
+    };
+    const errors: string[] = [];
+    const notifier = new Notifier({
+      publisher: { publish: async () => Promise.reject(new Error('sns down')) },
+      ledger,
+      onError: (e, n) => errors.push(`${n.kind}: ${e.message}`),
+    });
+    const now = new Date('2026-12-06T10:15:00Z');
+    const alert: Notice = { kind: 'limit-alert', identity: 'q@example.com', reasons: ['limit-day'] };
+    assert.equal(await notifier.notify(alert, now), 'failed', 'never thrown by notify');
+    assert.deepEqual(released, ['limit-alert#q@example.com#2026-12-06T10 2026-12-06T10:15:00.000Z']);
+    assert.deepEqual(errors, [
+      'limit-alert: notice key limit-alert#q@example.com#2026-12-06T10 not released: dynamodb down',
+      'limit-alert: sns down',
+    ]);
+    // `tell` throws the publish error itself.
+    await assert.rejects(notifier.tell(alert, now), /sns down/);
   });
 
   it('combineObservers calls every observer that has the hook, in order', () => {
