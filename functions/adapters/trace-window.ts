@@ -11,9 +11,16 @@
  * entry of an older day is older than every entry of a newer one.
  *
  * What it costs: a filter does not reduce what DynamoDB reads (it bills every entry of the
- * window, 0.5 RRU per started 4 KB, eventually consistent), only what it returns. A search over
- * a day of a million messages reads about 250 MB of index (~30 000 RRU, under a cent) in
- * 1 MB pages, 16 partitions at a time; a pool narrows it to that pool's partitions.
+ * window, 0.5 RRU per started 4 KB, eventually consistent), only what it returns. So a filtered
+ * Query is sent without `Limit`: "Limit counts items evaluated before the FilterExpression"
+ * (DynamoDB Developer Guide, "Query – Limiting the number of items in the result set" and
+ * "Filter expressions for Query"), so `Limit: 1` would read one entry per round trip — 80 000
+ * requests for a rare sender over a pool-day of 80 000 messages. Without it each request reads
+ * a full 1 MB page (~4 000 entries of ~250 bytes), and the partition stops being paged as soon
+ * as enough entries matched. A search over a day of a million messages then reads about 250 MB
+ * of index (~30 000 RRU, under a cent) in ~250 pages, 16 partitions at a time; a pool narrows
+ * it to that pool's partitions. Only an unfiltered (pool-only) search sends `Limit`: there
+ * every entry read is a match.
  */
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { InvalidInputError } from '../core/errors.js';
@@ -37,13 +44,33 @@ import { type IndexPartition, type Item, poolIndexValue } from './trace-items.js
  * decision was never recorded (found by sender and recipient too, review of December 2026).
  */
 export const WINDOW_POOLS: readonly IndexPartition[] = [...POOLS, 'blocked', 'dead-letter'];
-/** The longest window one search may cover (a day costs one Query per pool and shard). */
+/**
+ * The longest window one search may cover, in days of 24 hours (so `since=31d` is allowed).
+ * Such a window touches at most 32 UTC days of index partitions; each costs one Query per pool,
+ * shard and 1 MB page of entries.
+ */
 export const MAX_WINDOW_DAYS = 31;
 /** The window of a search that gives no `since` (the CLI, the API and `query` alike). */
 export const DEFAULT_WINDOW_HOURS = 24;
 /** Index partitions queried at once. */
 const PARTITIONS_IN_PARALLEL = 16;
 const DAY_MS = 86_400_000;
+const HOUR_MS = 3_600_000;
+
+/**
+ * The one rule on a search's length, shared by the lookup (CLI and API, which name the
+ * parameter as their caller spells it) and the store: at most {@link MAX_WINDOW_DAYS} × 24
+ * hours, wherever the window starts. (It once counted the UTC days touched here and the hours
+ * in the lookup, so `since=31d` passed one check and failed the other: review H.)
+ */
+export function checkWindowLength(sinceMs: number, untilMs: number, parameter = 'since'): void {
+  if (untilMs - sinceMs > MAX_WINDOW_DAYS * DAY_MS) {
+    throw new InvalidInputError(
+      parameter,
+      `the window is ${Math.ceil((untilMs - sinceMs) / HOUR_MS)} hours long; a search covers at most ${MAX_WINDOW_DAYS} days (${MAX_WINDOW_DAYS * 24} hours)`,
+    );
+  }
+}
 
 export interface WindowSearch {
   /** One pool, or every pool of {@link WINDOW_POOLS}. */
@@ -71,13 +98,8 @@ export function windowDays(since: string, until: string): string[] {
 /** The `limit` most recent main items in the window, newest first. */
 export async function searchWindow(table: TraceTable, w: WindowSearch, limit: number): Promise<Item[]> {
   if (w.since > w.until) throw new InvalidInputError('since', 'is after until');
+  checkWindowLength(Date.parse(w.since), Date.parse(w.until));
   const days = windowDays(w.since, w.until);
-  if (days.length > MAX_WINDOW_DAYS) {
-    throw new InvalidInputError(
-      'since',
-      `the window covers ${days.length} days; a search covers at most ${MAX_WINDOW_DAYS}`,
-    );
-  }
   const pools: readonly IndexPartition[] = w.pool ? [w.pool] : WINDOW_POOLS;
   const found: { id: string; at: string }[] = [];
   for (const day of days) {
@@ -125,16 +147,20 @@ async function queryPartition(
   let start: Record<string, unknown> | undefined;
   do {
     const x = new Expr();
+    const filter = filterOf(x, w);
     const page = await sendMapped('Query', () =>
       table.doc.send(
         new QueryCommand({
           TableName: table.tableName,
           IndexName: TRACE_POOL_INDEX,
           KeyConditionExpression: `${x.n(TRACE_POOL_INDEX_PK)} = ${x.v(partition)} AND ${x.n(TRACE_INDEX_SK)} BETWEEN ${x.v(w.since)} AND ${x.v(w.until)}`,
-          ...filterOf(x, w),
+          ...filter,
           ScanIndexForward: false,
-          // Limit counts the entries read, before the filter: pages go on until enough matched.
-          Limit: limit,
+          // Limit counts the entries read before the filter (Developer Guide, "Filter
+          // expressions for Query"): with a filter it would cap each round trip at `limit`
+          // entries read, so it is left out and DynamoDB fills 1 MB pages; without one every
+          // entry read matches, and Limit stops the read at what is needed.
+          ...(filter.FilterExpression === undefined ? { Limit: limit - out.length } : {}),
           ExclusiveStartKey: start,
           ...x.params(),
         }),

@@ -10,18 +10,17 @@
  * Every search reads a time window (default the last 24 hours, at most 31 days);
  * `since`/`until` take ISO-8601 or `30m`, `1h`, `2d`, `today`…
  *
+ * An answer stays under Lambda's 6 MB response quota (at most `MAX_ANSWER_BYTES`) and a search
+ * answers within the function's 15 s timeout (`SEARCH_TIME_BUDGET_MS`): what does not fit is
+ * left out and said so, `truncated: true` with the `until` to ask again with (`lookup.ts`).
+ *
  * Bad parameters are 400 with the parameter named, unknown ones included (they are usually
  * typos that would silently widen a search); a throttled or unavailable table is 503.
  */
 import { isTransientAwsError } from '../adapters/aws-errors.js';
 import { InvalidInputError, isRetryable } from '../core/errors.js';
-import {
-  lookUpTrace,
-  parseTraceLookup,
-  type TraceLookupInput,
-  type TraceReader,
-  type TraceReport,
-} from './lookup.js';
+import { type AnswerLimits, answerTraceLookup, type TraceCut } from './answer.js';
+import { parseTraceLookup, type TraceLookupInput, type TraceReader, type TraceReport } from './lookup.js';
 
 /** A request as both servers see it: the method, the raw path and the raw query string. */
 export interface TraceApiRequest {
@@ -41,7 +40,7 @@ export interface TraceApiResponse {
 /** What the API answers with: the reports, or why there are none. */
 export type TraceApiBody =
   | { message: TraceReport }
-  | { messages: TraceReport[] }
+  | ({ messages: TraceReport[] } & Partial<TraceCut>)
   | { error: string; parameter?: string };
 
 const SEARCH_PARAMETERS: readonly (keyof TraceLookupInput)[] = [
@@ -111,12 +110,14 @@ function route(rawPath: string): { kind: 'search' } | { kind: 'message'; message
 }
 
 /**
- * Answers one request from `reader`. Never throws for a bad request; an error of the table
- * that is not temporary is thrown, for the server to log and answer 500.
+ * Answers one request from `reader`, within `limits` (by default the byte and time budgets of
+ * the Lambda function). Never throws for a bad request; an error of the table that is not
+ * temporary is thrown, for the server to log and answer 500.
  */
 export async function handleTraceRequest(
   request: TraceApiRequest,
   reader: TraceReader,
+  limits: AnswerLimits = {},
 ): Promise<TraceApiResponse> {
   if (request.method !== 'GET') {
     return jsonResponse(
@@ -138,7 +139,9 @@ export async function handleTraceRequest(
         { ...queryParameters(request.rawQueryString, MESSAGE_PARAMETERS), messageId: target.messageId },
         name,
       );
-      const [message] = await lookUpTrace(reader, lookup);
+      const {
+        reports: [message],
+      } = await answerTraceLookup(reader, lookup, limits);
       return message
         ? jsonResponse(200, { message })
         : jsonResponse(404, {
@@ -146,7 +149,8 @@ export async function handleTraceRequest(
           });
     }
     const lookup = parseTraceLookup(queryParameters(request.rawQueryString, SEARCH_PARAMETERS), name);
-    return jsonResponse(200, { messages: await lookUpTrace(reader, lookup) });
+    const { reports, cut } = await answerTraceLookup(reader, lookup, limits);
+    return jsonResponse(200, { messages: reports, ...cut });
   } catch (error) {
     if (error instanceof InvalidInputError) {
       return jsonResponse(400, { error: error.message, parameter: error.input });

@@ -5,7 +5,7 @@
  * error messages differs (`--sender` on the command line, `sender` in a URL).
  */
 import { DEFAULT_QUERY_LIMIT, type TraceQuery, type TraceRecord } from '../adapters/dynamo-trace-store.js';
-import { DEFAULT_WINDOW_HOURS, MAX_WINDOW_DAYS } from '../adapters/trace-window.js';
+import { checkWindowLength, DEFAULT_WINDOW_HOURS } from '../adapters/trace-window.js';
 import { InvalidInputError } from '../core/errors.js';
 import type { DeliveryEvent } from '../core/ports.js';
 import { parseInstant } from '../core/validation.js';
@@ -105,14 +105,13 @@ export function parseTraceLookup(
     throw new InvalidInputError(name('since'), `is after ${name('until')}`);
   if (messageId === undefined) {
     // Every search reads the index over a window (issue 16: one index of all mail, by pool,
-    // day and shard): the last 24 hours unless since/until say otherwise, at most 31 days.
+    // day and shard): the last 24 hours unless since/until say otherwise, at most 31 days
+    // (the store's own rule, so what passes here passes there).
     until ??= now;
     since ??= new Date(until.getTime() - DEFAULT_WINDOW_HOURS * 3_600_000);
     if (since > until)
       throw new InvalidInputError(name('since'), `is after ${name('until')} (now by default)`);
-    if (until.getTime() - since.getTime() > MAX_WINDOW_DAYS * DAY_MS) {
-      throw new InvalidInputError(name('since'), `a search covers at most ${MAX_WINDOW_DAYS} days`);
-    }
+    checkWindowLength(since.getTime(), until.getTime(), name('since'));
   }
   const range = { ...(since ? { since } : {}), ...(until ? { until } : {}) };
   if (messageId !== undefined) return { kind: 'message', messageId, ...range };
@@ -138,7 +137,7 @@ export function parseTraceLookup(
   };
 }
 
-const DAY_MS = 86_400_000;
+export const DAY_MS = 86_400_000;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: DAY_MS, w: 7 * DAY_MS } as const;
 
 /**
@@ -193,6 +192,11 @@ function parseReason(value: string | undefined, name: ParameterName): string | u
 
 /** Runs a lookup: the matching messages' reports, most recent first. */
 export async function lookUpTrace(reader: TraceReader, lookup: TraceLookup): Promise<TraceReport[]> {
+  return (await lookUpRecords(reader, lookup)).map(traceReport);
+}
+
+/** A lookup's records, before they are reported (`answer.ts` weighs them). */
+export async function lookUpRecords(reader: TraceReader, lookup: TraceLookup): Promise<TraceRecord[]> {
   let records: TraceRecord[];
   if (lookup.kind === 'message') {
     const one = await reader.get(lookup.messageId);
@@ -203,20 +207,26 @@ export async function lookUpTrace(reader: TraceReader, lookup: TraceLookup): Pro
   }
   // The search applies the range through its index; a message id lookup has none of its own.
   const { since, until } = lookup;
-  return records
-    .filter(
-      (r) =>
-        (!since || Date.parse(r.receivedAt) >= since.getTime()) &&
-        (!until || Date.parse(r.receivedAt) <= until.getTime()),
-    )
-    .map(traceReport);
+  return records.filter(
+    (r) =>
+      (!since || Date.parse(r.receivedAt) >= since.getTime()) &&
+      (!until || Date.parse(r.receivedAt) <= until.getTime()),
+  );
 }
 
-/** A trace record as operators read it: the summary flattened, events attached to their send. */
+/**
+ * A trace record as operators read it: the summary flattened, each event listed once, under
+ * the send it is about (`sends[].events`); `events` holds only those of no send recorded
+ * (usually none). Every event was once listed in both, which doubled the largest part of a
+ * report (review H).
+ */
 export function traceReport(r: TraceRecord) {
   const s = r.summary;
   const eventsOf = (sesMessageId: string | undefined) =>
     sesMessageId === undefined ? [] : r.events.filter((e) => e.sesMessageId === sesMessageId);
+  const sent = new Set(
+    r.sends.flatMap((send) => (send.sesMessageId === undefined ? [] : [send.sesMessageId])),
+  );
   return {
     messageId: r.messageId,
     receivedAt: s?.receivedAt ?? r.receivedAt,
@@ -247,7 +257,8 @@ export function traceReport(r: TraceRecord) {
       ...(send.error ? { error: send.error } : {}),
       events: eventsOf(send.sesMessageId).map(eventReport),
     })),
-    events: r.events.map(eventReport),
+    /** The events of no send above (a copy whose send record was lost), oldest first. */
+    events: r.events.filter((e) => !sent.has(e.sesMessageId)).map(eventReport),
     /** More events were recorded than shown: the oldest are left out (docs/retries.md). */
     eventsTruncated: r.eventsTruncated,
   };
@@ -255,7 +266,7 @@ export function traceReport(r: TraceRecord) {
 
 export type TraceReport = ReturnType<typeof traceReport>;
 
-function eventReport(e: DeliveryEvent) {
+export function eventReport(e: DeliveryEvent) {
   return {
     type: e.type,
     at: e.at,
