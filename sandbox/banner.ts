@@ -45,7 +45,7 @@ export function readyText(
         env,
       })
     : [
-        `${paint('bold', 'outbound-pools sandbox ready')}: console ${endpoints.console} · SMTP ${endpoints.smtp} · SES viewer ${endpoints.sesViewer} · DynamoDB ${endpoints.dynamodb} · S3 ${endpoints.s3} · trace API ${endpoints.traceApi}/messages`,
+        `${paint('bold', 'outbound-pools sandbox ready')}: console ${endpoints.console} · SMTP ${endpoints.smtp} · SES ${endpoints.ses} · DynamoDB ${endpoints.dynamodb} · S3 ${endpoints.s3} · trace API ${endpoints.traceApi}/messages`,
         exportLine(env),
         paint(
           'dim',

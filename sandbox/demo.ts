@@ -33,7 +33,7 @@ Starts the sandbox on free ports, sends every message of MESSAGES.json (default
 examples/demo/messages.json) through SMTP and prints the pool, the reasons and what was sent.
 
   --keep   leave the sandbox running afterwards (its endpoints and environment are printed),
-           to look at the console, the trace, the SES viewer or the restrictions; Ctrl-C or SIGTERM stops it`;
+           to look at the console, the trace, the copies sent or the restrictions; Ctrl-C or SIGTERM stops it`;
 
 export interface DemoMessage {
   file: string;
@@ -236,7 +236,7 @@ async function run(argv: string[]): Promise<number> {
   try {
     if (!values.json) {
       out.write(
-        `${paint('bold', 'outbound-pools demo')}: sandbox on SMTP ${sandbox.endpoints.smtp}, console ${sandbox.endpoints.console}, SES viewer ${sandbox.endpoints.sesViewer}\n`,
+        `${paint('bold', 'outbound-pools demo')}: sandbox on SMTP ${sandbox.endpoints.smtp}, console ${sandbox.endpoints.console}\n`,
       );
     }
     let n = 0;
@@ -390,7 +390,7 @@ async function keepRunning(sandbox: Sandbox, json: boolean): Promise<void> {
   process.stdout.write(
     json
       ? `${JSON.stringify({ event: 'kept', endpoints, env })}\n`
-      : `\nsandbox kept running: console ${endpoints.console} · SMTP ${endpoints.smtp} · SES viewer ${endpoints.sesViewer} · trace API ${endpoints.traceApi}/messages\n${exportLine(env)}\nCtrl-C stops it.\n`,
+      : `\nsandbox kept running: console ${endpoints.console} · SMTP ${endpoints.smtp} · trace API ${endpoints.traceApi}/messages\n${exportLine(env)}\nCtrl-C stops it.\n`,
   );
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGINT', resolve);

@@ -111,7 +111,7 @@ export interface SandboxOptions {
 
 export interface SandboxEndpoints {
   smtp: string;
-  sesViewer: string;
+  /** The SES emulator's API (`GET ${ses}/store` lists what was sent, as JSON; it serves no viewer page). */
   ses: string;
   dynamodb: string;
   s3: string;
@@ -340,7 +340,6 @@ export async function startSandbox(opts: SandboxOptions = {}): Promise<Sandbox> 
     };
     const endpoints: SandboxEndpoints = {
       smtp: `${ingress.host}:${ingress.port}`,
-      sesViewer: emu.ses.viewerUrl,
       ses: emu.ses.endpoint,
       dynamodb: emu.dynamodb.endpoint,
       s3: emu.s3.endpoint,

@@ -2,12 +2,15 @@
  * The trace API of the sandbox: the same request handling as the deployed function
  * (`functions/trace-api/http.ts`) served on loopback over the sandbox's trace table. Unlike the
  * deployed function URL it has no IAM authentication: like the emulators, it listens on
- * 127.0.0.1 only.
+ * 127.0.0.1 only, and answers only requests whose Host header names it (421 otherwise,
+ * `loopback-guard.ts`): a site DNS-rebinding its own name to 127.0.0.1 cannot read the traces.
+ * It sets no CORS header, so a page of another origin cannot read its answers either.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { handleTraceRequest, jsonResponse, type TraceApiResponse } from '../functions/trace-api/http.js';
 import type { TraceReader } from '../functions/trace-api/lookup.js';
+import { refuseForeign } from './loopback-guard.js';
 
 export interface TraceApiServer {
   /** `http://127.0.0.1:PORT` */
@@ -18,7 +21,9 @@ export interface TraceApiServer {
 
 /** Starts the server on `port` (0: any free port) of 127.0.0.1. */
 export async function startTraceApiServer(reader: TraceReader, port = 0): Promise<TraceApiServer> {
+  let bound = 0;
   const server: Server = createServer((req, res) => {
+    if (refuseForeign(req, res, { port: () => bound, service: 'trace API' })) return;
     const target = req.url ?? '/';
     const q = target.indexOf('?');
     const request = {
@@ -40,7 +45,7 @@ export async function startTraceApiServer(reader: TraceReader, port = 0): Promis
     server.once('error', reject);
     server.listen(port, '127.0.0.1', () => resolve());
   });
-  const { port: bound } = server.address() as AddressInfo;
+  bound = (server.address() as AddressInfo).port;
   return {
     url: `http://127.0.0.1:${bound}`,
     port: bound,

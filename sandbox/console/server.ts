@@ -28,6 +28,7 @@ import { releaseRestriction } from '../../functions/cli/restrictions.js';
 import { InvalidInputError } from '../../functions/core/errors.js';
 import type { Restriction } from '../../functions/core/limits.js';
 import type { LimitsStore } from '../../functions/core/ports.js';
+import { ownHosts as loopbackHosts } from '../loopback-guard.js';
 import type { FeedItem, MessageFeed } from './feed.js';
 import { DISPOSITIONS, filterMessages, overview } from './stats.js';
 
@@ -176,7 +177,7 @@ export async function startConsoleServer(opts: ConsoleOptions): Promise<ConsoleS
     Object.entries(ASSETS).map(([path, a]) => [path, { body: readFileSync(a.file), type: a.type }]),
   );
   let port = 0;
-  const ownHosts = () => new Set([`127.0.0.1:${port}`, `localhost:${port}`]);
+  const ownHosts = () => loopbackHosts(port);
 
   const release = async (req: IncomingMessage, res: ServerResponse) => {
     const type = (req.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
@@ -222,7 +223,7 @@ export async function startConsoleServer(opts: ConsoleOptions): Promise<ConsoleS
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (!ownHosts().has(req.headers.host ?? '')) {
+    if (!ownHosts().has((req.headers.host ?? '').toLowerCase())) {
       throw new HttpError(421, `this console answers to ${[...ownHosts()].join(' or ')} only`);
     }
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);

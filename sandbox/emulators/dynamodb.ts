@@ -5,8 +5,9 @@
  * expire), no transactions (TransactWriteItems / TransactGetItems), no PartiQL, no streams.
  */
 
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
+import { refuseForeign } from '../loopback-guard.js';
 import { closeServer, listen, urlHost } from './net.js';
 
 interface DynaliteOptions {
@@ -55,12 +56,21 @@ export async function startDynamoDb(opts: DynamoDbEmulatorOptions = {}): Promise
   const host = opts.host ?? '127.0.0.1';
   const server = dynalite({ createTableMs: opts.createTableMs ?? 0, deleteTableMs: 0, updateTableMs: 0 });
   let counts: Record<string, number> = {};
-  // dynalite registers its handler via http.createServer(handler); count before it runs.
-  server.prependListener('request', (req: IncomingMessage) => {
+  let port = 0;
+  // dynalite registers its handler via http.createServer(handler): take it over, so that a
+  // request is checked, then counted, before dynalite sees it. dynalite answers every Origin
+  // with `Access-Control-Allow-Origin: *` and grants every preflight; the guard refuses a
+  // foreign Host (DNS rebinding), any request with an Origin, and any OPTIONS (`loopback-guard.ts`).
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (refuseForeign(req, res, { port: () => port, host, service: 'dynamodb emulator', browsers: false }))
+      return;
     const op = dynamoDbOperation(req);
     counts[op] = (counts[op] ?? 0) + 1;
+    for (const handler of handlers) handler.call(server, req, res);
   });
-  const port = await listen(server, opts.port ?? 0, host, 'dynamodb');
+  port = await listen(server, opts.port ?? 0, host, 'dynamodb');
   let stopped: Promise<void> | undefined;
   return {
     endpoint: `http://${urlHost(host)}:${port}`,

@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { refuseForeign } from '../loopback-guard.js';
 import { closeServer, listen, urlHost } from './net.js';
 
 export type EmulatedFunction = (event: unknown) => Promise<unknown>;
@@ -114,10 +115,14 @@ export async function startLambda(opts: { host?: string; port?: number } = {}): 
     }
   };
 
+  let port = 0;
   const server = createServer((req, res) => {
+    // Not for web pages: a foreign Host, an Origin or a preflight is refused (`loopback-guard.ts`).
+    if (refuseForeign(req, res, { port: () => port, host, service: 'lambda emulator', browsers: false }))
+      return;
     handle(req, res).catch((err: Error) => res.destroy(err));
   });
-  const port = await listen(server, opts.port ?? 0, host, 'lambda');
+  port = await listen(server, opts.port ?? 0, host, 'lambda');
   return {
     endpoint: `http://${urlHost(host)}:${port}`,
     port,

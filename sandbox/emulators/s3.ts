@@ -13,6 +13,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { refuseForeign } from '../loopback-guard.js';
 import { closeServer, listen, urlHost } from './net.js';
 
 interface S3rverInstance {
@@ -130,7 +131,11 @@ export async function startS3(opts: S3EmulatorOptions = {}): Promise<S3Emulator>
   let counts: Record<string, number> = {};
   // s3rver.run() would leave EADDRINUSE as an unhandled 'error' event; host its Koa handler ourselves instead.
   const handle = s3rver.callback();
+  let port = 0;
   const server = createServer((req, res) => {
+    // Not for web pages: a foreign Host (DNS rebinding), an Origin or a preflight is refused
+    // before s3rver sees it (its form uploads, `PostObject`, need no preflight).
+    if (refuseForeign(req, res, { port: () => port, host, service: 's3 emulator', browsers: false })) return;
     const op = s3Operation(req.method ?? 'GET', req.url ?? '/', req.headers);
     counts[op] = (counts[op] ?? 0) + 1;
     handle(req, res);
@@ -139,7 +144,6 @@ export async function startS3(opts: S3EmulatorOptions = {}): Promise<S3Emulator>
     s3rver.logger.close();
     if (ownDir) await rm(dataDir, { recursive: true, force: true });
   };
-  let port: number;
   try {
     await s3rver.configureBuckets();
     port = await listen(server, opts.port ?? 0, host, 's3');

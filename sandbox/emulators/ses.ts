@@ -3,8 +3,17 @@
  *
  * The proxy records every successful SESv2 SendEmail (`POST /v2/email/outbound-emails`) with the fields that
  * aws-ses-v2-local drops (configuration set, Destination, tags, feedback address, the raw MIME bytes), forwards the
- * request body unchanged and returns the emulator's response unchanged. Every other path — the web viewer at `/`,
- * `GET /store`, `POST /clear-store`, templates, v1 `POST /` — is proxied transparently.
+ * request body unchanged and returns the emulator's response unchanged. Every other path — `GET /store`,
+ * `POST /clear-store`, templates, v1 `POST /` — is proxied transparently, but for aws-ses-v2-local's web viewer.
+ *
+ * The viewer (`GET /`) is not served (404): it writes each stored mail's HTML body into a same-origin iframe
+ * (`iframeDoc.body.innerHTML = e.body.html`), so a forwarded `<img src=x onerror=…>` ran in the emulator's origin,
+ * read `/store`, cleared it and sent through the API. No Content-Security-Policy can keep the viewer working and its
+ * mail inert: its own script is inline and its buttons are inline `onclick` handlers, which a policy cannot tell
+ * from a mail's handlers in the iframe (the iframe inherits the page's policy). The sandbox console shows every copy
+ * as sent, as text. Every answer of the proxy also carries `Content-Security-Policy: default-src 'none'; sandbox`
+ * (nothing it serves is a page), and the proxy serves SDK clients only: a foreign Host (DNS rebinding), a request
+ * with an `Origin` (any web page) or a preflight is refused before it is counted (`../loopback-guard.ts`).
  *
  * The proxy also answers, itself, the two configuration-set calls pausing a pool needs (issue 14), which
  * aws-ses-v2-local does not know: `PutConfigurationSetSendingOptions` (`PUT /v2/email/configuration-sets/{name}/sending`)
@@ -36,6 +45,7 @@ import {
 } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
+import { refuseForeign } from '../loopback-guard.js';
 import { closeServer, listen, urlHost } from './net.js';
 
 const require = createRequire(import.meta.url);
@@ -82,8 +92,6 @@ export interface InjectedError {
 export interface SesEmulator {
   /** Recording proxy endpoint, e.g. http://127.0.0.1:41234 — use as the SESv2 client endpoint. */
   endpoint: string;
-  /** aws-ses-v2-local web viewer (through the proxy). */
-  viewerUrl: string;
   host: string;
   port: number;
   /** Successful SendEmail calls, oldest first (copies). */
@@ -111,6 +119,14 @@ const SEND_EMAIL_PATH = '/v2/email/outbound-emails';
 const CONFIGURATION_SET_PATH = /^\/v2\/email\/configuration-sets\/([^/]+)$/;
 const SENDING_OPTIONS_PATH = /^\/v2\/email\/configuration-sets\/([^/]+)\/sending$/;
 const GET_TENANT_PATH = '/v2/email/tenants/get';
+/** On every answer of the proxy: none is a page, so none may run a script or be framed. */
+const SECURITY_HEADERS = {
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'; sandbox",
+  'x-content-type-options': 'nosniff',
+} as const;
+const VIEWER_GONE =
+  "aws-ses-v2-local's web viewer is not served by the sandbox: it runs scripts found in the mail it shows.\n" +
+  'The sandbox console (its URL is on the ready line) shows every copy as sent, as text; GET /store lists them as JSON.\n';
 const HOP_BY_HOP = new Set([
   'connection',
   'keep-alive',
@@ -296,9 +312,20 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
     );
   };
 
+  let port = 0;
   const server = createServer((req, res) => {
+    if (refuseForeign(req, res, { port: () => port, host, service: 'ses emulator', browsers: false })) return;
+    for (const [name, value] of Object.entries(SECURITY_HEADERS)) res.setHeader(name, value);
     const op = sesOperation(req.method ?? 'GET', req.url ?? '/');
     counts[op] = (counts[op] ?? 0) + 1;
+    if (op === 'GET /' || op === 'HEAD /') {
+      res.writeHead(404, {
+        'content-type': 'text/plain; charset=utf-8',
+        'content-length': String(Buffer.byteLength(VIEWER_GONE)),
+      });
+      res.end(op === 'HEAD /' ? undefined : VIEWER_GONE);
+      return;
+    }
     if (op === 'GetConfigurationSet' || op === 'PutConfigurationSetSendingOptions') {
       handleConfigurationSet(op, req, res).catch((err: Error) => res.destroy(err));
       return;
@@ -325,7 +352,6 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
     );
   });
 
-  let port: number;
   try {
     port = await listen(server, opts.port ?? 0, host, 'ses');
   } catch (err) {
@@ -337,7 +363,6 @@ export async function startSes(opts: SesEmulatorOptions = {}): Promise<SesEmulat
   let stopped: Promise<void> | undefined;
   return {
     endpoint,
-    viewerUrl: `${endpoint}/`,
     host,
     port,
     sent: () => sends.map((s) => ({ ...s })),

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { refuseForeign } from '../loopback-guard.js';
 import { closeServer, listen, urlHost } from './net.js';
 
 export interface PublishedNotice {
@@ -88,10 +89,13 @@ export async function startSns(opts: { host?: string; port?: number } = {}): Pro
     );
   };
 
+  let port = 0;
   const server = createServer((req, res) => {
+    // Not for web pages: a foreign Host, an Origin or a preflight is refused (`loopback-guard.ts`).
+    if (refuseForeign(req, res, { port: () => port, host, service: 'sns emulator', browsers: false })) return;
     handle(req, res).catch((err: Error) => res.destroy(err));
   });
-  const port = await listen(server, opts.port ?? 0, host, 'sns');
+  port = await listen(server, opts.port ?? 0, host, 'sns');
   return {
     endpoint: `http://${urlHost(host)}:${port}`,
     host,

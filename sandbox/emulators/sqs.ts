@@ -14,6 +14,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { refuseForeign } from '../loopback-guard.js';
 import { closeServer, listen, urlHost } from './net.js';
 
 export const EMULATOR_ACCOUNT = '000000000000';
@@ -237,10 +238,13 @@ export async function startSqs(
     }
   };
 
+  let port = 0;
   const server = createServer((req, res) => {
+    // Not for web pages: a foreign Host, an Origin or a preflight is refused (`loopback-guard.ts`).
+    if (refuseForeign(req, res, { port: () => port, host, service: 'sqs emulator', browsers: false })) return;
     handle(req, res).catch((err: Error) => res.destroy(err));
   });
-  const port = await listen(server, opts.port ?? 0, host, 'sqs');
+  port = await listen(server, opts.port ?? 0, host, 'sqs');
   endpoint = `http://${urlHost(host)}:${port}`;
   return {
     endpoint,

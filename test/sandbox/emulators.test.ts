@@ -230,9 +230,10 @@ describe('local AWS emulators', () => {
       assert.equal(stored.subject, 'emulator test');
       assert.deepEqual(stored.destination.to, ['bob@rcpt.example']);
 
-      const viewer = await fetch(emu.ses.viewerUrl);
-      assert.equal(viewer.status, 200);
-      assert.match(await viewer.text(), /<html/i);
+      // aws-ses-v2-local's viewer page is not served: it runs scripts found in the mail it shows.
+      const viewer = await fetch(`${emu.ses.endpoint}/`);
+      assert.equal(viewer.status, 404);
+      assert.doesNotMatch(await viewer.text(), /<script/i);
 
       assert.deepEqual(emu.ses.requests(), { SendEmail: 1, 'GET /store': 1, 'GET /': 1 });
     });

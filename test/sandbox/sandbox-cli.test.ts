@@ -77,7 +77,7 @@ describe('sandbox CLI (sandbox/main.ts as a child process)', () => {
       child.on('exit', (code) => reject(new Error(`exited ${code} before the ready line`)));
     });
     const endpoints = ready.endpoints as Record<string, string>;
-    for (const k of ['smtp', 'sesViewer', 'dynamodb', 's3', 'traceApi'])
+    for (const k of ['smtp', 'ses', 'dynamodb', 's3', 'traceApi'])
       assert.match(endpoints[k] ?? '', /127\.0\.0\.1:\d+/);
     const env = ready.env as Record<string, string>;
     for (const k of [

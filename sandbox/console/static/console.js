@@ -4,7 +4,18 @@
  * Live: server-sent events (/api/events) announce each processed message; the page then
  * reloads its figures. While the event stream is down it polls every 5 s instead.
  */
-import { el, fillBody, getJson, minuteFormat, poolBadge, time, timeElement } from './dom.js';
+import {
+  el,
+  fillBody,
+  getJson,
+  isolated,
+  isolatedList,
+  minuteFormat,
+  poolBadge,
+  time,
+  timeElement,
+  visibleText,
+} from './dom.js';
 import { traceParts } from './trace.js';
 
 const POOLS = ['normal', 'high-risk', 'relay', 'blocked'];
@@ -29,12 +40,12 @@ const state = {
 
 /** The connection line (not announced: it changes with every message). */
 function setStatus(text) {
-  $('status').textContent = text;
+  $('status').textContent = visibleText(text);
 }
 
 /** Outcomes of what the operator did, announced to screen readers. */
 function notify(text) {
-  $('notice').textContent = text;
+  $('notice').textContent = visibleText(text);
 }
 
 // --- pools over time -----------------------------------------------------------------------
@@ -127,7 +138,7 @@ function renderOverview(o) {
       el(
         'tr',
         { 'data-identity': r.identity },
-        el('td', {}, r.identity),
+        el('td', { class: 'address' }, isolated(r.identity)),
         el('td', {}, el('code', {}, r.reason)),
         el(
           'td',
@@ -211,8 +222,8 @@ function renderMessages(list) {
             time(m.receivedAt),
           ),
         ),
-        el('td', { class: 'address' }, m.sender || '<>'),
-        el('td', { class: 'address' }, m.recipients.join(', ')),
+        el('td', { class: 'address' }, isolated(m.sender || '<>')),
+        el('td', { class: 'address' }, isolatedList(m.recipients)),
         el('td', {}, poolBadge(m.pool)),
         el('td', {}, m.reasons.length ? m.reasons.map((r) => el('code', { class: 'reason' }, r)) : '—'),
         el('td', { class: 'num' }, m.copies),
@@ -241,7 +252,7 @@ async function openTrace(id) {
   const parts = traceParts(m);
   body.replaceChildren(...parts);
   $('trace').dataset.messageId = id;
-  $('trace-heading').textContent = `Message trace: ${id}`;
+  $('trace-heading').textContent = visibleText(`Message trace: ${id}`);
   $('trace-heading').focus();
 }
 

@@ -3,7 +3,7 @@
  * not know by name (shown generically, so facts a newer router records still show), and
  * every copy with its raw bytes as sent.
  */
-import { el, facts, valueNode } from './dom.js';
+import { el, facts, isolatedList, valueNode } from './dom.js';
 
 /** Trace fields the page lays out itself; any other field is shown generically. */
 const KNOWN_TRACE_FIELDS = new Set([
@@ -78,7 +78,7 @@ function copySection(copy, n) {
   return el(
     'article',
     { class: 'copy', 'data-copy-index': copy.index },
-    el('h4', {}, `Copy ${n}: ${copy.kind} → `, Array.isArray(copy.to) ? copy.to.join(', ') : String(copy.to)),
+    el('h4', {}, `Copy ${n}: ${copy.kind} → `, isolatedList(Array.isArray(copy.to) ? copy.to : [copy.to])),
     facts(pairs),
     raw,
   );
