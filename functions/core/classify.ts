@@ -14,7 +14,7 @@ import { InvalidInputError } from './errors.js';
 import { evaluateGatewayChain, type GatewayVerdict } from './gateways.js';
 import { type HeaderMeasure, measureHeaderBlock, unparsedClassification } from './header-bounds.js';
 import { normalizeIdentity } from './identity.js';
-import { hasLoopMarker, hopCount } from './loop.js';
+import { carriesLoopMarker, hopCount } from './loop.js';
 import {
   domainOf,
   type Mailbox,
@@ -283,7 +283,12 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   const hops = hopCount(headers.fields);
   const secrets = config.srs.secrets;
   const markedRoute =
-    secrets.length > 0 && expansion.routed.some((r) => hasLoopMarker(headers.fields, r.route, secrets));
+    secrets.length > 0 &&
+    carriesLoopMarker(
+      headers.fields,
+      expansion.routed.map((r) => r.route),
+      secrets,
+    );
 
   return {
     messageId: mail.messageId,
