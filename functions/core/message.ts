@@ -95,11 +95,13 @@ export function parseHeaders(raw: Uint8Array): MessageHeaders {
 
 /**
  * Removes what must never reach a header we write: CR, LF and every other control character
- * (C0, DEL, C1 such as NEL U+0085, and the Unicode line/paragraph separators).
+ * (C0, DEL, C1 such as NEL U+0085, and the Unicode line/paragraph separators), and the bidi
+ * formatting characters (U+061C, U+200E/F, U+202A–202E, U+2066–2069), which let a display
+ * name reorder what a reader sees after it — " via example.com" shown as "moc.elpmaxe aiv".
  */
 export function sanitizeHeaderText(text: string): string {
   return String(text)
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ')
     .replace(/\s+/g, ' ')
     .trim();
 }
@@ -276,14 +278,33 @@ export function unbracket(path: string): string {
 }
 
 /**
+ * An addr-spec (RFC 5321 4.1.2 `Mailbox`, with RFC 6531's UTF-8): a dot-atom or quoted-string
+ * local part, `@`, and a dot-atom domain or an address literal. Nothing a reader could split
+ * into two addresses (`,`, `;`, `<`, `>`) or leave unterminated (a lone `"`) outside quotes.
+ */
+const ATOM = "[A-Za-z0-9!#$%&'*+/=?^_`{|}~\\-\\u00a0-\\uffff]+";
+const ADDR_SPEC = new RegExp(
+  `^(?:${ATOM}(?:\\.${ATOM})*|"(?:[^"\\\\\\r\\n]|\\\\[^\\r\\n])*")@(?:${ATOM}(?:\\.${ATOM})*|\\[[^\\[\\]\\\\\\s]+\\])$`,
+  'u',
+);
+
+/** Whether `address` is one addr-spec, written so that every reader takes it as one address. */
+export function isAddrSpec(address: string): boolean {
+  return ADDR_SPEC.test(address);
+}
+
+/**
  * Formats a mailbox for a header we write: the display name quoted (RFC 5322 3.2.4) or, when
  * it is not ASCII, an RFC 2047 encoded-word. The name is sanitised first, so no CR/LF or other
- * control character can be smuggled into the header.
+ * control character can be smuggled into the header. A name that still reads as an
+ * encoded-word (`=?…?=`: one layer decoded by us, the next left for the receiver, who decodes
+ * encoded-words inside quoted strings too) is written as an encoded-word itself, so a receiver
+ * decodes it once, to the sanitised text, and never to the CR/LF it may hold.
  */
 export function formatMailbox(name: string, address: string): string {
   const clean = sanitizeHeaderText(name);
   if (!clean) return `<${address}>`;
-  if (/^[\x20-\x7e]*$/.test(clean)) {
+  if (/^[\x20-\x7e]*$/.test(clean) && !clean.includes('=?')) {
     return `"${clean.replace(/(["\\])/g, '\\$1')}" <${address}>`;
   }
   return `${libmime.encodeWord(clean, 'Q', 52)} <${address}>`;

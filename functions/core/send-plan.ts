@@ -6,7 +6,7 @@
  */
 import type { Classification } from './classify.js';
 import type { Config } from './config.js';
-import { domainOf, formatMailbox, type Mailbox } from './message.js';
+import { domainOf, formatMailbox, isAddrSpec, type Mailbox } from './message.js';
 import type { PoolDecision } from './pool-decision.js';
 import { chunk } from './routes.js';
 import type { CopyRefusal } from './ses-refusals.js';
@@ -116,10 +116,11 @@ export function planSends(c: Classification, p: PoolDecision, config: Config, no
     accepted.has(facts.fromDomain) &&
     !c.from.some((m) => m.address.endsWith('.'));
   const originalFrom = c.from.map((m) => formatMailbox(boundedName(m.name), m.address)).join(', ');
-  // Only mailboxes with an address (of at most MAX_ADDRESS_OCTETS) can be replied to; a
-  // Reply-To that parses to none falls back to the author.
+  // Only mailboxes with one address (an addr-spec of at most MAX_ADDRESS_OCTETS) can be
+  // replied to: our parser takes `<a@x,b@y>` as one address where a receiver reads two, so
+  // anything but one addr-spec is left out. A Reply-To that keeps none falls back to the author.
   const withAddress = (list: Mailbox[]) =>
-    list.filter((m) => m.address.includes('@') && Buffer.byteLength(m.address) <= MAX_ADDRESS_OCTETS);
+    list.filter((m) => isAddrSpec(m.address) && Buffer.byteLength(m.address) <= MAX_ADDRESS_OCTETS);
   const author = withAddress(c.replyTo).length > 0 ? withAddress(c.replyTo) : withAddress(c.from);
   const replyTo =
     author.length > 0

@@ -36,6 +36,7 @@ import type { Resolver } from '../dns/resolver.js';
 import { InvalidInputError } from '../errors.js';
 import { domainOf, sanitizeHeaderText } from '../message.js';
 import type { VerdictStatus } from '../ses-event.js';
+import { foreignSetClaimsOurId } from './arc-claims.js';
 import { type ChainLink, keyObjectOf, pemOf, signArcSet } from './arc-sign.js';
 import { type ComposedMessage, formatField, joinMessage, lineEnding, splitMessage } from './rewrite.js';
 
@@ -302,6 +303,8 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
     const validation = await arc(verified.arc as unknown as ARCData, { resolver });
     cv = (validation.status.result ?? 'none') as ChainStatus;
   }
+  // A valid set that arrived claiming our authserv-id is not ours to vouch for (arc-claims.ts).
+  if (cv === 'pass' && foreignSetClaimsOurId(copy.header, opts.authservId, key)) cv = 'fail';
 
   const ip = opts.results.clientIp && isIP(opts.results.clientIp.trim()) ? opts.results.clientIp.trim() : '';
   const authResults = `${authenticationResultsValue(opts.authservId, opts.results)}; arc=${cv}${

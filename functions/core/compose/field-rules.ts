@@ -86,8 +86,13 @@ export const TRACE_FIELDS = {
   inboundId: 'X-Outbound-Pool-Inbound-Id',
 } as const;
 
-/** A bare CR followed by what a CR-splitting parser would read as a new field. */
-const SMUGGLED_FIELD = /\r(?!\n)[\x21-\x39\x3b-\x7e]+[ \t]*:/;
+/**
+ * A bare CR not followed by WSP: a parser that ends lines at a bare CR (Python's `email`)
+ * reads what follows as a new field, or — anything that is not a field, even an empty line —
+ * as the end of the header block, and our From, Reply-To and the rest as body. A bare CR
+ * followed by SP or HTAB is a continuation for every reading.
+ */
+const SMUGGLED_FIELD = /\r(?![\n \t])/;
 
 export function smuggles(field: RawField): boolean {
   return SMUGGLED_FIELD.test(field.bytes.toString('latin1'));
@@ -154,7 +159,19 @@ export function senderIsSendingIdentity(field: RawField, domains: readonly strin
  * carry our results in the ARC set under that id.
  */
 export function claimsAuthservId(field: RawField, authservId: string): boolean {
-  // Comments may precede the id (CFWS, RFC 8601 2.2).
-  const id = /^\s*([^\s;]+)/.exec(withoutComments(fieldValue(field)))?.[1];
-  return id !== undefined && id.toLowerCase() === authservId.toLowerCase();
+  return authservIdOf(fieldValue(field)) === authservId.toLowerCase();
+}
+
+/**
+ * The authserv-id an (ARC-)Authentication-Results value starts with, lower case: RFC 8601 2.2
+ * makes it a `value`, a token or a quoted string (`"fwd.example.com"` claims the same id),
+ * after optional comments (CFWS).
+ */
+export function authservIdOf(value: string): string | undefined {
+  const v = withoutComments(value).trimStart();
+  if (v.startsWith('"')) {
+    const quoted = /^"((?:[^"\\]|\\.)*)"/.exec(v)?.[1];
+    return quoted?.replace(/\\(.)/g, '$1').toLowerCase();
+  }
+  return /^([^\s;]+)/.exec(v)?.[1]?.toLowerCase();
 }

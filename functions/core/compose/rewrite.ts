@@ -241,7 +241,12 @@ export function rewriteHeader(raw: Buffer, opts: RewriteOptions): ComposedMessag
         name === 'dkim-signature' ||
         name === 'domainkey-signature' ||
         name === 'x-original-from' ||
-        name === 'x-original-sender'
+        name === 'x-original-sender' ||
+        // Return paths written in the header, which older MTAs and list software honour
+        // (sendmail's `UseErrorsTo`, delivery receipts): on a copy sent as us, bounces and
+        // receipts go to its Return-Path, never to whomever the sender named.
+        name === 'errors-to' ||
+        name === 'return-receipt-to'
       ) {
         continue;
       }

@@ -289,7 +289,11 @@ describe('arcSeal', () => {
 
   it('seals a rewritten copy with the chain status of the message as it arrived', async () => {
     // Prepare
-    const arrived = await arcSeal(await sign(message(), senderKey), sealOpts(hopTwo));
+    // The earlier hop is another ADMD, with its own authserv-id (one claiming ours is refused).
+    const arrived = await arcSeal(
+      await sign(message(), senderKey),
+      sealOpts(hopTwo, { authservId: 'mx.relay.example.net' }),
+    );
     const copy = rewriteMessage(arrived, RELAY_COPY);
     // Act
     const withArrival = await sealArc(copy, sealOpts(hopOne, { received: arrived }));

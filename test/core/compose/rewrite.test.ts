@@ -275,11 +275,16 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'a field hiding a bare CR before a field name is dropped (no X-SES smuggled past us)',
-    raw: message({ headers: ['X-Note: hi\rX-SES-CONFIGURATION-SET: evil', 'X-Keep: a\rb'] }),
+    // A parser that ends lines at a bare CR reads what follows as a field, or (not one) as the
+    // end of the header block: only a bare CR before WSP, a continuation for all, is kept.
+    name: 'a field hiding a bare CR not followed by WSP is dropped (no X-SES smuggled past us)',
+    raw: message({
+      headers: ['X-Note: hi\rX-SES-CONFIGURATION-SET: evil', 'X-Drop: a\rb', 'X-Keep: a\r b'],
+    }),
     opts: opts(KEPT),
     check: (out) => {
       assert.doesNotMatch(splitMessage(out).header.toString('latin1'), /X-SES/i);
+      assert.equal(fieldsNamed(out, 'x-drop').length, 0);
       assert.equal(fieldsNamed(out, 'x-keep').length, 1);
     },
   },
