@@ -60,11 +60,16 @@ export interface ArcSetInput {
   /** Header fields the ARC-Message-Signature covers. */
   headerList: readonly string[];
   signTime: Date;
+  /**
+   * {@link arcPosition} of `headers` and `chain`, when the caller has it (`arc-chain.ts` reads
+   * it once per message); worked out here otherwise.
+   */
+  position?: ArcPosition;
 }
 
 /** The three fields of the new set, ARC-Seal first (as `createSeal` returns them), or null. */
 export function signArcSet(input: ArcSetInput): string[] | null {
-  const { highest, latestCv } = arcPosition(input.headers, input.chain);
+  const { highest, latestCv } = input.position ?? arcPosition(input.headers, input.chain);
   if (latestCv === 'fail' || highest >= MAX_INSTANCE) return null;
   if (input.cv === 'pass' && highest > 0 && !(input.chain && input.chain.length > 0)) return null;
   const keyType = input.key.asymmetricKeyType;
@@ -134,15 +139,18 @@ function signWith(key: KeyObject, keyType: 'rsa' | 'ed25519', data: Buffer): str
     : sign(null, createHash('sha256').update(data).digest(), key).toString('base64');
 }
 
+/** Where a new set goes: after the highest instance, whose seal has this `cv=`. */
+export interface ArcPosition {
+  highest: number;
+  latestCv: string | false;
+}
+
 /**
  * The highest instance on the message and the `cv=` of its seal, from the ARC header fields
  * (even unparseable as a chain, a new set must not reuse an instance) and the parsed chain:
  * mailauth's `getArcPosition`, which `createSeal` uses.
  */
-function arcPosition(
-  headers: ParsedHeaders,
-  chain: ChainLink[] | false,
-): { highest: number; latestCv: string | false } {
+export function arcPosition(headers: ParsedHeaders, chain: ChainLink[] | false): ArcPosition {
   let highest = 0;
   let latestCv: string | false = false;
   for (const row of headers.parsed) {

@@ -20,25 +20,34 @@
  * `Message-ID`, which SES replaces with its own values ("Amazon SES header fields"), plus our
  * `X-Original-From`. SES's own DKIM-Signature is added on top, so the one we keep (the
  * bottom-most) is still the one signed.
+ *
+ * The ARC-Authentication-Results value is `arc-results.ts`'s; the chain a copy carries is read
+ * once per message, not per copy (`arc-chain.ts`), and signed over by `arc-sign.ts`.
  */
 
 import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
-import type { ARCChainEntry, ARCData, ARCSealOptions } from 'mailauth';
-import { arc, createSeal, getARChain } from 'mailauth/lib/arc/index.js';
+import type { ARCData, ARCSealOptions } from 'mailauth';
+import { arc, createSeal } from 'mailauth/lib/arc/index.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { type ParsedHeaders, parseHeaders } from 'mailauth/lib/tools.js';
+import { parseHeaders } from 'mailauth/lib/tools.js';
 import type { Config } from '../config.js';
 import type { Classification } from '../decide.js';
-import type { DkimEvaluation } from '../dkim.js';
 import type { Resolver } from '../dns/resolver.js';
 import { InvalidInputError } from '../errors.js';
-import { domainOf, sanitizeHeaderText } from '../message.js';
-import type { VerdictStatus } from '../ses-event.js';
-import { foreignSetClaimsOurId } from './arc-claims.js';
+import { domainOf } from '../message.js';
+import { type ArrivingChain, arrivingChain } from './arc-chain.js';
+import { type ArrivalAuthResults, authenticationResultsValue } from './arc-results.js';
 import { type ChainLink, keyObjectOf, pemOf, signArcSet } from './arc-sign.js';
 import { type ComposedMessage, formatField, joinMessage, lineEnding, splitMessage } from './rewrite.js';
+
+export {
+  type ArrivalAuthResults,
+  type AuthResult,
+  authenticationResultsValue,
+  verdictResult,
+} from './arc-results.js';
 
 export interface ArcSigningKey {
   domain: string;
@@ -52,19 +61,6 @@ export interface ArcSigningKey {
   algorithm?: 'rsa-sha256' | 'ed25519-sha256';
 }
 
-/** What SES and our DKIM evaluation said about the message when it arrived. */
-export interface ArrivalAuthResults {
-  spf: VerdictStatus;
-  dmarc: VerdictStatus;
-  /** MAIL FROM, null for a null reverse path. */
-  envelopeSender: string | null;
-  /** The (single) From domain DMARC was evaluated for. */
-  fromDomain: string | undefined;
-  dkim: DkimEvaluation;
-  /** The connecting client, when known (recorded as `smtp.remote-ip` of the `arc` result). */
-  clientIp?: string;
-}
-
 /** The arrival results of a classified message, as the seal of each copy carries them. */
 export function arrivalResults(
   c: Pick<Classification, 'spf' | 'dmarc' | 'envelopeSender' | 'from' | 'dkim'>,
@@ -76,105 +72,6 @@ export function arrivalResults(
     fromDomain: domainOf(c.from[0]?.address),
     dkim: c.dkim,
   };
-}
-
-/** An RFC 8601 result with its optional `reason=` (section 2.2, `reasonspec`). */
-export interface AuthResult {
-  result: 'pass' | 'fail' | 'none' | 'temperror';
-  reason?: string;
-}
-
-/**
- * SES's SPF and DMARC verdicts as RFC 8601 results (section 2.7.2 for SPF, RFC 7489 section
- * 11.2 for DMARC):
- * - `GRAY` is `none`: SES reports it when the domain publishes no SPF or DMARC record, which
- *   is exactly what `none` means for both methods ("no policy published"). It is neither
- *   `neutral` (a published `?all`, which SES does not tell apart) nor a failure.
- * - `PROCESSING_FAILED` is `temperror`: SES could not reach a verdict, usually DNS; the
- *   outcome is unknown, not negative.
- * - `DISABLED` is `none` with `reason="not checked"`: the check was not run, so nothing was
- *   authenticated; the reason keeps it from reading as "no record published".
- */
-export function verdictResult(status: VerdictStatus): AuthResult {
-  switch (status) {
-    case 'PASS':
-      return { result: 'pass' };
-    case 'FAIL':
-      return { result: 'fail' };
-    case 'GRAY':
-      return { result: 'none' };
-    case 'PROCESSING_FAILED':
-      return { result: 'temperror' };
-    case 'DISABLED':
-      return { result: 'none', reason: 'not checked' };
-  }
-}
-
-/** RFC 2045 token: no tspecials, space or control character. */
-const TOKEN = /^[!#$%&'*+\-.0-9A-Z^_`a-z{|}~]+$/;
-/** `local-part@domain` with a dot-atom local part (RFC 5322 3.2.3) and an LDH domain. */
-const DOT_ATOM_ADDRESS =
-  /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(?:\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*$/;
-const DOMAIN = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.?$/;
-
-function quoted(text: string): string {
-  return `"${text.replace(/(["\\])/g, '\\$1')}"`;
-}
-
-/** A `value` (RFC 2045 token or quoted-string), e.g. the authserv-id or a reason. */
-function value(text: string): string {
-  const clean = sanitizeHeaderText(text);
-  return TOKEN.test(clean) ? clean : quoted(clean);
-}
-
-/** A `pvalue` (RFC 8601 section 2.2): an address or domain as is when it can be, else quoted. */
-function pvalue(text: string): string {
-  const clean = sanitizeHeaderText(text).replace(/\s/g, '');
-  return DOT_ATOM_ADDRESS.test(clean) || DOMAIN.test(clean) ? clean : quoted(clean);
-}
-
-/** A comment (RFC 5322 3.2.2) with nothing that could end or nest it. */
-function comment(text: string): string {
-  const clean = sanitizeHeaderText(text)
-    .replace(/[()\\]/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
-  return clean ? ` (${clean})` : '';
-}
-
-function resinfo(method: string, r: AuthResult, extra: string): string {
-  return `${method}=${r.result}${r.reason ? ` reason=${value(r.reason)}` : ''}${extra}`;
-}
-
-/**
- * The RFC 8601 value of an (ARC-)Authentication-Results field for the results seen on arrival:
- * `authserv-id; spf=pass smtp.mailfrom=...; dkim=pass header.d=... header.s=...; dmarc=pass
- * header.from=...`, unfolded. One `dkim=` per signature (`dkim=none` for an unsigned message).
- * The SES verdict mapping is {@link verdictResult}'s. Every value is sanitised.
- */
-export function authenticationResultsValue(authservId: string, r: ArrivalAuthResults): string {
-  const id = value(authservId);
-  if (!id || id === '""') throw new InvalidInputError('authservId', 'an authserv-id is required');
-  const ip = r.clientIp && isIP(r.clientIp.trim()) ? r.clientIp.trim() : undefined;
-
-  const spfProps = [ip ? comment(`sender IP is ${ip}`) : ''];
-  if (r.envelopeSender) spfProps.push(` smtp.mailfrom=${pvalue(r.envelopeSender)}`);
-  else spfProps.push(comment('null reverse-path'));
-  const parts = [id, resinfo('spf', verdictResult(r.spf), spfProps.join(''))];
-
-  if (r.dkim.signatures.length === 0) {
-    parts.push('dkim=none');
-  } else {
-    for (const s of r.dkim.signatures) {
-      const note = s.result !== 'pass' && s.comment ? comment(s.comment) : '';
-      const selector = s.selector ? ` header.s=${pvalue(s.selector)}` : '';
-      parts.push(`dkim=${s.result}${note} header.d=${pvalue(s.domain)}${selector}`);
-    }
-  }
-
-  const fromDomain = r.fromDomain ? ` header.from=${pvalue(r.fromDomain)}` : '';
-  parts.push(resinfo('dmarc', verdictResult(r.dmarc), fromDomain));
-  return parts.join('; ');
 }
 
 /**
@@ -253,6 +150,10 @@ export interface ArcSealOutcome {
   authResults: string;
 }
 
+/** What createSeal checks before it looks at the chain (an `algorithm` and `cv` it accepts). */
+const ARC_ALGORITHMS: ReadonlySet<string> = new Set(['rsa-sha256', 'ed25519-sha256']);
+const CHAIN_STATUSES: ReadonlySet<string> = new Set(['none', 'pass', 'fail']);
+
 const SAFE_DNS_LABELS = /^[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*$/;
 
 /** `raw` as header block (ending with its empty line) and body, both views of `raw`. */
@@ -303,8 +204,14 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
     const validation = await arc(verified.arc as unknown as ARCData, { resolver });
     cv = (validation.status.result ?? 'none') as ChainStatus;
   }
+  // The chain the copy carries from the message as it arrived, read once per message
+  // (arc-chain.ts), and only when needed.
+  let parsed: ReturnType<typeof parseHeaders> | undefined;
+  let carried: ArrivingChain | undefined;
+  const headerOf = () => (parsed ??= parseHeaders(copy.header));
+  const arriving = () => (carried ??= arrivingChain(headerOf(), opts.received));
   // A valid set that arrived claiming our authserv-id is not ours to vouch for (arc-claims.ts).
-  if (cv === 'pass' && foreignSetClaimsOurId(copy.header, opts.authservId, key)) cv = 'fail';
+  if (cv === 'pass' && arriving().claimsOurId(copy.header, opts.authservId, key)) cv = 'fail';
 
   const ip = opts.results.clientIp && isIP(opts.results.clientIp.trim()) ? opts.results.clientIp.trim() : '';
   const authResults = `${authenticationResultsValue(opts.authservId, opts.results)}; arc=${cv}${
@@ -329,8 +236,15 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
   // With the body hash known, the set is signed from the parsed header block alone (what
   // authenticate() does when it seals in its verification pass): by `arc-sign.ts` with the
   // parsed key in the ordinary case, else by mailauth, which refuses or signs the rest.
-  const headers = opts.bodyHash ? parseHeaders(copy.header) : undefined;
-  const chain = headers ? existingChain(headers) : false;
+  const headers = opts.bodyHash ? headerOf() : undefined;
+  const chain = headers ? arriving().chain : false;
+  // A full or failed chain, refused as createSeal refuses it (RFC 8617 5.1 steps 2-3) but
+  // from where the chain ends as read once per message, not from every ARC field again.
+  if (headers && (!key.algorithm || ARC_ALGORITHMS.has(key.algorithm)) && CHAIN_STATUSES.has(cv)) {
+    const { highest, latestCv } = arriving().position;
+    if (highest >= MAX_ARC_INSTANCE) return unchanged('chain-full');
+    if (latestCv === 'fail') return unchanged('chain-failed');
+  }
   const parsedKey = headers ? keyObjectOf(key.privateKey) : null;
   const fast =
     headers && parsedKey && opts.bodyHash
@@ -346,6 +260,7 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
           bodyHash: opts.bodyHash,
           headerList: ARC_SIGNED_FIELDS,
           signTime: now,
+          position: arriving().position,
         })
       : null;
   const seal = (): ARCSealOptions & { cv: ChainStatus; authResults: string; signTime: Date } => ({
@@ -385,19 +300,6 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
     instance: Number.isInteger(instance) ? instance : null,
     authResults,
   };
-}
-
-/**
- * The ARC chain already on the message, read as mailauth's signer reads it when it is given
- * the whole message (lenient; a chain too broken to read counts as none, and the instance of
- * our set then follows the highest one in the header fields).
- */
-function existingChain(headers: ParsedHeaders): ARCChainEntry[] | false {
-  try {
-    return getARChain(headers);
-  } catch {
-    return false;
-  }
 }
 
 /**
