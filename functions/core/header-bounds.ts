@@ -48,10 +48,12 @@ export interface HeaderMeasure {
  * the DKIM tag parser's) that backtrack over a run of blanks from each of its bytes: a run of
  * n costs n² steps, so one 99,000-byte run within the other bounds took seconds of CPU. A
  * header block never needs long runs (a fold is CRLF and a few blanks; RFC 5322 2.2.3), and
- * capped at 128 the worst block within the bounds stays near an ordinary one
- * (`test/hardening/hostile-input.test.ts`).
+ * capped at 64 the worst block within the bounds stays near an ordinary one
+ * (`test/hardening/hostile-input.test.ts`): the cost of a block of runs grows with the run's
+ * length, and at 128 it was ~5× an ordinary signed message once body hashing got faster
+ * (December 2026, `dkim-canonical-body.ts`).
  */
-export const MAX_BLANK_RUN = 128;
+export const MAX_BLANK_RUN = 64;
 
 /** How much of an over-bound header block an NDR carries (issue 13: "at most the first 16 KB"). */
 export const NDR_HEADER_EXCERPT_BYTES = 16 * 1024;
