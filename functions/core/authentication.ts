@@ -33,7 +33,9 @@
  *   the SRS domain's bounce sink). Replayed back to us, that signature would authenticate
  *   whatever the copy carried — relay mail would come back as a genuine sender. A signature
  *   over a From this platform writes proves that we sent the copy, not who wrote it, so for
- *   such a From no DKIM signature counts (`ownFrom`); SPF aligned with an accepted E still does.
+ *   such a From no DKIM signature counts (`ownFrom`); SPF aligned with an accepted E still does,
+ *   unless the message carries our loop marker (`copyOfOurs`): then it is our copy come back,
+ *   which SES sent with an SPF pass of its own (a custom MAIL FROM domain), and nothing counts.
  * - bounce: the reverse path is null (and nothing else: a DSN content type or an SRS
  *   recipient is for rule 2, not for trusting or exempting anything).
  */
@@ -65,6 +67,12 @@ export interface AuthenticationInput {
    * address of the SRS domain). Default: none.
    */
   ownFrom?: (address: string) => boolean;
+  /**
+   * The message carries a valid loop marker of ours (for any configured route): it is a copy
+   * this platform sent that came back, e.g. through a route whose destination is another of
+   * our routes. Default false.
+   */
+  copyOfOurs?: boolean;
 }
 
 export interface AuthenticationFacts {
@@ -128,7 +136,13 @@ export function authenticationFacts(input: AuthenticationInput): AuthenticationF
 
   const spfPass = wellFormedEnvelope && input.spf === 'PASS';
   const envelopeAuthenticated = spfPass || dkimEnvelopeAligned;
+  // A copy of ours come back with a From of ours proves nothing about its author, SPF included:
+  // SES sent it, from a custom MAIL FROM domain of the accepted domain when one is set, so
+  // SPF passes aligned with our own From (review L: relay mail to `team@`, forwarded by SES to
+  // `all@`, came back genuine and went `normal`).
+  const ourOwnCopy = ownFrom && (input.copyOfOurs ?? false);
   const authorAuthenticated =
+    !ourOwnCopy &&
     input.dmarc !== 'FAIL' &&
     fromDomain !== null &&
     ((spfPass && aligned) || (dkimAuthorAligned && input.dkimAvoidsRelay));

@@ -278,6 +278,9 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     viaGateway: gateway?.applied === true,
     singleFrom,
     ownFrom: (address) => isOwnFromAddress(config, address),
+    copyOfOurs:
+      config.srs.secrets.length > 0 &&
+      carriesLoopMarker(headers.fields, Object.keys(config.routes), config.srs.secrets),
   });
 
   const hops = hopCount(headers.fields);

@@ -30,7 +30,9 @@
  *    message started inside the trusted gateways, so the gateway's IP SES checked is its
  *    original client.
  * 5. A field written by a trusted gateway from which no client IP can be read (a HELO such as
- *    `x;` the gateway wrote verbatim ends mailauth's `from` clause early): `unreadable-hop`,
+ *    `x;` the gateway wrote verbatim ends mailauth's `from` clause early), or which reads two
+ *    ways (a HELO such as `x (x [192.0.2.11]) by y` brings its own address literal and `by`
+ *    clause, and a parser would read the client's choice of IP): `unreadable-hop`,
  *    and SPF is **not passed** (`PROCESSING_FAILED`). The original client is someone outside,
  *    unknown, and SES's verdict is about the gateway's IP — which a domain whose filter also
  *    relays its outbound mail lists in its SPF record, so keeping it would let any outsider
@@ -230,15 +232,38 @@ interface Hop {
   local: boolean;
   ip: string | null;
   helo: string | null;
+  /**
+   * The field reads two ways: its `from` clause holds more than one address literal, or the
+   * field more than one `by` clause. The HELO inside `from` is the client's own words, written
+   * verbatim by many MTAs, so a client can say `EHLO x (x [192.0.2.11]) by y` and make a
+   * parser end the `from` clause at *its* TCP-info comment, before the writer's real one
+   * (review L). Which IP the writer saw is then unknown.
+   */
+  ambiguous: boolean;
+}
+
+const BY_CLAUSE = /(?:^|[\s)])by[\s(]/gi;
+
+/** See {@link Hop.ambiguous}. The date, after the last `;`, is left out. */
+function isAmbiguous(value: string): boolean {
+  const clauses = value.replace(/;[^;]*$/, '');
+  const bys = [...clauses.matchAll(BY_CLAUSE)];
+  if (bys.length > 1) return true;
+  const before = bys[0] ? clauses.slice(0, bys[0].index) : clauses;
+  return (before.match(/\[[^\]]*\]/g)?.length ?? 0) > 1;
 }
 
 /** The client IP and HELO of one `Received` field (null IP: none could be read). */
 function readHop(value: string): Hop & { by: string | null } {
+  const ambiguous = isAmbiguous(value);
+  // A field that starts with a `from` clause is never a local hand-off, whatever a parser
+  // makes of the clause: `EHLO (c) by x` leaves mailauth an empty `from` value.
+  const fromWritten = /^\s*(?:\([^)]*\)\s*)*from\b/i.test(value);
   const parsed = parseReceivedField(`Received: ${value}`);
-  if (!parsed) return { local: false, ip: null, helo: null, by: null };
+  if (!parsed) return { local: false, ip: null, helo: null, by: null, ambiguous };
   const by = parsed.by?.value ?? null;
   const from = parsed.from;
-  if (!from?.value) return { local: by !== null, ip: null, helo: null, by };
+  if (!from?.value) return { local: !fromWritten && by !== null, ip: null, helo: null, by, ambiguous };
   const fromValue = from.value.trim();
   const literal = LITERAL_ONLY.exec(fromValue);
   // RFC 5321 4.4 TCP-info: `from helo (rdns [ip])`, `from helo ([ip])`, Exim's
@@ -258,6 +283,7 @@ function readHop(value: string): Hop & { by: string | null } {
     ip: ip ? normalizeIp(ip) : null,
     helo: helo?.replace(/\.$/, '').toLowerCase() ?? null,
     by,
+    ambiguous,
   };
 }
 
@@ -288,6 +314,15 @@ export async function evaluateGatewayChain(input: GatewayChainInput): Promise<Ga
       note: `the topmost Received field was not written by SES (by ${sesHop.by ?? 'nobody'}); ${SES_FALLBACK}`,
     };
   }
+  // SES's SPF verdict is about the IP that really connected to it; only this walk can be misled
+  // by a HELO written into SES's field, so a field that reads two ways keeps SES's verdict.
+  if (sesHop.ambiguous) {
+    return {
+      applied: false,
+      why: 'not-from-gateway',
+      note: `SES's Received field reads two ways (a HELO holding a client address or a by clause); ${SES_FALLBACK}`,
+    };
+  }
   if (sesHop.ip === null) {
     return {
       applied: false,
@@ -310,11 +345,11 @@ export async function evaluateGatewayChain(input: GatewayChainInput): Promise<Ga
   for (const value of received.slice(1)) {
     const hop = readHop(value);
     if (hop.local) continue;
-    if (hop.ip === null) {
+    if (hop.ip === null || hop.ambiguous) {
       return {
         applied: false,
         why: 'unreadable-hop',
-        note: `a Received field written by trusted gateway ${writer} has no readable client IP: the original client is unknown and SES's SPF verdict is about the gateway, so SPF is not passed`,
+        note: `a Received field written by trusted gateway ${writer} has no readable client IP${hop.ambiguous ? ' (it reads two ways: a HELO holding a client address or a by clause)' : ''}: the original client is unknown and SES's SPF verdict is about the gateway, so SPF is not passed`,
       };
     }
     if (isLoopback(hop.ip)) continue;
