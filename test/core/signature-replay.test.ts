@@ -23,6 +23,32 @@ const ZONES = zones([exampleKey, srsKey, senderKey, orgKey], { 'attacker.test': 
 const resolver = zoneResolver(ZONES);
 const identities = (d: Decision) => d.classification.usage.map((u) => u.identity);
 
+/** The decision on `raw` arriving with envelope `source`, SPF `spf` and DMARC PASS (SES's word). */
+function decideAs(
+  raw: Buffer,
+  source: string,
+  spf: 'PASS' | 'FAIL' | 'GRAY',
+  opts: {
+    recipients?: string[];
+    config?: ReturnType<typeof testConfig>;
+    senders?: Record<string, SenderState>;
+  } = {},
+) {
+  return decideMessage({
+    received: received({
+      source,
+      spf,
+      dmarc: spf === 'GRAY' ? 'GRAY' : 'PASS',
+      recipients: opts.recipients ?? ['alias@example.com'],
+    }),
+    raw,
+    config: opts.config ?? testConfig(),
+    resolver,
+    now: NOW,
+    senders: opts.senders ?? {},
+  });
+}
+
 describe('a replayed own-domain signature counts under the signed From, not an envelope of the replayer', () => {
   const over: SenderState = { counters: { externalHour: 5, internalHour: 10, day: 20, rolling24h: 20 } };
 
@@ -31,17 +57,9 @@ describe('a replayed own-domain signature counts under the signed From, not an e
       message({ from: 'Ann <ann@example.com>', to: 'someone@attacker.test' }),
       exampleKey,
     );
-    const d = await decideMessage({
-      received: received({
-        source: 'ceo@example.com',
-        spf: 'FAIL',
-        dmarc: 'PASS',
-        recipients: ['team@example.com'],
-      }),
-      raw,
+    const d = await decideAs(raw, 'ceo@example.com', 'FAIL', {
+      recipients: ['team@example.com'],
       config: testConfig(),
-      resolver,
-      now: NOW,
       senders: { 'ceo@example.com': over },
     });
     // Still genuine (SPEC 2a: DKIM aligned with E and F) — but the address proved is ann@.
@@ -52,18 +70,9 @@ describe('a replayed own-domain signature counts under the signed From, not an e
 
   it('control: with SPF PASS for E the envelope address is the identity', async () => {
     const raw = await sign(message({ from: 'Ann <ann@example.com>' }), exampleKey);
-    const d = await decideMessage({
-      received: received({
-        source: 'ceo@example.com',
-        spf: 'PASS',
-        dmarc: 'PASS',
-        recipients: ['team@example.com'],
-      }),
-      raw,
+    const d = await decideAs(raw, 'ceo@example.com', 'PASS', {
+      recipients: ['team@example.com'],
       config: testConfig(),
-      resolver,
-      now: NOW,
-      senders: {},
     });
     assert.deepEqual(identities(d), ['ceo@example.com']);
   });
@@ -85,18 +94,9 @@ describe('a copy we sent, replayed to us, earns nothing from our own signature',
       to: 'team@example.com',
       body: 'Cheap pills\r\n',
     });
-    const first = await decideMessage({
-      received: received({
-        source: 'x@attacker.test',
-        spf: 'GRAY',
-        dmarc: 'GRAY',
-        recipients: ['team@example.com'],
-      }),
-      raw: spam,
+    const first = await decideAs(spam, 'x@attacker.test', 'GRAY', {
+      recipients: ['team@example.com'],
       config,
-      resolver,
-      now: NOW,
-      senders: {},
     });
     assert.equal(first.pool, 'relay');
     const send = first.sends.find((s) => s.to.includes('me@attacker.test'))!;
@@ -151,19 +151,7 @@ describe('a copy we sent, replayed to us, earns nothing from our own signature',
 
   it('a From in a catch-all domain is ours too (the copy is sent from the address it arrived for)', async () => {
     const raw = await sign(message({ from: 'Anyone <whoever@example.org>' }), orgKey);
-    const d = await decideMessage({
-      received: received({
-        source: 'bulk@attacker.test',
-        spf: 'PASS',
-        dmarc: 'PASS',
-        recipients: ['alias@example.com'],
-      }),
-      raw,
-      config,
-      resolver,
-      now: NOW,
-      senders: {},
-    });
+    const d = await decideAs(raw, 'bulk@attacker.test', 'PASS', { config });
     assert.equal(d.classification.authentication.dkimAuthorAligned, false);
     assert.equal(d.pool, 'relay', String(d.reasons));
   });
@@ -173,38 +161,14 @@ describe('a copy we sent, replayed to us, earns nothing from our own signature',
       message({ from: 'Mail Delivery System <mailer-daemon@fwd.example.com>', body: 'Anything at all\r\n' }),
       srsKey,
     );
-    const d = await decideMessage({
-      received: received({
-        source: 'bulk@attacker.test',
-        spf: 'PASS',
-        dmarc: 'PASS',
-        recipients: ['alias@example.com'],
-      }),
-      raw: bounceCopy,
-      config,
-      resolver,
-      now: NOW,
-      senders: {},
-    });
+    const d = await decideAs(bounceCopy, 'bulk@attacker.test', 'PASS', { config });
     assert.equal(d.classification.authentication.authorAuthenticated, false);
     assert.equal(d.pool, 'relay');
   });
 
   it('control: a sender of its own address in the accepted domain, not a route, stays genuine', async () => {
     const raw = await sign(message({ from: 'Ann <ann@example.com>' }), exampleKey);
-    const d = await decideMessage({
-      received: received({
-        source: 'bulk@attacker.test',
-        spf: 'PASS',
-        dmarc: 'PASS',
-        recipients: ['alias@example.com'],
-      }),
-      raw,
-      config,
-      resolver,
-      now: NOW,
-      senders: {},
-    });
+    const d = await decideAs(raw, 'bulk@attacker.test', 'PASS', { config });
     assert.equal(d.classification.authentication.genuineAcceptedSender, true);
     assert.equal(d.pool, 'normal');
   });
