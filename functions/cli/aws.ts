@@ -71,41 +71,59 @@ async function withTable<T>(table: string, flag: string, envName: string, fn: ()
       }
       throw error;
     }
-    const e = error as Error & { $metadata?: { httpStatusCode?: number } };
-    const name = e?.name ?? '';
-    const message = e?.message ?? String(error);
-    if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-      throw new ConfigError(
-        'no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for the sandbox, run the export line it prints)',
-        { cause: error },
-      );
-    }
-    if (/Region is missing/i.test(message)) {
-      throw new ConfigError(
-        'no AWS region: set AWS_REGION (for the sandbox, run the export line it prints)',
-        {
-          cause: error,
-        },
-      );
-    }
+    const name = (error as { name?: string } | null)?.name ?? '';
     if (name === 'ResourceNotFoundException') {
       throw new ConfigError(
         `table "${table}" not found (${where()}): pass ${flag} or set ${envName} to the stack's table name, and check AWS_REGION`,
         { cause: error },
       );
     }
-    if (
-      ['UnrecognizedClientException', 'InvalidSignatureException', 'ExpiredTokenException'].includes(name)
-    ) {
-      throw new ConfigError(`AWS rejected the credentials (${name}): refresh them or check AWS_PROFILE`, {
-        cause: error,
-      });
-    }
-    if (name === 'AccessDeniedException') {
-      throw new OutboundPoolsError(`access denied to table "${table}": ${message}`, { cause: error });
-    }
-    throw error;
+    throw awsSetupError(error, `table "${table}"`) ?? error;
   }
+}
+
+/**
+ * The SDK errors every command says the same way (`withTable`, `pools`, `redrive`): no
+ * credentials, no region, credentials AWS rejects (ConfigError, exit 2), access denied (one
+ * line, exit 1). `what` names what was being read or changed. Undefined for anything else.
+ */
+export function awsSetupError(error: unknown, what: string): OutboundPoolsError | undefined {
+  const e = error as { name?: string; message?: string } | null;
+  const name = e?.name ?? '';
+  const message = e?.message ?? '';
+  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
+    return new ConfigError(
+      'no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for the sandbox, run the export line it prints)',
+      { cause: error },
+    );
+  }
+  if (/Region is missing/i.test(message)) {
+    return new ConfigError('no AWS region: set AWS_REGION (for the sandbox, run the export line it prints)', {
+      cause: error,
+    });
+  }
+  if (
+    [
+      'UnrecognizedClientException',
+      'InvalidSignatureException',
+      'ExpiredTokenException',
+      'InvalidClientTokenId',
+      'SignatureDoesNotMatch',
+    ].includes(name)
+  ) {
+    return new ConfigError(`AWS rejected the credentials (${name}): refresh them or check AWS_PROFILE`, {
+      cause: error,
+    });
+  }
+  if (/^AccessDenied/.test(name)) {
+    return new OutboundPoolsError(`access denied to ${what}: ${oneLine(message)}`, { cause: error });
+  }
+  return undefined;
+}
+
+/** The first line of an SDK message, bounded. */
+function oneLine(text: string): string {
+  return (text.split('\n')[0] ?? '').slice(0, 300);
 }
 
 /** A spinner on stderr while `fn` runs, only when stderr is a terminal. */

@@ -4,18 +4,21 @@
  * default) and the service cap, with its restriction if any.
  */
 import { parseArgs } from 'node:util';
-import { type Config, isValidAddress, type LimitPolicy, policyFor } from '../core/config.js';
+import { type Config, type LimitPolicy, policyFor } from '../core/config.js';
 import { InvalidInputError } from '../core/errors.js';
 import { ZERO_COUNTERS } from '../core/limits.js';
 import { cliLimitsStore, withProgress } from './aws.js';
 import { EXIT, loadConfig, painter, parseNow, table, wantsJson } from './io.js';
+import { noteIdentity, operatorIdentity } from './restrictions.js';
 
-export const LIMITS_USAGE = `Usage: outbound-pools limits show ADDRESS [--config CONFIG.json] [--limits-table NAME]
+export const LIMITS_USAGE = `Usage: outbound-pools limits show ADDRESS|@DOMAIN [--config CONFIG.json] [--limits-table NAME]
          [--now ISO-8601] [--pretty | --json]
 
 Shows the counters of a sending identity (the sender of an accepted domain, or the alias or list
 that forwards) for the current hour, UTC day and rolling 24 hours, against the limits of its
-policy in CONFIG.json, and its restriction.`;
+policy in CONFIG.json, and its restriction. ADDRESS is normalized as the router does (sub-address
+tag cut, identities aliases, lower case, IDN domains as A-labels); a catch-all route's identity is
+@DOMAIN.`;
 
 /** Where the identity's policy comes from. */
 function policySource(config: Config, identity: string): 'sender' | 'domain' | 'default' {
@@ -41,11 +44,11 @@ export async function limitsCommand(argv: string[], out: NodeJS.WriteStream): Pr
   if (verb !== 'show' || address === undefined || extra.length > 0) {
     throw new InvalidInputError('limits', `expected "show ADDRESS"\n\n${LIMITS_USAGE}`);
   }
-  const identity = address.trim().toLowerCase();
-  if (!isValidAddress(identity))
-    throw new InvalidInputError('limits show', `not an email address: ${JSON.stringify(address)}`);
+  operatorIdentity(address, 'limits show'); // a typo is refused before the configuration is read
   const now = parseNow(values.now);
   const config = await loadConfig(values.config);
+  const identity = operatorIdentity(address, 'limits show', config);
+  noteIdentity(address, identity);
   const json = wantsJson(values, out);
   const { table: limitsTable, store } = cliLimitsStore(values['limits-table']);
   const state = await limitsTable.run(() =>

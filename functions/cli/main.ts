@@ -147,7 +147,7 @@ async function run(argv: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStr
       case 'pools': {
         // Loaded on use: its SDK clients and signer would slow every other command's start.
         const { poolsCommand } = await import('./pools.js');
-        return await poolsCommand(rest, out, cliEnv());
+        return await poolsCommand(rest, out, cliEnv(), err);
       }
       case 'redrive': {
         // Loaded on use, like pools: the SQS and Lambda clients.
@@ -187,9 +187,12 @@ async function run(argv: string[], out: NodeJS.WriteStream, err: NodeJS.WriteStr
       err.write(`outbound-pools: ${(error as Error).message}\n`);
       return EXIT.badInput;
     }
-    const message =
-      error instanceof OutboundPoolsError ? error.message : String((error as Error)?.stack ?? error);
-    err.write(`outbound-pools: unexpected error: ${message}\n`);
+    if (error instanceof OutboundPoolsError) {
+      // A fault the command named (access denied, …): one line, exit 1.
+      err.write(`outbound-pools: ${error.message}\n`);
+      return EXIT.failure;
+    }
+    err.write(`outbound-pools: unexpected error: ${String((error as Error)?.stack ?? error)}\n`);
     return EXIT.failure;
   }
 }

@@ -13,10 +13,11 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
 import { SesPoolControl } from '../adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
-import { InvalidInputError } from '../core/errors.js';
+import { ConfigError, InvalidInputError } from '../core/errors.js';
 import { POOLS, type Pool } from '../core/vocabulary.js';
 import { Notifier, type NotifyOutcome } from '../router/notifier.js';
-import { EXIT, loadConfig, painter, sdkClientConfig, table, wantsJson } from './io.js';
+import { awsSetupError } from './aws.js';
+import { awsEndpoint, EXIT, loadConfig, painter, sdkClientConfig, table, wantsJson } from './io.js';
 
 import { POOLS_USAGE } from './pools-usage.js';
 
@@ -46,10 +47,33 @@ function notifierFromEnv(env: NodeJS.ProcessEnv): Notifier | null {
   });
 }
 
+/**
+ * Runs SES calls, their errors said as the other commands say them: no credentials or region,
+ * credentials refused, a configuration set or tenant SES does not know (exit 2), access denied
+ * (exit 1); throttling and network stay retryable (exit 75).
+ */
+async function withSes<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const setup = awsSetupError(error, what);
+    if (setup) throw setup;
+    const name = (error as { name?: string } | null)?.name ?? '';
+    if (name === 'NotFoundException' || name === 'ResourceNotFoundException') {
+      throw new ConfigError(
+        `${what}: SES (${awsEndpoint('sesv2')}) has no such configuration set or tenant: check AWS_REGION and the configuration's namePrefix, or deploy the stack (${(error as Error).message})`,
+        { cause: error },
+      );
+    }
+    throw error;
+  }
+}
+
 export async function poolsCommand(
   argv: string[],
   out: NodeJS.WriteStream,
   env: NodeJS.ProcessEnv = process.env,
+  err: NodeJS.WriteStream = process.stderr,
 ): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -81,7 +105,7 @@ export async function poolsCommand(
   const paint = painter(out);
 
   if (verb === 'status') {
-    const states = await control.status();
+    const states = await withSes('the pools in SES', () => control.status());
     if (json) {
       out.write(`${JSON.stringify(states)}\n`);
     } else {
@@ -108,21 +132,53 @@ export async function poolsCommand(
 
   const target = pool as Pool;
   const enable = verb === 'resume';
-  await control.setSending(target, enable);
-  const now = new Date();
   const configurationSet = config.pools[target].configurationSet;
+  await withSes(`configuration set ${configurationSet}`, () => control.setSending(target, enable));
+  // Resuming re-enables the configuration set only: a tenant SES paused (reputation policy)
+  // stays paused, and the pool with it. Then no "pool resumed" notice, and exit 1.
+  let stillPaused: { tenant: string; tenantStatus: string } | undefined;
+  if (enable) {
+    try {
+      const state = (await control.status()).find((s) => s.pool === target);
+      if (state?.paused) stillPaused = state;
+    } catch (error) {
+      err.write(
+        `outbound-pools: warning: could not read ${target}'s state after resuming it: ${(error as Error).message.split('\n')[0]}\n`,
+      );
+    }
+  }
+  if (stillPaused) {
+    err.write(
+      `outbound-pools: ${target} is still paused: SES paused its tenant ${stillPaused.tenant} (${stillPaused.tenantStatus}) under the tenant's reputation policy; its configuration set ${configurationSet} is enabled again, but the pool sends only once SES reinstates the tenant (no notice published)\n`,
+    );
+  }
+  const now = new Date();
   const detail = values.reason ?? `${verb} by an operator`;
-  const notifier = notifierFromEnv(env);
-  const notice: NotifyOutcome | 'none' = notifier
-    ? await notifier.notify(
-        enable
-          ? { kind: 'pool-resumed', pool: target, configurationSet, by: 'operator', detail }
-          : { kind: 'pool-paused', pool: target, configurationSet, by: 'operator', detail },
-        now,
-      )
-    : 'none';
+  const notifier = stillPaused ? null : notifierFromEnv(env);
+  const notice: NotifyOutcome | 'none' | 'skipped' = stillPaused
+    ? 'skipped'
+    : notifier
+      ? await notifier.notify(
+          enable
+            ? { kind: 'pool-resumed', pool: target, configurationSet, by: 'operator', detail }
+            : { kind: 'pool-paused', pool: target, configurationSet, by: 'operator', detail },
+          now,
+        )
+      : 'none';
   if (json) {
-    out.write(`${JSON.stringify({ pool: target, configurationSet, sendingEnabled: enable, notice })}\n`);
+    out.write(
+      `${JSON.stringify({
+        pool: target,
+        configurationSet,
+        sendingEnabled: enable,
+        ...(enable ? { paused: stillPaused !== undefined } : {}),
+        notice,
+      })}\n`,
+    );
+  } else if (stillPaused) {
+    out.write(
+      `${target} still paused: tenant ${stillPaused.tenant} ${stillPaused.tenantStatus} (configuration set ${configurationSet} enabled)\n`,
+    );
   } else {
     out.write(
       `${enable ? 'resumed' : 'paused'} ${target} (${configurationSet})${
@@ -130,5 +186,5 @@ export async function poolsCommand(
       }\n`,
     );
   }
-  return EXIT.ok;
+  return stillPaused ? EXIT.failure : EXIT.ok;
 }

@@ -11,5 +11,8 @@ the router's error; a record that is not a Lambda invocation record of an SES ev
 as malformed and kept. --dry-run lists the dead letters (SES message id, sender, recipients,
 error, attempts, age) without invoking the router or deleting anything. --max N stops after N
 records. Progress on stderr; a table (or --json) on stdout.
-Exit 0 all redriven (or listed), 1 some failed or malformed, 2 bad usage or configuration,
-75 network failure (the records not yet redriven stay in the queue; run it again).`;
+A run that stops (network, access denied, Ctrl-C) makes the records it held visible again.
+Exit 0 all redriven (or listed), 1 some failed or malformed, or access denied, 2 bad usage or
+configuration, 75 network failure (the records not yet redriven are back in the queue; run it
+again) or records in flight elsewhere (another redrive, an interrupted run: back within
+--visibility-timeout), 130 Ctrl-C.`;

@@ -4,12 +4,28 @@
  */
 import { parseArgs } from 'node:util';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LambdaRouterInvoker } from '../adapters/lambda-router-invoker.js';
 import { SqsDeadLetterQueue } from '../adapters/sqs-dead-letter-queue.js';
 import { ConfigError, InvalidInputError, isRetryable } from '../core/errors.js';
-import { partialResults, type RedriveResult, redrive } from '../dead-letter/redrive.js';
-import { cliEnv, EXIT, painter, rejectPositionals, sdkClientConfig, table, wantsJson } from './io.js';
+import {
+  partialResults,
+  type RedriveResult,
+  type RouterInvoker,
+  redrive,
+  unreleasedCount,
+} from '../dead-letter/redrive.js';
+import { awsSetupError } from './aws.js';
+import {
+  cliEnv,
+  EXIT,
+  networkFault,
+  painter,
+  rejectPositionals,
+  sdkClientConfig,
+  table,
+  wantsJson,
+} from './io.js';
 import { REDRIVE_USAGE } from './redrive-usage.js';
 
 export { REDRIVE_USAGE };
@@ -130,17 +146,6 @@ function configErrorOf(error: unknown): ConfigError | undefined {
   const e = error as { name?: string; message?: string } | null;
   const name = e?.name ?? '';
   const message = e?.message ?? '';
-  if (name === 'CredentialsProviderError' || /Could not load credentials/i.test(message)) {
-    return new ConfigError(
-      'no AWS credentials found: set AWS_PROFILE, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (for the sandbox, run the export line it prints)',
-      { cause: error },
-    );
-  }
-  if (/Region is missing/i.test(message)) {
-    return new ConfigError('no AWS region: set AWS_REGION (for the sandbox, run the export line it prints)', {
-      cause: error,
-    });
-  }
   if (name === 'QueueDoesNotExist' || name === 'AWS.SimpleQueueService.NonExistentQueue') {
     return new ConfigError(
       'the dead-letter queue does not exist: check DEAD_LETTER_QUEUE_URL and AWS_REGION',
@@ -153,15 +158,90 @@ function configErrorOf(error: unknown): ConfigError | undefined {
       { cause: error },
     );
   }
-  return undefined;
+  const setup = awsSetupError(error, (error as { redriveTarget?: string } | null)?.redriveTarget ?? 'AWS');
+  return setup instanceof ConfigError ? setup : undefined;
 }
 
-function summary(results: RedriveResult[]): string {
+/** Ctrl-C during a run: the records held are released, then exit 130 (128 + SIGINT). */
+class RedriveInterrupted extends Error {
+  constructor() {
+    super('interrupted (Ctrl-C)');
+    this.name = 'RedriveInterrupted';
+  }
+}
+const EXIT_INTERRUPTED = 130;
+
+/** Marks an error with what was being called, for "access denied to …". */
+function tagged<T>(target: string, call: () => Promise<T>): Promise<T> {
+  return call().catch((error: unknown) => {
+    if (error !== null && typeof error === 'object') Object.assign(error, { redriveTarget: target });
+    throw error;
+  });
+}
+
+/** `ApproximateNumberOfMessagesNotVisible`: records another reader holds; undefined when SQS would not say. */
+async function inFlightCount(client: SQSClient, queueUrl: string): Promise<number | undefined> {
+  try {
+    const out = await client.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ['ApproximateNumberOfMessagesNotVisible'],
+      }),
+    );
+    const n = Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible);
+    return Number.isFinite(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function inFlightText(n: number, visibilitySeconds: number): string {
+  return `${n} record${n === 1 ? '' : 's'} in flight (another redrive, or an interrupted run; back within --visibility-timeout, ${visibilitySeconds} s)`;
+}
+
+function summary(results: RedriveResult[], inFlight: number | undefined, visibilitySeconds: number): string {
   const count = (s: RedriveResult['status']) => results.filter((r) => r.status === s).length;
   const parts = (['redriven', 'listed', 'failed', 'malformed'] as const)
     .filter((s) => count(s) > 0)
     .map((s) => `${count(s)} ${s}`);
-  return parts.length === 0 ? 'the dead-letter queue is empty' : parts.join(', ');
+  const flying = inFlight !== undefined && inFlight > 0 ? inFlightText(inFlight, visibilitySeconds) : '';
+  if (parts.length === 0) {
+    if (flying) return `no record visible; ${flying}`;
+    return inFlight === 0
+      ? 'the dead-letter queue is empty'
+      : 'no record visible (the count of records in flight could not be read)';
+  }
+  return [...parts, ...(flying ? [`and ${flying}`] : [])].join(', ');
+}
+
+/** Why a run stopped, as one line and an exit code. */
+function failureOf(error: unknown, visibilitySeconds: number): { line: string; code: number } {
+  const unreleased = unreleasedCount(error);
+  const hidden =
+    unreleased > 0
+      ? `; ${unreleased} record${unreleased === 1 ? '' : 's'} could not be made visible again and come back after --visibility-timeout (${visibilitySeconds} s)`
+      : '';
+  if (error instanceof RedriveInterrupted) {
+    return {
+      line: `${error.message}: the rest is back in the queue${hidden}; run redrive again`,
+      code: EXIT_INTERRUPTED,
+    };
+  }
+  const config = configErrorOf(error);
+  if (config) return { line: `${config.message}${hidden}`, code: EXIT.badInput };
+  const network = isRetryable(error) ? undefined : networkFault(error);
+  if (isRetryable(error) || network !== undefined) {
+    const message = network ?? (error as Error).message;
+    return {
+      line: `${message} (temporary; the rest is back in the queue${hidden}, run redrive again)`,
+      code: EXIT.tempFail,
+    };
+  }
+  const target = (error as { redriveTarget?: string } | null)?.redriveTarget ?? 'AWS';
+  const setup = awsSetupError(error, target);
+  const e = error as { name?: string; message?: string } | null;
+  const message = setup?.message ?? `${e?.name ?? 'Error'}: ${(e?.message ?? String(error)).split('\n')[0]}`;
+  return { line: `redrive stopped: ${message} (the rest is back in the queue${hidden})`, code: EXIT.failure };
 }
 
 /** Returns the exit code (see {@link REDRIVE_USAGE}). */
@@ -172,11 +252,19 @@ export async function redriveCommand(
   now: () => Date = () => new Date(),
 ): Promise<number> {
   const args = parseRedriveArgs(argv, out);
-  const queue = new SqsDeadLetterQueue({
-    client: new SQSClient(sdkClientConfig('sqs')),
-    queueUrl: args.queueUrl,
-  });
-  const router = new LambdaRouterInvoker(new LambdaClient(sdkClientConfig('lambda')), args.functionName);
+  const sqs = new SQSClient(sdkClientConfig('sqs'));
+  const sqsQueue = new SqsDeadLetterQueue({ client: sqs, queueUrl: args.queueUrl });
+  const queueTarget = `the dead-letter queue ${args.queueUrl}`;
+  const queue = {
+    receive: (max: number, seconds: number) => tagged(queueTarget, () => sqsQueue.receive(max, seconds)),
+    delete: (receipt: string) => tagged(queueTarget, () => sqsQueue.delete(receipt)),
+    release: (receipt: string) => tagged(queueTarget, () => sqsQueue.release(receipt)),
+    approximateCount: () => tagged(queueTarget, () => sqsQueue.approximateCount()),
+  };
+  const lambda = new LambdaRouterInvoker(new LambdaClient(sdkClientConfig('lambda')), args.functionName);
+  const router: RouterInvoker = {
+    invoke: (event) => tagged(`the router function ${args.functionName}`, () => lambda.invoke(event)),
+  };
   let done = 0;
   let total = '';
   const onResult = (r: RedriveResult) => {
@@ -186,29 +274,50 @@ export async function redriveCommand(
       err.write(`\r${args.dryRun ? 'listing' : 'redriving'}: ${done}${total} (${what} ${r.status})\u001b[K`);
     }
   };
+  // Ctrl-C: stop after the record being redriven, release what is held, exit 130. A second
+  // Ctrl-C finds no handler and ends the process at once (the records come back on their own).
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new RedriveInterrupted());
+  process.once('SIGINT', onSigint);
   let results: RedriveResult[];
-  let interrupted: unknown;
+  let stopped: unknown;
   try {
     if (err.isTTY === true) total = ` of about ${await queue.approximateCount()}`;
-    results = await redrive(queue, router, { ...args, onResult });
+    results = await redrive(queue, router, { ...args, onResult, signal: controller.signal });
   } catch (error) {
-    const config = configErrorOf(error);
-    if (config) throw config;
-    if (!isRetryable(error)) throw error;
     results = partialResults(error);
-    interrupted = error;
+    stopped = error;
+  } finally {
+    process.off('SIGINT', onSigint);
   }
   if (err.isTTY === true && done > 0) err.write('\r\u001b[K');
-  if (args.json) out.write(`${JSON.stringify({ dryRun: args.dryRun, results })}\n`);
-  else if (results.length > 0) out.write(`${render(results, out, now())}\n`);
-  err.write(
-    `outbound-pools redrive: ${summary(results)}${args.dryRun ? ' (dry run: nothing invoked or deleted)' : ''}\n`,
-  );
-  if (interrupted) {
-    err.write(
-      `outbound-pools: ${(interrupted as Error).message} (temporary; the rest stays in the queue, run redrive again)\n`,
-    );
-    return EXIT.tempFail;
+  const failure = stopped === undefined ? undefined : failureOf(stopped, args.visibilitySeconds);
+  // Only a clean run may say "empty": records an interrupted run (or another redrive) holds
+  // are invisible to this one until their visibility timeout.
+  const inFlight = failure === undefined ? await inFlightCount(sqs, args.queueUrl) : 0;
+  if (failure?.code === EXIT.badInput && results.length === 0) {
+    // Configuration (no region, no credentials, no queue): one line, nothing on stdout.
+    err.write(`outbound-pools: ${failure.line}\n`);
+    return failure.code;
   }
-  return results.some((r) => r.status === 'failed' || r.status === 'malformed') ? EXIT.failure : EXIT.ok;
+  if (args.json) {
+    out.write(
+      `${JSON.stringify({
+        dryRun: args.dryRun,
+        results,
+        ...(failure ? { error: failure.line, retryable: failure.code === EXIT.tempFail } : {}),
+        ...(inFlight ? { inFlight } : {}),
+      })}\n`,
+    );
+  } else if (results.length > 0) out.write(`${render(results, out, now())}\n`);
+  err.write(
+    `outbound-pools redrive: ${summary(results, inFlight, args.visibilitySeconds)}${args.dryRun ? ' (dry run: nothing invoked or deleted)' : ''}\n`,
+  );
+  if (failure) {
+    err.write(`outbound-pools: ${failure.line}\n`);
+    return failure.code;
+  }
+  if (results.some((r) => r.status === 'failed' || r.status === 'malformed')) return EXIT.failure;
+  // Nothing seen while records are held elsewhere: not done, try again later.
+  return results.length === 0 && inFlight !== undefined && inFlight > 0 ? EXIT.tempFail : EXIT.ok;
 }

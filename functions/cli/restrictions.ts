@@ -3,37 +3,111 @@
  * and lifting a restriction. Reads and writes the limits table (LIMITS_TABLE or
  * --limits-table) through the same store the router uses.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { isValidAddress } from '../core/config.js';
-import { InvalidInputError } from '../core/errors.js';
+import { type Config, isValidAddress, parseConfigText } from '../core/config.js';
+import { ConfigError, InvalidInputError } from '../core/errors.js';
+import { normalizeIdentity } from '../core/identity.js';
+import { canonicalDomain } from '../core/message.js';
 import type { LimitsStore } from '../core/ports.js';
 import { cliLimitsStore, withProgress } from './aws.js';
-import { EXIT, painter, parseNow, table, wantsJson } from './io.js';
+import { configSource, EXIT, noteSource, painter, parseNow, table, wantsJson } from './io.js';
 
 export const RESTRICTIONS_USAGE = `Usage: outbound-pools restrictions list [--limits-table NAME] [--now ISO-8601] [--pretty | --json]
-       outbound-pools restrictions release ADDRESS [--limits-table NAME] [--json]
+       outbound-pools restrictions release ADDRESS|@DOMAIN [--config CONFIG.json] [--limits-table NAME] [--json]
 
 list     the sending identities restricted now: reason (the limit crossed), since, until
          (00:00 UTC for block-for-today, "until released" for block)
 release  lifts the restriction of ADDRESS at once (exit 1 when it was not restricted); a
          "block" identity is not restricted again that day, its mail over the limit goes
          through high-risk with an alert. The router's containers see a release within
-         RESTRICTION_CACHE_SECONDS (60 s by default; the sandbox at once).`;
+         RESTRICTION_CACHE_SECONDS (60 s by default; the sandbox at once). ADDRESS is
+         normalized as the router does (CONFIG.json's subaddressSeparator and identities,
+         lower case, IDN domains as A-labels); a catch-all route's identity is @DOMAIN.`;
+
+/** No configuration: the identity is only lower-cased, its domain in A-labels (no tag cut, no alias). */
+const NO_IDENTITY_CONFIG = { subaddressSeparator: '', identities: {} } as const;
 
 /**
- * Lifts the restriction of `address` (trimmed, lower-cased): what `restrictions release` and the
- * sandbox console's release button both run. Throws {@link InvalidInputError} for a string that
- * is not an address; `released` is false when the identity was not restricted.
+ * The identity the router counts and restricts `input` under (`normalizeIdentity`): an
+ * address, or a catch-all route key `@example.org`. `config` brings the sub-address separator
+ * and the `identities` aliases; without it the address is only lower-cased (domain as
+ * A-labels). Throws {@link InvalidInputError} for anything else.
+ */
+export function operatorIdentity(
+  input: string,
+  what: string,
+  config: Pick<Config, 'subaddressSeparator' | 'identities'> = NO_IDENTITY_CONFIG,
+): string {
+  const trimmed = input.trim();
+  let identity: string;
+  try {
+    identity = trimmed.startsWith('@')
+      ? `@${canonicalDomain(trimmed.slice(1))}`
+      : normalizeIdentity(trimmed, config);
+  } catch {
+    identity = '';
+  }
+  const valid = identity.startsWith('@') ? isValidAddress(`x${identity}`) : isValidAddress(identity);
+  if (!valid) {
+    throw new InvalidInputError(
+      what,
+      `not an email address or a catch-all route key (@example.org): ${JSON.stringify(input)}`,
+    );
+  }
+  return identity;
+}
+
+/**
+ * The configuration's identity rules for {@link operatorIdentity}: `--config`,
+ * OUTBOUND_POOLS_CONFIG, else the default file when there is one (a release must work away
+ * from the repository too: then said on stderr, and the address only lower-cased). Only the
+ * file is read (no SRS secrets from SSM): a release needs no more permissions than the table.
+ */
+export function identityConfig(flag: string | undefined): Config | undefined {
+  const { path, from } = configSource(flag);
+  if (from === 'the default' && !existsSync(path)) {
+    noteSource(
+      `no configuration (${path}): the address is not folded into its mailbox (sub-address tag, identities); pass --config`,
+    );
+    return undefined;
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read configuration ${path}: ${(error as Error).message}`, { cause: error });
+  }
+  let config: Config;
+  try {
+    config = parseConfigText(text, path);
+  } catch (error) {
+    if (error instanceof ConfigError) throw new ConfigError(`${path}: ${error.message}`, { cause: error });
+    throw error;
+  }
+  noteSource(`configuration ${path} (from ${from})`);
+  return config;
+}
+
+/** Says on stderr when the identity is not what the operator typed. */
+export function noteIdentity(input: string, identity: string): void {
+  if (input.trim() !== identity) noteSource(`${input.trim()} → identity ${identity}`);
+}
+
+/**
+ * Lifts the restriction of `address` (an address or a catch-all route key `@example.org`,
+ * normalized as the router does with `config`: see {@link operatorIdentity}): what
+ * `restrictions release` and the sandbox console's release button both run. Throws
+ * {@link InvalidInputError} for anything else; `released` is false when the identity was not
+ * restricted.
  */
 export async function releaseRestriction(
   store: Pick<LimitsStore, 'release'>,
   address: string,
   now: Date,
+  config?: Pick<Config, 'subaddressSeparator' | 'identities'>,
 ): Promise<{ identity: string; released: boolean }> {
-  const identity = address.trim().toLowerCase();
-  if (!isValidAddress(identity)) {
-    throw new InvalidInputError('restrictions release', `not an email address: ${JSON.stringify(address)}`);
-  }
+  const identity = operatorIdentity(address, 'restrictions release', config);
   return { identity, released: await store.release(identity, now) };
 }
 
@@ -41,6 +115,7 @@ export async function restrictionsCommand(argv: string[], out: NodeJS.WriteStrea
   const { values, positionals } = parseArgs({
     args: argv,
     options: {
+      config: { type: 'string' },
       'limits-table': { type: 'string' },
       now: { type: 'string' },
       json: { type: 'boolean' },
@@ -80,7 +155,12 @@ export async function restrictionsCommand(argv: string[], out: NodeJS.WriteStrea
     return EXIT.ok;
   }
 
-  const { identity, released } = await limitsTable.run(() => releaseRestriction(store, address!, now));
+  const config = identityConfig(values.config);
+  // Refused before the table is touched: a typo is exit 2, not "not restricted".
+  noteIdentity(address!, operatorIdentity(address!, 'restrictions release', config));
+  const { identity, released } = await limitsTable.run(() =>
+    releaseRestriction(store, address!, now, config),
+  );
   if (json) out.write(`${JSON.stringify({ identity, released })}\n`);
   else out.write(released ? `released ${identity}\n` : `${identity} is not restricted\n`);
   return released ? EXIT.ok : EXIT.failure;

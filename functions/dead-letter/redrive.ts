@@ -61,6 +61,11 @@ export interface RedriveOptions {
   visibilitySeconds: number;
   /** Told after each record (progress on stderr). */
   onResult?: (result: RedriveResult) => void;
+  /**
+   * Aborted (the CLI's Ctrl-C): the run stops before the next receive or record, releases what
+   * it holds and throws `signal.reason`, the results so far riding on it like a port's error.
+   */
+  signal?: AbortSignal;
 }
 
 /** SQS returns at most 10 messages per ReceiveMessage. */
@@ -76,8 +81,11 @@ export const DRY_RUN_VISIBILITY_SECONDS = 30;
  * Redrives (or, with `dryRun`, only lists) the queue's records, until a receive comes back
  * empty or `max` records are done. A record is deleted only after the router accepted it; a
  * failed or malformed one is reported, kept, and made visible again at the end (as is every
- * record a dry run read). An error of a port itself (network) stops the run: the results so
- * far ride on the error (`partialResults`), and hidden records come back with their timeout.
+ * record a dry run read). An error of a port itself (network, access denied) or an abort stops
+ * the run: every record received and not deleted is made visible again (best effort, in
+ * parallel), so that "run redrive again" finds it at once rather than after
+ * `visibilitySeconds`; the results so far ride on the error (`partialResults`), and how many
+ * records could not be released (`unreleasedCount`: back after their timeout).
  */
 export async function redrive(
   source: DeadLetterSource,
@@ -86,38 +94,49 @@ export async function redrive(
 ): Promise<RedriveResult[]> {
   const results: RedriveResult[] = [];
   const seen = new Set<string>();
-  const kept: string[] = [];
+  /** Records received and not deleted, by SQS message id: the latest receipt (SQS takes only it). */
+  const held = new Map<string, string>();
   const wanted = o.max ?? Number.POSITIVE_INFINITY;
+  const stopIfAborted = () => {
+    if (o.signal?.aborted) throw o.signal.reason ?? new Error('redrive interrupted');
+  };
   try {
     while (results.length < wanted) {
+      stopIfAborted();
       const batch = await source.receive(
         Math.min(BATCH, wanted - results.length),
         o.dryRun ? DRY_RUN_VISIBILITY_SECONDS : o.visibilitySeconds,
       );
+      for (const record of batch) held.set(record.id, record.receipt);
       // Empty, or only records seen already (back after their timeout): the queue is done.
-      if (batch.every((r) => seen.has(r.id))) {
-        kept.push(...batch.map((r) => r.receipt));
-        break;
-      }
+      if (batch.every((r) => seen.has(r.id))) break;
       for (const record of batch) {
         // SQS delivers at least once: a record may come twice in one run.
-        if (seen.has(record.id) || results.length >= wanted) {
-          kept.push(record.receipt);
-          continue;
-        }
+        if (seen.has(record.id) || results.length >= wanted) continue;
+        stopIfAborted();
         seen.add(record.id);
         const result = await handle(record, source, router, o.dryRun);
-        if (result.status !== 'redriven') kept.push(record.receipt);
+        if (result.status === 'redriven') held.delete(record.id);
         results.push(result);
         o.onResult?.(result);
       }
     }
-    for (const receipt of kept) await source.release(receipt);
+    for (const [id, receipt] of held) {
+      await source.release(receipt);
+      held.delete(id);
+    }
   } catch (error) {
-    if (error !== null && typeof error === 'object') Object.assign(error, { partial: results });
+    const unreleased = await releaseAll(source, held);
+    if (error !== null && typeof error === 'object') Object.assign(error, { partial: results, unreleased });
     throw error;
   }
   return results;
+}
+
+/** Makes every held record visible again, in parallel, ignoring failures; returns how many failed. */
+async function releaseAll(source: DeadLetterSource, held: Map<string, string>): Promise<number> {
+  const settled = await Promise.allSettled([...held.values()].map((receipt) => source.release(receipt)));
+  return settled.filter((s) => s.status === 'rejected').length;
 }
 
 async function handle(
@@ -138,6 +157,12 @@ async function handle(
   if (!outcome.ok) return { ...base, status: 'failed', deadLetter, problem: outcome.error };
   await source.delete(record.receipt);
   return { ...base, status: 'redriven', deadLetter };
+}
+
+/** How many records an interrupted redrive could not make visible again (back after their timeout). */
+export function unreleasedCount(error: unknown): number {
+  const n = (error as { unreleased?: unknown } | null)?.unreleased;
+  return typeof n === 'number' ? n : 0;
 }
 
 /** The results so far of a redrive interrupted by an error of a port. */
