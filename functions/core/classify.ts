@@ -280,7 +280,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     ownFrom: (address) => isOwnFromAddress(config, address),
     copyOfOurs:
       config.srs.secrets.length > 0 &&
-      carriesLoopMarker(headers.fields, Object.keys(config.routes), config.srs.secrets),
+      carriesLoopMarker(headers.fields, (route) => Object.hasOwn(config.routes, route), config.srs.secrets),
   });
 
   const hops = hopCount(headers.fields);

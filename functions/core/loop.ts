@@ -55,7 +55,7 @@ export function hasLoopMarker(
  */
 export function carriesLoopMarker(
   fields: readonly HeaderField[],
-  routes: Iterable<string>,
+  routes: Iterable<string> | ((route: string) => boolean),
   secrets: readonly string[],
 ): boolean {
   const key = LOOP_FIELD.toLowerCase();
@@ -70,9 +70,15 @@ export function carriesLoopMarker(
     else given.set(route, [Buffer.from(m[2]!)]);
   }
   if (given.size === 0) return false;
-  for (const route of new Set([...routes].map((r) => r.toLowerCase()))) {
-    const macs = given.get(route);
-    if (macs === undefined) continue;
+  // A predicate is asked about the routes the markers name (all of a configuration's routes
+  // may be thousands; the markers of a message are few): each route once either way.
+  let isWanted = typeof routes === 'function' ? routes : undefined;
+  if (isWanted === undefined) {
+    const wanted = new Set([...(routes as Iterable<string>)].map((r) => r.toLowerCase()));
+    isWanted = (route) => wanted.has(route);
+  }
+  for (const [route, macs] of given) {
+    if (!isWanted(route)) continue;
     for (const secret of secrets) {
       const expected = Buffer.from(mac(secret, route));
       if (macs.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return true;
