@@ -6,8 +6,8 @@ Sends each dead letter of the router's dead-letter queue (DEAD_LETTER_QUEUE_URL 
 the stack output RouterDeadLetterQueueUrl) back to the router (ROUTER_FUNCTION or --function;
 the stack output RouterFunctionName), invoked synchronously with the SES event the record holds,
 and deletes the record only once that invocation succeeded. A record whose redrive fails stays
-in the queue (hidden for --visibility-timeout, default 960 s, then back) and is reported with
-the router's error; a record that is not a Lambda invocation record of an SES event is reported
+in the queue (hidden while the run lasts, --visibility-timeout at most, default 960 s, and made
+visible again when it ends) and is reported with the router's error; a record that is not a Lambda invocation record of an SES event is reported
 as malformed and kept. --dry-run lists the dead letters (SES message id, sender, recipients,
 error, attempts, age) without invoking the router or deleting anything. --max N stops after N
 records. Progress on stderr; a table (or --json) on stdout.
