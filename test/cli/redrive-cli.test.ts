@@ -11,6 +11,7 @@ import { main } from '../../functions/cli/main.js';
 import { age } from '../../functions/cli/redrive.js';
 import { invocationRecord } from '../../functions/dead-letter/record.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
+import { sesEvent } from '../helpers/dead-letter-queue.js';
 
 function capture(): { stream: NodeJS.WriteStream; text: () => string } {
   let buffer = '';
@@ -126,33 +127,8 @@ describe('outbound-pools redrive: usage and exit codes', () => {
 
   it('a record the router still fails: exit 1, listed with the error, kept', async () => {
     const url = emu.sqs.createQueue('cli');
-    const verdict = { status: 'PASS' };
-    const event = {
-      Records: [
-        {
-          eventSource: 'aws:ses',
-          eventVersion: '1.0',
-          ses: {
-            mail: {
-              timestamp: '2026-12-01T10:00:00.000Z',
-              source: '',
-              messageId: 'm-cli',
-              destination: ['a@example.com'],
-            },
-            receipt: {
-              timestamp: '2026-12-01T10:00:00.000Z',
-              recipients: ['a@example.com'],
-              spamVerdict: verdict,
-              virusVerdict: verdict,
-              spfVerdict: verdict,
-              dkimVerdict: verdict,
-              dmarcVerdict: verdict,
-              action: { type: 'Lambda' },
-            },
-          },
-        },
-      ],
-    };
+    // A null sender: the router's path under test does not depend on it.
+    const event = sesEvent('m-cli', '');
     const sqs = new SQSClient(emu.clientConfig('sqs'));
     await new SqsDeadLetterQueue({ client: sqs, queueUrl: url }).send(
       JSON.stringify(
@@ -179,7 +155,7 @@ describe('outbound-pools redrive: usage and exit codes', () => {
     assert.equal(r.code, 1, r.stderr);
     assert.match(
       r.stdout,
-      /failed\s+m-cli\s+<>\s+a@example\.com\s+3\s+\S+.*RetriesExhausted: Error: first\s+TypeError: still failing/,
+      /failed\s+m-cli\s+<>\s+alias@example\.com\s+3\s+\S+.*RetriesExhausted: Error: first\s+TypeError: still failing/,
     );
     assert.match(r.stderr, /1 failed/);
     assert.equal(emu.sqs.bodies('cli').length, 1, 'kept');

@@ -23,40 +23,11 @@ import { invocationRecord, parseDeadLetter } from '../../functions/dead-letter/r
 import { recordDeadLetter } from '../../functions/dead-letter/recorder.js';
 import { redrive } from '../../functions/dead-letter/redrive.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
+import { sesEvent } from '../helpers/dead-letter-queue.js';
 
 const TABLE = 'trace';
 const QUEUE = 'dead-letters';
 const LEASE_MS = 60_000;
-
-function sesEvent(messageId: string): Record<string, unknown> {
-  const verdict = { status: 'PASS' };
-  return {
-    Records: [
-      {
-        eventSource: 'aws:ses',
-        eventVersion: '1.0',
-        ses: {
-          mail: {
-            timestamp: '2026-12-01T10:00:00.000Z',
-            source: 'alice@sender.test',
-            messageId,
-            destination: ['alias@example.com'],
-          },
-          receipt: {
-            timestamp: '2026-12-01T10:00:00.000Z',
-            recipients: ['alias@example.com'],
-            spamVerdict: verdict,
-            virusVerdict: verdict,
-            spfVerdict: verdict,
-            dkimVerdict: verdict,
-            dmarcVerdict: verdict,
-            action: { type: 'Lambda' },
-          },
-        },
-      },
-    ],
-  };
-}
 
 const record = (messageId: string) =>
   invocationRecord({
