@@ -96,9 +96,13 @@ function counting(inner: Resolver): { resolver: Resolver; calls: string[] } {
   };
 }
 
-function assertBounded(r: { ratio: number; hostileMs: number; ordinaryMs: number }, what: string) {
+function assertBounded(
+  r: { ratio: number; hostileMs: number; ordinaryMs: number },
+  what: string,
+  max = MAX_RATIO,
+) {
   assert.ok(
-    r.ratio <= MAX_RATIO,
+    r.ratio <= max,
     `${what}: ${r.hostileMs.toFixed(1)} ms of CPU vs ${r.ordinaryMs.toFixed(1)} ms for an ordinary message (×${r.ratio.toFixed(1)})`,
   );
 }
@@ -143,8 +147,12 @@ describe('hostile input, item 1: the header block is bounded before any parser r
     }
   });
 
-  it('the worst block within the bounds (2,000 lines of one field, ~100 KB, signed): decided, in ≤ 5× an ordinary message', async () => {
-    // Every parser runs on this one, mailauth's quadratic header parser included.
+  it('the worst block within the bounds (2,000 lines of one field, ~100 KB, signed): decided, in ≤ 8× an ordinary message', async () => {
+    // Every parser runs on this one, mailauth's quadratic header parser included: the line
+    // bound caps it (~12 ms of CPU here). 8×, not 5×: the ordinary signed message it is
+    // measured against got ~35 % cheaper when DKIM body hashing became our own and linear
+    // (December 2026), which moved this ratio from ~3.5 to ~5 with the block's cost unchanged;
+    // a parse gone quadratic beyond the bound still reads tens of times the ordinary.
     const raw = await sign(bomb(1_980, ` ${'z'.repeat(45)}`), senderKey);
     const d = await decideWith(raw);
     assert.equal(d.classification.bounds.exceeded, null);
@@ -157,6 +165,7 @@ describe('hostile input, item 1: the header block is bounded before any parser r
         () => decideWith(ordinary),
       ),
       '2,000-line header',
+      8,
     );
   });
 
