@@ -14,7 +14,7 @@ import { InvalidInputError } from './errors.js';
 import { evaluateGatewayChain, type GatewayVerdict } from './gateways.js';
 import { type HeaderMeasure, measureHeaderBlock, unparsedClassification } from './header-bounds.js';
 import { normalizeIdentity } from './identity.js';
-import { carriesLoopMarker, hopCount } from './loop.js';
+import { hopCount, markedRoutes } from './loop.js';
 import {
   domainOf,
   type Mailbox,
@@ -267,6 +267,9 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   const dmarc =
     spfAlignedPass && receipt.dmarcVerdict.status === 'FAIL' ? 'PASS' : receipt.dmarcVerdict.status;
 
+  const ourMarkers = markedRoutes(headers.fields, config.srs.secrets, (route) =>
+    Object.hasOwn(config.routes, route),
+  );
   const authentication = authenticationFacts({
     envelopeSender,
     from,
@@ -278,20 +281,13 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     viaGateway: gateway?.applied === true,
     singleFrom,
     ownFrom: (address) => isOwnFromAddress(config, address),
-    copyOfOurs:
-      config.srs.secrets.length > 0 &&
-      carriesLoopMarker(headers.fields, (route) => Object.hasOwn(config.routes, route), config.srs.secrets),
+    // A valid marker for any configured route: a copy we sent came back (routes are keyed in
+    // lower case, as markers name them).
+    copyOfOurs: ourMarkers.size > 0,
   });
 
   const hops = hopCount(headers.fields);
-  const secrets = config.srs.secrets;
-  const markedRoute =
-    secrets.length > 0 &&
-    carriesLoopMarker(
-      headers.fields,
-      expansion.routed.map((r) => r.route),
-      secrets,
-    );
+  const markedRoute = expansion.routed.some((r) => ourMarkers.has(r.route));
 
   return {
     messageId: mail.messageId,

@@ -43,21 +43,23 @@ export function hasLoopMarker(
   route: string,
   secrets: readonly string[],
 ): boolean {
-  return carriesLoopMarker(fields, [route], secrets);
+  const wanted = route.toLowerCase();
+  return markedRoutes(fields, secrets, (r) => r === wanted).size > 0;
 }
 
 /**
- * Whether the header fields carry a valid marker of ours for any of `routes`. The marker
- * fields are read once and each expected MAC is computed once per route and secret: a
- * sender may write a thousand forged markers naming a route the message is sent through
- * (review K: 1,700 of them to 50 recipients of a catch-all cost 170,000 HMACs, ~0.5 s of
- * CPU, when each field and recipient recomputed it), which now costs one HMAC per secret.
+ * The routes the header fields carry a valid marker of ours for, among those `isCandidate`
+ * accepts (routes in lower case, as markers name them). The marker fields are read once and
+ * each expected MAC is computed once per route named and secret: a sender may write a
+ * thousand forged markers naming a route the message is sent through (review K: 1,700 of them
+ * to 50 recipients of a catch-all cost 170,000 HMACs, ~0.5 s of CPU, when each field and
+ * recipient recomputed it), which costs one HMAC per secret.
  */
-export function carriesLoopMarker(
+export function markedRoutes(
   fields: readonly HeaderField[],
-  routes: Iterable<string> | ((route: string) => boolean),
   secrets: readonly string[],
-): boolean {
+  isCandidate: (route: string) => boolean,
+): Set<string> {
   const key = LOOP_FIELD.toLowerCase();
   const given = new Map<string, Buffer[]>();
   for (const f of fields) {
@@ -65,26 +67,20 @@ export function carriesLoopMarker(
     const m = /^\s*(\S+)\s*;\s*([A-Za-z0-9_-]+)\s*$/.exec(f.value);
     if (!m) continue;
     const route = m[1]!.toLowerCase();
+    if (!isCandidate(route)) continue;
     const macs = given.get(route);
     if (macs) macs.push(Buffer.from(m[2]!));
     else given.set(route, [Buffer.from(m[2]!)]);
   }
-  if (given.size === 0) return false;
-  // A predicate is asked about the routes the markers name (all of a configuration's routes
-  // may be thousands; the markers of a message are few): each route once either way.
-  let isWanted = typeof routes === 'function' ? routes : undefined;
-  if (isWanted === undefined) {
-    const wanted = new Set([...(routes as Iterable<string>)].map((r) => r.toLowerCase()));
-    isWanted = (route) => wanted.has(route);
-  }
+  const marked = new Set<string>();
   for (const [route, macs] of given) {
-    if (!isWanted(route)) continue;
-    for (const secret of secrets) {
+    const verified = secrets.some((secret) => {
       const expected = Buffer.from(mac(secret, route));
-      if (macs.some((g) => g.length === expected.length && timingSafeEqual(g, expected))) return true;
-    }
+      return macs.some((g) => g.length === expected.length && timingSafeEqual(g, expected));
+    });
+    if (verified) marked.add(route);
   }
-  return false;
+  return marked;
 }
 
 /** The number of `Received` fields (RFC 5321 4.4), the message's hop count. */
