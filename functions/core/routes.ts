@@ -3,7 +3,7 @@
  * destination; a recipient with no route gets nothing, so this is never an open relay.
  */
 import type { Config } from './config.js';
-import { domainOf } from './message.js';
+import { canonicalDomain, domainOf } from './message.js';
 
 export interface RoutedRecipient {
   /** The local address the mail arrived for: the alias, list or catch-all address. */
@@ -34,17 +34,16 @@ export function routeFor(
 
 /**
  * Whether a copy of ours may carry `address` (lower case) as its From: the address a routed
- * recipient arrived for (an alias, a list, an address of a catch-all domain), the bounce sink,
- * any address of the SRS domain. SES signs our copies for their From, so a signature over
+ * recipient arrived for (an alias, a list, an address of a catch-all domain), any address of
+ * the bounce sink's domain or of the SRS domain. SES signs our copies for their From, so a signature over
  * such a From proves nothing about the author (`authentication.ts`, our own copies; `send-plan.ts` writes them).
  */
 export function isOwnFromAddress(config: Config, address: string): boolean {
   const domain = domainOf(address);
   return (
     routeFor(config, address) !== undefined ||
-    address === config.bounceSink.toLowerCase() ||
     (domain !== undefined &&
-      (domain === domainOf(config.bounceSink) || domain === domainOf(`x@${config.srs.domain}`)))
+      (domain === domainOf(config.bounceSink) || domain === canonicalDomain(config.srs.domain)))
   );
 }
 
