@@ -15,11 +15,12 @@
  * other characters can only stand inside a string there, where `\uXXXX` is their JSON escape.
  */
 
+import { BIDI_FORMATTING_CLASS } from '../core/text.js';
+
 /** The CLI's own escape sequences (`painter` in `io.ts`, the progress line of `redrive.ts`). */
 const OWN_SEQUENCE = '\\u001b\\[(?:1|2|22|31|32|33|35|36|39)m|\\u001b\\[K';
 /** Characters a terminal may act on or reorder, as above. */
-const UNSAFE_CHAR =
-  '[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]';
+const UNSAFE_CHAR = `[\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f-\\u009f${BIDI_FORMATTING_CLASS}]`;
 const UNSAFE = new RegExp(`${OWN_SEQUENCE}|${UNSAFE_CHAR}`, 'g');
 
 /** `text` with every unsafe character written as `\uXXXX`, the CLI's own sequences kept. */

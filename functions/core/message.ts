@@ -5,6 +5,7 @@
 import libmime from 'libmime';
 import { toALabel } from 'mailauth/lib/tools.js';
 import addressparser from 'nodemailer/lib/addressparser';
+import { BIDI_FORMATTING_CLASS } from './text.js';
 
 export interface HeaderField {
   /** Lower-cased field name. */
@@ -93,6 +94,12 @@ export function parseHeaders(raw: Uint8Array): MessageHeaders {
   };
 }
 
+/** What {@link sanitizeHeaderText} removes. */
+const NOT_FOR_HEADERS = new RegExp(
+  `[\\u0000-\\u001f\\u007f-\\u009f\\u2028\\u2029${BIDI_FORMATTING_CLASS}]+`,
+  'g',
+);
+
 /**
  * Removes what must never reach a header we write: CR, LF and every other control character
  * (C0, DEL, C1 such as NEL U+0085, and the Unicode line/paragraph separators), and the bidi
@@ -100,10 +107,7 @@ export function parseHeaders(raw: Uint8Array): MessageHeaders {
  * name reorder what a reader sees after it — " via example.com" shown as "moc.elpmaxe aiv".
  */
 export function sanitizeHeaderText(text: string): string {
-  return String(text)
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]+/g, ' ')
-    .replace(/\s+/g, ' ')
-    .trim();
+  return String(text).replace(NOT_FOR_HEADERS, ' ').replace(/\s+/g, ' ').trim();
 }
 
 function decodeWords(text: string): string {

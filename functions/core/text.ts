@@ -16,3 +16,11 @@ export function cutText(text: string, max: number, mark = ''): string {
   if (cut > 0 && last >= 0xd800 && last <= 0xdbff) cut--;
   return `${text.slice(0, cut)}${mark}`;
 }
+
+/**
+ * The bidirectional formatting characters (Unicode Standard Annex #9: ALM, LRM, RLM, the
+ * embeddings and overrides, the isolates), as the inside of a RegExp character class: they
+ * reorder what a reader sees around them ("Trojan Source", CVE-2021-42574). Headers we write
+ * drop them (`sanitizeHeaderText`), the CLI shows them as `\uXXXX` (`terminal-safe.ts`).
+ */
+export const BIDI_FORMATTING_CLASS = '\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069';
