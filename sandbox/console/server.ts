@@ -28,7 +28,7 @@ import { releaseRestriction } from '../../functions/cli/restrictions.js';
 import { InvalidInputError } from '../../functions/core/errors.js';
 import type { Restriction } from '../../functions/core/limits.js';
 import type { LimitsStore } from '../../functions/core/ports.js';
-import { ownHosts as loopbackHosts } from '../loopback-guard.js';
+import { isOwnHost, ownHosts as loopbackHosts } from '../loopback-guard.js';
 import type { FeedItem, MessageFeed } from './feed.js';
 import { DISPOSITIONS, filterMessages, overview } from './stats.js';
 
@@ -223,7 +223,7 @@ export async function startConsoleServer(opts: ConsoleOptions): Promise<ConsoleS
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
-    if (!ownHosts().has((req.headers.host ?? '').toLowerCase())) {
+    if (!isOwnHost(req, port)) {
       throw new HttpError(421, `this console answers to ${[...ownHosts()].join(' or ')} only`);
     }
     const url = new URL(req.url ?? '/', `http://127.0.0.1:${port}`);
