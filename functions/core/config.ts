@@ -224,9 +224,19 @@ export const ConfigSchema = v.strictObject({
       headerBytes: v.optional(boundedInt(1024, 1024 * 1024), 102_400),
       /**
        * Header block in lines; over it: `hard-limit-headers`. At most 10,000: mailauth's header
-       * parser is quadratic in the line count (16,000 lines take ~0.1 s, 32,000 take ~17 s).
+       * parser, which the ARC code still uses on a chain, was quadratic in a field's lines.
        */
       headerLines: v.optional(boundedInt(10, 10_000), 2_000),
+      /**
+       * Bytes of DKIM-Signature and ARC fields together; over it: `hard-limit-headers`. mailauth
+       * parses every one of them, tag by tag, before any budget applies.
+       */
+      signatureFieldBytes: v.optional(boundedInt(1024, 1024 * 1024), 16_384),
+      /**
+       * Bytes of From, Sender and Reply-To fields together; over it: `hard-limit-headers`. Two
+       * address parsers and an encoded-word decoder read every mailbox of them.
+       */
+      authorFieldBytes: v.optional(boundedInt(1024, 1024 * 1024), 8_192),
       /** DKIM signatures verified per message (RFC 6376 6.1 lets a verifier limit them). */
       dkimSignatures: v.optional(boundedInt(1, 50), 5),
       /** One deadline for all DNS lookups of a message, in ms; a later lookup is a temporary error. */

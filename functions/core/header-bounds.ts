@@ -32,9 +32,12 @@ export interface HeaderMeasure {
   headerLines: number;
   /**
    * Which bound it is over, null when within all. Counting stops at the first bound crossed.
-   * `blank-run`: more than {@link MAX_BLANK_RUN} blank bytes in a row (below).
+   * `blank-run`: more than {@link MAX_BLANK_RUN} blank bytes in a row, or more than
+   * {@link MAX_SIGNATURE_BLANK_RUN} inside a DKIM or ARC field (below). `signature-fields`:
+   * more than `bounds.signatureFieldBytes` of DKIM and ARC fields; `author-fields`: more than
+   * `bounds.authorFieldBytes` of From, Sender and Reply-To.
    */
-  exceeded: 'bytes' | 'lines' | 'blank-run' | null;
+  exceeded: 'bytes' | 'lines' | 'blank-run' | 'signature-fields' | 'author-fields' | null;
   /**
    * Bytes of the From, Sender and Reply-To fields (continuation lines included): what the
    * copy's rewrite may write again (`X-Original-From`, `Reply-To`...), for its size bound.
@@ -55,6 +58,24 @@ export interface HeaderMeasure {
  */
 export const MAX_BLANK_RUN = 64;
 
+/**
+ * Most blank bytes in a row inside the fields mailauth reads as RFC 6376 tag-lists
+ * (`DKIM-Signature`, `ARC-Seal`, `ARC-Message-Signature`, `ARC-Authentication-Results`): its
+ * tag parser trims every tag-spec with `/^[ \t\r\n]+|[ \t\r\n]+$/g`, n² steps for a run of n,
+ * and it parses every such field of the block before any budget applies. 100 KB of them in
+ * runs of 64 cost ~5× an ordinary signed message (December 2026, a quiet machine); at 24 about
+ * twice. Signers fold these fields with CRLF and a tab or up to 8 spaces (10 bytes).
+ */
+export const MAX_SIGNATURE_BLANK_RUN = 24;
+
+/** The fields {@link MAX_SIGNATURE_BLANK_RUN} and `bounds.signatureFieldBytes` apply to (lower case). */
+const SIGNATURE_FIELDS: ReadonlySet<string> = new Set([
+  'dkim-signature',
+  'arc-seal',
+  'arc-message-signature',
+  'arc-authentication-results',
+]);
+
 /** How much of an over-bound header block an NDR carries (issue 13: "at most the first 16 KB"). */
 export const NDR_HEADER_EXCERPT_BYTES = 16 * 1024;
 
@@ -62,20 +83,63 @@ const LF = 0x0a;
 const CR = 0x0d;
 const AUTHOR_FIELDS: ReadonlySet<string> = new Set(['from', 'sender', 'reply-to']);
 
-/** The lower-cased name of the field a line starts (`name` WSP* `:`), if it is one of a few. */
-function authorFieldAt(raw: Uint8Array, start: number, limit: number): boolean {
+/** The longest field name looked for (`arc-authentication-results`). */
+const LONGEST_NAME = 26;
+
+/**
+ * What the line at `start` opens, as mailauth's header parser decides (`header-rows.ts`): a
+ * field when it is `ftext+ [ \t\r\n]* :`, the colon at most one line further down; then its
+ * lower-cased name when it is no longer than {@link LONGEST_NAME} (else ''). Null when the
+ * line opens no field (mailauth appends it to the field above).
+ */
+function fieldNameAt(raw: Uint8Array, start: number, limit: number): string | null {
   let name = '';
-  let i = start;
-  // The longest name we look for is 8 characters; a longer run is some other field.
-  while (i < limit && i - start <= 8) {
-    const b = raw[i]!;
+  let end = start;
+  while (end < limit) {
+    const b = raw[end]!;
     if (b < 0x21 || b > 0x7e || b === 0x3a) break;
-    name += String.fromCharCode(b | 0x20);
-    i++;
+    if (end - start < LONGEST_NAME) name += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+    end++;
   }
-  if (!AUTHOR_FIELDS.has(name)) return false;
-  while (i < limit && (raw[i] === 0x20 || raw[i] === 0x09)) i++;
-  return raw[i] === 0x3a;
+  if (end === start) return null;
+  let i = end;
+  let lineEnds = 0;
+  for (; i < limit; i++) {
+    const b = raw[i];
+    if (b === LF && ++lineEnds > 1) return null;
+    if (b !== 0x20 && b !== 0x09 && b !== CR && b !== LF) break;
+  }
+  if (raw[i] !== 0x3a) return null;
+  return end - start > LONGEST_NAME ? '' : name;
+}
+
+/**
+ * The name mailauth gives the first row when its first line opens no field (it always starts
+ * a row): what precedes the row's first colon, line breaks removed and blanks trimmed
+ * (`header-rows.ts`), lower case; '' when that is longer than any name looked for. The row
+ * ends before the first later line that opens a field. `" DKIM-Signature: ..."` is one.
+ */
+function firstRowName(raw: Uint8Array, limit: number): string {
+  let name = '';
+  for (let i = 0; i < limit; i++) {
+    const b = raw[i]!;
+    if (b === 0x3a) break;
+    if (b === LF) {
+      // The row goes on only through lines that open no field; an empty line ends the block.
+      const next = raw[i + 1];
+      if (next === undefined || next === LF || (next === CR && raw[i + 2] === LF)) break;
+      if (fieldNameAt(raw, i + 1, limit) !== null) break;
+      if (name.endsWith('\r')) name = name.slice(0, -1);
+      continue;
+    }
+    if (name.length === 0 && (b === 0x20 || b === 0x09)) continue;
+    name += String.fromCharCode(b >= 0x41 && b <= 0x5a ? b | 0x20 : b);
+    // Longer than any name looked for, trailing blanks aside.
+    if (name.length > LONGEST_NAME + 64) return '';
+  }
+  let end = name.length;
+  while (end > 0 && (name.charCodeAt(end - 1) === 0x20 || name.charCodeAt(end - 1) === 0x09)) end--;
+  return end > LONGEST_NAME ? '' : name.slice(0, end);
 }
 
 /**
@@ -85,7 +149,7 @@ function authorFieldAt(raw: Uint8Array, start: number, limit: number): boolean {
  */
 export function measureHeaderBlock(
   raw: Uint8Array,
-  limits: { headerBytes: number; headerLines: number },
+  limits: { headerBytes: number; headerLines: number; signatureFieldBytes: number; authorFieldBytes: number },
 ): HeaderMeasure {
   // A message that starts with an empty line has no header block at all.
   if (raw[0] === LF || (raw[0] === CR && raw[1] === LF)) {
@@ -94,29 +158,44 @@ export function measureHeaderBlock(
   const scan = Math.min(raw.length, limits.headerBytes);
   let lines = 0;
   let lineStart = 0;
-  let author = authorFieldAt(raw, 0, scan);
+  const first = fieldNameAt(raw, 0, scan);
+  let author = first !== null && AUTHOR_FIELDS.has(first);
+  // In a tag-list field (mailauth's row: a line that opens no field belongs to the one above).
+  let signature = SIGNATURE_FIELDS.has(first ?? firstRowName(raw, scan));
   let authorFieldBytes = 0;
+  let signatureFieldBytes = 0;
   let blank = 0;
   for (let i = 0; i < scan; i++) {
     const b = raw[i]!;
     if (b === 0x20 || b === 0x09 || b === CR || b === LF) {
-      if (++blank > MAX_BLANK_RUN) {
+      if (++blank > (signature ? MAX_SIGNATURE_BLANK_RUN : MAX_BLANK_RUN)) {
         return { headerBytes: i + 1, headerLines: lines, exceeded: 'blank-run', authorFieldBytes };
       }
     } else blank = 0;
     if (b !== LF) continue;
     lines++;
     if (author) authorFieldBytes += i + 1 - lineStart;
-    if (lines > limits.headerLines) {
-      return { headerBytes: i + 1, headerLines: lines, exceeded: 'lines', authorFieldBytes };
-    }
+    if (signature) signatureFieldBytes += i + 1 - lineStart;
+    const over =
+      lines > limits.headerLines
+        ? 'lines'
+        : signatureFieldBytes > limits.signatureFieldBytes
+          ? 'signature-fields'
+          : authorFieldBytes > limits.authorFieldBytes
+            ? 'author-fields'
+            : null;
+    if (over) return { headerBytes: i + 1, headerLines: lines, exceeded: over, authorFieldBytes };
     lineStart = i + 1;
     // LF followed by LF, or by CR LF: the empty line that ends the header block.
     if (raw[i + 1] === LF || (raw[i + 1] === CR && raw[i + 2] === LF)) {
       return { headerBytes: i + 1, headerLines: lines, exceeded: null, authorFieldBytes };
     }
     const next = raw[lineStart];
-    if (next !== 0x20 && next !== 0x09) author = authorFieldAt(raw, lineStart, scan);
+    if (next !== 0x20 && next !== 0x09) {
+      const name = fieldNameAt(raw, lineStart, scan);
+      author = name !== null && AUTHOR_FIELDS.has(name);
+      if (name !== null) signature = SIGNATURE_FIELDS.has(name);
+    }
   }
   if (raw.length > limits.headerBytes) {
     return { headerBytes: scan, headerLines: lines, exceeded: 'bytes', authorFieldBytes };
@@ -124,11 +203,19 @@ export function measureHeaderBlock(
   // No empty line: the whole message is header (RFC 5322 2.1 makes the body optional).
   const last = lineStart < raw.length ? 1 : 0;
   if (author) authorFieldBytes += raw.length - lineStart;
+  if (signature) signatureFieldBytes += raw.length - lineStart;
   const headerLines = lines + last;
   return {
     headerBytes: raw.length,
     headerLines,
-    exceeded: headerLines > limits.headerLines ? 'lines' : null,
+    exceeded:
+      headerLines > limits.headerLines
+        ? 'lines'
+        : signatureFieldBytes > limits.signatureFieldBytes
+          ? 'signature-fields'
+          : authorFieldBytes > limits.authorFieldBytes
+            ? 'author-fields'
+            : null,
     authorFieldBytes,
   };
 }

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { evaluateDkim } from '../../functions/core/dkim.js';
+import { evaluateDkim, MAX_PARSED_DKIM_FIELDS } from '../../functions/core/dkim.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { dkimKey, message, NOW, zones } from '../helpers/mail.js';
 
@@ -131,5 +131,36 @@ describe('DKIM budget: what is verified is verified as mailauth verifies it', ()
       env.signatures.map((s) => s.domain),
       ['sender.test'],
     );
+  });
+
+  it(`past ${MAX_PARSED_DKIM_FIELDS} DKIM-Signature fields the rest are unread; a signature over them verifies as mailauth says`, async () => {
+    const decoy = (i: number) =>
+      `DKIM-Signature: v=1; a=rsa-sha256; d=decoy${i}.test; s=s; h=from; bh=${'A'.repeat(43)}=; b=AAAA`;
+    const decoys = (n: number) => Array.from({ length: n }, (_, i) => decoy(i));
+    // A genuine signature whose h= covers the DKIM-Signature fields too (all 60 of them, the
+    // unread ones included): verified over the header block as it is, as mailauth verifies it.
+    const base = message({ headers: decoys(MAX_PARSED_DKIM_FIELDS + 10) });
+    const signed = await dkimSign(base, {
+      signTime: NOW,
+      signatureData: [
+        {
+          signingDomain: keys[0]!.domain,
+          selector: keys[0]!.selector,
+          privateKey: keys[0]!.privateKey,
+          headerList: `from:subject:${'dkim-signature:'.repeat(MAX_PARSED_DKIM_FIELDS + 10)}`,
+        },
+      ],
+    } as unknown as Parameters<typeof dkimSign>[1]);
+    const first = Buffer.concat([Buffer.from(signed.signatures), base]);
+    assert.ok((await oracle(first)).results.includes('sender.test/k1=pass'), 'the oracle passes it');
+    const seen = await evaluateDkim(first, 'sender.test', resolver, NOW);
+    assert.equal(seen.alignedPass, true);
+    assert.equal(seen.unverified, MAX_PARSED_DKIM_FIELDS + 10 + 1 - 5);
+    // The same signature after the first 50 DKIM-Signature fields: not read, not verified.
+    const late = Buffer.concat([Buffer.from(`${decoys(MAX_PARSED_DKIM_FIELDS).join('\r\n')}\r\n`), first]);
+    const unread = await evaluateDkim(late, 'sender.test', resolver, NOW);
+    assert.equal(unread.alignedPass, false);
+    assert.ok(!unread.signatures.some((sig) => sig.domain === 'sender.test'));
+    assert.equal(unread.unverified, 2 * MAX_PARSED_DKIM_FIELDS + 10 + 1 - 5);
   });
 });

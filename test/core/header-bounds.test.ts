@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { parseHeaders } from 'mailauth/lib/tools.js';
 import { headerFields, splitMessage } from '../../functions/core/compose/rewrite.js';
 import { parseConfig } from '../../functions/core/config.js';
 import { decideMessage } from '../../functions/core/decide.js';
@@ -13,6 +14,7 @@ import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { ConfigError } from '../../functions/core/errors.js';
 import {
   MAX_BLANK_RUN,
+  MAX_SIGNATURE_BLANK_RUN,
   measureHeaderBlock,
   NDR_HEADER_EXCERPT_BYTES,
   ndrHeaderExcerpt,
@@ -59,7 +61,12 @@ describe('measureHeaderBlock', () => {
         (bytes, maxBytes, maxLines) => {
           const header = splitMessage(bytes).header;
           const lines = countLines(header);
-          const m = measureHeaderBlock(bytes, { headerBytes: maxBytes, headerLines: maxLines });
+          const m = measureHeaderBlock(bytes, {
+            headerBytes: maxBytes,
+            headerLines: maxLines,
+            signatureFieldBytes: 1_000_000,
+            authorFieldBytes: 1_000_000,
+          });
           const over = header.length > maxBytes || lines > maxLines;
           assert.equal(m.exceeded !== null, over);
           if (!over) {
@@ -90,7 +97,11 @@ describe('measureHeaderBlock', () => {
     const block = fc
       .array(fc.tuple(fc.constantFrom('Subject: a', 'X-Y: b', 'Zzz'), blanks), { minLength: 1, maxLength: 6 })
       .map((fields) =>
-        Buffer.from(`${fields.map(([f, b]) => `${f}${b}z\r\n`).join('')}\r\nbody ${' '.repeat(300)}\r\n`),
+        // A first line that opens no field is measured against the tighter bound of DKIM and
+        // ARC fields (below): the block starts with a field.
+        Buffer.from(
+          `X-First: 1\r\n${fields.map(([f, b]) => `${f}${b}z\r\n`).join('')}\r\nbody ${' '.repeat(300)}\r\n`,
+        ),
       );
     fc.assert(
       fc.property(block, (bytes) => {
@@ -100,11 +111,101 @@ describe('measureHeaderBlock', () => {
           0,
           ...(header.toString('latin1').match(/[ \t\r\n]+/g) ?? []).map((r) => r.length),
         );
-        const m = measureHeaderBlock(bytes, { headerBytes: 1_000_000, headerLines: 1_000_000 });
+        const m = measureHeaderBlock(bytes, {
+          headerBytes: 1_000_000,
+          headerLines: 1_000_000,
+          signatureFieldBytes: 1_000_000,
+          authorFieldBytes: 1_000_000,
+        });
         assert.equal(m.exceeded, longest > MAX_BLANK_RUN ? 'blank-run' : null, `longest run ${longest}`);
       }),
       { numRuns: 500 },
     );
+  });
+
+  it('DKIM and ARC fields as mailauth reads them: over signatureFieldBytes or a run of MAX_SIGNATURE_BLANK_RUN, over the bound (property)', () => {
+    // The oracle: mailauth's own header parser says which rows are DKIM-Signature and ARC
+    // fields (whatever the case, blanks or folds between name and colon, lines it appends to
+    // the row above); their bytes and longest blank run decide. CRLF line ends only, so a row's
+    // bytes are its line plus the CRLF that ends it.
+    const SIGNATURE = ['dkim-signature', 'arc-seal', 'arc-message-signature', 'arc-authentication-results'];
+    const name = fc.constantFrom(
+      'DKIM-Signature',
+      'dkim-signature',
+      'ARC-Seal',
+      'Arc-Message-Signature',
+      'ARC-Authentication-Results',
+      'DKIM-Signatures',
+      'X-DKIM-Signature',
+      'Subject',
+      'From',
+    );
+    const colon = fc.constantFrom(':', ' :', '\t:', '\r\n :', '\r\n:');
+    const value = fc
+      .array(fc.constantFrom('v=1;', ' ', '  ', '\t', 'd=x', '\r\n ', '\r\n\t', 'b=abc', 'y'), {
+        maxLength: 30,
+      })
+      .map((parts) => parts.join(''));
+    const stray = fc.constantFrom('junk without colon', ':leading colon', 'x y: z');
+    const row = fc.oneof(
+      { weight: 6, arbitrary: fc.tuple(name, colon, value).map(([n, c, v]) => `${n}${c}${v}`) },
+      { weight: 1, arbitrary: stray },
+    );
+    const block = fc
+      .tuple(fc.tuple(name, colon, value), fc.array(row, { maxLength: 10 }))
+      .map(([[n, c, v], rest]) => Buffer.from(`${[`${n}${c}${v}`, ...rest].join('\r\n')}\r\n\r\nbody\r\n`));
+    fc.assert(
+      fc.property(block, fc.integer({ min: 20, max: 600 }), (bytes, maxSignatureBytes) => {
+        const header = splitMessage(bytes).header;
+        const rows = parseHeaders(header).parsed.filter((r) => SIGNATURE.includes(r.key ?? ''));
+        const rowBytes = rows.reduce((n, r) => n + r.line.length + 2, 0);
+        const runIn = (text: string) =>
+          Math.max(0, ...(text.match(/[ \t\r\n]+/g) ?? []).map((r) => r.length));
+        const sigRun = Math.max(0, ...rows.map((r) => runIn(`${r.line.toString('latin1')}\r\n`)));
+        const anyRun = runIn(header.toString('latin1'));
+        const expected =
+          anyRun > MAX_BLANK_RUN || sigRun > MAX_SIGNATURE_BLANK_RUN
+            ? 'blank-run'
+            : rowBytes > maxSignatureBytes
+              ? 'signature-fields'
+              : null;
+        const m = measureHeaderBlock(bytes, {
+          headerBytes: 1_000_000,
+          headerLines: 1_000_000,
+          signatureFieldBytes: maxSignatureBytes,
+          authorFieldBytes: 1_000_000,
+        });
+        assert.equal(m.exceeded, expected, `rows ${rowBytes} bytes, longest run ${sigRun}`);
+      }),
+      { numRuns: 2_000 },
+    );
+  });
+
+  it('a first line that opens no field is measured as a DKIM or ARC field (mailauth may read it as one)', () => {
+    const limits = { headerBytes: 1e6, headerLines: 1e6, signatureFieldBytes: 1e6, authorFieldBytes: 1e6 };
+    const run = ' '.repeat(MAX_SIGNATURE_BLANK_RUN + 1);
+    for (const first of [' DKIM-Signature: v=1;', ' \r\n ARC-Seal: i=1;']) {
+      const bytes = Buffer.from(`${first}${run}d=x\r\nSubject: s\r\n\r\nbody\r\n`);
+      const key = parseHeaders(splitMessage(bytes).header).parsed[0]?.key;
+      assert.ok(key === 'dkim-signature' || key === 'arc-seal', `mailauth reads ${key}`);
+      assert.equal(measureHeaderBlock(bytes, limits).exceeded, 'blank-run');
+    }
+    // The same run in an ordinary first field is within the bound.
+    const ordinary = Buffer.from(`Subject: a${run}b\r\n\r\nbody\r\n`);
+    assert.equal(measureHeaderBlock(ordinary, limits).exceeded, null);
+  });
+
+  it('From, Sender and Reply-To over authorFieldBytes together: over the bound', () => {
+    const limits = testConfig().bounds;
+    const mailboxes = (n: number) => Array.from({ length: n }, (_, i) => `a${i}@x.test`).join(',\r\n ');
+    const within = Buffer.from(`From: ${mailboxes(500)}\r\nSubject: s\r\n\r\nbody\r\n`);
+    const m = measureHeaderBlock(within, limits);
+    assert.ok(
+      m.authorFieldBytes < limits.authorFieldBytes && m.exceeded === null,
+      `${m.authorFieldBytes} bytes`,
+    );
+    const over = Buffer.from(`Reply-To: ${mailboxes(500)}\r\nFrom: ${mailboxes(500)}\r\n\r\nbody\r\n`);
+    assert.equal(measureHeaderBlock(over, limits).exceeded, 'author-fields');
   });
 
   it('reads no further than the byte bound (a 1 MB message without an empty line)', () => {
@@ -117,7 +218,12 @@ describe('measureHeaderBlock', () => {
         return typeof value === 'function' ? value.bind(target) : value;
       },
     });
-    const m = measureHeaderBlock(big, { headerBytes: 102_400, headerLines: 2000 });
+    const m = measureHeaderBlock(big, {
+      headerBytes: 102_400,
+      headerLines: 2000,
+      signatureFieldBytes: 32_768,
+      authorFieldBytes: 8_192,
+    });
     assert.deepEqual([m.exceeded, m.headerBytes], ['bytes', 102_400]);
     assert.ok(highest < 102_400 + 3, `read up to byte ${highest}`);
   });
@@ -127,6 +233,8 @@ describe('measureHeaderBlock', () => {
       const m = measureHeaderBlock(Buffer.from(`${start}From: x@y.test\r\n`), {
         headerBytes: 1024,
         headerLines: 10,
+        signatureFieldBytes: 1024,
+        authorFieldBytes: 1024,
       });
       assert.deepEqual(m, { headerBytes: 0, headerLines: 0, exceeded: null, authorFieldBytes: 0 });
     }
@@ -189,10 +297,12 @@ describe('ndrHeaderExcerpt', () => {
 });
 
 describe('bounds configuration', () => {
-  it('defaults: 100 KB, 2,000 lines, 5 signatures, 10 s of DNS', () => {
+  it('defaults: 100 KB, 2,000 lines, 16 KB of DKIM and ARC fields, 8 KB of author fields, 5 signatures, 10 s of DNS', () => {
     assert.deepEqual(testConfig().bounds, {
       headerBytes: 102_400,
       headerLines: 2_000,
+      signatureFieldBytes: 16_384,
+      authorFieldBytes: 8_192,
       dkimSignatures: 5,
       dnsDeadlineMs: 10_000,
     });
@@ -201,6 +311,9 @@ describe('bounds configuration', () => {
   for (const [field, value] of [
     ['headerBytes', 100],
     ['headerLines', 100_000],
+    ['signatureFieldBytes', 1023],
+    ['signatureFieldBytes', 2 * 1024 * 1024],
+    ['authorFieldBytes', 100],
     ['dkimSignatures', 0],
     ['dnsDeadlineMs', 1.5],
     ['dnsDeadlineMs', '10s'],

@@ -18,6 +18,9 @@ before(async () => {
   h = await startHarness(
     {
       routes: { 'list@example.com': Array.from({ length: 300 }, (_, i) => `m${i}@remote.test`) },
+      // Raised from 8 KB: these Reply-To fields (~85-90 KB) are blocked unread by default
+      // (docs/hostile-input.md); here they are read, to show what a copy carries of them.
+      bounds: { authorFieldBytes: 100 * 1024 },
       limits: {
         default: {
           externalPerHour: 10_000,

@@ -31,11 +31,11 @@ import { Readable } from 'node:stream';
 import type { ARCData, ARCSealOptions } from 'mailauth';
 import { arc, createSeal } from 'mailauth/lib/arc/index.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { parseHeaders } from 'mailauth/lib/tools.js';
 import type { Config } from '../config.js';
 import type { Classification } from '../decide.js';
 import type { Resolver } from '../dns/resolver.js';
 import { InvalidInputError } from '../errors.js';
+import { parseHeaderRows } from '../header-rows.js';
 import { domainOf } from '../message.js';
 import { type ArrivingChain, arrivingChain } from './arc-chain.js';
 import { type ArrivalAuthResults, authenticationResultsValue } from './arc-results.js';
@@ -206,9 +206,9 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
   }
   // The chain the copy carries from the message as it arrived, read once per message
   // (arc-chain.ts), and only when needed.
-  let parsed: ReturnType<typeof parseHeaders> | undefined;
+  let parsed: ReturnType<typeof parseHeaderRows> | undefined;
   let carried: ArrivingChain | undefined;
-  const headerOf = () => (parsed ??= parseHeaders(copy.header));
+  const headerOf = () => (parsed ??= parseHeaderRows(copy.header));
   const arriving = () => (carried ??= arrivingChain(headerOf(), opts.received));
   // A valid set that arrived claiming our authserv-id is not ours to vouch for (arc-claims.ts).
   if (cv === 'pass' && arriving().claimsOurId(copy.header, opts.authservId, key)) cv = 'fail';
