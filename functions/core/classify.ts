@@ -27,6 +27,7 @@ import {
   wellDelimited,
 } from './message.js';
 import { type Expansion, expandRecipients, isOwnFromAddress } from './routes.js';
+import { isRewrittenByUs } from './send-plan.js';
 import type { ReceivedMail, VerdictStatus } from './ses-event.js';
 import { checkSourceDomain, type SourceDomainVerdict } from './source-domain.js';
 import { Srs } from './srs.js';
@@ -280,7 +281,10 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     dkimAvoidsRelay: config.relay.dkimAvoidsRelay,
     viaGateway: gateway?.applied === true,
     singleFrom,
-    ownFrom: (address) => isOwnFromAddress(config, address),
+    // A From of ours: one today's configuration would write, or one we wrote (a copy sent
+    // from a route since removed still names itself "… via <domain>" under SES's signature).
+    ownFrom: (address) =>
+      isOwnFromAddress(config, address) || (from.length === 1 && isRewrittenByUs(config, from[0]!)),
     // A valid marker for any configured route: a copy we sent came back (routes are keyed in
     // lower case, as markers name them).
     copyOfOurs: ourMarkers.size > 0,

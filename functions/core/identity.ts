@@ -11,10 +11,12 @@ import { canonicalDomain } from './message.js';
 /**
  * A quoted local part as the mailbox it names: `"bob"` is `bob` (RFC 5321 4.1.2: a
  * Quoted-string and the Dot-string it can be written as are the same local part), a
- * quoted-pair `\x` is `x`. Anything else is left as it is.
+ * quoted-pair `\x` is `x`. Anything else is left as it is, and so is `""`, which no
+ * Dot-string writes: unquoted it would be no local part at all, the key of a catch-all route
+ * (`@example.org`), and its sender counted and restricted as that route.
  */
 function unquoteLocalPart(local: string): string {
-  if (local.length < 2 || !local.startsWith('"') || !local.endsWith('"')) return local;
+  if (local.length < 3 || !local.startsWith('"') || !local.endsWith('"')) return local;
   return local.slice(1, -1).replace(/\\(.)/g, '$1');
 }
 

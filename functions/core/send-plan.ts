@@ -9,6 +9,7 @@ import type { Config } from './config.js';
 import { domainOf, formatMailbox, isAddrSpec, type Mailbox } from './message.js';
 import type { PoolDecision } from './pool-decision.js';
 import { chunk } from './routes.js';
+import { sendingDomains } from './sending-domains.js';
 import type { CopyRefusal } from './ses-refusals.js';
 import { Srs } from './srs.js';
 import { cutText } from './text.js';
@@ -71,11 +72,26 @@ const boundedName = (name: string): string => cutText(name, MAX_DISPLAY_NAME_CHA
 /** `bob@example.com.` → `bob@example.com`: the same mailbox, as an identity is written. */
 const withoutRootDot = (address: string): string => address.replace(/\.$/, '');
 
+/** What ends the display name of every From we rewrite: " via example.com". */
+const viaDomain = (address: string): string => ` via ${domainOf(address) ?? ''}`;
+
 /** The author shown to the reader of a rewritten copy: "Alice via example.com". */
 function rewrittenFrom(original: Mailbox | undefined, address: string): string {
-  const domain = domainOf(address) ?? '';
   const who = boundedName(original?.name || original?.address || 'Unknown sender');
-  return formatMailbox(`${who} via ${domain}`, address);
+  return formatMailbox(`${who}${viaDomain(address)}`, address);
+}
+
+/**
+ * Whether `from` reads as a From this platform rewrote ({@link rewrittenFrom}): an address in
+ * a domain we send from, under a display name ending " via <that domain>". SES signs every
+ * copy for its From, display name included, so this holds for a copy of ours whatever the
+ * configuration says today: a copy sent from a route later removed or renamed is still ours
+ * (`authentication.ts`, our own copies), where `isOwnFromAddress` asks today's routes.
+ */
+export function isRewrittenByUs(config: Config, from: Mailbox): boolean {
+  const domain = domainOf(from.address);
+  if (domain === undefined || !sendingDomains(config).includes(domain)) return false;
+  return from.name.toLowerCase().endsWith(viaDomain(from.address));
 }
 
 /** The NDR to `sender` (SPEC 3 rule 1): through `high-risk`, from and returning to the bounce sink. */

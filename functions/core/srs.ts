@@ -93,6 +93,24 @@ function assertDate(now: Date): void {
   }
 }
 
+/**
+ * A sender address split at its last `@`; throws `InvalidInputError('sender', …)` without
+ * `@`, with an empty local part, an empty domain or a domain containing `=` (whose SRS0
+ * address could not be reversed to it).
+ */
+function senderParts(address: string): { local: string; host: string } {
+  if (typeof address !== 'string') throw new InvalidInputError('sender', 'address must be a string');
+  const at = address.lastIndexOf('@');
+  if (at < 0) throw new InvalidInputError('sender', `no '@' in address: ${JSON.stringify(address)}`);
+  const local = address.slice(0, at);
+  const host = address.slice(at + 1);
+  if (local === '') throw new InvalidInputError('sender', `empty local part: ${JSON.stringify(address)}`);
+  if (host === '' || host.includes('=')) {
+    throw new InvalidInputError('sender', `invalid domain: ${JSON.stringify(address)}`);
+  }
+  return { local, host };
+}
+
 /** Splits an SRS1 body `HHHH=host=opaque` at the first two `=`; host and opaque must be non-empty. */
 function parseSrs1Body(body: string): { hash: string; host: string; opaque: string } | undefined {
   const i = body.indexOf('=');
@@ -175,13 +193,8 @@ export class Srs {
 
     const at = address.lastIndexOf('@');
     if (at < 0) throw new InvalidInputError('sender', `no '@' in address: ${JSON.stringify(address)}`);
-    const local = address.slice(0, at);
-    const host = address.slice(at + 1);
-    if (asciiLower(host) === asciiLower(this.#domain)) return address;
-    if (local === '') throw new InvalidInputError('sender', `empty local part: ${JSON.stringify(address)}`);
-    if (host === '' || host.includes('=')) {
-      throw new InvalidInputError('sender', `invalid domain: ${JSON.stringify(address)}`);
-    }
+    if (asciiLower(address.slice(at + 1)) === asciiLower(this.#domain)) return address;
+    const { local, host } = senderParts(address);
 
     const sep = this.#separator;
     const tag = SRS_TAG.exec(local);
@@ -200,25 +213,22 @@ export class Srs {
   }
 
   /**
-   * The return path of a sender whose address was *proved* (SPEC 2a): postsrsd's
-   * {@link forward} where what it gives is an address of the SRS domain whose bounce reverses
-   * to the sender's own domain, else SRS0 of the whole address. `forward` keeps two things the
-   * sender wrote and nobody proved: an `SRS1…` local part's first-hop host (a bounce to the
-   * re-signed address, which has no timestamp, would go to `SRS0…@that host` at any time
-   * later), and an address that already is a valid SRS address of ours on another domain
-   * (kept as it is: a return path outside our domains, which SES refuses on every attempt as
-   * an unverified identity). Found in a review (December 2026). An `SRS0…` sender still
-   * becomes SRS1 pointing at its own domain, as postsrsd writes it.
+   * The return path of a sender whose address was *proved* (SPEC 2a): SRS0 of the whole
+   * address, whatever its local part looks like, so its bounce reverses to the sender's own
+   * domain, and expires. postsrsd's {@link forward} keeps things the sender wrote and nobody
+   * proved (an `SRS1…` local part's first-hop host; a valid SRS address of ours on another
+   * domain, which SES refuses as an unverified Return-Path), and writes an `SRS0…` sender as
+   * SRS1 — whose hash, over `host + opaque`, both the sender's, is valid for an SRS0 address
+   * too wherever the strings meet: SRS0 hashes `TT + host + user` with the same secret and no
+   * separator (libsrs2 `srs_hash_create_v`). A sender at `<TT>victim.co` (TT a current
+   * timestamp) given `SRS1=H=<TT>victim.co=mceo@…` could bounce `SRS0=H=<TT>=victim.com=ceo@…`
+   * to `ceo@victim.com`. So no return path we issue is SRS1; SRS0 of `SRS0=…@host` reverses to
+   * the same `SRS0=…@host` as SRS1 did. Found in reviews (December 2026).
    */
   forwardProved(address: string, now: Date): string {
-    const forwarded = this.forward(address, now);
-    const hostOf = (a: string) => asciiLower(a.slice(a.lastIndexOf('@') + 1)).replace(/\.$/, '');
-    if (hostOf(forwarded) === asciiLower(this.#domain)) {
-      const back = this.reverse(forwarded, now);
-      if (back.ok && hostOf(back.address) === hostOf(address)) return forwarded;
-    }
-    const at = address.lastIndexOf('@');
-    return this.#srs0(address.slice(0, at), address.slice(at + 1), now);
+    assertDate(now);
+    const { local, host } = senderParts(address);
+    return this.#srs0(local, host, now);
   }
 
   /** SRS0 of `local@host`, stamped with the day of `now` (checked by the caller). */
