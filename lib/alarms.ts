@@ -12,8 +12,14 @@
  * at configurable thresholds below SES's (default 2.5 % / 0.05 %). A pool's own alarm also
  * invokes the pause function, which pauses the pool (`lib/pool-pause.ts`).
  *
- * Besides: copies SES refused (`SendsFailed`), and surges of NDRs and of relayed mail — each
- * an alarm, so each reaches the topic once per state change, never once per message.
+ * Besides: copies SES refused (`SendsFailed`), surges of NDRs and of relayed mail, and mail
+ * blocked because its pool is paused (`PoolPausedMail`) — each an alarm, so each reaches the
+ * topic once per state change, never once per message.
+ *
+ * `PoolPausedMail` is how an operator learns that SES paused a pool's **tenant** under its
+ * reputation policy (`GetTenant` → `DISABLED`): nothing of this stack pauses it, so no
+ * "pool paused" notice is published, and the router blocks the pool's mail (`pool-paused`,
+ * nothing sent) — SPEC 7: "a pool paused … reaches an SNS topic" (review of December 2026).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -66,6 +72,9 @@ export interface ReputationAlarmsProps {
   readonly relaySurgePerHour?: number;
 }
 
+/** The period of the pool-paused mail alarm: at most one notice an hour while a pool stays paused and mail keeps coming. */
+export const POOL_PAUSED_MAIL_PERIOD = Duration.hours(1);
+
 export interface PoolRateAlarms {
   readonly bounceRate: cloudwatch.Alarm;
   readonly complaintRate: cloudwatch.Alarm;
@@ -77,6 +86,8 @@ export class ReputationAlarms extends Construct {
   readonly sendsFailed: cloudwatch.Alarm;
   readonly ndrSurge: cloudwatch.Alarm;
   readonly relaySurge: cloudwatch.Alarm;
+  /** Mail blocked `pool-paused` (a pool paused by the pause function, an operator or SES on its tenant). */
+  readonly poolPausedMail: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: ReputationAlarmsProps) {
     super(scope, id);
@@ -206,6 +217,16 @@ export class ReputationAlarms extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
+    this.poolPausedMail = new cloudwatch.Alarm(this, 'PoolPausedMail', {
+      alarmDescription:
+        'Mail was blocked because its pool is paused (reason pool-paused, nothing sent): `outbound-pools pools status` says whether the configuration set or SES (the tenant) paused it',
+      metric: routerMetric(reasonMetric('pool-paused'), {}, { period: POOL_PAUSED_MAIL_PERIOD }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     if (props.pauseFunction) {
       const pause = new cwActions.LambdaAction(props.pauseFunction, { useUniquePermissionId: true });
       for (const pool of POOLS) {
@@ -228,6 +249,7 @@ export class ReputationAlarms extends Construct {
       this.sendsFailed,
       this.ndrSurge,
       this.relaySurge,
+      this.poolPausedMail,
     ];
   }
 }

@@ -156,6 +156,18 @@ export interface OutboundPoolsDashboardProps {
     readonly bounceRate: cloudwatch.Alarm;
     readonly complaintRate: cloudwatch.Alarm;
   };
+  /**
+   * Rate alarms of the other pools (the stack's `ReputationAlarms`, which pause them): each
+   * pool's rate graph marks the thresholds of its own alarms, read from the alarms themselves
+   * (`Alarm.toAnnotation`), so a line can never sit where no alarm fires. The normal pool's
+   * come from `normalRateAlarms` or the dashboard's own (review of December 2026: the line was
+   * drawn at `bounceRateThreshold`'s 5 % while the stack's alarm fired, and paused, at 2.5 %).
+   *
+   * @default - only the normal pool's graph is marked
+   */
+  readonly poolRateAlarms?: Readonly<
+    Partial<Record<Pool, { readonly bounceRate: cloudwatch.Alarm; readonly complaintRate: cloudwatch.Alarm }>>
+  >;
 }
 
 /** The alarms of the stack. */
@@ -263,15 +275,18 @@ export class OutboundPoolsDashboard extends Construct {
     this.dashboard.addWidgets(
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: [...Object.values(this.alarms), ...(props.extraAlarms ?? [])],
+        // Once each: the normal pool's rate alarms may be given both ways.
+        alarms: [...new Set([...Object.values(this.alarms), ...(props.extraAlarms ?? [])])],
         width: 24,
         height: 3,
       }),
     );
+    const rateAlarms = {
+      ...props.poolRateAlarms,
+      normal: { bounceRate: normalBounceRate, complaintRate: normalComplaintRate },
+    };
     for (const pool of POOLS) {
-      this.dashboard.addWidgets(
-        ...poolWidgets(pool, props.deliveryPools, { bounceThreshold, complaintThreshold }),
-      );
+      this.dashboard.addWidgets(...poolWidgets(pool, props.deliveryPools, rateAlarms[pool]));
     }
   }
 }
@@ -358,17 +373,17 @@ function functionWidgets(
 function poolWidgets(
   pool: Pool,
   deliveryPools: IDeliveryPools,
-  thresholds: { bounceThreshold: number; complaintThreshold: number },
+  rateAlarms: { readonly bounceRate: cloudwatch.Alarm; readonly complaintRate: cloudwatch.Alarm } | undefined,
 ): cloudwatch.IWidget[] {
   const p = deliveryPools.pools[pool];
   const name = p.configurationSetName;
-  const annotations =
-    pool === 'normal'
-      ? {
-          bounce: [{ value: thresholds.bounceThreshold, label: 'bounce alarm' }],
-          complaint: [{ value: thresholds.complaintThreshold, label: 'complaint alarm' }],
-        }
-      : { bounce: [], complaint: [] };
+  // The alarms' own thresholds (`toAnnotation`), never a number kept beside them.
+  const annotations = rateAlarms
+    ? {
+        bounce: [{ ...rateAlarms.bounceRate.toAnnotation(), label: 'bounce alarm' }],
+        complaint: [{ ...rateAlarms.complaintRate.toAnnotation(), label: 'complaint alarm' }],
+      }
+    : { bounce: [], complaint: [] };
   return [
     new cloudwatch.TextWidget({
       markdown: `## Pool \`${pool}\`\nconfiguration set \`${name}\`, IP pool \`${p.ipPoolName}\` (${p.ipPoolSource})`,

@@ -192,12 +192,18 @@ export class DeliveryPools extends Construct implements IDeliveryPools {
     const sources = validatePools(this, props);
     const stack = Stack.of(this);
     const defaultBus = events.EventBus.fromEventBusName(this, 'DefaultEventBus', 'default');
-    const shared = POOLS.filter((p) => props.pools[p].ipPool === SHARED_IP_POOL);
-    if (shared.length > 1) {
-      Annotations.of(this).addWarningV2(
-        'outbound-pools:shared-ip-pool',
-        `pools ${shared.join(', ')} all send through ses-shared-pool: fine for a test account, but they are not isolated from each other`,
-      );
+    // Pools on one SES-managed pool send from the same IPs (validatePools refuses the others).
+    // Not only ses-shared-pool: ses-default-dedicated-pool is one set of IPs too.
+    for (const managed of SES_MANAGED_IP_POOLS) {
+      const shared = POOLS.filter((p) => props.pools[p].ipPool === managed);
+      if (shared.length > 1) {
+        Annotations.of(this).addWarningV2(
+          managed === SHARED_IP_POOL
+            ? 'outbound-pools:shared-ip-pool'
+            : 'outbound-pools:default-dedicated-ip-pool',
+          `pools ${shared.join(', ')} all send through ${managed}: fine for a test account, but they are not isolated from each other`,
+        );
+      }
     }
 
     const pools = {} as Record<Pool, DeliveryPool>;

@@ -323,10 +323,15 @@ export class OutboundPools extends Construct {
       alarmTopic: this.alarmTopic,
     });
     this.dashboard = new OutboundPoolsDashboard(this, 'Dashboard', {
-      extraAlarms: this.functionAlarms.all(),
+      // Every alarm of the stack on the alarm widget: without a topic, the dashboard is where
+      // they show (docs/isolation.md). The account and pool rate alarms, sends refused, the
+      // surges and pool-paused mail were missing from it (review of December 2026).
+      extraAlarms: [...this.functionAlarms.all(), ...this.reputationAlarms.all()],
       // The normal pool's rate alarms are the reputation alarms' own (which also pause the
       // pool, with `reputation.*` as thresholds): shown, not created twice.
       normalRateAlarms: this.reputationAlarms.pools.normal,
+      // Each pool's rate graph marks its own alarms' thresholds.
+      poolRateAlarms: this.reputationAlarms.pools,
       deliveryPools: this.deliveryPools,
       router: {
         label: 'Router',

@@ -3,7 +3,7 @@
  * invokes it directly; it disables the pool's configuration set's sending and publishes a
  * "pool paused" notice. Its role holds exactly what that takes: `ses:PutConfigurationSetSendingOptions`
  * on the three configuration sets, and — only when there is a notice topic — `sns:Publish` on
- * that topic (with its key) and `dynamodb:PutItem` on the limits table (the notice ledger).
+ * that topic (with its key) and `dynamodb:PutItem` on the limits table's notice items, `N#…` (the notice ledger).
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';

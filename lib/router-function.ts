@@ -168,7 +168,7 @@ export interface RouterTenants {
  *
  * - `s3:GetObject` under the receipt rule's prefix, `s3:ListBucket` on the bucket (so a
  *   missing object reads as 404, not 403: `lib/mail-bucket.ts`);
- * - on the limits table `GetItem`, `UpdateItem` (+ `PutItem` for the notice ledger when there
+ * - on the limits table `GetItem`, `UpdateItem` (+ `PutItem` of notice items, `N#…`, for the notice ledger when there
  *   is a notice topic); on the trace table `GetItem`, `UpdateItem`; table
  *   ARNs only, no index (`lib/tables.ts` lists which call needs which);
  * - `ses:SendEmail` on the three configuration sets and the sending identities, only as one

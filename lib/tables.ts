@@ -7,6 +7,7 @@ import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
+import { NOTICE_KEY_PREFIX } from '../functions/adapters/dynamo-notice-ledger.js';
 import {
   type KeyAttribute,
   LIMITS_TABLE,
@@ -33,7 +34,7 @@ export interface IOutboundPoolsTables {
   readonly trace: dynamodb.ITable;
   /** Exactly the item operations of the router's code path ({@link ROUTER_LIMITS}, {@link ROUTER_TRACE}). */
   grantRouter(grantee: iam.IGrantable): iam.Grant;
-  /** `dynamodb:PutItem` on the limits table: the notice ledger (`dynamo-notice-ledger.ts`). */
+  /** `dynamodb:PutItem` on the limits table's notice items (`N#…`): the notice ledger (`dynamo-notice-ledger.ts`). */
   grantNoticeLedger(grantee: iam.IGrantable): iam.Grant;
   /** Appending SES events to existing trace records, nothing else (the feedback function). */
   grantAppendTraceEvents(grantee: iam.IGrantable): iam.Grant;
@@ -138,11 +139,18 @@ export class OutboundPoolsTables extends Construct implements IOutboundPoolsTabl
   }
 
   grantNoticeLedger(grantee: iam.IGrantable): iam.Grant {
-    // A conditional PutItem per notice event (`attribute_not_exists`): nothing else.
+    // A conditional PutItem per notice event (`attribute_not_exists`): nothing else, and only
+    // on notice items (`N#…`). A PutItem replaces a whole item, so without the key condition
+    // the pause function's role (which needs no other access to this table) could rewrite any
+    // sender's counters or restriction (`S#…`): release a restricted sender, or restrict
+    // anyone (review of December 2026). `dynamodb:LeadingKeys` is the partition key of the
+    // item the request writes; it takes `ForAllValues` ("Using IAM policy conditions for
+    // fine-grained access control", Amazon DynamoDB Developer Guide).
     return iam.Grant.addToPrincipal({
       grantee,
       actions: ['dynamodb:PutItem'],
       resourceArns: [this.limits.tableArn],
+      conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': [`${NOTICE_KEY_PREFIX}*`] } },
     });
   }
 

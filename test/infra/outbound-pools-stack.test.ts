@@ -768,7 +768,7 @@ describe('dashboard and alarms', () => {
     }
   });
 
-  it('alarms on router errors; twenty-four alarms in all, notifying nobody without a topic', () => {
+  it('alarms on router errors; twenty-five alarms in all, notifying nobody without a topic', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/Lambda',
       MetricName: 'Errors',
@@ -777,10 +777,11 @@ describe('dashboard and alarms', () => {
     });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
     // 3 of the dashboard (dead letters twice, router errors: its normal-pool rate alarms are
-    // the reputation alarms' own), 11 of issue 14 (account and pool rates, SendsFailed, NDR and
-    // relay surges), 10 of the functions (issue 15: destinations, dropped events, throttles,
-    // errors, 5xx; the recorder's destination and dropped events and the pause function's errors).
-    assert.equal(alarms.length, 24);
+    // the reputation alarms' own), 12 of issue 14 (account and pool rates, SendsFailed, NDR and
+    // relay surges, mail blocked by a paused pool), 10 of the functions (issue 15: destinations,
+    // dropped events, throttles, errors, 5xx; the recorder's destination and dropped events and
+    // the pause function's errors).
+    assert.equal(alarms.length, 25);
     // One alarm per metric and threshold: no breach is told twice (review of December 2026).
     const signatures = alarms.map(([, a]) =>
       JSON.stringify([a.Namespace, a.MetricName, a.Dimensions, a.Metrics, a.Threshold, a.ComparisonOperator]),

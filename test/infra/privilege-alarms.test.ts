@@ -56,6 +56,17 @@ const grants = (statements: Json[]): string[] =>
     )
     .sort();
 const assertGrants = (actual: Json[], expected: Json[]) => assert.deepEqual(grants(actual), grants(expected));
+/**
+ * The notice ledger's PutItem: on notice items only (partition key `N#…`), never on a sender's
+ * counters or restriction (`S#…`), which a PutItem would replace whole — a release, or a
+ * restriction of anyone (review of December 2026).
+ */
+const noticeLedgerPut = (limitsArn: unknown): Json => ({
+  Action: 'dynamodb:PutItem',
+  Condition: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['N#*'] } },
+  Effect: 'Allow',
+  Resource: limitsArn,
+});
 const configurationSetArns = () =>
   POOL_IDS.map((p) =>
     join(`arn:aws:ses:${REGION}:${ACCOUNT}:configuration-set/`, {
@@ -135,7 +146,7 @@ describe('the router role: exactly what its calls need', () => {
         Effect: 'Allow',
         Resource: getAtt(id('AWS::KMS::Key', 'AlarmTopic')),
       },
-      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: getAtt(limits) },
+      noticeLedgerPut(getAtt(limits)),
     ]);
   });
 
@@ -242,7 +253,7 @@ describe('the other roles', () => {
         Effect: 'Allow',
         Resource: getAtt(id('AWS::KMS::Key', 'AlarmTopic')),
       },
-      { Action: 'dynamodb:PutItem', Effect: 'Allow', Resource: getAtt(id('AWS::DynamoDB::Table', 'Limits')) },
+      noticeLedgerPut(getAtt(id('AWS::DynamoDB::Table', 'Limits'))),
     ]);
   });
 

@@ -85,6 +85,27 @@ describe('IP pools', () => {
     Annotations.fromStack(stack).hasWarning('*', Match.stringLikeRegexp('all send through ses-shared-pool'));
   });
 
+  it('two pools on ses-default-dedicated-pool share its IPs: a warning, as for the shared pool', () => {
+    // Review of December 2026: only ses-shared-pool was warned about, yet two pools on SES's
+    // default dedicated pool send from the same IPs just the same.
+    const { stack } = synthStack(
+      {
+        config: infraConfig(
+          pools({
+            normal: { configurationSet: 'outbound-normal', ipPool: 'ses-default-dedicated-pool' },
+            'high-risk': { configurationSet: 'outbound-high-risk', ipPool: 'ses-default-dedicated-pool' },
+            relay: { configurationSet: 'outbound-relay' },
+          }),
+        ),
+      },
+      { bundle: false },
+    );
+    Annotations.fromStack(stack).hasWarning(
+      '*',
+      Match.stringLikeRegexp('normal, high-risk all send through ses-default-dedicated-pool'),
+    );
+  });
+
   it('MANAGED scaling where asked, STANDARD elsewhere', () => {
     const { template } = synthStack(
       { ipPoolScaling: { normal: ses.ScalingMode.MANAGED } },
@@ -231,7 +252,7 @@ describe('alarm notifications', () => {
       },
     });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm');
-    assert.equal(alarms.length, 24);
+    assert.equal(alarms.length, 25); // 24 + PoolPausedMail
     for (const [id, alarm] of alarms) {
       // Every alarm notifies the topic; the pool rate alarms also invoke the pause function.
       const actions = alarm.AlarmActions as unknown[];
