@@ -7,7 +7,8 @@
  * CloudFormation cannot make a rule set the active one. Either run
  * `aws ses set-active-receipt-rule-set --rule-set-name <name>` once after the first deploy,
  * or set `activateRuleSet` and a custom resource does it ({@link RuleSetActivation}: on delete
- * it deactivates receiving only if this stack's rule set is still the active one).
+ * it deactivates receiving only if the stack is being deleted and its rule set is still the
+ * active one).
  */
 import { ArnFormat, Aws, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';

@@ -2,10 +2,11 @@
  * The custom resource that makes the stack's receipt rule set the active one
  * (`functions/rule-set-activation/`): a small function of this project, not
  * `AwsCustomResource`, because its delete must first ask SES which set is active and
- * deactivate receiving only when it is this stack's own (issue 15 item 3). Its physical id
- * is the rule set name.
+ * deactivate receiving only when it is this stack's own and the stack is being deleted
+ * (issue 15 item 3; `functions/rule-set-activation/decide.ts`). Its physical id is the rule
+ * set name.
  */
-import { CustomResource, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { CustomResource, Duration, type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
@@ -37,7 +38,7 @@ export class RuleSetActivation extends Construct {
     const { function: fn, role } = projectFunction(this, {
       entry: 'rule-set-activation/handler.ts',
       description:
-        'Outbound pools: activates its receipt rule set; on delete deactivates it only if still active',
+        'Outbound pools: activates its receipt rule set; on stack delete deactivates it only if still active',
       roleDescription: 'Outbound pools rule-set activation: reads and sets the active SES receipt rule set',
       memorySize: 256,
       timeout: Duration.seconds(30),
@@ -47,6 +48,14 @@ export class RuleSetActivation extends Construct {
     });
     this.role = role;
     role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ACTIVATION_ACTIONS, resources: ['*'] }));
+    // On Delete: is the stack being deleted, or was the resource only removed from it? Its
+    // own stack only.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['cloudformation:DescribeStacks'],
+        resources: [Stack.of(this).stackId],
+      }),
+    );
     acknowledge(
       role,
       'AwsSolutions-IAM5[Resource::*]',

@@ -8,6 +8,7 @@
  * Every failure is answered (FAILED, with the reason): an unanswered request leaves the stack
  * waiting for an hour.
  */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import {
   DescribeActiveReceiptRuleSetCommand,
   SESClient,
@@ -22,6 +23,9 @@ export interface RuleSetControl {
   /** `SetActiveReceiptRuleSet`; no name deactivates receiving. */
   setActive(ruleSetName: string | undefined): Promise<void>;
 }
+
+/** `DescribeStacks` for the request's stack: its status, null when it is not found. */
+export type StackStatusReader = (stackId: string) => Promise<string | null>;
 
 /** PUTs a response body to the pre-signed URL. */
 export type Responder = (url: string, body: string) => Promise<void>;
@@ -46,6 +50,7 @@ export async function handleActivation(
   event: unknown,
   control: RuleSetControl,
   respond: Responder,
+  stackStatus: StackStatusReader,
 ): Promise<ActivationOutcome> {
   const parsed = v.safeParse(requestSchema, event);
   if (!parsed.success) {
@@ -61,6 +66,8 @@ export async function handleActivation(
         requestType: request.RequestType,
         ruleSetName: request.ResourceProperties.RuleSetName,
         physicalResourceId: request.PhysicalResourceId,
+        // Stack deleted, or the resource only removed from it (decide.ts).
+        ...(request.RequestType === 'Delete' ? { stackStatus: await stackStatus(request.StackId) } : {}),
       },
       await control.describeActive(),
     );
@@ -100,6 +107,21 @@ export function sesRuleSetControl(client: SESClient): RuleSetControl {
   };
 }
 
+/** CloudFormation through the SDK: a stack that does not exist is a ValidationError there. */
+export function cloudFormationStackStatus(client: Pick<CloudFormationClient, 'send'>): StackStatusReader {
+  return async (stackId) => {
+    try {
+      const { Stacks } = await client.send(new DescribeStacksCommand({ StackName: stackId }));
+      return Stacks?.[0]?.StackStatus ?? null;
+    } catch (error) {
+      // "Stack with id … does not exist" (DescribeStacks, Errors: ValidationError).
+      if ((error as Error).name === 'ValidationError' && /does not exist/.test((error as Error).message))
+        return null;
+      throw error;
+    }
+  };
+}
+
 /**
  * The pre-signed S3 URL is signed without a content type: send none (an empty header, as
  * AWS's own cfn-response module does), or S3 refuses the signature.
@@ -110,8 +132,9 @@ export const putResponse: Responder = async (url, body) => {
 };
 
 const control = sesRuleSetControl(new SESClient({}));
+const stacks = cloudFormationStackStatus(new CloudFormationClient({}));
 
 export async function handler(event: unknown): Promise<void> {
-  const outcome = await handleActivation(event, control, putResponse);
+  const outcome = await handleActivation(event, control, putResponse, stacks);
   console.log(JSON.stringify({ message: 'rule set activation', ...outcome }));
 }

@@ -112,7 +112,7 @@ describe('activation custom resource (activateRuleSet)', () => {
     assert.ok(asArray((resource as { DependsOn?: string[] }).DependsOn).includes(rule), id);
   });
 
-  it('its role may read and set the active rule set, write its own logs, and nothing else', () => {
+  it('its role may read and set the active rule set, read its own stack, write its own logs, and nothing else', () => {
     const [roleId] = resourceNamed(template, 'AWS::IAM::Role', 'ActivationRole');
     const policies = resourcesOf(template, 'AWS::IAM::Policy').filter(([, p]) =>
       asArray(p.Roles as unknown[]).some((r) => JSON.stringify(r) === JSON.stringify({ Ref: roleId })),
@@ -124,7 +124,14 @@ describe('activation custom resource (activateRuleSet)', () => {
     assert.equal(ses.length, 1);
     assert.deepEqual(asArray(ses[0]!.Action as string[]).sort(), [...ACTIVATION_ACTIONS].sort());
     assert.equal(ses[0]!.Resource, '*');
-    const others = statements.filter((s) => s !== ses[0]);
+    // DescribeStacks on this stack only (is it being deleted, or the resource removed?).
+    const cfn = statements.filter((s) =>
+      asArray(s.Action as string | string[]).some((a) => a.startsWith('cloudformation:')),
+    );
+    assert.equal(cfn.length, 1);
+    assert.deepEqual(asArray(cfn[0]!.Action as string[]), ['cloudformation:DescribeStacks']);
+    assert.deepEqual(cfn[0]!.Resource, { Ref: 'AWS::StackId' });
+    const others = statements.filter((s) => s !== ses[0] && s !== cfn[0]);
     for (const s of others) {
       for (const action of asArray(s.Action as string | string[]))
         assert.match(action, /^logs:(CreateLogStream|PutLogEvents)$/);

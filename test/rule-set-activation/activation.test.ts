@@ -15,9 +15,11 @@ import {
   decideActivation,
 } from '../../functions/rule-set-activation/decide.js';
 import {
+  cloudFormationStackStatus,
   handleActivation,
   putResponse,
   type RuleSetControl,
+  type StackStatusReader,
   sesRuleSetControl,
 } from '../../functions/rule-set-activation/handler.js';
 
@@ -46,6 +48,12 @@ const request = (requestType: ActivationRequest['requestType'], physicalResource
   ...(physicalResourceId ? { physicalResourceId } : {}),
 });
 
+/** A Delete while the stack is in `stackStatus`. */
+const deleting = (stackStatus: string | null): ActivationRequest => ({
+  ...request('Delete', OURS),
+  stackStatus,
+});
+
 describe('decideActivation over recorded answers', () => {
   const cases: [string, ActivationRequest, keyof typeof ANSWERS, string][] = [
     ['Create, ours already active', request('Create'), 'ours', 'none'],
@@ -57,6 +65,27 @@ describe('decideActivation over recorded answers', () => {
     ['Delete, ours active: deactivated', request('Delete', OURS), 'ours', 'deactivate'],
     ['Delete, another set active: left alone', request('Delete', OURS), 'another', 'none'],
     ['Delete, none active', request('Delete', OURS), 'none', 'none'],
+    // The stack's status says whether the stack goes, or the resource only left its template.
+    ['Delete in DELETE_IN_PROGRESS, ours active', deleting('DELETE_IN_PROGRESS'), 'ours', 'deactivate'],
+    [
+      'Delete in ROLLBACK_IN_PROGRESS (creation rolled back), ours active',
+      deleting('ROLLBACK_IN_PROGRESS'),
+      'ours',
+      'deactivate',
+    ],
+    ['Delete, stack not found, ours active', deleting(null), 'ours', 'deactivate'],
+    [
+      'Delete in UPDATE_COMPLETE_CLEANUP_IN_PROGRESS (activateRuleSet turned off), ours active: left',
+      deleting('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS'),
+      'ours',
+      'none',
+    ],
+    [
+      'Delete in UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS, ours active: left',
+      deleting('UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS'),
+      'ours',
+      'none',
+    ],
   ];
   for (const [name, req, answer, expected] of cases) {
     it(name, () => {
@@ -152,11 +181,69 @@ const event = (type: 'Create' | 'Update' | 'Delete', extra: Record<string, unkno
   ...extra,
 });
 
+/** CloudFormation as recorded: the stack's status, or an error; records the stacks asked about. */
+function stack(status: string | null | Error): StackStatusReader & { asked: string[] } {
+  const asked: string[] = [];
+  const read = async (stackId: string) => {
+    asked.push(stackId);
+    if (status instanceof Error) throw status;
+    return status;
+  };
+  return Object.assign(read, { asked });
+}
+
 describe('handleActivation', () => {
+  it('Delete while an update removes the resource (activateRuleSet turned off): receiving stays on, SUCCESS', async () => {
+    received.length = 0;
+    const ses = recordedSes(ANSWERS.ours);
+    const cfn = stack('UPDATE_COMPLETE_CLEANUP_IN_PROGRESS');
+    const outcome = await handleActivation(
+      event('Delete', { PhysicalResourceId: OURS }),
+      ses,
+      putResponse,
+      cfn,
+    );
+    assert.deepEqual(ses.calls, [], 'no SetActiveReceiptRuleSet');
+    assert.deepEqual(cfn.asked, ['arn:aws:cloudformation:eu-west-1:123456789012:stack/Staging/1']);
+    assert.equal(received[0]!.body.Status, 'SUCCESS');
+    assert.match(outcome.reason, /left the template.*UPDATE_COMPLETE_CLEANUP_IN_PROGRESS/);
+  });
+
+  it('Delete when the stack status cannot be read: FAILED with the reason, receiving untouched', async () => {
+    received.length = 0;
+    const ses = recordedSes(ANSWERS.ours);
+    const denied = Object.assign(new Error('not authorized to perform cloudformation:DescribeStacks'), {
+      name: 'AccessDenied',
+    });
+    const outcome = await handleActivation(
+      event('Delete', { PhysicalResourceId: OURS }),
+      ses,
+      putResponse,
+      stack(denied),
+    );
+    assert.equal(outcome.status, 'FAILED');
+    assert.deepEqual(ses.calls, []);
+    assert.match(String(received[0]!.body.Reason), /^AccessDenied/);
+  });
+
+  it('Create and Update never ask CloudFormation', async () => {
+    const cfn = stack(new Error('not to be called'));
+    for (const type of ['Create', 'Update'] as const) {
+      const outcome = await handleActivation(
+        event(type, { PhysicalResourceId: OURS }),
+        recordedSes(ANSWERS.none),
+        putResponse,
+        cfn,
+      );
+      assert.equal(outcome.status, 'SUCCESS');
+    }
+    assert.deepEqual(cfn.asked, []);
+  });
+
   it('Create: activates, answers SUCCESS with the rule set name as physical id, no content type', async () => {
     received.length = 0;
     const ses = recordedSes(ANSWERS.another);
-    const outcome = await handleActivation(event('Create'), ses, putResponse);
+    const outcome = await handleActivation(event('Create'), ses, putResponse, stack('CREATE_IN_PROGRESS'));
     assert.deepEqual(ses.calls, [OURS]);
     assert.equal(outcome.status, 'SUCCESS');
     assert.equal(received.length, 1);
@@ -176,14 +263,24 @@ describe('handleActivation', () => {
   it('Delete while another stack is active: no SES write, SUCCESS', async () => {
     received.length = 0;
     const ses = recordedSes(ANSWERS.another);
-    await handleActivation(event('Delete', { PhysicalResourceId: OURS }), ses, putResponse);
+    await handleActivation(
+      event('Delete', { PhysicalResourceId: OURS }),
+      ses,
+      putResponse,
+      stack('DELETE_IN_PROGRESS'),
+    );
     assert.deepEqual(ses.calls, []);
     assert.equal(received[0]!.body.Status, 'SUCCESS');
   });
 
   it('Delete while ours is active: deactivates (no name)', async () => {
     const ses = recordedSes(ANSWERS.ours);
-    await handleActivation(event('Delete', { PhysicalResourceId: OURS }), ses, putResponse);
+    await handleActivation(
+      event('Delete', { PhysicalResourceId: OURS }),
+      ses,
+      putResponse,
+      stack('DELETE_IN_PROGRESS'),
+    );
     assert.deepEqual(ses.calls, [undefined]);
   });
 
@@ -196,6 +293,7 @@ describe('handleActivation', () => {
       event('Update', { PhysicalResourceId: OURS }),
       recordedSes(denied),
       putResponse,
+      stack('UPDATE_IN_PROGRESS'),
     );
     assert.equal(outcome.status, 'FAILED');
     assert.equal(received[0]!.body.Status, 'FAILED');
@@ -207,7 +305,12 @@ describe('handleActivation', () => {
     status = 403;
     try {
       await assert.rejects(
-        handleActivation(event('Create'), recordedSes(ANSWERS.none), putResponse),
+        handleActivation(
+          event('Create'),
+          recordedSes(ANSWERS.none),
+          putResponse,
+          stack('CREATE_IN_PROGRESS'),
+        ),
         /HTTP 403/,
       );
     } finally {
@@ -224,7 +327,7 @@ describe('handleActivation', () => {
     ];
     for (const e of bad) {
       await assert.rejects(
-        handleActivation(e, recordedSes(ANSWERS.none), putResponse),
+        handleActivation(e, recordedSes(ANSWERS.none), putResponse, stack('CREATE_IN_PROGRESS')),
         /not a CloudFormation/,
       );
     }
@@ -259,5 +362,48 @@ describe('sesRuleSetControl', () => {
       Metadata: { Name: 'production-inbound' },
     });
     assert.deepEqual(await client(ANSWERS.none).control.describeActive(), {});
+  });
+});
+
+describe('cloudFormationStackStatus', () => {
+  /** The commands sent, answered with `answer` (an SDK output, or an error thrown as the SDK throws it). */
+  function client(answer: object | Error) {
+    const sent: { name: string; input: unknown }[] = [];
+    const c = {
+      send: async (command: { constructor: { name: string }; input: unknown }) => {
+        sent.push({ name: command.constructor.name, input: command.input });
+        if (answer instanceof Error) throw answer;
+        return answer;
+      },
+    };
+    return {
+      sent,
+      read: cloudFormationStackStatus(c as unknown as Parameters<typeof cloudFormationStackStatus>[0]),
+    };
+  }
+  const STACK = 'arn:aws:cloudformation:eu-west-1:123456789012:stack/Staging/1';
+  const sdkError = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+  it("DescribeStacks for the request's stack id, its status read", async () => {
+    const { sent, read } = client({
+      $metadata: { httpStatusCode: 200 },
+      Stacks: [
+        { StackName: 'Staging', StackId: STACK, StackStatus: 'DELETE_IN_PROGRESS', CreationTime: new Date() },
+      ],
+    });
+    assert.equal(await read(STACK), 'DELETE_IN_PROGRESS');
+    assert.deepEqual(sent, [{ name: 'DescribeStacksCommand', input: { StackName: STACK } }]);
+  });
+
+  it('a stack that does not exist is null; any other error is thrown', async () => {
+    assert.equal(
+      await client(sdkError('ValidationError', `Stack with id ${STACK} does not exist`)).read(STACK),
+      null,
+    );
+    await assert.rejects(
+      client(sdkError('ValidationError', 'Invalid stack name')).read(STACK),
+      /Invalid stack name/,
+    );
+    await assert.rejects(client(sdkError('AccessDenied', 'not authorized')).read(STACK), /not authorized/);
   });
 });
