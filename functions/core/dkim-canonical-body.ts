@@ -55,6 +55,25 @@ function emitPairs(sink: CanonicalSink, count: number): void {
 }
 
 /**
+ * How many bytes at the start of `chunk` relaxed canonicalization leaves as they are, when no
+ * whitespace or CR is pending from the chunk before: up to its last byte that is not a CR or
+ * LF, provided the chunk holds no SP or TAB at all and every LF before that byte follows a CR.
+ * Then every line end there is a CRLF that content follows (kept), and every other CR is
+ * content (kept). 0 when that does not hold. Base64 and quoted-printable bodies, the bulk of
+ * big mail, are made of such chunks: found with `indexOf`, at native speed, instead of a byte
+ * loop and a new buffer per chunk (issue 16: ~15 % of the CPU of a 10 MB message).
+ */
+function verbatimPrefix(chunk: Buffer): number {
+  if (chunk.indexOf(SP) >= 0 || chunk.indexOf(TAB) >= 0) return 0;
+  let end = chunk.length;
+  while (end > 0 && (chunk[end - 1] === CR || chunk[end - 1] === LF)) end--;
+  for (let lf = chunk.indexOf(LF); lf >= 0 && lf < end; lf = chunk.indexOf(LF, lf + 1)) {
+    if (lf === 0 || chunk[lf - 1] !== CR) return 0;
+  }
+  return end;
+}
+
+/**
  * RFC 6376 3.4.4: WSP runs become one SP, WSP at the end of a line goes, and empty lines at
  * the end of the body go; a non-empty body ends with CRLF.
  */
@@ -73,6 +92,23 @@ export class RelaxedBody implements BodyCanonicalizer {
   update(chunk: Buffer): void {
     const n = chunk.length;
     if (n === 0) return;
+    const verbatim = this.wsp || this.cr ? 0 : verbatimPrefix(chunk);
+    if (verbatim > 0) {
+      // Up to its last content byte the chunk is its own canonical form (below): what was held
+      // goes first, then the bytes themselves, no copy. Only its final run of line ends is read.
+      if (this.held > 0) emitPairs(this.sink, this.held);
+      this.held = 0;
+      this.any = true;
+      this.sink(chunk.subarray(0, verbatim));
+      if (verbatim < n) this.rewrite(chunk.subarray(verbatim));
+      return;
+    }
+    this.rewrite(chunk);
+  }
+
+  /** The chunk rewritten byte by byte into one new buffer. */
+  private rewrite(chunk: Buffer): void {
+    const n = chunk.length;
     // At most 2 bytes out per byte in (an LF becomes CRLF, a byte after a WSP run gets its
     // SP), plus the SP and CR a CR held from the last chunk may turn into.
     const out = Buffer.allocUnsafe(2 * n + 4);
@@ -272,21 +308,50 @@ export class SimpleBody implements BodyCanonicalizer {
  * start of the message); an LF right after a CRLF is bare too.
  */
 export function crlfBareLineFeeds(chunk: Buffer, previous: number | undefined): Buffer {
-  // A plain loop: indexOf per LF costs more than it saves when every other byte is one.
+  const first = firstBareLineFeed(chunk, previous);
+  if (first < 0) return chunk;
   const n = chunk.length;
-  let bare = n > 0 && chunk[0] === LF && previous !== CR ? 1 : 0;
-  for (let i = 1; i < n; i++) if (chunk[i] === LF && chunk[i - 1] !== CR) bare++;
-  if (bare === 0) return chunk;
+  let bare = 0;
+  for (let i = first; i < n; i++) if (chunk[i] === LF && (i === 0 ? previous : chunk[i - 1]) !== CR) bare++;
   const out = Buffer.allocUnsafe(n + bare);
-  let w = 0;
-  let before = previous;
-  for (let i = 0; i < n; i++) {
+  chunk.copy(out, 0, 0, first);
+  let w = first;
+  let before = first === 0 ? previous : chunk[first - 1];
+  for (let i = first; i < n; i++) {
     const b = chunk[i]!;
     if (b === LF && before !== CR) out[w++] = CR;
     out[w++] = b;
     before = b;
   }
   return out;
+}
+
+/** After this many line ends found with `indexOf`, see whether they are dense. */
+const PROBE_CALLS = 64;
+/** Line ends closer than this on average: a plain loop costs less than a call per LF. */
+const DENSE_GAP = 32;
+
+/**
+ * The index of the first bare LF of `chunk` (not after a CR; `previous` is the byte before
+ * it), or -1. Found with `indexOf` between line ends, at native speed (ordinary text has one
+ * every 70-odd bytes, base64 every 76; a byte loop over 10 MB cost ~12 % of the CPU of such a
+ * message, issue 16), and with a plain loop once they come closer than {@link DENSE_GAP} bytes
+ * on average, where a call per LF would cost more (`a LF` lines).
+ */
+function firstBareLineFeed(chunk: Buffer, previous: number | undefined): number {
+  const n = chunk.length;
+  let from = 0;
+  for (let calls = 1; from < n; calls++) {
+    const lf = chunk.indexOf(LF, from);
+    if (lf < 0) return -1;
+    if ((lf === 0 ? previous : chunk[lf - 1]) !== CR) return lf;
+    from = lf + 1;
+    if (calls >= PROBE_CALLS && from < calls * DENSE_GAP) {
+      for (let i = from; i < n; i++) if (chunk[i] === LF && chunk[i - 1] !== CR) return i;
+      return -1;
+    }
+  }
+  return -1;
 }
 
 /** The canonicalizer for a body canonicalization name as mailauth reads it, or undefined. */

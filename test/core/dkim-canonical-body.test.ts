@@ -59,6 +59,24 @@ const piece = fc.constantFrom(
   '--b1\r\n',
 );
 const bodyArb = fc.array(piece, { maxLength: 40 }).map((ps) => Buffer.from(ps.join(''), 'latin1'));
+/**
+ * Bodies mostly without SP or TAB, as base64 and quoted-printable parts are: their chunks take
+ * the verbatim path of `RelaxedBody` (every line end a CRLF before content), unless a bare LF,
+ * a CR or whitespace at a chunk's edge, or a rare space sends them through the byte loop.
+ */
+const noWspBodyArb = fc
+  .array(
+    fc.oneof(
+      {
+        weight: 12,
+        arbitrary: fc.constantFrom('QUJD', 'x'.repeat(76), 'a', '\r\n', '\r\n\r\n', '=\r\n', '\xe9\x00'),
+      },
+      { weight: 2, arbitrary: fc.constantFrom('\r', '\n', '\r\r\n', '\n\r') },
+      { weight: 1, arbitrary: fc.constantFrom(' ', '\t', ' \r\n') },
+    ),
+    { maxLength: 60 },
+  )
+  .map((ps) => Buffer.from(ps.join(''), 'latin1'));
 /** With long stretches too, so that chunks both go through the hashers' stage and skip it. */
 const longBodyArb = fc
   .array(
@@ -90,25 +108,30 @@ const contentType = { value: 'multipart/mixed', params: { boundary: 'b1' } };
 describe('DKIM body canonicalization: byte for byte what mailauth computes', () => {
   it('canonical stream of relaxed and simple, any body and chunking (property)', () => {
     fc.assert(
-      fc.property(bodyArb, cutsArb, fc.constantFrom('relaxed', 'simple'), (body, cuts, canon) => {
-        const want: Buffer[] = [];
-        const ref = dkimBody(canon, 'sha256', '');
-        const own = ref._updateBodyHash.bind(ref);
-        ref._updateBodyHash = (c) => {
-          want.push(Buffer.from(c));
-          own(c);
-        };
-        const got: Buffer[] = [];
-        const ours = new (canon === 'relaxed' ? RelaxedBody : SimpleBody)((c) => got.push(Buffer.from(c)));
-        for (const chunk of split(body, cuts)) {
-          ref.update(chunk);
-          ours.update(chunk);
-        }
-        ref.digest('base64');
-        ours.end();
-        assert.deepEqual(Buffer.concat(got).toString('latin1'), Buffer.concat(want).toString('latin1'));
-      }),
-      { numRuns: 2000 },
+      fc.property(
+        fc.oneof(bodyArb, noWspBodyArb),
+        cutsArb,
+        fc.constantFrom('relaxed', 'simple'),
+        (body, cuts, canon) => {
+          const want: Buffer[] = [];
+          const ref = dkimBody(canon, 'sha256', '');
+          const own = ref._updateBodyHash.bind(ref);
+          ref._updateBodyHash = (c) => {
+            want.push(Buffer.from(c));
+            own(c);
+          };
+          const got: Buffer[] = [];
+          const ours = new (canon === 'relaxed' ? RelaxedBody : SimpleBody)((c) => got.push(Buffer.from(c)));
+          for (const chunk of split(body, cuts)) {
+            ref.update(chunk);
+            ours.update(chunk);
+          }
+          ref.digest('base64');
+          ours.end();
+          assert.deepEqual(Buffer.concat(got).toString('latin1'), Buffer.concat(want).toString('latin1'));
+        },
+      ),
+      { numRuns: 4000 },
     );
   });
 
@@ -129,6 +152,11 @@ describe('DKIM body canonicalization: byte for byte what mailauth computes', () 
     assert.equal(canonical('simple', 'a\n\n'), 'a\r\n');
     assert.equal(canonical('simple', 'a\nb'), 'a\nb\r\n');
     assert.equal(canonical('simple', 'a\r\r\n'), 'a\r\r\n');
+    // Without whitespace (the verbatim path), every shape of line end.
+    assert.equal(canonical('relaxed', 'a\r\nb\r\n\r\n'), 'a\r\nb\r\n');
+    assert.equal(canonical('relaxed', '\r\n\r\na\rb\r\r\n'), '\r\n\r\na\rb\r\r\n');
+    assert.equal(canonical('relaxed', 'a\nb'), 'a\r\nb\r\n');
+    assert.equal(canonical('relaxed', 'a\r'), 'a\r\r\n');
   });
 
   it('installed hashers: hash, l= bytes, lengths and MIME start equal mailauth per key (property)', () => {
@@ -193,8 +221,22 @@ describe('DKIM body canonicalization: byte for byte what mailauth computes', () 
   });
 
   it('bare LFs become CRLF as mailauth’s message parser makes them, any chunking (property)', () => {
+    /**
+     * Hundreds of lines, short (line ends closer than the dense threshold: the plain loop) and
+     * long (found with indexOf), mostly CRLF with a bare LF here and there, cut in big chunks.
+     */
+    const linesArb = fc
+      .array(
+        fc.tuple(
+          fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 40, max: 120 })),
+          fc.constantFrom('\r\n', '\r\n', '\r\n', '\r\n', '\n', '\r'),
+        ),
+        { minLength: 100, maxLength: 400 },
+      )
+      .map((lines) => Buffer.from(lines.map(([len, end]) => 'q'.repeat(len) + end).join(''), 'latin1'));
+    const bigCutsArb = fc.array(fc.integer({ min: 200, max: 20_000 }), { minLength: 1, maxLength: 4 });
     fc.assert(
-      fc.property(bodyArb, cutsArb, (body, cuts) => {
+      fc.property(fc.oneof(fc.tuple(bodyArb, cutsArb), fc.tuple(linesArb, bigCutsArb)), ([body, cuts]) => {
         const parser = new MessageParser();
         const want = split(body, cuts).flatMap((c) => [...parser.ensureLinebreaks(c)]);
         let previous: number | undefined;
@@ -207,6 +249,17 @@ describe('DKIM body canonicalization: byte for byte what mailauth computes', () 
       }),
       { numRuns: 1000 },
     );
+    // Where the search turns from indexOf to the plain loop (after 64 line ends closer than 32
+    // bytes): a bare LF right there, and one far after it.
+    for (const body of [
+      `${'a\r\n'.repeat(64)}\nz`,
+      `${'a\r\n'.repeat(64)}${'b'.repeat(5000)}\nz`,
+      `${'a\r\n'.repeat(63)}\n`,
+    ]) {
+      const parser = new MessageParser();
+      const want = Buffer.concat([...parser.ensureLinebreaks(Buffer.from(body))]).toString('latin1');
+      assert.equal(crlfBareLineFeeds(Buffer.from(body), undefined).toString('latin1'), want);
+    }
   });
 
   it('signed nasty bodies: every verdict and the seal body hash equal mailauth dkimVerify (property)', async () => {
