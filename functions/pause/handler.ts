@@ -22,9 +22,10 @@ import { SesPoolControl } from '../adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
 import type { Config } from '../core/config.js';
 import { ConfigError, OutboundPoolsError } from '../core/errors.js';
+import type { NoticeLedger } from '../core/ports.js';
 import { parseEnvironment } from '../core/validation.js';
-import { POOLS } from '../core/vocabulary.js';
-import { Notifier, type NotifyOutcome } from '../router/notifier.js';
+import { POOLS, type Pool } from '../core/vocabulary.js';
+import { NOTICE_KEY_TTL_SECONDS, Notifier, type NotifyOutcome } from '../router/notifier.js';
 import { readAlarmInvocation } from './alarm.js';
 
 const logger = leanLogger('outbound-pools-pause');
@@ -33,13 +34,23 @@ export interface PauseDeps {
   pools: Config['pools'];
   control: Pick<SesPoolControl, 'setSending'>;
   notifier: Notifier | null;
+  /**
+   * Where the pause of each alarm state change is remembered (the notice ledger), so that only
+   * its first attempt pauses; null without a notice topic (then no attempt is ever retried).
+   */
+  ledger: NoticeLedger | null;
   clock: () => Date;
 }
 
 export interface PauseResult {
   paused: string | null;
+  /** `earlier`: a retry, whose state change an earlier attempt paused: not paused again. */
+  pause: 'applied' | 'earlier' | 'none';
   notice: Exclude<NotifyOutcome, 'failed'> | 'none';
 }
+
+/** Ledger key of the pause of one alarm state change (the notice ledger's `N#` items). */
+export const pauseKey = (pool: string, stamp: string) => `pause-applied#${pool}#${stamp}`;
 
 /**
  * Pauses the pool an ALARM names; other states change nothing.
@@ -50,16 +61,15 @@ export interface PauseResult {
  * Developer Guide, "How Lambda handles errors and retries with asynchronous invocation"), and
  * only a failed invocation counts in
  * `PoolPauseErrors`. A handler returning normally after a lost notice was retried by nobody and
- * alarmed nobody. The retry pauses again (`setSending` is idempotent) and claims the notice's key
+ * alarmed nobody. The retry does not pause again ({@link pauseOnce}) and claims the notice's key
  * afresh (`Notifier.tell` gives it back when the publish fails); a retry whose notice was in
  * fact published finds the key claimed and returns `duplicate`, so it does not fail forever.
  */
 export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<PauseResult> {
   const request = readAlarmInvocation(event, deps.pools);
-  if (request.action === 'ignore' || !request.pool) return { paused: null, notice: 'none' };
-  // Pause first: a notice that fails must not keep the pool sending.
-  await deps.control.setSending(request.pool, false);
-  if (!deps.notifier) return { paused: request.pool, notice: 'none' };
+  if (request.action === 'ignore' || !request.pool) return { paused: null, pause: 'none', notice: 'none' };
+  const pause = await pauseOnce(request.pool, request.stamp, deps);
+  if (!deps.notifier) return { paused: request.pool, pause, notice: 'none' };
   try {
     const notice = await deps.notifier.tell(
       {
@@ -72,7 +82,7 @@ export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<Paus
       deps.clock(),
       request.stamp,
     );
-    return { paused: request.pool, notice };
+    return { paused: request.pool, pause, notice };
   } catch (error) {
     throw new OutboundPoolsError(
       `pool ${request.pool} paused, but its "pool paused" notice was not published ` +
@@ -80,6 +90,33 @@ export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<Paus
       { cause: error, retryable: true },
     );
   }
+}
+
+/**
+ * Pauses `pool` for the alarm state change `stamp` once. Pause first: a notice that fails must
+ * not keep the pool sending. A retry of the invocation (its notice failed) finds the pause
+ * remembered and leaves the pool as it is: an operator who resumed it in between
+ * (`outbound-pools pools resume`) is not undone by a retry that may come minutes, or with
+ * throttling hours, later (review of December 2026). The ledger failing never stops a pause:
+ * then the pool is paused as before, and a retry may pause it again.
+ */
+async function pauseOnce(pool: Pool, stamp: string, deps: PauseDeps): Promise<'applied' | 'earlier'> {
+  const now = deps.clock();
+  const key = pauseKey(pool, stamp);
+  const first = deps.ledger
+    ? await deps.ledger.claim(key, now, NOTICE_KEY_TTL_SECONDS).catch(() => true)
+    : true;
+  if (!first) return 'earlier';
+  try {
+    await deps.control.setSending(pool, false);
+  } catch (error) {
+    // Not paused: a retry must pause.
+    await deps.ledger?.release(key, now).catch((releaseError: unknown) => {
+      logger.warn('pause key not released', { error: releaseError });
+    });
+    throw error;
+  }
+  return 'applied';
 }
 
 let deps: PauseDeps | undefined;
@@ -117,19 +154,23 @@ function createDeps(env: NodeJS.ProcessEnv): PauseDeps {
   const settings = parseEnvironment(PauseSettings, env);
   const pools = readPools(settings.POOLS);
   const topic = settings.NOTICE_TOPIC_ARN;
+  const ledger = topic
+    ? new DynamoNoticeLedger({
+        client: new DynamoDBClient({ ...SDK_RETRY }),
+        tableName: settings.LIMITS_TABLE,
+      })
+    : null;
   return {
     pools,
     control: new SesPoolControl({ client: new SESv2Client({ ...SDK_RETRY }), pools }),
-    notifier: topic
+    ledger,
+    notifier: ledger
       ? new Notifier({
           publisher: new SnsNoticePublisher({
-            topicArn: topic,
-            region: env.AWS_REGION ?? topic.split(':')[3]!,
+            topicArn: topic!,
+            region: env.AWS_REGION ?? topic!.split(':')[3]!,
           }),
-          ledger: new DynamoNoticeLedger({
-            client: new DynamoDBClient({ ...SDK_RETRY }),
-            tableName: settings.LIMITS_TABLE,
-          }),
+          ledger,
           // `tell` throws a publish failure; this reports only a key it could not give back.
           onError: (error) => logger.warn('pause notice key not released', { error }),
         })

@@ -83,6 +83,7 @@ describe('pause function', () => {
     deps = {
       pools: config.pools,
       control: new SesPoolControl({ client: sesv2, pools: config.pools, cacheMs: 0 }),
+      ledger: new DynamoNoticeLedger({ client: ddb, tableName: 'pause-limits' }),
       notifier: new Notifier({
         publisher: new SnsNoticePublisher({
           topicArn: EMULATOR_NOTICE_TOPIC_ARN,
@@ -103,11 +104,12 @@ describe('pause function', () => {
 
   it("ALARM on a pool's metric pauses that pool and publishes one notice per state change", async () => {
     const first = await handleAlarm(alarmEvent('ALARM', 'outbound-high-risk'), deps);
-    assert.deepEqual(first, { paused: 'high-risk', notice: 'published' });
+    assert.deepEqual(first, { paused: 'high-risk', pause: 'applied', notice: 'published' });
     assert.deepEqual(emu.ses.disabledConfigurationSets(), ['outbound-high-risk']);
     // Lambda retries the same invocation: the pool stays paused, no second notice.
     assert.deepEqual(await handleAlarm(alarmEvent('ALARM', 'outbound-high-risk'), deps), {
       paused: 'high-risk',
+      pause: 'earlier',
       notice: 'duplicate',
     });
     const published = emu.sns.published().map((n) => JSON.parse(n.message).notice);
@@ -126,6 +128,7 @@ describe('pause function', () => {
     for (const state of ['OK', 'INSUFFICIENT_DATA']) {
       assert.deepEqual(await handleAlarm(alarmEvent(state, 'outbound-high-risk'), deps), {
         paused: null,
+        pause: 'none',
         notice: 'none',
       });
     }
@@ -179,10 +182,18 @@ describe('pause function', () => {
         }),
       };
     };
-    /** Lambda's asynchronous invocation: the event, retried twice when the handler throws. */
-    async function invokeAsync(event: unknown, d: typeof deps) {
+    /**
+     * Lambda's asynchronous invocation: the event, retried twice when the handler throws;
+     * `between` runs before each retry.
+     */
+    async function invokeAsync(
+      event: unknown,
+      d: typeof deps,
+      between: () => Promise<void> = async () => {},
+    ) {
       const errors: unknown[] = [];
       for (let attempt = 0; attempt < 3; attempt++) {
+        if (attempt > 0) await between();
         try {
           return { result: await handleAlarm(event, d), errors };
         } catch (error) {
@@ -205,9 +216,48 @@ describe('pause function', () => {
         /pool relay paused.*notice was not published.*Throttling/,
       );
       assert.ok(emu.ses.disabledConfigurationSets().includes('outbound-relay'), 'paused before the notice');
-      assert.deepEqual(result, { paused: 'relay', notice: 'published' });
+      assert.deepEqual(result, { paused: 'relay', pause: 'earlier', notice: 'published' });
       assert.equal(pausedNotices().length, 1);
       assert.equal(JSON.parse(pausedNotices()[0]!.message).notice.pool, 'relay');
+    });
+
+    it('an operator who resumes the pool before the retry is not undone: the retry tells, and does not pause again', async () => {
+      emu.sns.clear();
+      const event = alarmEvent('ALARM', 'outbound-relay', '2026-12-06T14:00:00.000+0000');
+      const control = new SesPoolControl({ client: sesv2, pools: config.pools, cacheMs: 0 });
+      // Between the attempts the operator resumes the pool (`outbound-pools pools resume relay`).
+      const { result, errors } = await invokeAsync(event, flaky(1), () => control.setSending('relay', true));
+      assert.equal(errors.length, 1);
+      assert.deepEqual(result, { paused: 'relay', pause: 'earlier', notice: 'published' });
+      assert.ok(!emu.ses.disabledConfigurationSets().includes('outbound-relay'), 'still resumed');
+      assert.equal(pausedNotices().length, 1, 'the pause was still told');
+      // A new state change of the alarm (a new ALARM after OK) pauses again.
+      const again = await handleAlarm(
+        alarmEvent('ALARM', 'outbound-relay', '2026-12-06T15:00:00.000+0000'),
+        deps,
+      );
+      assert.equal(again.pause, 'applied');
+      assert.ok(emu.ses.disabledConfigurationSets().includes('outbound-relay'));
+    });
+
+    it('a pause SES refuses is not remembered: the retry pauses', async () => {
+      const event = alarmEvent('ALARM', 'outbound-normal', '2026-12-06T16:00:00.000+0000');
+      await new SesPoolControl({ client: sesv2, pools: config.pools, cacheMs: 0 }).setSending('normal', true);
+      let refusals = 1;
+      const refusing = {
+        ...deps,
+        control: {
+          setSending: async (pool: 'normal' | 'high-risk' | 'relay', sending: boolean) => {
+            if (refusals-- > 0)
+              throw Object.assign(new Error('Rate exceeded'), { name: 'TooManyRequestsException' });
+            return deps.control.setSending(pool, sending);
+          },
+        },
+      };
+      const { result, errors } = await invokeAsync(event, refusing);
+      assert.equal(errors.length, 1);
+      assert.equal(result?.pause, 'applied');
+      assert.ok(emu.ses.disabledConfigurationSets().includes('outbound-normal'));
     });
 
     it('SNS refusing every attempt: all three fail (PoolPauseErrors), the pool stays paused', async () => {
@@ -227,10 +277,14 @@ describe('pause function', () => {
       // The answer was lost: the first attempt cannot know, so it fails and the retry publishes
       // again (at least once, never zero times).
       assert.equal(lost.errors.length, 1);
-      assert.deepEqual(lost.result, { paused: 'normal', notice: 'published' });
+      assert.deepEqual(lost.result, { paused: 'normal', pause: 'earlier', notice: 'published' });
       assert.equal(pausedNotices().length, 2);
       // A later delivery of the same state change (or a retry after a published notice).
-      assert.deepEqual(await handleAlarm(event, flaky(0)), { paused: 'normal', notice: 'duplicate' });
+      assert.deepEqual(await handleAlarm(event, flaky(0)), {
+        paused: 'normal',
+        pause: 'earlier',
+        notice: 'duplicate',
+      });
       assert.equal(pausedNotices().length, 2);
     });
   });
