@@ -8,10 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { composeCopy } from '../../functions/core/compose/copy.js';
 import { decideMessage } from '../../functions/core/decide.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
-import { dkimKey, message, NOW, received, sign, testConfig, zones } from '../helpers/mail.js';
+import { composeOurCopy, dkimKey, message, NOW, received, sign, testConfig, zones } from '../helpers/mail.js';
 
 const exampleKey = dkimKey('example.com');
 const resolver = zoneResolver(
@@ -51,19 +50,7 @@ describe('nested route: second hop of relayed spam', () => {
     assert.equal(first.pool, 'relay');
     const send = first.sends.find((s) => s.kind === 'forward')!;
     assert.deepEqual(send.to, ['all@example.com']);
-    const copy = await composeCopy(
-      send,
-      spam,
-      {
-        messageId: 'm1',
-        receivedAt: NOW.toISOString(),
-        recipients: ['team@example.com'],
-        reasons: first.reasons,
-      },
-      first.classification,
-      { config, arcKey: null, resolver },
-      NOW,
-    );
+    const copy = await composeOurCopy(first, send, spam, ['team@example.com'], { config, resolver });
     // SES signs the copy for its From (d=example.com) and sends it with its own MAIL FROM in
     // the identity's custom MAIL FROM domain; nothing is stripped (no attacker involved).
     const hop1 = await sign(copy, exampleKey);

@@ -11,10 +11,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { composeCopy } from '../../functions/core/compose/copy.js';
 import { decideMessage } from '../../functions/core/decide.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
-import { dkimKey, message, NOW, received, sign, testConfig, zones } from '../helpers/mail.js';
+import { composeOurCopy, dkimKey, message, NOW, received, sign, testConfig, zones } from '../helpers/mail.js';
 
 const exampleKey = dkimKey('example.com');
 const resolver = zoneResolver(zones([exampleKey], { 'attacker.test': { A: ['198.51.100.66'] } }));
@@ -46,19 +45,7 @@ async function relayCopyAsDelivered(): Promise<Buffer> {
   });
   assert.equal(first.pool, 'relay');
   const send = first.sends.find((s) => s.to.includes('me@attacker.test'))!;
-  const copy = await composeCopy(
-    send,
-    spam,
-    {
-      messageId: 'm1',
-      receivedAt: NOW.toISOString(),
-      recipients: ['team@example.com'],
-      reasons: first.reasons,
-    },
-    first.classification,
-    { config: before, arcKey: null, resolver },
-    NOW,
-  );
+  const copy = await composeOurCopy(first, send, spam, ['team@example.com'], { config: before, resolver });
   // The loop marker is unsigned: the replayer strips it.
   const unmarked = copy.toString('latin1').replace(/^X-Outbound-Pools-Loop:.*\r\n/gim, '');
   return sign(Buffer.from(unmarked, 'latin1'), exampleKey);

@@ -7,11 +7,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
-import { composeCopy } from '../../functions/core/compose/copy.js';
 import { type Decision, decideMessage } from '../../functions/core/decide.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import type { SenderState } from '../../functions/core/limits.js';
-import { dkimKey, message, NOW, received, sign, testConfig, zones } from '../helpers/mail.js';
+import { composeOurCopy, dkimKey, message, NOW, received, sign, testConfig, zones } from '../helpers/mail.js';
 
 // The accepted domain's key (its own servers', or SES Easy DKIM's, which signs our copies),
 // and the SRS domain's (SES signs the reversed bounces and NDRs sent from its bounce sink).
@@ -100,19 +99,7 @@ describe('a copy we sent, replayed to us, earns nothing from our own signature',
     });
     assert.equal(first.pool, 'relay');
     const send = first.sends.find((s) => s.to.includes('me@attacker.test'))!;
-    const copy = await composeCopy(
-      send,
-      spam,
-      {
-        messageId: 'm1',
-        receivedAt: NOW.toISOString(),
-        recipients: ['team@example.com'],
-        reasons: first.reasons,
-      },
-      first.classification,
-      { config, arcKey: null, resolver },
-      NOW,
-    );
+    const copy = await composeOurCopy(first, send, spam, ['team@example.com'], { config, resolver });
     // SES signs the copy for its From (team@example.com) as it sends it; the loop marker,
     // unsigned, is stripped by the replayer.
     const unmarked = Buffer.from(

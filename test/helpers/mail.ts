@@ -4,7 +4,9 @@
  */
 import { generateKeyPairSync } from 'node:crypto';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
+import { type CopyDeps, composeCopy } from '../../functions/core/compose/copy.js';
 import { type Config, parseConfig } from '../../functions/core/config.js';
+import type { Decision, PlannedSend } from '../../functions/core/decide.js';
 import type { Zones } from '../../functions/core/dns/zone-resolver.js';
 import {
   parseReceiptEvent,
@@ -145,4 +147,26 @@ export function zones(keys: DkimKey[] = [], extra: Zones = {}): Zones {
   };
   for (const k of keys) z[`${k.selector}._domainkey.${k.domain}`] = { TXT: [k.record] };
   return z;
+}
+
+/**
+ * The copy the router composes of `raw` for `send`, one of `decision`'s (message `m1`,
+ * received at NOW for `recipients`, no ARC seal unless `deps` names a key): what a test that
+ * replays our own copy back to us starts from.
+ */
+export function composeOurCopy(
+  decision: Decision,
+  send: PlannedSend,
+  raw: Buffer,
+  recipients: string[],
+  deps: Pick<CopyDeps, 'config' | 'resolver'> & Partial<CopyDeps>,
+): Promise<Buffer> {
+  return composeCopy(
+    send,
+    raw,
+    { messageId: 'm1', receivedAt: NOW.toISOString(), recipients, reasons: decision.reasons },
+    decision.classification,
+    { arcKey: null, ...deps },
+    NOW,
+  );
 }
