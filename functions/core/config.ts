@@ -231,7 +231,7 @@ export const ConfigSchema = v.strictObject({
        * Bytes of DKIM-Signature and ARC fields together; over it: `hard-limit-headers`. mailauth
        * parses every one of them, tag by tag, before any budget applies.
        */
-      signatureFieldBytes: v.optional(boundedInt(1024, 1024 * 1024), 16_384),
+      signatureFieldBytes: v.optional(boundedInt(1024, 1024 * 1024), 24_576),
       /**
        * Bytes of From, Sender and Reply-To fields together; over it: `hard-limit-headers`. Two
        * address parsers and an encoded-word decoder read every mailbox of them.

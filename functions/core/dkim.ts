@@ -3,9 +3,11 @@
  * the From domain in DMARC's relaxed mode. A third-party or broken signature does not count.
  */
 import { createHash } from 'node:crypto';
+import libmime from 'libmime';
 import type { ARCData, ARCSealOptions } from 'mailauth';
 import { arc } from 'mailauth/lib/arc/index.js';
-import { DkimVerifier, type PreparedSignature } from 'mailauth/lib/dkim/dkim-verifier.js';
+import { type BodyHasher, DkimVerifier, type PreparedSignature } from 'mailauth/lib/dkim/dkim-verifier.js';
+import type { ParsedHeaderRow } from 'mailauth/lib/tools.js';
 import { writeToStream } from 'mailauth/lib/tools.js';
 import { getDomain } from 'tldts';
 import { shareBodyHashes } from './dkim-body-hashes.js';
@@ -64,10 +66,17 @@ export interface DkimEvaluation {
 export const MAX_DKIM_COMMENT = 200;
 
 /**
- * DKIM-Signature fields read per message, in header order: the most `bounds.dkimSignatures`
- * may verify. A message never needs more; past it, the rest are not parsed at all (above).
+ * DKIM-Signature fields read per message, in header order, when `bounds.dkimSignatures` is
+ * lower: four times the default budget. Mail carries one to three signatures, a few more
+ * through lists and ESPs; past it the rest are not parsed at all (`emitHeaders`). Each costs
+ * ~60 µs before the budget can choose, so 50 decoys and a heavy Content-Type came near five
+ * times an ordinary message on a loaded machine (December 2026).
  */
-export const MAX_PARSED_DKIM_FIELDS = 50;
+export const MIN_PARSED_DKIM_FIELDS = 20;
+
+/** The DKIM-Signature fields read for a budget of `maxSignatures` verified. */
+export const parsedDkimFields = (maxSignatures: number): number =>
+  Math.max(MIN_PARSED_DKIM_FIELDS, maxSignatures);
 
 /** Default number of signatures verified per message (`bounds.dkimSignatures`). */
 export const DEFAULT_MAX_DKIM_SIGNATURES = 5;
@@ -119,20 +128,31 @@ class BudgetedVerifier extends DkimVerifier {
    * mailauth's, with the header block read by our linear parser (`header-rows.ts`, the same
    * rows): its own merges a field's lines in time quadratic in their number. mailauth parses
    * and prepares every DKIM-Signature before the budget can choose (~20 µs each once its code
-   * is warm, ~50 µs before): it is shown the first {@link MAX_PARSED_DKIM_FIELDS} only, the
-   * rest count as unverified. The signatures it verifies are still computed over the header
-   * block as it is (`this.headers`, every row).
+   * is warm, ~50 µs before): it is shown the first {@link parsedDkimFields} only, the
+   * rest count as unverified; nor Return-Path or Content-Type (below). The signatures it
+   * verifies are still computed over the header block as it is (`this.headers`, every row).
    */
   override async emitHeaders(chunk?: Buffer): Promise<void> {
     this.state = 'body';
     if (chunk) this.headerChunks.push(chunk);
     const headers = parseHeaderRows(Buffer.concat(this.headerChunks));
+    const readable = parsedDkimFields(this.budget.maxSignatures);
     let dkimFields = 0;
+    // Nor Return-Path: mailauth hands the last one to its address parser for an envelopeFrom
+    // we never read, and no bound limits its size (88 KB of groups: ~10× an ordinary message).
+    // Nor Content-Type: mailauth parses the last one again for every signature it prepares
+    // (50 signatures and 40 KB of Content-Type: ~30×); it is parsed once, in messageHeaders.
+    this.contentType = headers.parsed.findLast((r) => r.key === 'content-type');
     const shown = headers.parsed.filter(
-      (r) => r.key !== 'dkim-signature' || ++dkimFields <= MAX_PARSED_DKIM_FIELDS,
+      (r) =>
+        r.key !== 'return-path' &&
+        r.key !== 'content-type' &&
+        (r.key !== 'dkim-signature' || ++dkimFields <= readable),
     );
-    const unread = Math.max(0, dkimFields - MAX_PARSED_DKIM_FIELDS);
-    await this.messageHeaders(unread > 0 ? { parsed: shown, original: headers.original } : headers);
+    const unread = Math.max(0, dkimFields - readable);
+    await this.messageHeaders(
+      shown.length < headers.parsed.length ? { parsed: shown, original: headers.original } : headers,
+    );
     this.headers = headers;
     this.unverified += unread;
   }
@@ -153,8 +173,19 @@ class BudgetedVerifier extends DkimVerifier {
     this.byteLength += fixed.length;
   }
 
+  /** The last Content-Type row of the header block (not shown to mailauth, `emitHeaders`). */
+  private contentType: ParsedHeaderRow | undefined;
+
   override async messageHeaders(headers: unknown): Promise<void> {
     await super.messageHeaders(headers);
+    // What mailauth does with the last Content-Type, for every signature it prepared (none
+    // skipped or invalid): the MIME boundary for each body hasher. Here once, for all of them.
+    if (this.contentType && this.signatureHeaders.some((s) => !s.skip && !s.invalid)) {
+      let line = this.contentType.line.toString();
+      if (line.indexOf(':') >= 0) line = line.substring(line.indexOf(':') + 1).trim();
+      const parsed = libmime.parseHeaderValue(line);
+      for (const hasher of this.bodyHashes.values()) (hasher as BodyHasher).setContentType(parsed);
+    }
     const { fromDomain, envelopeDomain, maxSignatures } = this.budget;
     const rank = (s: PreparedSignature): number => {
       const d = s.signingDomain ?? '';

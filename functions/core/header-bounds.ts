@@ -121,15 +121,24 @@ function fieldNameAt(raw: Uint8Array, start: number, limit: number): string | nu
  */
 function firstRowName(raw: Uint8Array, limit: number): string {
   let name = '';
+  // The row runs to the end of the block, whose trailing CRs mailauth strips (`/[\r\n]+$/`).
+  let toEnd = true;
   for (let i = 0; i < limit; i++) {
     const b = raw[i]!;
-    if (b === 0x3a) break;
+    if (b === 0x3a) {
+      toEnd = false;
+      break;
+    }
     if (b === LF) {
+      // The CR of the line end is no part of the row (mailauth splits at CRLF).
+      if (name.endsWith('\r')) name = name.slice(0, -1);
       // The row goes on only through lines that open no field; an empty line ends the block.
       const next = raw[i + 1];
       if (next === undefined || next === LF || (next === CR && raw[i + 2] === LF)) break;
-      if (fieldNameAt(raw, i + 1, limit) !== null) break;
-      if (name.endsWith('\r')) name = name.slice(0, -1);
+      if (fieldNameAt(raw, i + 1, limit) !== null) {
+        toEnd = false;
+        break;
+      }
       continue;
     }
     if (name.length === 0 && (b === 0x20 || b === 0x09)) continue;
@@ -138,6 +147,7 @@ function firstRowName(raw: Uint8Array, limit: number): string {
     if (name.length > LONGEST_NAME + 64) return '';
   }
   let end = name.length;
+  while (toEnd && end > 0 && name.charCodeAt(end - 1) === CR) end--;
   while (end > 0 && (name.charCodeAt(end - 1) === 0x20 || name.charCodeAt(end - 1) === 0x09)) end--;
   return end > LONGEST_NAME ? '' : name.slice(0, end);
 }
@@ -158,10 +168,12 @@ export function measureHeaderBlock(
   const scan = Math.min(raw.length, limits.headerBytes);
   let lines = 0;
   let lineStart = 0;
-  const first = fieldNameAt(raw, 0, scan);
-  let author = first !== null && AUTHOR_FIELDS.has(first);
-  // In a tag-list field (mailauth's row: a line that opens no field belongs to the one above).
-  let signature = SIGNATURE_FIELDS.has(first ?? firstRowName(raw, scan));
+  const first = fieldNameAt(raw, 0, scan) ?? firstRowName(raw, scan);
+  // In an author or a tag-list field, as mailauth's rows go: a line that opens no field belongs
+  // to the one above (its DKIM verifier hands a From row whole to its address parser; our own
+  // parser, message.ts, drops such lines, so it reads no more than this counts).
+  let author = AUTHOR_FIELDS.has(first);
+  let signature = SIGNATURE_FIELDS.has(first);
   let authorFieldBytes = 0;
   let signatureFieldBytes = 0;
   let blank = 0;
@@ -193,8 +205,10 @@ export function measureHeaderBlock(
     const next = raw[lineStart];
     if (next !== 0x20 && next !== 0x09) {
       const name = fieldNameAt(raw, lineStart, scan);
-      author = name !== null && AUTHOR_FIELDS.has(name);
-      if (name !== null) signature = SIGNATURE_FIELDS.has(name);
+      if (name !== null) {
+        author = AUTHOR_FIELDS.has(name);
+        signature = SIGNATURE_FIELDS.has(name);
+      }
     }
   }
   if (raw.length > limits.headerBytes) {

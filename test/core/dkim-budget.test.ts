@@ -8,7 +8,11 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { dkimSign } from 'mailauth/lib/dkim/sign.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
-import { evaluateDkim, MAX_PARSED_DKIM_FIELDS } from '../../functions/core/dkim.js';
+import { evaluateDkim, parsedDkimFields } from '../../functions/core/dkim.js';
+
+/** DKIM-Signature fields read at the default budget (5 verified). */
+const MAX_PARSED_DKIM_FIELDS = parsedDkimFields(5);
+
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { dkimKey, message, NOW, zones } from '../helpers/mail.js';
 
@@ -162,5 +166,54 @@ describe('DKIM budget: what is verified is verified as mailauth verifies it', ()
     assert.equal(unread.alignedPass, false);
     assert.ok(!unread.signatures.some((sig) => sig.domain === 'sender.test'));
     assert.equal(unread.unverified, 2 * MAX_PARSED_DKIM_FIELDS + 10 + 1 - 5);
+  });
+
+  it('Return-Path and Content-Type are not shown to mailauth (parsed per signature), yet a signature over them verifies as mailauth says', async () => {
+    const base = message({
+      headers: ['Return-Path: <a@sender.test>'],
+      contentType: 'multipart/mixed; boundary="b1"',
+      body: 'preamble\r\n--b1\r\nContent-Type: text/plain\r\n\r\nhi\r\n--b1--\r\n',
+    });
+    const signed = await dkimSign(base, {
+      signTime: NOW,
+      signatureData: [
+        {
+          signingDomain: keys[0]!.domain,
+          selector: keys[0]!.selector,
+          privateKey: keys[0]!.privateKey,
+          headerList: 'from:subject:return-path:content-type',
+        },
+      ],
+    } as unknown as Parameters<typeof dkimSign>[1]).then((r) =>
+      Buffer.concat([Buffer.from(r.signatures), base]),
+    );
+    assert.ok((await oracle(signed)).results.includes('sender.test/k1=pass'), 'the oracle passes it');
+    assert.equal((await evaluateDkim(signed, 'sender.test', resolver, NOW)).alignedPass, true);
+    // Either field changed after signing: the signature fails, here as in mailauth.
+    for (const [from, to] of [
+      ['<a@sender.test>', '<b@sender.test>'],
+      ['boundary="b1"', 'boundary="b2"'],
+    ]) {
+      const changed = Buffer.from(signed.toString('latin1').replace(from!, to!), 'latin1');
+      assert.ok((await oracle(changed)).results.includes('sender.test/k1=fail'), `the oracle fails ${to}`);
+      assert.equal((await evaluateDkim(changed, 'sender.test', resolver, NOW)).alignedPass, false);
+    }
+  });
+
+  it('a budget above the default reads as many DKIM-Signature fields as it may verify', async () => {
+    assert.equal(parsedDkimFields(5), 20);
+    assert.equal(parsedDkimFields(50), 50);
+    const decoy = (i: number) =>
+      `DKIM-Signature: v=1; a=rsa-sha256; d=decoy${i}.test; s=s; h=from; bh=${'A'.repeat(43)}=; b=AAAA`;
+    const signed = await signAll(message(), [{ key: 0, canonicalization: 'relaxed/relaxed', length: null }]);
+    // The genuine signature is the 26th DKIM-Signature field: past 20, within 30.
+    const raw = Buffer.concat([
+      Buffer.from(`${Array.from({ length: 25 }, (_, i) => decoy(i)).join('\r\n')}\r\n`),
+      signed,
+    ]);
+    const byDefault = await evaluateDkim(raw, 'sender.test', resolver, NOW);
+    assert.equal(byDefault.alignedPass, false, 'not read at the default budget');
+    const wider = await evaluateDkim(raw, 'sender.test', resolver, NOW, { maxSignatures: 30 });
+    assert.equal(wider.alignedPass, true, 'read, and verified, with bounds.dkimSignatures 30');
   });
 });
