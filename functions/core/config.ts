@@ -224,7 +224,10 @@ export const ConfigSchema = v.strictObject({
       headerBytes: v.optional(boundedInt(1024, 1024 * 1024), 102_400),
       /**
        * Header block in lines; over it: `hard-limit-headers`. At most 10,000: mailauth's header
-       * parser, which the ARC code still uses on a chain, was quadratic in a field's lines.
+       * parser, quadratic in a field's lines, still reads a message where ours
+       * (`header-rows.ts`) is not in its place (the ARC seal's `dkimVerify` fallback, for a
+       * caller without the arrival pass's chain result), and every parser's cost grows with
+       * the block.
        */
       headerLines: v.optional(boundedInt(10, 10_000), 2_000),
       /**

@@ -128,7 +128,7 @@ class BudgetedVerifier extends DkimVerifier {
    * mailauth's, with the header block read by our linear parser (`header-rows.ts`, the same
    * rows): its own merges a field's lines in time quadratic in their number. mailauth parses
    * and prepares every DKIM-Signature before the budget can choose (~20 µs each once its code
-   * is warm, ~50 µs before): it is shown the first {@link parsedDkimFields} only, the
+   * is warm, ~60 µs before): it is shown the first {@link parsedDkimFields} only, the
    * rest count as unverified; nor Return-Path or Content-Type (below). The signatures it
    * verifies are still computed over the header block as it is (`this.headers`, every row).
    */
