@@ -31,7 +31,9 @@
  * with one conditional update: `ADD -delta` to the hour, day and slot counters if the item
  * is still in the hour it was counted in, else the day and slot alone if still in that day
  * and slot; else nothing (it has aged out of every window it was in, or nearly). Between the
- * two writes another message sees the counters a little high: conservative, never low.
+ * two writes another message sees the counters a little high: conservative, never low. Each
+ * refund (and `refundNdr`) is applied once per call, even when the SDK sends it again after
+ * a lost answer: see {@link REFUND_TOKEN}.
  *
  * ## NDR counters (`pk = "NDR#" + address + "#" + hour key`)
  *
@@ -58,6 +60,7 @@
  * clears this instance's entry; other Lambda containers see the release within
  * `restrictionCacheMs`.
  */
+import { randomBytes } from 'node:crypto';
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientDependencyError } from '../core/errors.js';
 import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
@@ -121,6 +124,27 @@ class BoundedMap<V> extends Map<string, V> {
     }
     return this;
   }
+}
+
+/**
+ * The attribute where a refund leaves its token. A refund is an `ADD` of a negative delta, which
+ * is not idempotent, and the SDK's standard retry mode sends an update again after a 5xx or a
+ * lost connection even when the first one was applied: a refund applied twice took another
+ * message's count back too, under-counting (review, December 2026). Each refund call carries a
+ * random token, written with the refund and required absent by its condition, so the SDK's
+ * retry of a refund that landed changes nothing. (Another refund of the same item landing in
+ * between the two would still let it through: a window of one request's retries.)
+ */
+const REFUND_TOKEN = 'rtok';
+
+function refundToken(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/** The condition that this refund's token is not on the item yet. */
+function onceOnly(x: Expr, token: string): string {
+  const name = x.n(REFUND_TOKEN);
+  return `(attribute_not_exists(${name}) OR ${name} <> ${x.v(token)})`;
 }
 
 /** The item counting NDRs to `recipient` in the clock hour of `at`. */
@@ -207,15 +231,17 @@ export class DynamoLimitsStore implements LimitsStore {
     const total = usage.external + usage.internal;
     if (total <= 0) return;
     const w = windowAt(countedAt.getTime());
+    const token = refundToken();
     // Still in the hour it was counted in: every counter; else still in that day and slot:
-    // the day and the slot (the hour counters already restarted without it).
+    // the day and the slot (the hour counters already restarted without it). Either only once
+    // (`onceOnly`): the SDK's own retry of a refund that landed finds its token and stops.
     const sameHour = (x: Expr) => ({
-      update: `ADD ${x.n('ext')} ${x.v(-usage.external)}, ${x.n('int')} ${x.v(-usage.internal)}, ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)}`,
-      condition: `${x.n('hk')} = ${x.v(w.hk)}`,
+      update: `ADD ${x.n('ext')} ${x.v(-usage.external)}, ${x.n('int')} ${x.v(-usage.internal)}, ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)} SET ${x.n(REFUND_TOKEN)} = ${x.v(token)}`,
+      condition: `${x.n('hk')} = ${x.v(w.hk)} AND ${onceOnly(x, token)}`,
     });
     const sameDay = (x: Expr) => ({
-      update: `ADD ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)}`,
-      condition: `${x.n('dk')} = ${x.v(w.dk)} AND ${x.n(`k${w.slot}`)} = ${x.v(w.hk)}`,
+      update: `ADD ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)} SET ${x.n(REFUND_TOKEN)} = ${x.v(token)}`,
+      condition: `${x.n('dk')} = ${x.v(w.dk)} AND ${x.n(`k${w.slot}`)} = ${x.v(w.hk)} AND ${onceOnly(x, token)}`,
     });
     for (const build of [sameHour, sameDay]) {
       const x = new Expr();
@@ -258,15 +284,17 @@ export class DynamoLimitsStore implements LimitsStore {
 
   async refundNdr(recipient: string, countedAt: Date): Promise<void> {
     const x = new Expr();
+    const token = refundToken();
     try {
       await sendMapped('UpdateItem', () =>
         this.doc.send(
           new UpdateCommand({
             TableName: this.tableName,
             Key: ndrKey(recipient, countedAt),
-            // Only an existing count above zero: a refund never creates an item nor goes negative.
-            UpdateExpression: `ADD ${x.n('n')} ${x.v(-1)}`,
-            ConditionExpression: `${x.n('n')} > ${x.v(0)}`,
+            // Only an existing count above zero: a refund never creates an item nor goes negative;
+            // and only once (`onceOnly`).
+            UpdateExpression: `ADD ${x.n('n')} ${x.v(-1)} SET ${x.n(REFUND_TOKEN)} = ${x.v(token)}`,
+            ConditionExpression: `${x.n('n')} > ${x.v(0)} AND ${onceOnly(x, token)}`,
             ...x.params(),
           }),
         ),

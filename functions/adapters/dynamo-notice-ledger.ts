@@ -13,6 +13,7 @@
  * keep needing `dynamodb:PutItem` alone (`lib/tables.ts` `grantNoticeLedger`; the router's
  * role is checked to hold no `DeleteItem`).
  */
+import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, PutCommand } from '@aws-sdk/lib-dynamodb';
 import type { NoticeLedger } from '../core/ports.js';
@@ -25,6 +26,9 @@ export const NOTICE_KEY_PREFIX = 'N#';
 /** Attribute of a released claim's marker: the key is free to claim again. */
 export const NOTICE_RELEASED_ATTRIBUTE = 'released';
 
+/** Attribute holding a claim's random id, so the SDK's retry of a claim that landed is still it. */
+export const NOTICE_CLAIM_ATTRIBUTE = 'claim';
+
 export class DynamoNoticeLedger implements NoticeLedger {
   readonly #doc: DynamoDBDocumentClient;
   readonly #tableName: string;
@@ -35,15 +39,25 @@ export class DynamoNoticeLedger implements NoticeLedger {
   }
 
   async claim(key: string, now: Date, ttlSeconds: number): Promise<boolean> {
+    // The claim's own id: the SDK sends a put again after a 5xx or a lost connection even when
+    // it landed, and that retry must find its own claim, not "someone else's" (which left the
+    // notice untold and its key taken for two days; review, December 2026).
+    const id = randomBytes(12).toString('base64url');
     return this.#put(
       'PutItem (notice)',
       {
         [LIMITS_PARTITION_KEY]: `${NOTICE_KEY_PREFIX}${key}`,
         at: now.toISOString(),
+        [NOTICE_CLAIM_ATTRIBUTE]: id,
         [LIMITS_TTL_ATTRIBUTE]: Math.floor(now.getTime() / 1000) + ttlSeconds,
       },
-      'attribute_not_exists(#pk) OR attribute_exists(#released)',
-      { '#pk': LIMITS_PARTITION_KEY, '#released': NOTICE_RELEASED_ATTRIBUTE },
+      'attribute_not_exists(#pk) OR attribute_exists(#released) OR #claim = :claim',
+      {
+        '#pk': LIMITS_PARTITION_KEY,
+        '#released': NOTICE_RELEASED_ATTRIBUTE,
+        '#claim': NOTICE_CLAIM_ATTRIBUTE,
+      },
+      { ':claim': id },
     );
   }
 

@@ -9,7 +9,7 @@
  * (`dynamo-limits-store.ts`).
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Restriction } from '../core/limits.js';
 import {
   BLOCK_UNTIL,
@@ -100,8 +100,35 @@ export async function writeRestriction(
     // A restriction is already in force: keep it (its reason and end are the first ones); or
     // a release came after the decision's read: the operator's word stands.
     if (!isConditionFailed(err)) throw err;
-    return null;
+    return ownRestriction(table, restriction);
   }
+}
+
+/**
+ * The item, when the restriction in force is this one (same reason, start and end): the SDK
+ * sends an update again after a 5xx or a lost connection even when it landed, and the retry
+ * then fails its own condition. Reported written, so its notice is told (review, December
+ * 2026: it was not). A decision of another container with the very same start is told once
+ * all the same: the notice key is stamped with `since`. Null otherwise.
+ */
+async function ownRestriction(table: LimitsTable, restriction: Restriction): Promise<Item | null> {
+  const out = await sendMapped('GetItem', () =>
+    table.doc.send(
+      new GetCommand({
+        TableName: table.tableName,
+        Key: identityKey(restriction.identity),
+        ConsistentRead: true,
+      }),
+    ),
+  );
+  const item = out.Item;
+  const own =
+    item !== undefined &&
+    item[LIMITS_RESTRICTION_INDEX_PK] === LIMITS_RESTRICTION_STATE &&
+    item.rReason === restriction.reason &&
+    item.rSince === restriction.since &&
+    item[LIMITS_RESTRICTION_INDEX_SK] === (restriction.until ?? BLOCK_UNTIL);
+  return own ? item : null;
 }
 
 /**

@@ -50,16 +50,31 @@ export async function countAndDecide(
   const first = await holdPaused(decide(c, {}, deps.config, now), deps);
   if (first.pool === 'blocked' || c.usage.length === 0) return { decision: first, senders: {} };
   const usages = c.usage.map((u) => ({ identity: u.identity, external: u.external, internal: u.internal }));
-  const states = await Promise.all(usages.map((u) => deps.limits.count(u, now)));
+  // All at once, and all settled: when one count fails, the others may have landed. From here
+  // on what landed is noted in `counts` as soon as a step fails, so the failed attempt gives
+  // it back before Lambda's retry counts every identity again (review, December 2026).
+  const settled = await Promise.allSettled(usages.map((u) => deps.limits.count(u, now)));
+  const taken = new AttemptCounts();
+  settled.forEach((s, i) => {
+    if (s.status === 'fulfilled' && s.value.counted !== false)
+      taken.limits.push({ usage: usages[i]!, at: now });
+  });
+  const failure = settled.find((s) => s.status === 'rejected');
+  if (failure) {
+    counts.limits.push(...taken.limits);
+    throw failure.reason;
+  }
   const senders: Record<string, SenderState> = {};
   usages.forEach((u, i) => {
-    senders[u.identity] = states[i]!;
+    senders[u.identity] = (settled[i] as PromiseFulfilledResult<SenderState>).value;
   });
-  const decision = await holdPaused(decide(c, senders, deps.config, now), deps);
-  const taken = new AttemptCounts();
-  usages.forEach((usage, i) => {
-    if (states[i]!.counted !== false) taken.limits.push({ usage, at: now });
-  });
+  let decision: Decision;
+  try {
+    decision = await holdPaused(decide(c, senders, deps.config, now), deps);
+  } catch (error) {
+    counts.limits.push(...taken.limits);
+    throw error;
+  }
   if (decision.pool === 'blocked') await taken.refund(deps.limits);
   else counts.limits.push(...taken.limits);
   return { decision, senders };

@@ -237,15 +237,18 @@ async function processClaimed(
     // a retry resumes it and counts nothing. An attempt that got a copy out keeps its counts:
     // mail that left is counted, even when its trace write then failed and the retry sends it
     // again, so no sender gets mail out uncounted by making that write fail.
-    if (!summaryWritten && !sent) {
-      await counts.refund(deps.limits).catch((refundError: unknown) =>
-        deps.observer?.warn?.('limits not refunded after a failed attempt', {
-          messageId: received.mail.messageId,
-          error: (refundError as Error)?.message,
-        }),
-      );
-    }
+    if (!summaryWritten && !sent) await refund(counts);
     throw error;
+  }
+
+  /** Gives counts back (best effort: a refund that fails over-counts, the safe side). */
+  async function refund(taken: AttemptCounts): Promise<void> {
+    await taken.refund(deps.limits).catch((refundError: unknown) =>
+      deps.observer?.warn?.('limits not refunded after a failed attempt', {
+        messageId,
+        error: (refundError as Error)?.message,
+      }),
+    );
   }
 
   async function decideAndSend(): Promise<PipelineResult> {
@@ -316,6 +319,9 @@ async function processClaimed(
       };
       let record: SendRecord;
       let planned = false;
+      // The NDR count a refusal of this copy takes, until the write that records the refusal
+      // (and plans its NDR) is in the trace.
+      const refusalCounts = new AttemptCounts();
       try {
         // Issue 13 item 5: a copy SES would refuse for size is never attempted (refused here).
         assertCopySize(raw);
@@ -338,7 +344,13 @@ async function processClaimed(
         const at = deps.clock().toISOString();
         record = { ...base, status: 'failed', at, error: error.message, refusal: error.refusal };
         deps.observer?.sendFailed?.(record, error);
-        const ndr = await planRefusalNdr({ send, index, refusal: error.refusal }, summary, deps, now, counts);
+        const ndr = await planRefusalNdr(
+          { send, index, refusal: error.refusal },
+          summary,
+          deps,
+          now,
+          refusalCounts,
+        );
         if (ndr) {
           summary = {
             ...summary,
@@ -349,13 +361,21 @@ async function processClaimed(
           planned = true;
         }
       }
-      await deps.trace.recordSend(
-        messageId,
-        attempt,
-        record,
-        summaryWritten && !planned ? null : summary,
-        n === pending.length - 1,
-      );
+      try {
+        await deps.trace.recordSend(
+          messageId,
+          attempt,
+          record,
+          summaryWritten && !planned ? null : summary,
+          n === pending.length - 1,
+        );
+      } catch (error) {
+        // The refusal did not reach the trace: the retry refuses the copy again and plans and
+        // counts its NDR again, so this attempt's count of it goes back out first; else, at
+        // `ndr.perRecipientPerHour`, the retry dropped the NDR (review, December 2026).
+        await refund(refusalCounts);
+        throw error;
+      }
       summaryWritten = true;
       done.set(index, record);
     }
