@@ -77,6 +77,31 @@ export class DeadLetterQueue extends Construct {
 }
 
 /**
+ * A message's trace record must outlive every dead letter of it too: a redrive claims the
+ * message in the trace, and the record is what says which copies already went out. Once
+ * DynamoDB's TTL has removed it, a redrive would claim a fresh record, decide and count again
+ * and send every copy a second time (review, December 2026: `trace.retentionDays` 1 and a dead
+ * letter redriven on day 3 sent its copy twice). So `trace.retentionDays` must be at least the
+ * time a dead letter can wait, in whole days. Skipped for tokens.
+ */
+export function checkTraceOutlivesDeadLetters(
+  scope: Construct,
+  traceRetentionDays: number,
+  queueRetention: Duration,
+  maxEventAge: Duration,
+): void {
+  if (queueRetention.isUnresolved() || maxEventAge.isUnresolved()) return;
+  const neededDays = Math.ceil((queueRetention.toSeconds() + maxEventAge.toSeconds()) / 86_400);
+  if (traceRetentionDays < neededDays) {
+    throw new InfrastructureValidationError(
+      'trace.retentionDays',
+      `trace records must be kept at least ${neededDays} days (got ${traceRetentionDays}): a dead letter is kept ${queueRetention.toHumanString()} in its queue, which it reaches up to ${maxEventAge.toHumanString()} after the message was received, and a redrive reads its trace to send no copy twice`,
+      scope,
+    );
+  }
+}
+
+/**
  * Raw mail must outlive every dead letter that needs it (issue 15): a record lands in the
  * queue up to `maxEventAge` after SES received the message and is kept `queueRetention`, and
  * a redrive reads the raw message from S3. So the mail bucket's expiry must be at least their

@@ -18,7 +18,7 @@ import type { Pool } from '../functions/core/vocabulary.js';
 import { AlarmTopic } from './alarm-topic.js';
 import { ReputationAlarms } from './alarms.js';
 import { OutboundPoolsDashboard } from './dashboard.js';
-import { checkMailOutlivesDeadLetters } from './dead-letter-queue.js';
+import { checkMailOutlivesDeadLetters, checkTraceOutlivesDeadLetters } from './dead-letter-queue.js';
 import { DeliveryPools } from './delivery-pools.js';
 import { FeedbackFunction } from './feedback-function.js';
 import { FunctionAlarms } from './function-alarms.js';
@@ -263,6 +263,13 @@ export class OutboundPools extends Construct {
     checkMailOutlivesDeadLetters(
       this,
       props.mailRetention ?? DEFAULT_MAIL_RETENTION,
+      this.router.deadLetterQueue.retentionPeriod,
+      this.router.maxEventAge,
+    );
+    // And its trace record, which tells a redrive what was already sent.
+    checkTraceOutlivesDeadLetters(
+      this,
+      config.trace.retentionDays,
       this.router.deadLetterQueue.retentionPeriod,
       this.router.maxEventAge,
     );

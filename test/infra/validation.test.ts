@@ -196,6 +196,13 @@ describe('mail, receipt and alarms', () => {
       'raw mail must be kept at least 15 days (context mailRetentionDays, got 14): a dead letter is kept 14 days in its queue, which it reaches up to 6 hours after the message was received, and a redrive reads the raw message',
     ],
     [
+      // Review of December 2026: a redrive after the trace record expired sent copies again.
+      'trace records kept for less than a dead letter can wait',
+      () => buildConstruct({ config: infraConfig({ trace: { retentionDays: 14 } }) }),
+      'trace.retentionDays',
+      'trace records must be kept at least 15 days (got 14): a dead letter is kept 14 days in its queue, which it reaches up to 6 hours after the message was received, and a redrive reads its trace to send no copy twice',
+    ],
+    [
       'more recipients than one receipt rule takes',
       () => buildConstruct({ config: infraConfig({ acceptedDomains: many, routes: {} }) }),
       'acceptedDomains',
