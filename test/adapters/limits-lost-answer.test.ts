@@ -12,103 +12,52 @@
  *   written, so its notice was never told. It is now recognized as this restriction.
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
-import { after, before, it } from 'node:test';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { HttpRequest } from '@smithy/types';
-import { SDK_RETRY } from '../../functions/adapters/aws-errors.js';
+import { it } from 'node:test';
 import { DynamoLimitsStore } from '../../functions/adapters/dynamo-limits-store.js';
-import { createTables } from '../../functions/adapters/tables.js';
-import { type DynamoDbEmulator, EMULATOR_CREDENTIALS, startDynamoDb } from '../../sandbox/emulators/index.js';
-import { requestHandler } from '../helpers/request-handler.js';
+import { lostAnswerLimitsTable } from '../helpers/lost-answer-dynamo.js';
 
 const TABLE = 'limits';
 const NOW = new Date('2026-11-23T10:15:00.000Z');
-let emu: DynamoDbEmulator;
-let client: DynamoDBClient;
-/** The next UpdateItem whose body matches reaches DynamoDB, and its answer is replaced by a 500. */
-let loseAnswerOf: RegExp | null = null;
-let lost = 0;
-
-before(async () => {
-  emu = await startDynamoDb();
-  const real = new NodeHttpHandler();
-  client = new DynamoDBClient({
-    ...SDK_RETRY,
-    endpoint: emu.endpoint,
-    region: 'us-east-1',
-    credentials: { ...EMULATOR_CREDENTIALS },
-    requestHandler: requestHandler(async (request: HttpRequest) => {
-      const out = await real.handle(request as Parameters<NodeHttpHandler['handle']>[0]);
-      const body = request.body === undefined ? '' : new TextDecoder().decode(request.body as Uint8Array);
-      if (
-        loseAnswerOf &&
-        String(request.headers['x-amz-target']).endsWith('.UpdateItem') &&
-        loseAnswerOf.test(body)
-      ) {
-        loseAnswerOf = null;
-        lost += 1;
-        const error = JSON.stringify({
-          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
-          message: 'answer lost',
-        });
-        return {
-          response: {
-            statusCode: 500,
-            headers: { 'content-type': 'application/x-amz-json-1.0' },
-            body: Readable.from([Buffer.from(error)]),
-          },
-        };
-      }
-      return out;
-    }) as unknown as NodeHttpHandler,
-  });
-  await createTables(client, { limits: TABLE });
-});
-after(async () => {
-  client?.destroy();
-  await emu?.stop();
-});
+const faults = lostAnswerLimitsTable(TABLE);
 
 it('a refund whose answer was lost and retried by the SDK takes the message back once', async () => {
-  const store = new DynamoLimitsStore({ client, tableName: TABLE, restrictionCacheMs: 0 });
+  const store = new DynamoLimitsStore({ client: faults.client, tableName: TABLE, restrictionCacheMs: 0 });
   const usage = (external: number) => ({ identity: 'alias@example.com', external, internal: 0 });
   // Two messages counted: 2 recipients, then 3 (the second is the one refunded).
   await store.count(usage(2), NOW);
   await store.count(usage(3), NOW);
   // Act: the refund of the second lands, its answer is lost, the SDK sends it again.
-  loseAnswerOf = /"N":"-3"/;
+  faults.loseNext('UpdateItem', /"N":"-3"/);
   await store.refund(usage(3), NOW);
   // Assess: the first message's 2 recipients are still counted.
-  assert.equal(lost, 1, 'the fault was injected');
+  assert.equal(faults.lost, 1, 'the fault was injected');
   const state = await store.peek('alias@example.com', NOW);
   assert.equal(state?.counters.externalHour, 2);
   assert.equal(state?.counters.day, 2);
 });
 
 it('an NDR refund whose answer was lost takes back one NDR, not two', async () => {
-  const store = new DynamoLimitsStore({ client, tableName: TABLE, restrictionCacheMs: 0 });
+  const store = new DynamoLimitsStore({ client: faults.client, tableName: TABLE, restrictionCacheMs: 0 });
   assert.equal(await store.countNdr('carol@sender.test', NOW), 1);
   assert.equal(await store.countNdr('carol@sender.test', NOW), 2);
-  loseAnswerOf = /"N":"-1"/;
+  faults.loseNext('UpdateItem', /"N":"-1"/);
   await store.refundNdr('carol@sender.test', NOW);
-  assert.equal(lost, 2, 'the fault was injected');
+  assert.equal(faults.lost, 2, 'the fault was injected');
   // The next NDR is the second one of the hour.
   assert.equal(await store.countNdr('carol@sender.test', NOW), 2);
 });
 
 it('a restriction whose answer was lost and retried by the SDK is reported written (its notice is told)', async () => {
-  const store = new DynamoLimitsStore({ client, tableName: TABLE, restrictionCacheMs: 0 });
+  const store = new DynamoLimitsStore({ client: faults.client, tableName: TABLE, restrictionCacheMs: 0 });
   const restriction = {
     identity: 'team@example.com',
     reason: 'limit-day' as const,
     since: NOW.toISOString(),
     until: '2026-11-24T00:00:00.000Z',
   };
-  loseAnswerOf = /"rReason"|limit-day/;
+  faults.loseNext('UpdateItem', /"rReason"|limit-day/);
   const written = await store.restrict(restriction, NOW, { releasedAt: null });
-  assert.equal(lost, 3, 'the fault was injected');
+  assert.equal(faults.lost, 3, 'the fault was injected');
   assert.equal(written, true, 'written, by this call');
   // Another decision's restriction while it is in force is not written (its reason and end stay).
   assert.equal(
