@@ -137,6 +137,9 @@ class BoundedMap<V> extends Map<string, V> {
  */
 const REFUND_TOKEN = 'rtok';
 
+/** The attribute where an NDR count leaves its token, for the same reason (`countNdr`). */
+const COUNT_TOKEN = 'ctok';
+
 function refundToken(): string {
   return randomBytes(12).toString('base64url');
 }
@@ -268,18 +271,32 @@ export class DynamoLimitsStore implements LimitsStore {
   async countNdr(recipient: string, now: Date): Promise<number> {
     const x = new Expr();
     const ttl = Math.floor(now.getTime() / 1000) + 2 * 3600;
-    const out = await sendMapped('UpdateItem', () =>
-      this.doc.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: ndrKey(recipient, now),
-          UpdateExpression: `ADD ${x.n('n')} ${x.v(1)} SET ${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}`,
-          ReturnValues: 'UPDATED_NEW',
-          ...x.params(),
-        }),
-      ),
-    );
-    return num(out.Attributes ?? {}, 'n');
+    // Counted once per call, as a refund is (`onceOnly`): the SDK sends the update again after
+    // a lost answer, and an NDR counted twice could be the one an hour that is then not sent
+    // (review, December 2026). The retry that finds its own token reads the count instead.
+    const token = refundToken();
+    const key = ndrKey(recipient, now);
+    try {
+      const out = await sendMapped('UpdateItem', () =>
+        this.doc.send(
+          new UpdateCommand({
+            TableName: this.tableName,
+            Key: key,
+            UpdateExpression: `ADD ${x.n('n')} ${x.v(1)} SET ${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}, ${x.n(COUNT_TOKEN)} = ${x.v(token)}`,
+            ConditionExpression: `attribute_not_exists(${x.n(COUNT_TOKEN)}) OR ${x.n(COUNT_TOKEN)} <> ${x.v(token)}`,
+            ReturnValues: 'UPDATED_NEW',
+            ...x.params(),
+          }),
+        ),
+      );
+      return num(out.Attributes ?? {}, 'n');
+    } catch (err) {
+      if (!isConditionFailed(err)) throw err;
+      const out = await sendMapped('GetItem', () =>
+        this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+      );
+      return num(out.Item ?? {}, 'n');
+    }
   }
 
   async refundNdr(recipient: string, countedAt: Date): Promise<void> {

@@ -47,6 +47,15 @@ it('an NDR refund whose answer was lost takes back one NDR, not two', async () =
   assert.equal(await store.countNdr('carol@sender.test', NOW), 2);
 });
 
+it('an NDR count whose answer was lost and retried by the SDK counts the NDR once', async () => {
+  const store = new DynamoLimitsStore({ client: faults.client, tableName: TABLE, restrictionCacheMs: 0 });
+  const before = faults.lost;
+  faults.loseNext('UpdateItem', /NDR#dave@sender\.test/);
+  assert.equal(await store.countNdr('dave@sender.test', NOW), 1, 'the first NDR of the hour');
+  assert.equal(faults.lost, before + 1, 'the fault was injected');
+  assert.equal(await store.countNdr('dave@sender.test', NOW), 2, 'the next one is the second');
+});
+
 it('a restriction whose answer was lost and retried by the SDK is reported written (its notice is told)', async () => {
   const store = new DynamoLimitsStore({ client: faults.client, tableName: TABLE, restrictionCacheMs: 0 });
   const restriction = {
@@ -57,7 +66,7 @@ it('a restriction whose answer was lost and retried by the SDK is reported writt
   };
   faults.loseNext('UpdateItem', /"rReason"|limit-day/);
   const written = await store.restrict(restriction, NOW, { releasedAt: null });
-  assert.equal(faults.lost, 3, 'the fault was injected');
+  assert.equal(faults.lost, 4, 'the fault was injected');
   assert.equal(written, true, 'written, by this call');
   // Another decision's restriction while it is in force is not written (its reason and end stay).
   assert.equal(
