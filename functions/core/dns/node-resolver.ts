@@ -8,7 +8,7 @@
  * `resolver.ts`; the answers are passed through unchanged.
  */
 import { Resolver as DnsPromisesResolver } from 'node:dns/promises';
-import { asResolver, type Resolver } from './resolver.js';
+import { asResolver, dnsError, type Resolver } from './resolver.js';
 
 export interface NodeResolverOptions {
   /**
@@ -28,5 +28,11 @@ export function nodeResolver(opts: NodeResolverOptions = {}): Resolver {
   const resolver = new DnsPromisesResolver({ timeout: opts.timeoutMs ?? 2000, tries: opts.tries ?? 2 });
   if (opts.servers !== undefined) resolver.setServers(opts.servers);
   // async: Node throws synchronously for an unknown rrtype; make that a rejection too.
-  return asResolver(async (name, rrtype) => resolver.resolve(name, rrtype.toUpperCase()));
+  return asResolver(async (name, rrtype) => {
+    // c-ares reads the name as a C string, which ends at a NUL: `k.attacker.test<NUL>._domainkey.
+    // example.com` (a DKIM selector is the sender's to write) would ask for `k.attacker.test`.
+    // No DNS name we could ask for holds one: no record, without a query.
+    if (name.includes('\0')) throw dnsError('ENOTFOUND', name, rrtype);
+    return resolver.resolve(name, rrtype.toUpperCase());
+  });
 }
