@@ -8,8 +8,11 @@
  *   applies to both; keep it short (default 5 minutes).
  * - Temporary failures (SERVFAIL, timeout, ...) are never cached: the next lookup retries.
  * - Concurrent lookups of the same name and type share one in-flight query.
- * - At most `maxEntries` answers are kept; the oldest is evicted first. With one TTL for all,
- *   the oldest entry is also the one that expires first.
+ * - At most `maxEntries` answers are kept, and at most `maxBytes` of them (an upper estimate of
+ *   the heap they hold); the oldest is evicted first. With one TTL for all, the oldest entry is
+ *   also the one that expires first. The byte bound is for hostile name servers: a sender
+ *   chooses the names we look up (DKIM selectors, subdomains) and answers them itself, and a
+ *   64 KB TXT answer of two-octet character-strings is ~650 KB of heap (docs/hostile-input.md).
  * - Each caller gets its own copy of an answer, so no caller can corrupt the cache.
  */
 import { asResolver, errorCode, isNoRecord, normalizeName, type Resolver } from './resolver.js';
@@ -19,6 +22,8 @@ export interface CachedResolverOptions {
   ttlMs?: number;
   /** Most answers kept; the oldest is evicted first. Default 10 000. 0 disables caching. */
   maxEntries?: number;
+  /** Most bytes of answers kept (estimated by {@link heapBytes}). Default {@link DEFAULT_CACHE_BYTES}. */
+  maxBytes?: number;
   /** The clock, in ms (default `Date.now`); injectable for tests. */
   now?: () => number;
 }
@@ -28,6 +33,20 @@ type Outcome = { ok: true; answer: unknown } | { ok: false; error: Error };
 interface Entry {
   expiresAt: number;
   outcome: Outcome;
+  bytes: number;
+}
+
+/** Default byte budget of a cache: 10 000 ordinary answers (a 2048-bit key record each) fit. */
+export const DEFAULT_CACHE_BYTES = 16 * 2 ** 20;
+
+/** An upper estimate of the heap `value` holds: strings, arrays, objects (MX), numbers. */
+export function heapBytes(value: unknown): number {
+  if (typeof value === 'string') return 32 + 2 * value.length;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + 8 + heapBytes(v), 32);
+  if (typeof value === 'object' && value !== null) {
+    return Object.values(value).reduce((n: number, v) => n + 16 + heapBytes(v), 64);
+  }
+  return 16;
 }
 
 /** A new error equal to a cached NXDOMAIN/NODATA error: message, code, syscall, hostname. */
@@ -54,7 +73,9 @@ function replay(outcome: Outcome): unknown {
 export function cachedResolver(inner: Resolver, opts: CachedResolverOptions = {}): Resolver {
   const ttlMs = opts.ttlMs ?? 300_000;
   const maxEntries = opts.maxEntries ?? 10_000;
+  const maxBytes = opts.maxBytes ?? DEFAULT_CACHE_BYTES;
   const now = opts.now ?? Date.now;
+  if (!(maxBytes >= 0)) throw new RangeError(`cachedResolver: maxBytes must be >= 0, got ${maxBytes}`);
   if (!(ttlMs >= 0)) throw new RangeError(`cachedResolver: ttlMs must be >= 0, got ${ttlMs}`);
   if (!(Number.isInteger(maxEntries) && maxEntries >= 0)) {
     throw new RangeError(`cachedResolver: maxEntries must be an integer >= 0, got ${maxEntries}`);
@@ -62,14 +83,23 @@ export function cachedResolver(inner: Resolver, opts: CachedResolverOptions = {}
 
   const cache = new Map<string, Entry>();
   const inFlight = new Map<string, Promise<Outcome>>();
+  let bytes = 0;
+
+  function drop(key: string): void {
+    bytes -= cache.get(key)?.bytes ?? 0;
+    cache.delete(key);
+  }
 
   function store(key: string, outcome: Outcome): void {
-    if (maxEntries === 0) return;
-    cache.delete(key); // re-inserting moves the key to the end of the insertion order
-    cache.set(key, { expiresAt: now() + ttlMs, outcome });
+    // An error is its message and stack: a few hundred bytes.
+    const size = 2 * key.length + (outcome.ok ? heapBytes(outcome.answer) : 1024);
+    if (maxEntries === 0 || size > maxBytes) return;
+    drop(key); // re-inserting moves the key to the end of the insertion order
+    cache.set(key, { expiresAt: now() + ttlMs, outcome, bytes: size });
+    bytes += size;
     for (const oldest of cache.keys()) {
-      if (cache.size <= maxEntries) break;
-      cache.delete(oldest);
+      if (cache.size <= maxEntries && bytes <= maxBytes) break;
+      drop(oldest);
     }
   }
 
@@ -102,7 +132,7 @@ export function cachedResolver(inner: Resolver, opts: CachedResolverOptions = {}
     const hit = cache.get(key);
     if (hit !== undefined) {
       if (now() < hit.expiresAt) return replay(hit.outcome);
-      cache.delete(key);
+      drop(key);
     }
     return replay(await (inFlight.get(key) ?? query(key, name, rrtype)));
   });
