@@ -12,6 +12,7 @@ import { createSocket, type Socket } from 'node:dgram';
 import { after, before, describe, it } from 'node:test';
 import { decideMessage } from '../../functions/core/decide.js';
 import { nodeResolver } from '../../functions/core/dns/node-resolver.js';
+import { isNoRecord, isTemporary } from '../../functions/core/dns/resolver.js';
 import { message, NOW, received, testConfig } from '../helpers/mail.js';
 
 const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
@@ -122,5 +123,24 @@ describe('DKIM key names that are not DNS names', () => {
     });
     await assert.rejects(resolver('k.attacker.test\0._domainkey.example.com', 'TXT'), { code: 'ENOTFOUND' });
     assert.deepEqual(asked, []);
+  });
+
+  it('a name no query can carry (a space, a 64-octet label) is no record, not a temporary failure', async () => {
+    asked.length = 0;
+    const resolver = nodeResolver({
+      servers: [`127.0.0.1:${socket.address().port}`],
+      timeoutMs: 500,
+      tries: 1,
+    });
+    for (const name of ['a b._domainkey.example.com', `${'l'.repeat(64)}._domainkey.example.com`]) {
+      const err = await resolver(name, 'TXT').then(
+        () => assert.fail(`${name} answered`),
+        (e: unknown) => e,
+      );
+      assert.ok(isNoRecord(err), `${name}: ${(err as { code?: string }).code}`);
+      assert.ok(!isTemporary(err));
+      // As NXDOMAIN, which mailauth's key lookup reads as "no key", not a DNS failure.
+      assert.equal((err as { code?: string }).code, 'ENOTFOUND');
+    }
   });
 });

@@ -84,6 +84,11 @@ describe('resolver helpers', () => {
   const cases: { name: string; err: unknown; noRecord: boolean }[] = [
     { name: 'ENOTFOUND (NXDOMAIN)', err: dnsError('ENOTFOUND', 'x.example', 'A'), noRecord: true },
     { name: 'ENODATA (NODATA)', err: dnsError('ENODATA', 'x.example', 'MX'), noRecord: true },
+    {
+      name: 'EBADNAME (no query can carry the name)',
+      err: dnsError('EBADNAME', 'a b.example', 'TXT'),
+      noRecord: true,
+    },
     { name: 'ESERVFAIL', err: dnsError('ESERVFAIL', 'x.example', 'A'), noRecord: false },
     { name: 'ETIMEOUT', err: dnsError('ETIMEOUT', 'x.example', 'A'), noRecord: false },
     { name: 'EREFUSED', err: dnsError('EREFUSED', 'x.example', 'A'), noRecord: false },

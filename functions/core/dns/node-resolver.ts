@@ -8,7 +8,7 @@
  * `resolver.ts`; the answers are passed through unchanged.
  */
 import { Resolver as DnsPromisesResolver } from 'node:dns/promises';
-import { asResolver, dnsError, type Resolver } from './resolver.js';
+import { asResolver, dnsError, errorCode, type Resolver } from './resolver.js';
 
 export interface NodeResolverOptions {
   /**
@@ -33,6 +33,14 @@ export function nodeResolver(opts: NodeResolverOptions = {}): Resolver {
     // example.com` (a DKIM selector is the sender's to write) would ask for `k.attacker.test`.
     // No DNS name we could ask for holds one: no record, without a query.
     if (name.includes('\0')) throw dnsError('ENOTFOUND', name, rrtype);
-    return resolver.resolve(name, rrtype.toUpperCase());
+    try {
+      return await resolver.resolve(name, rrtype.toUpperCase());
+    } catch (error) {
+      // A name no query can carry (a space, a label over 63 octets): the same every time, so
+      // no record, as NXDOMAIN reads everywhere (mailauth's key lookup included: "no key",
+      // where `EBADNAME` was a temporary error that bought the sender two retries).
+      if (errorCode(error) === 'EBADNAME') throw dnsError('ENOTFOUND', name, rrtype);
+      throw error;
+    }
   });
 }

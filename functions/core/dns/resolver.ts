@@ -54,8 +54,13 @@ export function asResolver(fn: ResolverFunction): Resolver {
   return fn as Resolver;
 }
 
-/** Codes meaning "the name has no record of this type": NXDOMAIN and NODATA. */
-export const NO_RECORD_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA']);
+/**
+ * Codes meaning "the name has no record of this type": NXDOMAIN and NODATA, and `EBADNAME`,
+ * c-ares's answer for a name no query can carry (a space, a label over 63 octets, over 253 in
+ * all): it is the same every time, so read as temporary it only bought the sender two retries
+ * of its message (a DKIM selector is the sender's to write; review of December 2026).
+ */
+export const NO_RECORD_CODES: ReadonlySet<string> = new Set(['ENOTFOUND', 'ENODATA', 'EBADNAME']);
 
 /** The `code` of an error-like value, if it has a string one. */
 export function errorCode(err: unknown): string | undefined {
@@ -66,7 +71,7 @@ export function errorCode(err: unknown): string | undefined {
   return undefined;
 }
 
-/** True for NXDOMAIN (`ENOTFOUND`) and NODATA (`ENODATA`): the lookup proved there is no record. */
+/** True for NXDOMAIN (`ENOTFOUND`), NODATA (`ENODATA`) and a name DNS cannot hold (`EBADNAME`): no record. */
 export function isNoRecord(err: unknown): boolean {
   const code = errorCode(err);
   return code !== undefined && NO_RECORD_CODES.has(code);
