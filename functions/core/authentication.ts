@@ -63,10 +63,11 @@ export interface AuthenticationInput {
    */
   singleFrom?: boolean;
   /**
-   * Whether an address is one this platform writes into a copy's From (a routed address, an
-   * address of the SRS domain). Default: none.
+   * Whether the single From (its address in lower case, and its display name) is one this
+   * platform writes into a copy (a routed address, an address of the SRS domain, a name
+   * "… via <our domain>"). Default: none.
    */
-  ownFrom?: (address: string) => boolean;
+  ownFrom?: (from: Mailbox) => boolean;
   /**
    * The message carries a valid loop marker of ours (for any configured route): it is a copy
    * this platform sent that came back, e.g. through a route whose destination is another of
@@ -128,7 +129,8 @@ export function authenticationFacts(input: AuthenticationInput): AuthenticationF
   const wellFormedEnvelope =
     envelopeDomain !== null && isDomainName(envelopeDomain) && input.envelopeSender!.lastIndexOf('@') > 0;
   // Over a From of ours, a passing signature is our own copy's (module comment): none counts.
-  const ownFrom = fromAddress !== null && (input.ownFrom?.(fromAddress) ?? false);
+  const ownFrom =
+    fromAddress !== null && (input.ownFrom?.({ name: input.from[0]!.name, address: fromAddress }) ?? false);
   const passing = ownFrom ? [] : input.dkim.signatures.filter((s) => s.result === 'pass');
   const dkimEnvelopeAligned =
     wellFormedEnvelope && passing.some((s) => relaxedAligned(s.domain, envelopeDomain!));

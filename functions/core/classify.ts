@@ -283,8 +283,7 @@ export async function classify(input: DecisionInput): Promise<Classification> {
     singleFrom,
     // A From of ours: one today's configuration would write, or one we wrote (a copy sent
     // from a route since removed still names itself "… via <domain>" under SES's signature).
-    ownFrom: (address) =>
-      isOwnFromAddress(config, address) || (from.length === 1 && isRewrittenByUs(config, from[0]!)),
+    ownFrom: (mailbox) => isOwnFromAddress(config, mailbox.address) || isRewrittenByUs(config, mailbox),
     // A valid marker for any configured route: a copy we sent came back (routes are keyed in
     // lower case, as markers name them).
     copyOfOurs: ourMarkers.size > 0,

@@ -192,8 +192,7 @@ export class Srs {
     if (this.reverse(address, now).ok) return address;
 
     const at = address.lastIndexOf('@');
-    if (at < 0) throw new InvalidInputError('sender', `no '@' in address: ${JSON.stringify(address)}`);
-    if (asciiLower(address.slice(at + 1)) === asciiLower(this.#domain)) return address;
+    if (at >= 0 && asciiLower(address.slice(at + 1)) === asciiLower(this.#domain)) return address;
     const { local, host } = senderParts(address);
 
     const sep = this.#separator;
