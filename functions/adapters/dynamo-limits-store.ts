@@ -140,14 +140,20 @@ const REFUND_TOKEN = 'rtok';
 /** The attribute where an NDR count leaves its token, for the same reason (`countNdr`). */
 const COUNT_TOKEN = 'ctok';
 
-function refundToken(): string {
+/** A token for one call's update: the same for the SDK's retries of it, new for every call. */
+function callToken(): string {
   return randomBytes(12).toString('base64url');
 }
 
-/** The condition that this refund's token is not on the item yet. */
-function onceOnly(x: Expr, token: string): string {
-  const name = x.n(REFUND_TOKEN);
-  return `(attribute_not_exists(${name}) OR ${name} <> ${x.v(token)})`;
+/**
+ * What makes an update apply once per call: the SET clause that leaves `token` in `attribute`,
+ * and the condition that it is not there yet (the SDK's retry of an update that landed finds
+ * it and changes nothing).
+ */
+function onceOnly(x: Expr, attribute: string, token: string): { set: string; condition: string } {
+  const name = x.n(attribute);
+  const value = x.v(token);
+  return { set: `${name} = ${value}`, condition: `(attribute_not_exists(${name}) OR ${name} <> ${value})` };
 }
 
 /** The item counting NDRs to `recipient` in the clock hour of `at`. */
@@ -234,18 +240,24 @@ export class DynamoLimitsStore implements LimitsStore {
     const total = usage.external + usage.internal;
     if (total <= 0) return;
     const w = windowAt(countedAt.getTime());
-    const token = refundToken();
+    const token = callToken();
     // Still in the hour it was counted in: every counter; else still in that day and slot:
     // the day and the slot (the hour counters already restarted without it). Either only once
     // (`onceOnly`): the SDK's own retry of a refund that landed finds its token and stops.
-    const sameHour = (x: Expr) => ({
-      update: `ADD ${x.n('ext')} ${x.v(-usage.external)}, ${x.n('int')} ${x.v(-usage.internal)}, ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)} SET ${x.n(REFUND_TOKEN)} = ${x.v(token)}`,
-      condition: `${x.n('hk')} = ${x.v(w.hk)} AND ${onceOnly(x, token)}`,
-    });
-    const sameDay = (x: Expr) => ({
-      update: `ADD ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)} SET ${x.n(REFUND_TOKEN)} = ${x.v(token)}`,
-      condition: `${x.n('dk')} = ${x.v(w.dk)} AND ${x.n(`k${w.slot}`)} = ${x.v(w.hk)} AND ${onceOnly(x, token)}`,
-    });
+    const sameHour = (x: Expr) => {
+      const once = onceOnly(x, REFUND_TOKEN, token);
+      return {
+        update: `ADD ${x.n('ext')} ${x.v(-usage.external)}, ${x.n('int')} ${x.v(-usage.internal)}, ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)} SET ${once.set}`,
+        condition: `${x.n('hk')} = ${x.v(w.hk)} AND ${once.condition}`,
+      };
+    };
+    const sameDay = (x: Expr) => {
+      const once = onceOnly(x, REFUND_TOKEN, token);
+      return {
+        update: `ADD ${x.n('day')} ${x.v(-total)}, ${x.n(`h${w.slot}`)} ${x.v(-total)} SET ${once.set}`,
+        condition: `${x.n('dk')} = ${x.v(w.dk)} AND ${x.n(`k${w.slot}`)} = ${x.v(w.hk)} AND ${once.condition}`,
+      };
+    };
     for (const build of [sameHour, sameDay]) {
       const x = new Expr();
       const { update, condition } = build(x);
@@ -274,7 +286,7 @@ export class DynamoLimitsStore implements LimitsStore {
     // Counted once per call, as a refund is (`onceOnly`): the SDK sends the update again after
     // a lost answer, and an NDR counted twice could be the one an hour that is then not sent
     // (review, December 2026). The retry that finds its own token reads the count instead.
-    const token = refundToken();
+    const once = onceOnly(x, COUNT_TOKEN, callToken());
     const key = ndrKey(recipient, now);
     try {
       const out = await sendMapped('UpdateItem', () =>
@@ -282,8 +294,8 @@ export class DynamoLimitsStore implements LimitsStore {
           new UpdateCommand({
             TableName: this.tableName,
             Key: key,
-            UpdateExpression: `ADD ${x.n('n')} ${x.v(1)} SET ${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}, ${x.n(COUNT_TOKEN)} = ${x.v(token)}`,
-            ConditionExpression: `attribute_not_exists(${x.n(COUNT_TOKEN)}) OR ${x.n(COUNT_TOKEN)} <> ${x.v(token)}`,
+            UpdateExpression: `ADD ${x.n('n')} ${x.v(1)} SET ${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}, ${once.set}`,
+            ConditionExpression: once.condition,
             ReturnValues: 'UPDATED_NEW',
             ...x.params(),
           }),
@@ -301,7 +313,7 @@ export class DynamoLimitsStore implements LimitsStore {
 
   async refundNdr(recipient: string, countedAt: Date): Promise<void> {
     const x = new Expr();
-    const token = refundToken();
+    const once = onceOnly(x, REFUND_TOKEN, callToken());
     try {
       await sendMapped('UpdateItem', () =>
         this.doc.send(
@@ -310,8 +322,8 @@ export class DynamoLimitsStore implements LimitsStore {
             Key: ndrKey(recipient, countedAt),
             // Only an existing count above zero: a refund never creates an item nor goes negative;
             // and only once (`onceOnly`).
-            UpdateExpression: `ADD ${x.n('n')} ${x.v(-1)} SET ${x.n(REFUND_TOKEN)} = ${x.v(token)}`,
-            ConditionExpression: `${x.n('n')} > ${x.v(0)} AND ${onceOnly(x, token)}`,
+            UpdateExpression: `ADD ${x.n('n')} ${x.v(-1)} SET ${once.set}`,
+            ConditionExpression: `${x.n('n')} > ${x.v(0)} AND ${once.condition}`,
             ...x.params(),
           }),
         ),

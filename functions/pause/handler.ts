@@ -164,17 +164,18 @@ function createDeps(env: NodeJS.ProcessEnv): PauseDeps {
     pools,
     control: new SesPoolControl({ client: new SESv2Client({ ...SDK_RETRY }), pools }),
     ledger,
-    notifier: ledger
-      ? new Notifier({
-          publisher: new SnsNoticePublisher({
-            topicArn: topic!,
-            region: env.AWS_REGION ?? topic!.split(':')[3]!,
-          }),
-          ledger,
-          // `tell` throws a publish failure; this reports only a key it could not give back.
-          onError: (error) => logger.warn('pause notice key not released', { error }),
-        })
-      : null,
+    notifier:
+      topic && ledger
+        ? new Notifier({
+            publisher: new SnsNoticePublisher({
+              topicArn: topic,
+              region: env.AWS_REGION ?? topic.split(':')[3]!,
+            }),
+            ledger,
+            // `tell` throws a publish failure; this reports only a key it could not give back.
+            onError: (error) => logger.warn('pause notice key not released', { error }),
+          })
+        : null,
     clock: () => new Date(),
   };
 }
