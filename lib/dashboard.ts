@@ -13,6 +13,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { POOLS, type Pool, REASONS } from '../functions/core/vocabulary.js';
 import { METRIC, METRICS_NAMESPACE, reasonMetric } from '../functions/router/observer.js';
+import type { PoolRateAlarms } from './alarms.js';
 import type { DeadLetterQueue } from './dead-letter-queue.js';
 import { CONFIGURATION_SET_DIMENSION, type IDeliveryPools } from './delivery-pools.js';
 import { checkName, InfrastructureValidationError } from './validation.js';
@@ -152,10 +153,7 @@ export interface OutboundPoolsDashboardProps {
    *
    * @default - the dashboard creates them, with `bounceRateThreshold` and `complaintRateThreshold`
    */
-  readonly normalRateAlarms?: {
-    readonly bounceRate: cloudwatch.Alarm;
-    readonly complaintRate: cloudwatch.Alarm;
-  };
+  readonly normalRateAlarms?: PoolRateAlarms;
   /**
    * Rate alarms of the other pools (the stack's `ReputationAlarms`, which pause them): each
    * pool's rate graph marks the thresholds of its own alarms, read from the alarms themselves
@@ -165,9 +163,7 @@ export interface OutboundPoolsDashboardProps {
    *
    * @default - only the normal pool's graph is marked
    */
-  readonly poolRateAlarms?: Readonly<
-    Partial<Record<Pool, { readonly bounceRate: cloudwatch.Alarm; readonly complaintRate: cloudwatch.Alarm }>>
-  >;
+  readonly poolRateAlarms?: Readonly<Partial<Record<Pool, PoolRateAlarms>>>;
 }
 
 /** The alarms of the stack. */
@@ -373,7 +369,7 @@ function functionWidgets(
 function poolWidgets(
   pool: Pool,
   deliveryPools: IDeliveryPools,
-  rateAlarms: { readonly bounceRate: cloudwatch.Alarm; readonly complaintRate: cloudwatch.Alarm } | undefined,
+  rateAlarms: PoolRateAlarms | undefined,
 ): cloudwatch.IWidget[] {
   const p = deliveryPools.pools[pool];
   const name = p.configurationSetName;

@@ -77,6 +77,14 @@ export class DeadLetterQueue extends Construct {
 }
 
 /**
+ * How long, in whole days, a dead letter can wait for a redrive after SES received its message:
+ * it reaches the queue up to `maxEventAge` after receipt and is kept `queueRetention` there.
+ */
+function deadLetterWaitDays(queueRetention: Duration, maxEventAge: Duration): number {
+  return Math.ceil((queueRetention.toSeconds() + maxEventAge.toSeconds()) / 86_400);
+}
+
+/**
  * A message's trace record must outlive every dead letter of it too: a redrive claims the
  * message in the trace, and the record is what says which copies already went out. Once
  * DynamoDB's TTL has removed it, a redrive would claim a fresh record, decide and count again
@@ -91,7 +99,7 @@ export function checkTraceOutlivesDeadLetters(
   maxEventAge: Duration,
 ): void {
   if (queueRetention.isUnresolved() || maxEventAge.isUnresolved()) return;
-  const neededDays = Math.ceil((queueRetention.toSeconds() + maxEventAge.toSeconds()) / 86_400);
+  const neededDays = deadLetterWaitDays(queueRetention, maxEventAge);
   if (traceRetentionDays < neededDays) {
     throw new InfrastructureValidationError(
       'trace.retentionDays',
@@ -114,7 +122,7 @@ export function checkMailOutlivesDeadLetters(
   maxEventAge: Duration,
 ): void {
   if (mailRetention.isUnresolved() || queueRetention.isUnresolved() || maxEventAge.isUnresolved()) return;
-  const neededDays = Math.ceil((queueRetention.toSeconds() + maxEventAge.toSeconds()) / 86_400);
+  const neededDays = deadLetterWaitDays(queueRetention, maxEventAge);
   const days = mailRetention.toDays({ integral: false });
   if (days < neededDays) {
     throw new InfrastructureValidationError(
