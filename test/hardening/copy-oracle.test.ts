@@ -10,18 +10,16 @@
  * thousands of octets, folded encoded-words, and the fields a sender must not control.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { simpleParser } from 'mailparser';
-import type { ArcSigningKey } from '../../functions/core/compose/arc.js';
 import { composeCopy } from '../../functions/core/compose/copy.js';
 import { type RewriteOptions, rewriteHeader } from '../../functions/core/compose/rewrite.js';
 import { classify, decide } from '../../functions/core/decide.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { parseHeaders } from '../../functions/core/message.js';
 import { parseReceiptEvent } from '../../functions/core/ses-event.js';
-import { NOW, sesEvent, testConfig, zones } from '../helpers/mail.js';
+import { dkimKey, NOW, sesEvent, testConfig, zones } from '../helpers/mail.js';
 
 // --- the strict splitter (the oracle we own) ----------------------------------------------------
 
@@ -216,14 +214,8 @@ describe('copy oracle: mailparser and a strict CRLF splitter see exactly our fie
   });
 
   it('the copies the router composes (decision, rewrite, ARC seal) pass the same oracles', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-    const key: ArcSigningKey = {
-      domain: 'fwd.example.com',
-      selector: 'arc1',
-      privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    };
-    const record = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
-    const resolver = zoneResolver(zones([], { 'arc1._domainkey.fwd.example.com': { TXT: [record] } }));
+    const key = dkimKey('fwd.example.com', 'arc1', 1024);
+    const resolver = zoneResolver(zones([key]));
     const config = testConfig();
     const received = parseReceiptEvent(sesEvent({ spf: 'FAIL' }));
     await fc.assert(

@@ -7,43 +7,24 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { authenticate } from 'mailauth';
 import { simpleParser } from 'mailparser';
-import { type ArcSigningKey, sealArc } from '../../functions/core/compose/arc.js';
+import { sealArc } from '../../functions/core/compose/arc.js';
 import { composeCopy } from '../../functions/core/compose/copy.js';
 import { classify, decide, type PlannedSend } from '../../functions/core/decide.js';
 import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { parseHeaders, parseMailboxes } from '../../functions/core/message.js';
 import { parseReceiptEvent } from '../../functions/core/ses-event.js';
-import { type EventOptions, NOW, sesEvent, testConfig, zones } from '../helpers/mail.js';
+import { dkimKey, type EventOptions, NOW, sesEvent, testConfig, zones } from '../helpers/mail.js';
 
 async function mp(copy: Buffer) {
   return simpleParser(copy, { skipHtmlToText: true, skipTextToHtml: true, skipImageLinks: true });
 }
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
-const arcKey: ArcSigningKey = {
-  domain: 'fwd.example.com',
-  selector: 'arc1',
-  privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-};
-const arcRecord = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
-const atk = generateKeyPairSync('rsa', { modulusLength: 1024 });
+const arcKey = dkimKey('fwd.example.com', 'arc1', 1024);
 /** An attacker's own ARC key, published under evil.test. */
-const attackerKey: ArcSigningKey = {
-  domain: 'evil.test',
-  selector: 'atk',
-  privateKey: atk.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-};
-const atkRecord = `v=DKIM1; k=rsa; p=${atk.publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
-const resolver = zoneResolver(
-  zones([], {
-    'arc1._domainkey.fwd.example.com': { TXT: [arcRecord] },
-    'atk._domainkey.evil.test': { TXT: [atkRecord] },
-    'evil.test': { A: ['192.0.2.66'] },
-  }),
-);
+const attackerKey = dkimKey('evil.test', 'atk', 1024);
+const resolver = zoneResolver(zones([arcKey, attackerKey], { 'evil.test': { A: ['192.0.2.66'] } }));
 
 async function copies(raw: Buffer, ev: EventOptions = { spf: 'FAIL' }, withKey = true) {
   const config = testConfig();

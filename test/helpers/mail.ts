@@ -110,8 +110,13 @@ export interface DkimKey {
   record: string;
 }
 
-export function dkimKey(domain: string, selector = 'sel1'): DkimKey {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+/**
+ * An RSA key of `modulusLength` bits for `selector._domainkey.domain`: a sender's DKIM key, or
+ * (`dkimKey('fwd.example.com', 'arc1')`) the ARC key the test configuration names, which is
+ * an `ArcSigningKey` too.
+ */
+export function dkimKey(domain: string, selector = 'sel1', modulusLength = 2048): DkimKey {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength });
   const der = publicKey.export({ type: 'spki', format: 'der' }).toString('base64');
   return {
     domain,

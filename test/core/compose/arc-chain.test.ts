@@ -5,7 +5,6 @@
  * value character by character).
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import {
   type ArcSealOptions,
@@ -26,14 +25,8 @@ import { dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from '../../
 const EMPTY = Buffer.alloc(0);
 
 describe('ARC chain read once per message: the router path (composeCopy)', () => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const arcKey: ArcSigningKey = {
-    domain: 'fwd.example.com',
-    selector: 'arc1',
-    privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-  };
-  const record = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
-  const resolver = zoneResolver(zones([], { 'arc1._domainkey.fwd.example.com': { TXT: [record] } }));
+  const arcKey = dkimKey('fwd.example.com', 'arc1');
+  const resolver = zoneResolver(zones([arcKey]));
   const aliases = Array.from({ length: 50 }, (_, i) => `a${i}@example.com`);
   const config = testConfig({
     routes: Object.fromEntries(aliases.map((a, i) => [a, [`d${i}@remote.test`]])),

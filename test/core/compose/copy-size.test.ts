@@ -4,10 +4,8 @@
  * fields hold (the oracle is the composed copy itself); the guard refuses what SES would.
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { ArcSigningKey } from '../../../functions/core/compose/arc.js';
 import { composeCopy } from '../../../functions/core/compose/copy.js';
 import { assertCopySize, copySizeBound } from '../../../functions/core/compose/copy-size.js';
 import { SES_MAX_MESSAGE_BYTES } from '../../../functions/core/config.js';
@@ -17,15 +15,9 @@ import { SendRejectedError } from '../../../functions/core/errors.js';
 import { parseReceiptEvent } from '../../../functions/core/ses-event.js';
 import { dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from '../../helpers/mail.js';
 
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 4096 });
-const arcKey: ArcSigningKey = {
-  domain: 'fwd.example.com',
-  selector: 'arc1',
-  privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-};
-const record = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
+const arcKey = dkimKey('fwd.example.com', 'arc1', 4096);
 const senderKey = dkimKey('sender.test');
-const resolver = zoneResolver(zones([senderKey], { 'arc1._domainkey.fwd.example.com': { TXT: [record] } }));
+const resolver = zoneResolver(zones([senderKey, arcKey]));
 const config = testConfig({
   arc: { domain: 'fwd.example.com', selector: 'arc1', privateKey: { file: '/unused.pem' } },
 });

@@ -4,7 +4,6 @@
  * seal over the pieces is checked by mailauth (its body hash covers every byte of the body).
  */
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { authenticate } from 'mailauth';
 import type { ArcSigningKey } from '../../../functions/core/compose/arc.js';
@@ -16,15 +15,9 @@ import { zoneResolver } from '../../../functions/core/dns/zone-resolver.js';
 import { parseReceiptEvent } from '../../../functions/core/ses-event.js';
 import { dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from '../../helpers/mail.js';
 
-const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-const arcKey: ArcSigningKey = {
-  domain: 'fwd.example.com',
-  selector: 'arc1',
-  privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-};
-const record = `v=DKIM1; k=rsa; p=${publicKey.export({ type: 'spki', format: 'der' }).toString('base64')}`;
+const arcKey = dkimKey('fwd.example.com', 'arc1');
 const senderKey = dkimKey('sender.test');
-const zoneMap = zones([senderKey], { 'arc1._domainkey.fwd.example.com': { TXT: [record] } });
+const zoneMap = zones([senderKey, arcKey]);
 const resolver = zoneResolver(zoneMap);
 const arcConfig = testConfig({
   arc: { domain: 'fwd.example.com', selector: 'arc1', privateKey: { file: '/unused.pem' } },
