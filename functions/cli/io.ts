@@ -3,6 +3,7 @@
  * configuration, the clock, and colours that switch off when stdout is not a terminal.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { styleText } from 'node:util';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -170,23 +171,27 @@ export async function readJsonFile(path: string, what: string): Promise<unknown>
   }
 }
 
-export async function loadConfig(path: string | undefined): Promise<Config> {
-  const { path: file, from } = configSource(path);
+/** The configuration file `file`, read and checked; its errors name the file (and the field). */
+export function readConfigFile(file: string): Config {
   let text: string;
   try {
-    text = await readFile(file, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch (error) {
     throw new ConfigError(`cannot read configuration ${file}: ${(error as Error).message}`, { cause: error });
   }
-  let config: Config;
   try {
-    config = parseConfigText(text, file);
+    return parseConfigText(text, file);
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new ConfigError(`${file}: ${error.message}`, { cause: error, field: error.field ?? '' });
     }
     throw error;
   }
+}
+
+export async function loadConfig(path: string | undefined): Promise<Config> {
+  const { path: file, from } = configSource(path);
+  const config = readConfigFile(file);
   // Operators otherwise cannot tell the sandbox's policy from the repository's.
   noteSource(`configuration ${file} (from ${from})`);
   // Local tools use literal SRS secrets when the file has them, else the deployment's

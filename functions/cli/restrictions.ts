@@ -3,15 +3,15 @@
  * and lifting a restriction. Reads and writes the limits table (LIMITS_TABLE or
  * --limits-table) through the same store the router uses.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Config, isValidAddress, parseConfigText } from '../core/config.js';
-import { ConfigError, InvalidInputError } from '../core/errors.js';
+import { type Config, isValidAddress } from '../core/config.js';
+import { InvalidInputError } from '../core/errors.js';
 import { normalizeIdentity } from '../core/identity.js';
 import { canonicalDomain } from '../core/message.js';
 import type { LimitsStore } from '../core/ports.js';
 import { cliLimitsStore, withProgress } from './aws.js';
-import { configSource, EXIT, noteSource, painter, parseNow, table, wantsJson } from './io.js';
+import { configSource, EXIT, noteSource, painter, parseNow, readConfigFile, table, wantsJson } from './io.js';
 
 export const RESTRICTIONS_USAGE = `Usage: outbound-pools restrictions list [--limits-table NAME] [--now ISO-8601] [--pretty | --json]
        outbound-pools restrictions release ADDRESS|@DOMAIN [--config CONFIG.json] [--limits-table NAME] [--json]
@@ -72,19 +72,7 @@ export function identityConfig(flag: string | undefined): Config | undefined {
     );
     return undefined;
   }
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (error) {
-    throw new ConfigError(`cannot read configuration ${path}: ${(error as Error).message}`, { cause: error });
-  }
-  let config: Config;
-  try {
-    config = parseConfigText(text, path);
-  } catch (error) {
-    if (error instanceof ConfigError) throw new ConfigError(`${path}: ${error.message}`, { cause: error });
-    throw error;
-  }
+  const config = readConfigFile(path);
   noteSource(`configuration ${path} (from ${from})`);
   return config;
 }
