@@ -19,10 +19,9 @@ import { DynamoLimitsStore } from '../../functions/adapters/dynamo-limits-store.
 import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.js';
 import { createTables } from '../../functions/adapters/tables.js';
 import { releaseRestriction } from '../../functions/cli/restrictions.js';
-import { invocationRecord } from '../../functions/dead-letter/record.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
 import { CLI_BIN, runCli, runCliInProcess } from '../helpers/cli.js';
-import { sesEvent } from '../helpers/dead-letter-queue.js';
+import { emulatorDeadLetter } from '../helpers/dead-letter-queue.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -272,18 +271,7 @@ describe('operator commands: identities, pools, redrive failures', () => {
       assert.equal(empty.code, 0, empty.stderr);
       assert.match(empty.stderr, /the dead-letter queue is empty/);
       for (const id of ['h1', 'h2']) {
-        await q.send(
-          JSON.stringify(
-            invocationRecord({
-              event: sesEvent(id),
-              functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:router',
-              requestId: id,
-              at: new Date('2026-12-01T10:03:00.000Z'),
-              attempts: 3,
-              error: { errorType: 'Error', errorMessage: 'x' },
-            }),
-          ),
-        );
+        await q.send(emulatorDeadLetter(id));
       }
       assert.equal((await q.receive(10, 600)).length, 2, 'another reader holds both');
       const r = await runCliInProcess(['redrive', '--json'], redriveEnv);
@@ -304,18 +292,7 @@ describe('operator commands: identities, pools, redrive failures', () => {
     const sqs = new SQSClient(emu.clientConfig('sqs'));
     const q = new SqsDeadLetterQueue({ client: sqs, queueUrl: url });
     for (const id of ['d1', 'd2']) {
-      await q.send(
-        JSON.stringify(
-          invocationRecord({
-            event: sesEvent(id),
-            functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:router',
-            requestId: id,
-            at: new Date('2026-12-01T10:03:00.000Z'),
-            attempts: 3,
-            error: { errorType: 'Error', errorMessage: 'x' },
-          }),
-        ),
-      );
+      await q.send(emulatorDeadLetter(id));
     }
     const server: Server = createServer((_req, res) => {
       res.writeHead(403, { 'content-type': 'application/json', 'x-amzn-errortype': 'AccessDeniedException' });

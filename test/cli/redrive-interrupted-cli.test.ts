@@ -9,28 +9,16 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SqsDeadLetterQueue } from '../../functions/adapters/sqs-dead-letter-queue.js';
-import { invocationRecord } from '../../functions/dead-letter/record.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
 import { CLI_BIN, runCli } from '../helpers/cli.js';
-import { sesEvent } from '../helpers/dead-letter-queue.js';
+import { emulatorDeadLetter } from '../helpers/dead-letter-queue.js';
 
 async function fill(emu: Emulators, name: string, ids: string[]): Promise<string> {
   const url = emu.sqs.createQueue(name);
   const sqs = new SQSClient(emu.clientConfig('sqs'));
   const q = new SqsDeadLetterQueue({ client: sqs, queueUrl: url });
   for (const id of ids) {
-    await q.send(
-      JSON.stringify(
-        invocationRecord({
-          event: sesEvent(id),
-          functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:router',
-          requestId: id,
-          at: new Date('2026-12-01T10:03:00.000Z'),
-          attempts: 3,
-          error: { errorType: 'Error', errorMessage: 'x' },
-        }),
-      ),
-    );
+    await q.send(emulatorDeadLetter(id));
   }
   sqs.destroy();
   return url;
@@ -46,24 +34,7 @@ describe('redrive interrupted, CLI', () => {
   });
 
   it('exit 75 says "run redrive again"; running it again at once redrives the rest', async () => {
-    const url = emu.sqs.createQueue('interrupted');
-    const sqs = new SQSClient(emu.clientConfig('sqs'));
-    const q = new SqsDeadLetterQueue({ client: sqs, queueUrl: url });
-    for (const id of ['i1', 'i2', 'i3']) {
-      await q.send(
-        JSON.stringify(
-          invocationRecord({
-            event: sesEvent(id),
-            functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:router',
-            requestId: id,
-            at: new Date('2026-12-01T10:03:00.000Z'),
-            attempts: 3,
-            error: { errorType: 'Error', errorMessage: 'x' },
-          }),
-        ),
-      );
-    }
-    sqs.destroy();
+    const url = await fill(emu, 'interrupted', ['i1', 'i2', 'i3']);
     let calls = 0;
     let flaky = true;
     const server: Server = createServer((req, res) => {

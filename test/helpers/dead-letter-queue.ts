@@ -52,6 +52,22 @@ export const recordFor = (
     }),
   );
 
+/**
+ * A router dead letter of `messageId` as the emulators' account (000000000000) records it, for
+ * the redrive tests that fill the SQS emulator.
+ */
+export const emulatorDeadLetter = (messageId: string) =>
+  JSON.stringify(
+    invocationRecord({
+      event: sesEvent(messageId),
+      functionArn: 'arn:aws:lambda:us-east-1:000000000000:function:router',
+      requestId: messageId,
+      at: new Date('2026-12-01T10:03:00.000Z'),
+      attempts: 3,
+      error: { errorType: 'Error', errorMessage: 'x' },
+    }),
+  );
+
 /** SQS as far as redrive sees it: visibility timeouts on a clock the test moves, receipts per receive. */
 export class MemoryQueue implements DeadLetterSource {
   t = 0;
