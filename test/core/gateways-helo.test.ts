@@ -25,23 +25,29 @@ const SES_FROM_FILTER = `Received: from mx1.filter.test (mx1.filter.test [198.51
 const gatewayHop = (helo: string) =>
   `Received: from ${helo} (unknown [203.0.113.200]) by mx1.filter.test (Postfix) with ESMTPS id 4Xy7 for <alias@example.com>; ${DATE}`;
 
+/**
+ * The decision on mail from "ceo@example.com" whose Received fields are `headers` (top first),
+ * SES having judged its client (the gateway, or the attacker) SPF FAIL and DMARC FAIL.
+ */
+function decideBehindGateway(headers: string[]) {
+  return decideMessage({
+    received: received({ source: 'ceo@example.com', spf: 'FAIL', dmarc: 'FAIL' }),
+    raw: message({ from: 'CEO <ceo@example.com>', headers }),
+    config: testConfig({ trustedGateways: GATEWAYS }),
+    resolver,
+    now: NOW,
+    senders: {},
+  });
+}
+
 describe('a HELO written verbatim by a trusted gateway cannot choose the client IP', () => {
   for (const helo of [
     'x (x [192.0.2.11]) by y',
     'mail.example.com (mail.example.com [192.0.2.11]) by mx1.filter.test',
   ]) {
     it(`EHLO ${helo}: SPF is not passed for ceo@example.com`, async () => {
-      const config = testConfig({ trustedGateways: GATEWAYS });
-      const raw = message({ from: 'CEO <ceo@example.com>', headers: [SES_FROM_FILTER, gatewayHop(helo)] });
-      const d = await decideMessage({
-        // SES saw the gateway (in example.com's SPF or not: FAIL here), DMARC failed with it.
-        received: received({ source: 'ceo@example.com', spf: 'FAIL', dmarc: 'FAIL' }),
-        raw,
-        config,
-        resolver,
-        now: NOW,
-        senders: {},
-      });
+      // SES saw the gateway (in example.com's SPF or not: FAIL here), DMARC failed with it.
+      const d = await decideBehindGateway([SES_FROM_FILTER, gatewayHop(helo)]);
       const g = d.classification.gateway;
       assert.notEqual(
         g?.applied && g.ip,
@@ -61,19 +67,10 @@ describe('a HELO written verbatim by a trusted gateway cannot choose the client 
 
 describe("SES's own Received field: a HELO written verbatim cannot make the client a trusted gateway", () => {
   it('EHLO x (x [198.51.100.7]) by y, sent straight to SES by 203.0.113.200: not-from-gateway', async () => {
-    const config = testConfig({ trustedGateways: GATEWAYS });
     const sesField = `Received: from x (x [198.51.100.7]) by y (unknown [203.0.113.200]) by inbound-smtp.us-east-1.amazonaws.com with SMTP id msg-0001 for alias@example.com; ${DATE} (UTC)`;
     // Written by the attacker itself, below SES's field.
     const forged = `Received: from mail.example.com (mail.example.com [192.0.2.11]) by mx1.filter.test (Postfix) with ESMTPS id 4Xy7 for <alias@example.com>; ${DATE}`;
-    const raw = message({ from: 'CEO <ceo@example.com>', headers: [sesField, forged] });
-    const d = await decideMessage({
-      received: received({ source: 'ceo@example.com', spf: 'FAIL', dmarc: 'FAIL' }),
-      raw,
-      config,
-      resolver,
-      now: NOW,
-      senders: {},
-    });
+    const d = await decideBehindGateway([sesField, forged]);
     assert.equal(d.classification.gateway?.applied, false, JSON.stringify(d.classification.gateway));
     assert.notEqual(d.pool, 'normal');
   });
@@ -81,20 +78,8 @@ describe("SES's own Received field: a HELO written verbatim cannot make the clie
 
 describe('a HELO that empties the from clause makes the gateway field a "local hand-off"', () => {
   it('EHLO (c) by x: the forged field below it is not read as the first untrusted hop', async () => {
-    const config = testConfig({ trustedGateways: GATEWAYS });
     const forged = `Received: from mail.example.com (mail.example.com [192.0.2.11]) by mx1.filter.test (Postfix) with ESMTPS id 4Xy6 for <alias@example.com>; ${DATE}`;
-    const raw = message({
-      from: 'CEO <ceo@example.com>',
-      headers: [SES_FROM_FILTER, gatewayHop('(c) by x'), forged],
-    });
-    const d = await decideMessage({
-      received: received({ source: 'ceo@example.com', spf: 'FAIL', dmarc: 'FAIL' }),
-      raw,
-      config,
-      resolver,
-      now: NOW,
-      senders: {},
-    });
+    const d = await decideBehindGateway([SES_FROM_FILTER, gatewayHop('(c) by x'), forged]);
     assert.notEqual(d.classification.spf, 'PASS', JSON.stringify(d.classification.gateway));
     assert.notEqual(d.pool, 'normal');
   });
@@ -108,16 +93,7 @@ describe('fields as MTAs write them still read one way (no HELO tricks: the walk
   };
   for (const [name, field] of Object.entries(fields)) {
     it(`${name}: the client is 203.0.113.200`, async () => {
-      const config = testConfig({ trustedGateways: GATEWAYS });
-      const raw = message({ from: 'CEO <ceo@example.com>', headers: [SES_FROM_FILTER, field] });
-      const d = await decideMessage({
-        received: received({ source: 'ceo@example.com', spf: 'FAIL', dmarc: 'FAIL' }),
-        raw,
-        config,
-        resolver,
-        now: NOW,
-        senders: {},
-      });
+      const d = await decideBehindGateway([SES_FROM_FILTER, field]);
       const g = d.classification.gateway;
       assert.equal(g?.applied, true, JSON.stringify(g));
       assert.equal(g?.applied && g.ip, '203.0.113.200');
