@@ -271,6 +271,7 @@ export function offlineDeps(corpus: Corpus, raw: Buffer, sink: { sesRequestBytes
   const trace: TraceStore = {
     claim: async () => ({ state: 'claimed', attempt: 1, resumed: null }),
     recordSend: async () => {},
+    recorded: async () => null,
     release: async () => true,
     appendEvent: async () => true,
   };

@@ -47,7 +47,8 @@ export const TRACE_READ: readonly string[] = ['dynamodb:GetItem', 'dynamodb:Batc
 
 /**
  * The router's calls on the limits table (`DynamoLimitsStore.count`, `refund`, `countNdr`,
- * `restrict`: conditional `UpdateItem`; `learnWindow`: `GetItem`). Listing restrictions (a
+ * `restrict`: conditional `UpdateItem`; `learnWindow`, and `restrict`'s read-back after a
+ * failed write: `GetItem`). Listing restrictions (a
  * Query of `byRestriction`), `release` and `peek` are the CLI's, not the router's. A condition
  * on an `UpdateItem` needs no `ConditionCheckItem` (that action is `TransactWriteItems`'s).
  */
@@ -55,7 +56,8 @@ export const ROUTER_LIMITS: readonly string[] = ['dynamodb:GetItem', 'dynamodb:U
 
 /**
  * The router's calls on the trace table (`DynamoTraceStore.claim`, `recordSend`, `release`:
- * conditional `UpdateItem`; the duplicate path of `claim`: `GetItem`). No Query: the router
+ * conditional `UpdateItem`; the duplicate path of `claim` and `recorded`, the read-back after a
+ * failed `recordSend`: `GetItem`). No Query: the router
  * never reads the index (it is written by DynamoDB itself, which needs no permission of the
  * writer); no batch writes since a message is one item whatever its recipients (issue 16).
  */

@@ -338,9 +338,40 @@ export class DynamoLimitsStore implements LimitsStore {
     now: Date,
     seen?: { releasedAt: string | null },
   ): Promise<boolean> {
-    const item = await writeRestriction(this.table, restriction, now, seen);
+    let item: Item | null;
+    try {
+      item = await writeRestriction(this.table, restriction, now, seen);
+    } catch (error) {
+      // The update can have landed with its answer lost and the SDK's five retries then failed
+      // before reaching DynamoDB (throttled, a 500): the restriction stands, and the retry of
+      // the message, finding the sender restricted, writes none and tells nobody (review,
+      // December 2026). So the item is read: this very restriction in force (reason, start and
+      // end) was written; else, or when the read fails too, the error stands.
+      item = await this.inForce(restriction, now).catch(() => null);
+      if (!item) throw error;
+    }
     if (item) this.remember(restriction.identity, item, restrictionOf(item, now), now);
     return item !== null;
+  }
+
+  /** The identity's item, when the restriction in force is `restriction`; else null. */
+  private async inForce(restriction: Restriction, now: Date): Promise<Item | null> {
+    const out = await sendMapped('GetItem', () =>
+      this.doc.send(
+        new GetCommand({
+          TableName: this.tableName,
+          Key: identityKey(restriction.identity),
+          ConsistentRead: true,
+        }),
+      ),
+    );
+    const found = out.Item ? restrictionOf(out.Item, now) : null;
+    const same =
+      found !== null &&
+      found.reason === restriction.reason &&
+      found.since === restriction.since &&
+      found.until === restriction.until;
+    return same ? out.Item! : null;
   }
 
   async release(identity: string, now: Date): Promise<boolean> {

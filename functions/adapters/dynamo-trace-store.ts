@@ -19,6 +19,7 @@
  * - `recordSend`: one `UpdateItem` per call, fenced by `attempt = :attempt`;
  * - `release` (only after a failed attempt): one `UpdateItem`, fenced the same way, that ends
  *   the lease so Lambda's retry a minute later is not refused as "busy" (docs/retries.md);
+ * - `recorded` (only after a failed `recordSend`): one consistent `GetItem` of the main item;
  * - `appendEvent` (feedback function): one consistent `GetItem` of the main item (the message
  *   must exist; its TTL is copied) and one conditional `PutItem` of the event item: one write
  *   unit, whatever the size of the message's trace;
@@ -36,7 +37,14 @@
  */
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { LeaseLostError, TransientDependencyError } from '../core/errors.js';
-import type { ClaimResult, DeliveryEvent, SendRecord, TraceStore, TraceSummary } from '../core/ports.js';
+import type {
+  ClaimResult,
+  DeliveryEvent,
+  RecordedTrace,
+  SendRecord,
+  TraceStore,
+  TraceSummary,
+} from '../core/ports.js';
 import type { PlannedSend } from '../core/send-plan.js';
 import { type DynamoClientOptions, DynamoClients, updateItem } from './dynamo-clients.js';
 import {
@@ -264,12 +272,29 @@ export class DynamoTraceStore implements TraceStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: mainKey(messageId),
-        // The lease ends now: the next claim (`leaseUntil < now`) takes the message over.
+        // The lease ends now: the next claim (`leaseUntil < now`) takes the message over. A
+        // dead letter recorded during the attempt (a duplicate delivery that found it busy)
+        // keeps the attempt and its lease, so it is released too: else the retry within the
+        // lease was refused as busy (review, December 2026). Never a message that is done.
         UpdateExpression: `SET ${x.n('leaseUntil')} = ${x.v(now.toISOString())}`,
-        ConditionExpression: `${x.n('attempt')} = ${x.v(attempt)} AND ${x.n('status')} = ${x.v(IN_PROGRESS)}`,
+        ConditionExpression: `${x.n('attempt')} = ${x.v(attempt)} AND ${x.n('status')} IN (${x.v(IN_PROGRESS)}, ${x.v(DEAD_LETTER)})`,
         ...x.params(),
       }),
     );
+  }
+
+  /**
+   * The main item as it is now (one consistent `GetItem`, only after a failed `recordSend`):
+   * whether that write landed although its answer never came.
+   */
+  async recorded(messageId: string): Promise<RecordedTrace | null> {
+    const item = await this.getMain(messageId);
+    if (!item) return null;
+    return {
+      attempt: (item.attempt as number | undefined) ?? 0,
+      summary: item.plan !== undefined ? summaryOf(item) : null,
+      sends: sendsOf(item),
+    };
   }
 
   /** A conditional UpdateItem: true when written, false when its condition did not hold. */

@@ -127,6 +127,14 @@ export type ClaimResult =
   /** Another invocation holds a live lease on it. */
   | { state: 'busy'; leaseUntil: string };
 
+/** What `TraceStore.recorded` reads back of a message. */
+export interface RecordedTrace {
+  /** The attempt that claimed the message last (the fencing token). */
+  attempt: number;
+  summary: TraceSummary | null;
+  sends: SendRecord[];
+}
+
 /**
  * The message trace (SPEC 6), which is also the idempotency record: one item per received
  * message, claimed with a lease before any side effect and updated after every send.
@@ -152,6 +160,14 @@ export interface TraceStore {
    * or done) and nothing changed. Keeps everything the attempt recorded (plan, sends).
    */
   release(messageId: string, attempt: number, now: Date): Promise<boolean>;
+  /**
+   * The message's record as it is now, read strongly consistent, or null when there is none:
+   * the attempt holding it, its decision (null while none is recorded) and its sends. For an
+   * attempt whose `recordSend` failed: a write whose answer was lost can have landed although
+   * the SDK's retries of it then failed, and what the attempt counted must stay counted when
+   * its decision is in the trace after all (review, December 2026).
+   */
+  recorded(messageId: string): Promise<RecordedTrace | null>;
   /** Appends a delivery event to the trace of the message a send belongs to. */
   appendEvent(messageId: string, event: DeliveryEvent): Promise<boolean>;
 }

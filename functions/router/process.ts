@@ -251,6 +251,29 @@ async function processClaimed(
     );
   }
 
+  /**
+   * Whether a `recordSend` of this attempt that failed landed all the same (`TraceStore.recorded`):
+   * the trace, still held by this attempt, holds a decision and, for a write of `send`, that
+   * very record (its time and status). A read that fails answers false, as before the read
+   * existed: a write and then a read that both failed most likely never reached DynamoDB.
+   */
+  async function landedAfterAll(send: SendRecord | null): Promise<boolean> {
+    try {
+      const now = await deps.trace.recorded(messageId);
+      if (now === null || now.attempt !== attempt || now.summary === null) return false;
+      return (
+        send === null ||
+        now.sends.some((s) => s.index === send.index && s.at === send.at && s.status === send.status)
+      );
+    } catch (readError) {
+      deps.observer?.warn?.('trace not read back after a failed write', {
+        messageId,
+        error: (readError as Error)?.message,
+      });
+      return false;
+    }
+  }
+
   async function decideAndSend(): Promise<PipelineResult> {
     let summary: TraceSummary;
     let classification: Classification | null = null;
@@ -300,7 +323,12 @@ async function processClaimed(
       .map((send, index) => ({ send, index }))
       .filter(({ index }) => !done.has(index) && !answered.has(index));
     if (pending.length === 0) {
-      await deps.trace.recordSend(messageId, attempt, null, summaryWritten ? null : summary, true);
+      try {
+        await deps.trace.recordSend(messageId, attempt, null, summaryWritten ? null : summary, true);
+      } catch (error) {
+        if (!summaryWritten && (await landedAfterAll(null))) summaryWritten = true;
+        throw error;
+      }
     }
     // `pending` grows while it is walked: an NDR planned for a refused copy is sent in turn.
     for (let n = 0; n < pending.length; n++) {
@@ -370,6 +398,14 @@ async function processClaimed(
           n === pending.length - 1,
         );
       } catch (error) {
+        // A write whose answer was lost can have landed although the SDK's retries of it then
+        // failed: the decision (and the refusal's NDR) is then in the trace, the retry resumes
+        // it and counts nothing, so what this attempt counted stays counted (review, December
+        // 2026: a refused first copy gave every count back).
+        if (await landedAfterAll(record)) {
+          summaryWritten = true;
+          throw error;
+        }
         // The refusal did not reach the trace: the retry refuses the copy again and plans and
         // counts its NDR again, so this attempt's count of it goes back out first; else, at
         // `ndr.perRecipientPerHour`, the retry dropped the NDR (review, December 2026).

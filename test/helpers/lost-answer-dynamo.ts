@@ -18,51 +18,64 @@ export interface LostAnswerClient {
   client: DynamoDBClient;
   /**
    * The next request of `operation` (`UpdateItem`, `PutItem`…) whose JSON body matches
-   * `body` reaches DynamoDB, and its answer is replaced by a 500.
+   * `body` reaches DynamoDB, and its answer is replaced by a 500. With `thenFail`, the next
+   * `thenFail` requests of that operation and body (the SDK's retries of it) never reach
+   * DynamoDB and are answered 500 too: a write that landed although every attempt failed.
    */
-  loseNext(operation: string, body?: RegExp): void;
+  loseNext(operation: string, body?: RegExp, thenFail?: number): void;
   /** How many answers were lost so far. */
   readonly lost: number;
 }
 
 export function lostAnswerClient(endpoint: string): LostAnswerClient {
   const real = new NodeHttpHandler();
-  let pending: { operation: string; body: RegExp | undefined } | null = null;
+  let pending: { operation: string; body: RegExp | undefined; failAfter: number } | null = null;
+  // The requests answered 500 without reaching DynamoDB, after the lost one (`thenFail`).
+  let failing: { operation: string; body: RegExp | undefined; left: number } | null = null;
   let lost = 0;
+  const matches = (request: HttpRequest, body: string, m: { operation: string; body: RegExp | undefined }) =>
+    String(request.headers['x-amz-target']).endsWith(`.${m.operation}`) &&
+    (m.body === undefined || m.body.test(body));
+  const internalError = () => ({
+    response: {
+      statusCode: 500,
+      headers: { 'content-type': 'application/x-amz-json-1.0' },
+      body: Readable.from([
+        Buffer.from(
+          JSON.stringify({
+            __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
+            message: 'answer lost',
+          }),
+        ),
+      ]),
+    },
+  });
   const client = new DynamoDBClient({
     ...SDK_RETRY,
     endpoint,
     region: 'us-east-1',
     credentials: { ...EMULATOR_CREDENTIALS },
     requestHandler: requestHandler(async (request: HttpRequest) => {
-      const out = await real.handle(request as Parameters<NodeHttpHandler['handle']>[0]);
       const body = request.body === undefined ? '' : new TextDecoder().decode(request.body as Uint8Array);
-      if (
-        pending &&
-        String(request.headers['x-amz-target']).endsWith(`.${pending.operation}`) &&
-        (pending.body === undefined || pending.body.test(body))
-      ) {
+      if (failing && matches(request, body, failing)) {
+        failing.left -= 1;
+        if (failing.left <= 0) failing = null;
+        return internalError();
+      }
+      const out = await real.handle(request as Parameters<NodeHttpHandler['handle']>[0]);
+      if (pending && matches(request, body, pending)) {
+        if (pending.failAfter > 0) failing = { ...pending, left: pending.failAfter };
         pending = null;
         lost += 1;
-        const error = JSON.stringify({
-          __type: 'com.amazonaws.dynamodb.v20120810#InternalServerError',
-          message: 'answer lost',
-        });
-        return {
-          response: {
-            statusCode: 500,
-            headers: { 'content-type': 'application/x-amz-json-1.0' },
-            body: Readable.from([Buffer.from(error)]),
-          },
-        };
+        return internalError();
       }
       return out;
     }) as unknown as NodeHttpHandler,
   });
   return {
     client,
-    loseNext(operation, body) {
-      pending = { operation, body };
+    loseNext(operation, body, thenFail = 0) {
+      pending = { operation, body, failAfter: thenFail };
     },
     get lost() {
       return lost;
@@ -90,7 +103,7 @@ export function lostAnswerLimitsTable(table: string): LostAnswerClient {
     get client() {
       return faults!.client;
     },
-    loseNext: (operation, body) => faults!.loseNext(operation, body),
+    loseNext: (operation, body, thenFail) => faults!.loseNext(operation, body, thenFail),
     get lost() {
       return faults!.lost;
     },
