@@ -13,9 +13,8 @@
  * over the DynamoDB client's), so what intercepts that client (the bench's in-memory
  * transport, a test's recording handler) sees it too.
  *
- * An error answer is `{"__type": "[namespace#]Code", "message": …}` (or the code in the
- * `x-amzn-errortype` header); it becomes an error shaped like the SDK's (`name` the bare code,
- * `$metadata.httpStatusCode`), so `ssm-secrets.ts` maps it as before. Throttling, 5xx and
+ * An error answer becomes an error shaped like the SDK's (`aws-json-answer.ts`: `name` the bare
+ * code, `$metadata.httpStatusCode`), so `ssm-secrets.ts` maps it as before. Throttling, 5xx and
  * network errors are retried as the SDK's standard mode does (full jitter, 100 ms base).
  */
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -26,6 +25,7 @@ import type {
   HttpResponse,
 } from '@smithy/types';
 import { isTransientAwsError, SDK_RETRY } from './aws-errors.js';
+import { awsError, MALFORMED, readJsonAnswer } from './aws-json-answer.js';
 import { NodeSha256 } from './node-sha256.js';
 
 /** Reads one parameter, decrypted; rejects with an SDK-shaped error (`name` the error code). */
@@ -81,56 +81,14 @@ export function ssmEndpoint(region: string, fips = false): string {
 }
 
 /** The `name` of the error for a success answer without a parameter value. */
-export const MALFORMED = 'MalformedAnswer';
-
-/** An error as the SDK would throw it for this answer. */
-function awsError(code: string, message: string, statusCode: number): Error {
-  return Object.assign(new Error(message), { name: code, $metadata: { httpStatusCode: statusCode } });
-}
-
-async function bodyText(body: unknown): Promise<string> {
-  if (body === undefined || body === null) return '';
-  if (typeof body === 'string') return body;
-  if (body instanceof Uint8Array) return Buffer.from(body).toString('utf8');
-  const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array | string>) {
-    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : Buffer.from(chunk));
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/** `namespace#Code:url` → `Code` (the AWS JSON protocols' error code). */
-function sanitizeCode(raw: string): string {
-  const code = raw.split(':')[0]!;
-  return code.includes('#') ? code.slice(code.indexOf('#') + 1) : code;
-}
-
-function header(headers: Record<string, string | undefined>, name: string): string | undefined {
-  for (const [key, value] of Object.entries(headers)) if (key.toLowerCase() === name) return value;
-  return undefined;
-}
+export { MALFORMED };
 
 /** One answer: the parameter's value, or an SDK-shaped error. */
 async function readAnswer(name: string, response: HttpResponse): Promise<string | undefined> {
-  const text = await bodyText(response.body);
-  const status = response.statusCode;
-  let parsed: unknown;
-  try {
-    parsed = text ? JSON.parse(text) : {};
-  } catch {
-    parsed = undefined;
-  }
-  const json =
-    typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
-  if (status < 200 || status >= 300) {
-    const raw = header(response.headers, 'x-amzn-errortype') ?? json?.__type ?? json?.code;
-    const code = typeof raw === 'string' && raw ? sanitizeCode(raw) : `HTTP ${status}`;
-    const message = json?.message ?? json?.Message;
-    throw awsError(code, typeof message === 'string' ? message : text.slice(0, 200), status);
-  }
+  const json = await readJsonAnswer(response);
   const value = (json?.Parameter as { Value?: unknown } | undefined)?.Value;
   if (typeof value !== 'string') {
-    throw awsError(MALFORMED, `no Parameter.Value in the answer for ${name}`, status);
+    throw awsError(MALFORMED, `no Parameter.Value in the answer for ${name}`, response);
   }
   return value;
 }

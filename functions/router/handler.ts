@@ -12,6 +12,7 @@ import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { AwsCredentialIdentity, Logger as SdkLogger } from '@smithy/types';
 import { SDK_RETRY } from '../adapters/aws-errors.js';
+import { sendUpdatesDirectly } from '../adapters/dynamo-direct-update.js';
 import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
@@ -94,10 +95,11 @@ export async function createDeps(
 ): Promise<PipelineDeps> {
   const settings = readSettings(env);
   const sdk = { ...SDK_RETRY, logger: QUIET_SDK_LOGGER, ...clients.clientConfig };
-  // The claim, the count and the trace record go out as low-level commands over a client that
-  // caches its middleware (issue 16); the rest (restrictions, notices, a duplicate's read)
-  // through a document client of its own, built on first use.
-  const dynamo = reuseSigners(new DynamoDBClient({ ...sdk, ...CACHE_MIDDLEWARE }));
+  // The claim, the count and the trace record go out as UpdateItems sent directly over this
+  // client's configuration, without its middleware (issue 16: `dynamo-direct-update.ts`); the
+  // rest (restrictions, notices, a duplicate's read) through a document client of its own,
+  // built on first use.
+  const dynamo = sendUpdatesDirectly(reuseSigners(new DynamoDBClient({ ...sdk, ...CACHE_MIDDLEWARE })));
   let doc: DynamoDBDocumentClient | undefined;
   const documents = () => {
     doc ??= DynamoDBDocumentClient.from(reuseSigners(new DynamoDBClient(sdk)), {

@@ -4,7 +4,6 @@
  * auth scheme instead of one per request.
  */
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it, mock } from 'node:test';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
@@ -12,6 +11,7 @@ import { HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SESv2Client, SendEmailCommand } from '@aws-sdk/client-sesv2';
 import type { HttpRequest, HttpResponse } from '@smithy/types';
 import { reuseSigners } from '../../functions/adapters/sdk-signers.js';
+import { expectedAuthorization, TEST_CREDENTIALS } from '../helpers/sigv4.js';
 
 function capturing(body: string) {
   const requests: HttpRequest[] = [];
@@ -19,7 +19,7 @@ function capturing(body: string) {
     requests,
     config: {
       region: 'eu-west-1',
-      credentials: { accessKeyId: 'AKIDTEST', secretAccessKey: SECRET, sessionToken: 'token' },
+      credentials: { ...TEST_CREDENTIALS },
       requestHandler: {
         async handle(request: HttpRequest): Promise<{ response: HttpResponse }> {
           requests.push(request);
@@ -46,50 +46,6 @@ function countBuilds(client: { config: object }) {
     return build(scheme);
   };
   return counter;
-}
-
-const SECRET = 'secret';
-
-/**
- * SigV4 computed here from the captured request (AWS General Reference, "Create a signed AWS
- * API request"): the oracle that the signature each request carries is the right one.
- */
-function expectedAuthorization(r: HttpRequest): string {
-  const auth = String(r.headers.authorization);
-  const [, scope, signedHeaders] = /Credential=AKIDTEST\/([^,]+), SignedHeaders=([^,]+),/.exec(auth) ?? [];
-  const [date, region, service] = String(scope).split('/');
-  const body = r.body === undefined ? '' : r.body;
-  const payload =
-    r.headers['x-amz-content-sha256'] ??
-    createHash('sha256')
-      .update(body as string | Uint8Array)
-      .digest('hex');
-  const names = String(signedHeaders).split(';');
-  const headerValue = (name: string) =>
-    Object.entries(r.headers).find(([k]) => k.toLowerCase() === name)?.[1] ??
-    (name === 'host' ? r.hostname : '');
-  const canonical = [
-    r.method,
-    r.path
-      .split('/')
-      .map((p) => encodeURIComponent(p))
-      .join('/'),
-    '',
-    ...names.map((n) => `${n}:${String(headerValue(n)).trim()}`),
-    '',
-    signedHeaders,
-    payload,
-  ].join('\n');
-  const toSign = [
-    'AWS4-HMAC-SHA256',
-    r.headers['x-amz-date'],
-    scope,
-    createHash('sha256').update(canonical).digest('hex'),
-  ].join('\n');
-  let key: Buffer | string = `AWS4${SECRET}`;
-  for (const part of [date, region, service, 'aws4_request'])
-    key = createHmac('sha256', key).update(String(part)).digest();
-  return `AWS4-HMAC-SHA256 Credential=AKIDTEST/${scope}, SignedHeaders=${signedHeaders}, Signature=${createHmac('sha256', key).update(toSign).digest('hex')}`;
 }
 
 /** What a request says besides its per-request id (signed, so its signature differs). */

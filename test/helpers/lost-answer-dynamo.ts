@@ -1,7 +1,8 @@
 /**
  * A DynamoDB client on an emulator whose transport can lose the answer to one request after
  * DynamoDB applied it (a 500 in its place, as a reset connection or a front-end fault gives):
- * the SDK's standard retry mode then sends the same request again. For tests of what a write
+ * the client's standard retry mode then sends the same request again. Its UpdateItems go out
+ * directly, as the router's (`sendUpdatesDirectly`). For tests of what a write
  * does when it lands twice.
  */
 import { Readable } from 'node:stream';
@@ -10,6 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { HttpRequest } from '@smithy/types';
 import { SDK_RETRY } from '../../functions/adapters/aws-errors.js';
+import { sendUpdatesDirectly } from '../../functions/adapters/dynamo-direct-update.js';
 import { createTables } from '../../functions/adapters/tables.js';
 import { type DynamoDbEmulator, EMULATOR_CREDENTIALS, startDynamoDb } from '../../sandbox/emulators/index.js';
 import { requestHandler } from './request-handler.js';
@@ -50,28 +52,38 @@ export function lostAnswerClient(endpoint: string): LostAnswerClient {
       ]),
     },
   });
-  const client = new DynamoDBClient({
-    ...SDK_RETRY,
-    endpoint,
-    region: 'us-east-1',
-    credentials: { ...EMULATOR_CREDENTIALS },
-    requestHandler: requestHandler(async (request: HttpRequest) => {
-      const body = request.body === undefined ? '' : new TextDecoder().decode(request.body as Uint8Array);
-      if (failing && matches(request, body, failing)) {
-        failing.left -= 1;
-        if (failing.left <= 0) failing = null;
-        return internalError();
-      }
-      const out = await real.handle(request as Parameters<NodeHttpHandler['handle']>[0]);
-      if (pending && matches(request, body, pending)) {
-        if (pending.failAfter > 0) failing = { ...pending, left: pending.failAfter };
-        pending = null;
-        lost += 1;
-        return internalError();
-      }
-      return out;
-    }) as unknown as NodeHttpHandler,
-  });
+  // The router's UpdateItems go out directly (`dynamo-direct-update.ts`), retried by the
+  // client's retry strategy: that is what these lost answers test; its other requests go
+  // through the SDK.
+  const client = sendUpdatesDirectly(
+    new DynamoDBClient({
+      ...SDK_RETRY,
+      endpoint,
+      region: 'us-east-1',
+      credentials: { ...EMULATOR_CREDENTIALS },
+      requestHandler: requestHandler(async (request: HttpRequest) => {
+        const body =
+          request.body === undefined
+            ? ''
+            : typeof request.body === 'string'
+              ? request.body
+              : new TextDecoder().decode(request.body as Uint8Array);
+        if (failing && matches(request, body, failing)) {
+          failing.left -= 1;
+          if (failing.left <= 0) failing = null;
+          return internalError();
+        }
+        const out = await real.handle(request as Parameters<NodeHttpHandler['handle']>[0]);
+        if (pending && matches(request, body, pending)) {
+          if (pending.failAfter > 0) failing = { ...pending, left: pending.failAfter };
+          pending = null;
+          lost += 1;
+          return internalError();
+        }
+        return out;
+      }) as unknown as NodeHttpHandler,
+    }),
+  );
   return {
     client,
     loseNext(operation, body, thenFail = 0) {
