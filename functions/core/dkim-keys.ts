@@ -12,7 +12,7 @@
  * (DNS or key error) is never cached. Per message the behaviour is mailauth's: one lookup per
  * question, shared by the DKIM signatures and the ARC sets that name the same key.
  */
-import { createHash } from 'node:crypto';
+import { createHash, createPublicKey } from 'node:crypto';
 import { getPublicKey, toALabel } from 'mailauth/lib/tools.js';
 
 type DnsResolver = (name: string, rrtype: string) => Promise<unknown>;
@@ -54,6 +54,64 @@ const copyOf = (r: KeyRecord): KeyRecord => ({
   ...(r.flags ? { flags: [...r.flags] } : {}),
 });
 
+/**
+ * Longest key record read (the first TXT record of the answer, its strings joined, as
+ * mailauth reads it). The sender chooses the selector, so the name, and answers it: up to
+ * ~64 KB, parsed tag by tag and its base64 checked for every message whose answer differs from
+ * the last. An RSA-4096 key record is ~750 octets, an RSA-8192 one ~1,450, Ed25519 ~60.
+ */
+export const MAX_KEY_RECORD_OCTETS = 4096;
+
+/**
+ * Largest RSA modulus a signature is verified with. RFC 8301 section 3.2: verifiers MUST
+ * validate keys of 1024 to 4096 bits and MAY validate larger ones; 8192 keeps every key we
+ * seal with ourselves verifiable. A verification costs as the square of the modulus: 0.24 ms
+ * at 8192 bits, 1.06 at 16,384 (OpenSSL's largest), 0.03 at 2048.
+ */
+export const MAX_RSA_MODULUS_BITS = 8192;
+
+/**
+ * Largest RSA public exponent, in bits. Keys use 65,537 (17 bits), and nothing bounds it in
+ * RFC 6376 or RFC 8017; but a verification costs as many squarings as the exponent has bits,
+ * and OpenSSL bounds it (64 bits) only for moduli over 3072 bits. A sender that publishes an
+ * RSA-3072 key with a 3,068-bit exponent (its private exponent is then small: signing stays
+ * cheap) makes every verification a full modular exponentiation, ~6 ms (×120): five such
+ * DKIM signatures, or ARC seals, cost ~30 times an ordinary message (December 2026). The bound
+ * is OpenSSL's own, applied to every modulus size.
+ */
+export const MAX_RSA_EXPONENT_BITS = 64;
+
+/** A key record refused here: mailauth's "invalid public key" (DKIM `neutral`, ARC `fail`). */
+function refused(message: string, rr?: string): Error {
+  return Object.assign(new Error(message), {
+    code: 'EINVALIDVAL',
+    ...(rr !== undefined && { rr: rr.slice(0, 256) }),
+  });
+}
+
+/** The first TXT record of an answer, joined, as getPublicKey reads it (null when none). */
+function firstRecord(answer: unknown): string | null {
+  if (!Array.isArray(answer) || answer.length === 0) return null;
+  const first: unknown = answer[0];
+  return Array.isArray(first) ? first.join('') : String(first);
+}
+
+/** Refuses an RSA key over {@link MAX_RSA_MODULUS_BITS} or {@link MAX_RSA_EXPONENT_BITS}. */
+function checkRsaBounds(record: KeyRecord): void {
+  if (record.keyType !== 'rsa' || typeof record.publicKey !== 'string') return;
+  const details = createPublicKey(record.publicKey).asymmetricKeyDetails;
+  const bits = details?.modulusLength ?? 0;
+  const exponent = details?.publicExponent ?? 0n;
+  if (bits > MAX_RSA_MODULUS_BITS) {
+    throw refused(`RSA key of ${bits} bits, over ${MAX_RSA_MODULUS_BITS}`);
+  }
+  if (exponent.toString(2).length > MAX_RSA_EXPONENT_BITS) {
+    throw refused(
+      `RSA public exponent of ${exponent.toString(2).length} bits, over ${MAX_RSA_EXPONENT_BITS}`,
+    );
+  }
+}
+
 async function lookUp(
   type: string,
   name: string,
@@ -63,6 +121,10 @@ async function lookUp(
 ): Promise<KeyRecord> {
   // The question getPublicKey asks, asked here: its errors reach the caller unchanged.
   const answer = await resolver(toALabel(name), 'TXT');
+  const text = firstRecord(answer);
+  if (text !== null && text.length > MAX_KEY_RECORD_OCTETS) {
+    throw refused(`key record of ${text.length} octets, over ${MAX_KEY_RECORD_OCTETS}`, text);
+  }
   const key = createHash('sha256')
     .update(JSON.stringify([type, !!options.strict, minBitLength ?? null, options.hashAlgo ?? '', answer]))
     .digest('base64');
@@ -71,6 +133,7 @@ async function lookUp(
   const record = (await getPublicKey(type, name, minBitLength, async () => answer, {
     ...options,
   })) as KeyRecord;
+  checkRsaBounds(record);
   remember(key, copyOf(record));
   return record;
 }

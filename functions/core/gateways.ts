@@ -47,6 +47,7 @@ import { getClientAddress, parseReceived } from 'mailauth/lib/parse-received.js'
 import { spf } from 'mailauth/lib/spf/index.js';
 import type { Config } from './config.js';
 import type { Resolver } from './dns/resolver.js';
+import { spfResolver } from './dns/spf-resolver.js';
 import { DnsTemporaryError } from './errors.js';
 
 /** What mailauth's `parseReceived` returns for the clauses we read (untyped upstream). */
@@ -379,7 +380,9 @@ export async function evaluateGatewayChain(input: GatewayChainInput): Promise<Ga
     ip: first.ip,
     ...(first.helo !== null && { helo: first.helo }),
     mta: 'outbound-pools',
-    resolver: input.resolver,
+    // An SPF record over MAX_SPF_RECORD_OCTETS is a permerror (`dns/spf-resolver.ts`): a
+    // sender's name server answers every name of its include: chain, with up to 64 KB each.
+    resolver: spfResolver(input.resolver),
     maxElapsedTime: SPF_TIME_LIMIT_MS,
   });
   const keyword = String(result.status.result);
