@@ -86,7 +86,7 @@ import {
   listRestrictions,
   writeRestriction,
 } from './limits-restrictions.js';
-import { countUpdate, type Path } from './limits-updates.js';
+import { countUpdate, MESSAGE_COUNT_TOKEN, type Path } from './limits-updates.js';
 import { Expr, isConditionFailed, LIMITS_PARTITION_KEY, LIMITS_TTL_ATTRIBUTE, sendMapped } from './tables.js';
 
 export { BLOCK_UNTIL, LIMITS_TTL_SECONDS, PIN_EPOCH_SECONDS } from './limits-items.js';
@@ -203,6 +203,8 @@ export class DynamoLimitsStore implements LimitsStore {
 
     const delta: Delta = { e: usage.external, i: usage.internal, t: usage.external + usage.internal };
     const ttl = Math.floor(now.getTime() / 1000) + LIMITS_TTL_SECONDS;
+    // One token for this message's count, whichever path lands it (`MESSAGE_COUNT_TOKEN`).
+    const token = callToken();
     let plan = this.plan(identity, windowAt(now.getTime()));
     let w = plan.window;
     // The paths in the planned order, then the fast path once more (a concurrent writer rolled
@@ -223,7 +225,7 @@ export class DynamoLimitsStore implements LimitsStore {
         next = 0;
       }
       const path = queue[next++]!;
-      const item = await this.update(path, identity, w, delta, ttl);
+      const item = await this.update(path, identity, w, delta, ttl, token);
       if (!item) continue;
       this.windows.set(identity, { hk: str(item, 'hk') ?? w.hk, dk: str(item, 'dk') ?? w.dk });
       const state = stateOf(item, w, now, delta);
@@ -426,8 +428,20 @@ export class DynamoLimitsStore implements LimitsStore {
     this.windows.set(identity, hk !== undefined && dk !== undefined ? { hk, dk } : null);
   }
 
-  /** One conditional update; the new item, or null when its condition failed. */
-  private async update(path: Path, identity: string, w: Window, d: Delta, ttl: number): Promise<Item | null> {
+  /**
+   * One conditional update; the new item, or null when its condition failed. An update sent
+   * more than once (its answer lost, the client's retry sending it again) whose condition then
+   * failed may have landed the first time: the item is read, and holding this count's `token`
+   * it is the item the count left (`MESSAGE_COUNT_TOKEN`), so the message is counted once.
+   */
+  private async update(
+    path: Path,
+    identity: string,
+    w: Window,
+    d: Delta,
+    ttl: number,
+    token: string,
+  ): Promise<Item | null> {
     const shape = countUpdate(path, w.slot);
     try {
       const item = await sendMapped('UpdateItem', () =>
@@ -438,13 +452,20 @@ export class DynamoLimitsStore implements LimitsStore {
           ConditionExpression: shape.condition,
           ReturnValues: 'ALL_NEW',
           ExpressionAttributeNames: shape.names,
-          ExpressionAttributeValues: shape.values({ hk: w.hk, dk: w.dk, delta: d, ttl, identity }),
+          ExpressionAttributeValues: shape.values({ hk: w.hk, dk: w.dk, delta: d, ttl, identity, token }),
         }),
       );
       return item ?? {};
     } catch (err) {
-      if (isConditionFailed(err)) return null;
-      throw err;
+      if (!isConditionFailed(err)) throw err;
+      const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
+      if (attempts <= 1) return null;
+      const out = await sendMapped('GetItem', () =>
+        this.doc.send(
+          new GetCommand({ TableName: this.tableName, Key: identityKey(identity), ConsistentRead: true }),
+        ),
+      );
+      return out.Item?.[MESSAGE_COUNT_TOKEN] === token ? out.Item : null;
     }
   }
 

@@ -16,7 +16,21 @@ export interface CountValues {
   delta: Delta;
   ttl: number;
   identity: string;
+  /** This count's token (`MESSAGE_COUNT_TOKEN`): the same for every retry of the update. */
+  token: string;
 }
+
+/**
+ * The attribute where a message's count leaves its token. A count is an `ADD`, which is not
+ * idempotent, and an update whose answer was lost after it landed is sent again by the
+ * client's retry (a 5xx, a reset connection): the message was counted twice, and a sender
+ * exactly at its limit was blocked and restricted for the day by its own message (review,
+ * December 2026). The token is written with the count and required absent by its condition, so
+ * that retry fails its condition instead; the store then reads the item and finds its token
+ * (`dynamo-limits-store.ts`). Another message's count landing in between replaces the token: a
+ * window of one request's retries, as for refunds.
+ */
+export const MESSAGE_COUNT_TOKEN = 'mtok';
 
 export interface CountUpdate {
   update: string;
@@ -56,31 +70,34 @@ function buildCountUpdate(path: Path, slotOfDay: string): CountUpdate {
   const t = v((c) => c.delta.t);
   const slot = x.n(`h${slotOfDay}`);
   const expires = `${x.n(LIMITS_TTL_ATTRIBUTE)} = if_not_exists(${x.n('pin')}, ${v((c) => c.ttl)})`;
+  const tokenName = x.n(MESSAGE_COUNT_TOKEN);
+  const token = v((c) => c.token);
+  const leaveToken = `${tokenName} = ${token}`;
   let update: string;
   let condition: string;
   switch (path) {
     case 'fast':
-      update = `ADD ${x.n('ext')} ${e}, ${x.n('int')} ${i}, ${x.n('day')} ${t}, ${slot} ${t} SET ${expires}`;
+      update = `ADD ${x.n('ext')} ${e}, ${x.n('int')} ${i}, ${x.n('day')} ${t}, ${slot} ${t} SET ${expires}, ${leaveToken}`;
       condition = `${x.n('hk')} = ${hk}`;
       break;
     case 'hour': {
       const dk = v((c) => c.dk);
       const slotKey = x.n(`k${slotOfDay}`);
-      update = `SET ${x.n('hk')} = ${hk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${slot} = ${t}, ${slotKey} = ${hk}, ${expires} ADD ${x.n('day')} ${t}`;
+      update = `SET ${x.n('hk')} = ${hk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${slot} = ${t}, ${slotKey} = ${hk}, ${expires}, ${leaveToken} ADD ${x.n('day')} ${t}`;
       condition = `${x.n('dk')} = ${dk} AND ${x.n('hk')} < ${hk}`;
       break;
     }
     case 'day': {
       const dk = v((c) => c.dk);
       const slotKey = x.n(`k${slotOfDay}`);
-      update = `SET ${x.n('hk')} = ${hk}, ${x.n('dk')} = ${dk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${x.n('day')} = ${t}, ${slot} = ${t}, ${slotKey} = ${hk}, ${x.n('identity')} = ${v((c) => c.identity)}, ${expires}`;
+      update = `SET ${x.n('hk')} = ${hk}, ${x.n('dk')} = ${dk}, ${x.n('ext')} = ${e}, ${x.n('int')} = ${i}, ${x.n('day')} = ${t}, ${slot} = ${t}, ${slotKey} = ${hk}, ${x.n('identity')} = ${v((c) => c.identity)}, ${expires}, ${leaveToken}`;
       condition = `attribute_not_exists(${x.n('dk')}) OR ${x.n('dk')} < ${dk}`;
       break;
     }
   }
   return {
     update,
-    condition,
+    condition: `(${condition}) AND (attribute_not_exists(${tokenName}) OR ${tokenName} <> ${token})`,
     names: x.names,
     values(c) {
       const out: Record<string, unknown> = {};

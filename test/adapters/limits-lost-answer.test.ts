@@ -80,3 +80,21 @@ it('a restriction whose answer was lost and retried by the SDK is reported writt
     false,
   );
 });
+
+it("a message's count whose answer was lost and retried counts the message once", async () => {
+  const store = new DynamoLimitsStore({ client: faults.client, tableName: TABLE, restrictionCacheMs: 0 });
+  const usage = (external: number) => ({ identity: 'erin@example.com', external, internal: 0 });
+  const before = faults.lost;
+  // The first count (the item is new) and a later one (same hour) each lose their answer.
+  faults.loseNext('UpdateItem', /erin@example\.com/);
+  const first = await store.count(usage(2), NOW);
+  faults.loseNext('UpdateItem', /erin@example\.com/);
+  const second = await store.count(usage(3), NOW);
+  assert.equal(faults.lost, before + 2, 'the faults were injected');
+  // `count` answers the counters before the message.
+  assert.equal(first.counters.externalHour, 0, 'nothing before the first message');
+  assert.equal(second.counters.externalHour, 2, 'the first message, once');
+  const state = await store.peek('erin@example.com', NOW);
+  assert.equal(state?.counters.externalHour, 5);
+  assert.equal(state?.counters.day, 5);
+});
