@@ -30,16 +30,9 @@
  */
 import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { getEndpointFromInstructions } from '@smithy/core/endpoints';
-import { getRetryAfterHint, isServerError, isThrottlingError, isTransientError } from '@smithy/core/retry';
-import type {
-  EndpointV2,
-  HttpRequest,
-  HttpResponse,
-  RetryErrorInfo,
-  RetryErrorType,
-  RetryStrategyV2,
-} from '@smithy/types';
-import { type AwsAnswerError, awsError, header, MALFORMED, readJsonAnswer } from './aws-json-answer.js';
+import type { EndpointV2, HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
+import { awsError, MALFORMED, readJsonAnswer } from './aws-json-answer.js';
+import { withRetries } from './direct-retries.js';
 
 /** The low-level `UpdateItem` input (attribute values marshalled) and its answer's members. */
 export type DirectUpdateInput = Record<string, unknown> & { TableName?: string };
@@ -75,8 +68,6 @@ interface Route {
 }
 
 const TARGET = 'DynamoDB_20120810.UpdateItem';
-/** The SDK's threshold for calling a clock skewed (`AwsSdkSigV4Signer`): 4 minutes. */
-const SKEW_THRESHOLD_MS = 240_000;
 
 const senders = new WeakMap<object, DirectUpdate>();
 
@@ -145,41 +136,6 @@ async function route(client: DynamoDBClient, config: ResolvedConfig, tableName: 
   };
 }
 
-/** The SDK's retry middleware's classification of a failure (`getRetryErrorInfo`). */
-function retryErrorInfo(error: unknown): RetryErrorInfo {
-  const e = error as Parameters<typeof isTransientError>[0] & Partial<Pick<AwsAnswerError, '$response'>>;
-  const errorType: RetryErrorType = isThrottlingError(e)
-    ? 'THROTTLING'
-    : isTransientError(e)
-      ? 'TRANSIENT'
-      : isServerError(e)
-        ? 'SERVER_ERROR'
-        : 'CLIENT_ERROR';
-  const retryAfterHint = e.$response ? getRetryAfterHint(e.$response as never) : undefined;
-  return { errorType, ...(retryAfterHint ? { retryAfterHint } : {}) };
-}
-
-/**
- * The clock skew correction of the SDK's signer on an error answer: the server's `Date` (no
- * `Age`: not a cached answer) against the local clock; a skew over 4 minutes that this answer
- * revealed marks the error `clockSkewCorrected`, which smithy classifies as transient, so the
- * request is signed again at the corrected time.
- */
-function correctSkew(config: ResolvedConfig, error: unknown, offsetBefore: number, sentAt: number): void {
-  const e = error as Partial<AwsAnswerError>;
-  const headers = e.$response?.headers;
-  const date = headers ? header(headers, 'date') : undefined;
-  if (!headers || !date || header(headers, 'age') !== undefined) return;
-  const server = Date.parse(date);
-  const now = Date.now();
-  if (Number.isNaN(server) || now - sentAt > 900_000) return;
-  const offset = server - now;
-  config.systemClockOffset = offset;
-  if (Math.abs(offset) >= SKEW_THRESHOLD_MS && offset !== offsetBefore && e.$metadata) {
-    e.$metadata.clockSkewCorrected = true;
-  }
-}
-
 const isRetryStrategyV2 = (s: object): s is RetryStrategyV2 =>
   'acquireInitialRetryToken' in s && 'refreshRetryTokenForRetry' in s && 'recordSuccess' in s;
 
@@ -201,47 +157,30 @@ function directUpdate(client: DynamoDBClient): DirectUpdate {
     const strategy = await config.retryStrategy();
     if (!isRetryStrategyV2(strategy))
       throw new TypeError('DynamoDB direct update: the client has no retry strategy');
-    let retry = await strategy.acquireInitialRetryToken('');
-    for (let attempt = 1; ; attempt++) {
-      const offsetBefore = config.systemClockOffset ?? 0;
-      const sentAt = Date.now();
-      try {
-        const signed = await signer.sign(
-          {
-            method: 'POST',
-            protocol: url.protocol,
-            hostname: url.hostname,
-            ...(url.port ? { port: Number(url.port) } : {}),
-            path: url.pathname,
-            query: {},
-            headers: {
-              ...headers,
-              host: url.host,
-              'content-type': 'application/x-amz-json-1.0',
-              'content-length': String(Buffer.byteLength(body)),
-              'x-amz-target': TARGET,
-            },
-            body,
-          } as HttpRequest,
-          { signingDate: new Date(sentAt + offsetBefore), signingRegion, signingService },
-        );
-        const { response } = await config.requestHandler.handle(signed);
-        const answer = await readJsonAnswer(response);
-        if (!answer) throw awsError(MALFORMED, 'the UpdateItem answer is not a JSON object', response);
-        strategy.recordSuccess(retry);
-        return answer as DirectUpdateOutput;
-      } catch (error) {
-        correctSkew(config, error, offsetBefore, sentAt);
-        try {
-          retry = await strategy.refreshRetryTokenForRetry(retry, retryErrorInfo(error));
-        } catch {
-          const e = error as Partial<AwsAnswerError>;
-          if (e.$metadata) e.$metadata.attempts = attempt;
-          throw error;
-        }
-        const delay = retry.getRetryDelay();
-        if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
-      }
-    }
+    return withRetries(strategy, config, async (signingDate) => {
+      const signed = await signer.sign(
+        {
+          method: 'POST',
+          protocol: url.protocol,
+          hostname: url.hostname,
+          ...(url.port ? { port: Number(url.port) } : {}),
+          path: url.pathname,
+          query: {},
+          headers: {
+            ...headers,
+            host: url.host,
+            'content-type': 'application/x-amz-json-1.0',
+            'content-length': String(Buffer.byteLength(body)),
+            'x-amz-target': TARGET,
+          },
+          body,
+        } as HttpRequest,
+        { signingDate, signingRegion, signingService },
+      );
+      const { response } = await config.requestHandler.handle(signed);
+      const answer = await readJsonAnswer(response);
+      if (!answer) throw awsError(MALFORMED, 'the UpdateItem answer is not a JSON object', response);
+      return answer as DirectUpdateOutput;
+    });
   };
 }

@@ -26,6 +26,7 @@ import type {
 } from '@smithy/types';
 import { isTransientAwsError, SDK_RETRY } from './aws-errors.js';
 import { awsError, MALFORMED, readJsonAnswer } from './aws-json-answer.js';
+import { partitionDnsSuffix } from './aws-partitions.js';
 import { NodeSha256 } from './node-sha256.js';
 
 /** Reads one parameter, decrypted; rejects with an SDK-shaped error (`name` the error code). */
@@ -53,29 +54,13 @@ export interface SsmParameterReaderOptions {
 }
 
 /**
- * The DNS suffixes of the AWS partitions other than `aws` (and `aws-us-gov`, also
- * `amazonaws.com`), with their region patterns: the SDK's partitions table
- * (`@aws-sdk/core`, `util-endpoints/lib/aws/partitions.js`), which its endpoint rules use.
- */
-const PARTITION_SUFFIXES: readonly [RegExp, string][] = [
-  [/^cn-\w+-\d+$/, 'amazonaws.com.cn'],
-  [/^eusc-de-\w+-\d+$/, 'amazonaws.eu'],
-  [/^us-iso-\w+-\d+$/, 'c2s.ic.gov'],
-  [/^us-isob-\w+-\d+$/, 'sc2s.sgov.gov'],
-  [/^eu-isoe-\w+-\d+$/, 'cloud.adc-e.uk'],
-  [/^us-isof-\w+-\d+$/, 'csp.hci.ic.gov'],
-];
-
-/**
  * `https://ssm.<region>.<dnsSuffix>`, the suffix of the region's partition (default
  * `amazonaws.com`); with `fips`, `ssm-fips.` (GovCloud's regional endpoints are FIPS already),
  * as the SSM client's endpoint rules give them. Dual-stack endpoints are not derived: name one
  * in `AWS_ENDPOINT_URL_SSM`.
  */
 export function ssmEndpoint(region: string, fips = false): string {
-  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(region))
-    throw new Error(`SSM: not a region: ${JSON.stringify(region)}`);
-  const suffix = PARTITION_SUFFIXES.find(([pattern]) => pattern.test(region))?.[1] ?? 'amazonaws.com';
+  const suffix = partitionDnsSuffix(region, 'SSM');
   const host = fips && !region.startsWith('us-gov-') ? 'ssm-fips' : 'ssm';
   return `https://${host}.${region}.${suffix}`;
 }

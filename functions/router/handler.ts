@@ -5,8 +5,7 @@
  * so Lambda's asynchronous retries and the on-failure destination keep the event.
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
+import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
@@ -17,7 +16,8 @@ import { DynamoLimitsStore } from '../adapters/dynamo-limits-store.js';
 import { DynamoNoticeLedger } from '../adapters/dynamo-notice-ledger.js';
 import { DynamoTraceStore } from '../adapters/dynamo-trace-store.js';
 import { leanLogger } from '../adapters/log-formatter.js';
-import { S3MailStore } from '../adapters/s3-mail-store.js';
+import { s3DirectGet } from '../adapters/s3-direct-get.js';
+import { ObjectMailStore } from '../adapters/s3-mail-store.js';
 import { reuseSigners } from '../adapters/sdk-signers.js';
 import { SesMailer } from '../adapters/ses-mailer.js';
 import { SesPoolControl } from '../adapters/ses-pool-control.js';
@@ -59,7 +59,7 @@ export const QUIET_SDK_LOGGER = {
 } as unknown as SdkLogger;
 
 /**
- * For the S3 and SESv2 clients: resolve each command class's middleware stack once per client
+ * For the SESv2 client: resolve each command class's middleware stack once per client
  * instead of on every `send` (smithy `Client.send`, option `cacheMiddleware`: "saves 0-1 ms per
  * request"). Measured here: about 0.1 ms per GetObject and 0.25 ms per SendEmail. It holds
  * while nothing changes a stack after the first request; the one command that carries a
@@ -73,13 +73,13 @@ export const QUIET_SDK_LOGGER = {
 export const CACHE_MIDDLEWARE = { cacheMiddleware: true } as const;
 
 /**
- * SDK client configuration applied to every client `createDeps` builds (S3, DynamoDB, SESv2;
- * the SSM reads go through the DynamoDB client's; region and credentials to the SNS publisher,
- * which signs its own requests and takes `fetch`): the bench and tests run the real adapters
- * over an in-memory transport with it.
+ * SDK client configuration applied to every client `createDeps` builds (DynamoDB, SESv2; the
+ * SSM and S3 reads go through the DynamoDB client's; region and credentials to the SNS
+ * publisher, which signs its own requests and takes `fetch`): the bench and tests run the real
+ * adapters over an in-memory transport with it.
  */
 export interface ClientOptions {
-  clientConfig?: Pick<S3ClientConfig, 'requestHandler' | 'credentials' | 'region' | 'endpoint'>;
+  clientConfig?: Pick<DynamoDBClientConfig, 'requestHandler' | 'credentials' | 'region' | 'endpoint'>;
   fetch?: typeof fetch;
 }
 
@@ -153,8 +153,22 @@ export async function createDeps(
     : undefined;
   return {
     config,
-    mailStore: new S3MailStore({
-      client: reuseSigners(new S3Client({ ...sdk, ...CACHE_MIDDLEWARE })),
+    // Issue 16: GetObject without an S3 client (its code, ~75 KB, was a cold start's largest
+    // first run left), signed by hand and sent as the SSM reads are, over the DynamoDB
+    // client's configuration (`s3-direct-get.ts`). A configured endpoint (an emulator) is
+    // addressed in path style when it is an IP address, as the SDK addresses it.
+    mailStore: new ObjectMailStore({
+      read: s3DirectGet({
+        requestHandler: dynamo.config.requestHandler,
+        credentials: dynamo.config.credentials,
+        region: dynamo.config.region,
+        useFipsEndpoint: dynamo.config.useFipsEndpoint,
+        useDualstackEndpoint: dynamo.config.useDualstackEndpoint,
+        endpoint:
+          (typeof endpoint === 'string' ? endpoint : undefined) ??
+          process.env.AWS_ENDPOINT_URL_S3 ??
+          process.env.AWS_ENDPOINT_URL,
+      }),
       bucket: settings.mailBucket,
       prefix: settings.mailPrefix,
     }),

@@ -167,6 +167,17 @@ describe('bundled functions', () => {
     assert.ok(sources.some((s) => s.endsWith('functions/adapters/ssm-parameter-reader.ts')));
   });
 
+  it('the router bundle reads the message without the S3 client (signed GetObject, issue 16)', () => {
+    const [, router] = Object.entries(assets).find(([id]) => id.includes('Router'))!;
+    const { sources } = sourceMapOf(router);
+    assert.deepEqual(
+      sources.filter((s) => /@aws-sdk\/(client-s3|middleware-sdk-s3|xml-builder)\//.test(s)),
+      [],
+      'no module of @aws-sdk/client-s3 or its S3 middleware',
+    );
+    assert.ok(sources.some((s) => s.endsWith('functions/adapters/s3-direct-get.ts')));
+  });
+
   it('no bundle carries libmime’s MIME type table; the router’s has the stand-in', () => {
     for (const [id, dir] of Object.entries(assets)) {
       const { sources } = sourceMapOf(dir);
@@ -214,11 +225,10 @@ describe('bundled functions', () => {
   it('the router bundle has the SDK schemas of the operations it calls, not its clients’ others', () => {
     const [, router] = Object.entries(assets).find(([id]) => id.includes('Router'))!;
     const code = readFileSync(join(router, 'index.mjs'), 'utf8');
-    // Called: SESv2 SendEmail (its HTTP binding), S3 GetObject (its checksum-mode member).
+    // Called: SESv2 SendEmail (its HTTP binding); S3 GetObject is signed by hand (above).
     assert.ok(code.includes('/v2/email/outbound-emails'), 'SendEmail');
-    assert.ok(code.includes('ChecksumMode'), 'GetObject');
-    // Never called by the router, each in the schema module of a client it uses (a schema's
-    // shape name and its HTTP path): without lib/sdk-schema-folding.ts all of them are kept.
+    // Never called by the router, each in the schema module of a client it uses or used (S3's;
+    // a schema's shape name and its HTTP path): without lib/sdk-schema-folding.ts all are kept.
     for (const unused of ['/v2/email/contact-lists/', 'CreateContactList', '?policy', 'PutBucketPolicy'])
       assert.equal(code.includes(unused), false, unused);
   });
