@@ -113,7 +113,9 @@ export async function createDeps(
   // DynamoDB client's request handler with its credentials and region (what a test or the
   // bench gives the clients, it sees too); both at once: one round trip of cold start.
   const endpoint = clients.clientConfig?.endpoint;
-  const parameters = ssmParameterReader({
+  // What a request signed by hand takes of the DynamoDB client's configuration, and where it
+  // goes when an endpoint is configured (the service's own variable, then the shared one).
+  const signedByHand = (endpointVariable: string) => ({
     requestHandler: dynamo.config.requestHandler,
     credentials: dynamo.config.credentials,
     region: dynamo.config.region,
@@ -121,9 +123,10 @@ export async function createDeps(
     useDualstackEndpoint: dynamo.config.useDualstackEndpoint,
     endpoint:
       (typeof endpoint === 'string' ? endpoint : undefined) ??
-      process.env.AWS_ENDPOINT_URL_SSM ??
+      process.env[endpointVariable] ??
       process.env.AWS_ENDPOINT_URL,
   });
+  const parameters = ssmParameterReader(signedByHand('AWS_ENDPOINT_URL_SSM'));
   const [config, arcKey] = await Promise.all([
     resolveSrsSecrets(settings.config, parameters, 'parameter'),
     loadArcKey(settings.config, parameters),
@@ -158,17 +161,7 @@ export async function createDeps(
     // client's configuration (`s3-direct-get.ts`). A configured endpoint (an emulator) is
     // addressed in path style when it is an IP address, as the SDK addresses it.
     mailStore: new ObjectMailStore({
-      read: s3DirectGet({
-        requestHandler: dynamo.config.requestHandler,
-        credentials: dynamo.config.credentials,
-        region: dynamo.config.region,
-        useFipsEndpoint: dynamo.config.useFipsEndpoint,
-        useDualstackEndpoint: dynamo.config.useDualstackEndpoint,
-        endpoint:
-          (typeof endpoint === 'string' ? endpoint : undefined) ??
-          process.env.AWS_ENDPOINT_URL_S3 ??
-          process.env.AWS_ENDPOINT_URL,
-      }),
+      read: s3DirectGet(signedByHand('AWS_ENDPOINT_URL_S3')),
       bucket: settings.mailBucket,
       prefix: settings.mailPrefix,
     }),
