@@ -27,7 +27,7 @@ import { type Decision, decideMessage } from '../../functions/core/decide.js';
 import { MAX_ARC_SETS } from '../../functions/core/dkim.js';
 import { forgetParsedKeys } from '../../functions/core/dkim-keys.js';
 import { asResolver, type Resolver } from '../../functions/core/dns/resolver.js';
-import { MAX_SPF_RECORD_OCTETS } from '../../functions/core/dns/spf-resolver.js';
+import { MAX_SPF_ADDRESSES, MAX_SPF_RECORD_OCTETS } from '../../functions/core/dns/spf-resolver.js';
 import { type Zones, zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { DnsTemporaryError } from '../../functions/core/errors.js';
 import { MAX_BLANK_RUN, MAX_SIGNATURE_BLANK_RUN } from '../../functions/core/header-bounds.js';
@@ -592,43 +592,44 @@ describe('hostile input: DNS answers the sender writes (keys, SPF records, ARC c
     return run();
   };
 
+  // SPF recomputed behind a trusted gateway (gateways.ts), the sender's zones beside ours.
+  const gateway = { trustedGateways: [{ name: 'filter', cidrs: ['198.51.100.0/24'] }] };
+  const date = 'Mon, 23 Nov 2026 10:00:00 +0000';
+  const chainOf = (terms: (i: number) => string): Zones => {
+    const z: Zones = {};
+    for (let i = 0; i < 11; i++) {
+      const next = i < 10 ? ` include:s${i + 1}.attacker.test` : '';
+      z[i === 0 ? 'spf.attacker.test' : `s${i}.attacker.test`] = {
+        TXT: [`v=spf1${next} ${terms(i)} -all`],
+      };
+    }
+    return z;
+  };
+  const decideVia = (source: string, extra: Zones) => {
+    const resolver = zoneResolver({
+      ...baseZones,
+      'sender.test': { ...baseZones['sender.test'], TXT: ['v=spf1 ip4:192.0.2.0/25 -all'] },
+      ...extra,
+    });
+    const raw = message({
+      from: `Alice <${source}>`,
+      headers: [
+        `Received: from mx1.filter.test (mx1.filter.test [198.51.100.7]) by inbound-smtp.us-east-1.amazonaws.com with SMTP id msg-0001 for alias@example.com; ${date} (UTC)`,
+        `Received: from mail.sender.test (mail.sender.test [192.0.2.11]) by mx1.filter.test (Postfix) with ESMTPS id 4Xy7 for <alias@example.com>; ${date}`,
+      ],
+    });
+    return () =>
+      decideMessage({
+        received: parseReceiptEvent(sesEvent({ source, spf: 'FAIL' })),
+        raw,
+        config: testConfig(gateway),
+        resolver,
+        now: NOW,
+      });
+  };
   it('SPF behind a gateway, 11 chained records of 64 KB: permerror (not passed), in ≤ 5× an ordinary message', async () => {
     // mailauth splits each record into terms and checks them, one modifier at a time with an
     // array splice: 70-230 ms of CPU here before the bound (December 2026).
-    const gateway = { trustedGateways: [{ name: 'filter', cidrs: ['198.51.100.0/24'] }] };
-    const date = 'Mon, 23 Nov 2026 10:00:00 +0000';
-    const chainOf = (terms: (i: number) => string): Zones => {
-      const z: Zones = {};
-      for (let i = 0; i < 11; i++) {
-        const next = i < 10 ? ` include:s${i + 1}.attacker.test` : '';
-        z[i === 0 ? 'spf.attacker.test' : `s${i}.attacker.test`] = {
-          TXT: [`v=spf1${next} ${terms(i)} -all`],
-        };
-      }
-      return z;
-    };
-    const decideVia = (source: string, extra: Zones) => {
-      const resolver = zoneResolver({
-        ...baseZones,
-        'sender.test': { ...baseZones['sender.test'], TXT: ['v=spf1 ip4:192.0.2.0/25 -all'] },
-        ...extra,
-      });
-      const raw = message({
-        from: `Alice <${source}>`,
-        headers: [
-          `Received: from mx1.filter.test (mx1.filter.test [198.51.100.7]) by inbound-smtp.us-east-1.amazonaws.com with SMTP id msg-0001 for alias@example.com; ${date} (UTC)`,
-          `Received: from mail.sender.test (mail.sender.test [192.0.2.11]) by mx1.filter.test (Postfix) with ESMTPS id 4Xy7 for <alias@example.com>; ${date}`,
-        ],
-      });
-      return () =>
-        decideMessage({
-          received: parseReceiptEvent(sesEvent({ source, spf: 'FAIL' })),
-          raw,
-          config: testConfig(gateway),
-          resolver,
-          now: NOW,
-        });
-    };
     const ordinary = decideVia('alice@sender.test', {});
     assert.equal(
       (await ordinary()).classification.gateway?.applied && (await ordinary()).classification.spf,
@@ -653,6 +654,32 @@ describe('hostile input: DNS answers the sender writes (keys, SPF records, ARC c
       await ratio(within, ordinary, 9, 20, least),
       `11 SPF records of ${MAX_SPF_RECORD_OCTETS} octets`,
     );
+  });
+
+  it('SPF behind a gateway, 9 a: terms whose names answer 4,000 addresses each: permerror (not passed), in ≤ 5× an ordinary message', async () => {
+    // mailauth parses and matches every address of an `a` or `mx` answer: ~23 ms of CPU here
+    // before the bound (December 2026).
+    const ordinary = decideVia('alice@sender.test', {});
+    const addresses = (host: number, n: number) =>
+      Array.from({ length: n }, (_, i) => `10.${host}.${i >> 8}.${i & 255}`);
+    const hosts = (n: number): Zones => {
+      const z: Zones = {
+        'spf.attacker.test': {
+          TXT: [`v=spf1 ${Array.from({ length: 9 }, (_, i) => `a:h${i}.attacker.test`).join(' ')} -all`],
+        },
+      };
+      for (let i = 0; i < 9; i++) z[`h${i}.attacker.test`] = { A: addresses(i, n) };
+      return z;
+    };
+    const over = decideVia('m@spf.attacker.test', hosts(4000));
+    const g = (await over()).classification.gateway;
+    assert.deepEqual(g?.applied && [g.mailauthResult, g.spf], ['permerror', 'PROCESSING_FAILED']);
+    assertBounded(await ratio(over, ordinary, 9, 20, least), '9 answers of 4,000 addresses');
+    // The worst within the bound: every address of nine full answers read, none matching.
+    const within = decideVia('m@spf.attacker.test', hosts(MAX_SPF_ADDRESSES));
+    const w = (await within()).classification.gateway;
+    assert.deepEqual(w?.applied && w.mailauthResult, 'fail');
+    assertBounded(await ratio(within, ordinary, 9, 20, least), `9 answers of ${MAX_SPF_ADDRESSES} addresses`);
   });
 
   it('a key record over MAX_KEY_RECORD_OCTETS is no usable key: a signature made with the key inside it does not pass', async () => {
