@@ -288,8 +288,13 @@ export class DynamoLimitsStore implements LimitsStore {
     // Counted once per call, as a refund is (`onceOnly`): the SDK sends the update again after
     // a lost answer, and an NDR counted twice could be the one an hour that is then not sent
     // (review, December 2026). The retry that finds its own token reads the count instead.
-    const once = onceOnly(x, COUNT_TOKEN, callToken());
+    const token = callToken();
+    const once = onceOnly(x, COUNT_TOKEN, token);
     const key = ndrKey(recipient, now);
+    const read = () =>
+      sendMapped('GetItem', () =>
+        this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
+      );
     try {
       const out = await sendMapped('UpdateItem', () =>
         this.doc.send(
@@ -305,10 +310,16 @@ export class DynamoLimitsStore implements LimitsStore {
       );
       return num(out.Attributes ?? {}, 'n');
     } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-      const out = await sendMapped('GetItem', () =>
-        this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
-      );
+      if (!isConditionFailed(err)) {
+        // Landed although every attempt failed (as `count`'s update can): the item holds this
+        // call's token, and the NDR is counted; else, or when the read fails too, the error
+        // stands (review, December 2026: Lambda's retry counted it again, and at
+        // `ndr.perRecipientPerHour` dropped the NDR).
+        const out = await read().catch(() => null);
+        if (out?.Item?.[COUNT_TOKEN] === token) return num(out.Item, 'n');
+        throw err;
+      }
+      const out = await read();
       return num(out.Item ?? {}, 'n');
     }
   }
@@ -432,7 +443,9 @@ export class DynamoLimitsStore implements LimitsStore {
    * One conditional update; the new item, or null when its condition failed. An update sent
    * more than once (its answer lost, the client's retry sending it again) whose condition then
    * failed may have landed the first time: the item is read, and holding this count's `token`
-   * it is the item the count left (`MESSAGE_COUNT_TOKEN`), so the message is counted once.
+   * it is the item the count left (`MESSAGE_COUNT_TOKEN`), so the message is counted once. So
+   * is it after any other failure (every attempt failed, the first may have landed): the item
+   * holding the token is the count; else the error stands.
    */
   private async update(
     path: Path,
@@ -457,16 +470,30 @@ export class DynamoLimitsStore implements LimitsStore {
       );
       return item ?? {};
     } catch (err) {
-      if (!isConditionFailed(err)) throw err;
+      if (!isConditionFailed(err)) {
+        // It can have landed all the same, its answer lost and the client's retries then
+        // failed before reaching DynamoDB (throttled, a 500), so that none met its token: the
+        // call used to fail, and Lambda's retry counted the message again under a new token
+        // (review, December 2026). Holding this count's token, the item is the one it left;
+        // else, or when the read fails too, the error stands.
+        const landed = await this.countedItem(identity, token).catch(() => null);
+        if (landed) return landed;
+        throw err;
+      }
       const attempts = (err as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1;
       if (attempts <= 1) return null;
-      const out = await sendMapped('GetItem', () =>
-        this.doc.send(
-          new GetCommand({ TableName: this.tableName, Key: identityKey(identity), ConsistentRead: true }),
-        ),
-      );
-      return out.Item?.[MESSAGE_COUNT_TOKEN] === token ? out.Item : null;
+      return this.countedItem(identity, token);
     }
+  }
+
+  /** The identity's item, read consistently, when it holds count token `token`; else null. */
+  private async countedItem(identity: string, token: string): Promise<Item | null> {
+    const out = await sendMapped('GetItem', () =>
+      this.doc.send(
+        new GetCommand({ TableName: this.tableName, Key: identityKey(identity), ConsistentRead: true }),
+      ),
+    );
+    return out.Item?.[MESSAGE_COUNT_TOKEN] === token ? out.Item : null;
   }
 
   /** Caches a restriction in force (until min(its end, now + cacheMs)), or forgets one. */
