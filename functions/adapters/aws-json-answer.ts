@@ -14,7 +14,13 @@ import type { HttpResponse } from '@smithy/types';
 /** An error as the SDK throws it for an error answer (the members this project and smithy read). */
 export interface AwsAnswerError extends Error {
   $fault: 'client' | 'server';
-  $metadata: { httpStatusCode: number; requestId?: string; attempts?: number; clockSkewCorrected?: true };
+  $metadata: {
+    httpStatusCode: number;
+    requestId?: string;
+    attempts?: number;
+    totalRetryDelay?: number;
+    clockSkewCorrected?: true;
+  };
   $response: HttpResponse;
 }
 
@@ -30,10 +36,28 @@ export async function bodyText(body: unknown): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** `namespace#Code:url` → `Code` (the AWS JSON protocols' error code). */
-export function sanitizeCode(raw: string): string {
-  const code = raw.split(':')[0]!;
-  return code.includes('#') ? code.slice(code.indexOf('#') + 1) : code;
+/**
+ * `namespace#Code:url` → `Code` (the AWS JSON protocols' error code), as smithy's
+ * `sanitizeErrorCode`: a header of several values (`A,B`) gives its first.
+ */
+export function sanitizeCode(raw: string | number): string {
+  const code = String(raw).split(',')[0]!.split(':')[0]!;
+  return code.includes('#') ? code.split('#')[1]! : code;
+}
+
+/**
+ * The raw error code of an AWS JSON 1.0/1.1 error answer, where smithy's `loadJsonRpcErrorCode`
+ * looks for it, in its order: the body's `__type`, its `code` (a member of that name in any
+ * case), the `x-amzn-errortype` header.
+ */
+function rawErrorCode(
+  headers: Record<string, string | undefined>,
+  json: Record<string, unknown> | undefined,
+): unknown {
+  if (json?.__type !== undefined) return json.__type;
+  const codeKey = json ? Object.keys(json).find((k) => k.toLowerCase() === 'code') : undefined;
+  if (codeKey !== undefined && json![codeKey] !== undefined) return json![codeKey];
+  return header(headers, 'x-amzn-errortype');
 }
 
 /** A header's value, its name in any case. */
@@ -81,8 +105,9 @@ export async function readJsonAnswer(response: HttpResponse): Promise<Record<str
       ? (parsed as Record<string, unknown>)
       : undefined;
   if (status >= 200 && status < 300) return json;
-  const raw = header(response.headers, 'x-amzn-errortype') ?? json?.__type ?? json?.code;
-  const code = typeof raw === 'string' && raw ? sanitizeCode(raw) : `HTTP ${status}`;
+  const raw = rawErrorCode(response.headers, json);
+  const code =
+    (typeof raw === 'string' && raw) || typeof raw === 'number' ? sanitizeCode(raw) : `HTTP ${status}`;
   const { __type: _type, message: lower, Message: upper, code: _code, ...extra } = json ?? {};
   const message = lower ?? upper;
   throw awsError(code, typeof message === 'string' ? message : text.slice(0, 200), response, extra);

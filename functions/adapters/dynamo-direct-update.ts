@@ -69,6 +69,14 @@ interface Route {
 
 const TARGET = 'DynamoDB_20120810.UpdateItem';
 
+/**
+ * The errors the DynamoDB model marks `@retryable`: the SDK's classes for them carry
+ * `$retryable`, which smithy's classifier takes as transient (a write that conflicted with
+ * another Region's on a multi-Region strongly consistent global table). The review test
+ * (`direct-requests-sdk-parity.test.ts`) finds them in the SDK's exported error classes.
+ */
+const RETRYABLE_ERRORS = new Set(['ReplicatedWriteConflictException']);
+
 const senders = new WeakMap<object, DirectUpdate>();
 
 /**
@@ -124,6 +132,8 @@ async function route(client: DynamoDBClient, config: ResolvedConfig, tableName: 
   );
   const authScheme = (endpoint.properties?.authSchemes as Record<string, unknown>[] | undefined)?.[0];
   const url = new URL(endpoint.url.href);
+  // The JSON protocols post to the endpoint's path, ending in `/` (smithy's `RpcProtocol`).
+  if (!url.pathname.endsWith('/')) url.pathname += '/';
   const endpointHeaders = Object.fromEntries(
     Object.entries(endpoint.headers ?? {}).map(([name, values]) => [name.toLowerCase(), values.join(',')]),
   );
@@ -157,7 +167,7 @@ function directUpdate(client: DynamoDBClient): DirectUpdate {
     const strategy = await config.retryStrategy();
     if (!isRetryStrategyV2(strategy))
       throw new TypeError('DynamoDB direct update: the client has no retry strategy');
-    return withRetries(strategy, config, async (signingDate) => {
+    return withRetries(strategy, config, async (signingDate, answered) => {
       const signed = await signer.sign(
         {
           method: 'POST',
@@ -178,8 +188,15 @@ function directUpdate(client: DynamoDBClient): DirectUpdate {
         { signingDate, signingRegion, signingService },
       );
       const { response } = await config.requestHandler.handle(signed);
-      const answer = await readJsonAnswer(response);
+      let answer: Record<string, unknown> | undefined;
+      try {
+        answer = await readJsonAnswer(response);
+      } catch (error) {
+        if (RETRYABLE_ERRORS.has((error as Error).name)) Object.assign(error as Error, { $retryable: {} });
+        throw error;
+      }
       if (!answer) throw awsError(MALFORMED, 'the UpdateItem answer is not a JSON object', response);
+      answered(response.headers);
       return answer as DirectUpdateOutput;
     });
   };

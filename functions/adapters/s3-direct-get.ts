@@ -123,7 +123,14 @@ export function objectLocation(
     const service = `${where.fips ? 's3-fips' : 's3'}${where.dualstack ? '.dualstack' : ''}`;
     base = new URL(`https://${service}.${where.region}.${suffix}`);
   }
-  const pathStyle = where.forcePathStyle || !isVirtualHostable(bucket) || isIpHost(base.hostname);
+  // A bucket name of several labels (dots) is a host name only where no certificate has to
+  // match it: at a configured `http://` endpoint (`isVirtualHostableS3Bucket(Bucket, true)` in
+  // S3's endpoint rules). At an IP address, path style (the SDK builds a host name there that
+  // is no URL).
+  const hostable =
+    isVirtualHostable(bucket) ||
+    (where.endpoint !== undefined && base.protocol === 'http:' && bucket.split('.').every(isVirtualHostable));
+  const pathStyle = where.forcePathStyle || !hostable || isIpHost(base.hostname);
   const basePath = base.pathname;
   return {
     protocol: base.protocol,
@@ -277,7 +284,7 @@ export function s3DirectGet(options: S3DirectGetOptions): ObjectReader {
     const { signer, where } = await prepared;
     const location = objectLocation(bucket, key, where);
     const host = location.port ? `${location.hostname}:${location.port}` : location.hostname;
-    return withRetries(strategy, clock, async (signingDate) => {
+    return withRetries(strategy, clock, async (signingDate, answered) => {
       const signed = await signer.sign(
         {
           method: 'GET',
@@ -293,6 +300,7 @@ export function s3DirectGet(options: S3DirectGetOptions): ObjectReader {
       );
       const { response } = await options.requestHandler.handle(signed);
       if (response.statusCode < 200 || response.statusCode >= 300) throw await s3Error(response);
+      answered(response.headers);
       const announced = header(response.headers, 'content-length');
       const length = announced === undefined ? Number.NaN : Number(announced);
       const stream = response.body as { destroy?: () => void } | undefined;

@@ -96,6 +96,8 @@ export function ssmParameterReader(options: SsmParameterReaderOptions): Paramete
       endpoint = ssmEndpoint(region, (await options.useFipsEndpoint?.()) ?? false);
     }
     const url = new URL(endpoint);
+    // The JSON protocols post to the endpoint's path, ending in `/` (smithy's `RpcProtocol`).
+    if (!url.pathname.endsWith('/')) url.pathname += '/';
     return {
       url,
       signer: new SignatureV4({
