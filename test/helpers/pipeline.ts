@@ -50,6 +50,25 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
+/**
+ * Limits under which every identity may send one external recipient an hour (10 internal, 20 a
+ * day): the tests of what crossing a limit, counting twice or giving a count back does.
+ * `action` absent: the configuration's default.
+ */
+export function oneExternalAnHour(action?: 'block' | 'block-for-today'): Record<string, unknown> {
+  return {
+    limits: {
+      default: {
+        externalPerHour: 1,
+        internalPerHour: 10,
+        perDay: 20,
+        recipientsPerMessage: 60,
+        ...(action ? { action } : {}),
+      },
+    },
+  };
+}
+
 let tableSeq = 0;
 
 export async function startHarness(

@@ -18,7 +18,7 @@ import type { Mailer } from '../../functions/core/ports.js';
 import { processReceipt } from '../../functions/router/process.js';
 import { type LostAnswerClient, lostAnswerClient } from '../helpers/lost-answer-dynamo.js';
 import { message, NOW, sesEvent } from '../helpers/mail.js';
-import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
+import { type Harness, oneExternalAnHour, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 /** The body of a count's day-path update (the only one naming `identity`). */
 const DAY_PATH = /"identity".*"mtok"|"mtok".*"identity"/;
@@ -27,18 +27,7 @@ let h: Harness;
 let faults: LostAnswerClient;
 before(async () => {
   h = await startHarness(
-    {
-      limits: {
-        default: {
-          externalPerHour: 1,
-          internalPerHour: 10,
-          perDay: 20,
-          recipientsPerMessage: 60,
-          action: 'block-for-today',
-        },
-      },
-      ndr: { perRecipientPerHour: 1 },
-    },
+    { ...oneExternalAnHour('block-for-today'), ndr: { perRecipientPerHour: 1 } },
     withArcKey(),
   );
   faults = lostAnswerClient(h.emu.clientConfig('dynamodb').endpoint as string);

@@ -14,25 +14,12 @@ import { Notifier, noticeObserver } from '../../functions/router/notifier.js';
 import { processReceipt } from '../../functions/router/process.js';
 import { EMULATOR_CREDENTIALS, EMULATOR_NOTICE_TOPIC_ARN } from '../../sandbox/emulators/index.js';
 import { message, NOW, sesEvent } from '../helpers/mail.js';
-import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
+import { type Harness, oneExternalAnHour, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 const SENDER = 'alias@example.com';
 let h: Harness;
 before(async () => {
-  h = await startHarness(
-    {
-      limits: {
-        default: {
-          externalPerHour: 1,
-          internalPerHour: 10,
-          perDay: 20,
-          recipientsPerMessage: 60,
-          action: 'block-for-today',
-        },
-      },
-    },
-    withArcKey(),
-  );
+  h = await startHarness(oneExternalAnHour('block-for-today'), withArcKey());
 });
 after(async () => h?.stop());
 

@@ -14,25 +14,12 @@ import type { Restriction } from '../../functions/core/limits.js';
 import { processReceipt } from '../../functions/router/process.js';
 import { type LostAnswerClient, lostAnswerClient } from '../helpers/lost-answer-dynamo.js';
 import { message, NOW, sesEvent } from '../helpers/mail.js';
-import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
+import { type Harness, oneExternalAnHour, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 let h: Harness;
 let faults: LostAnswerClient;
 before(async () => {
-  h = await startHarness(
-    {
-      limits: {
-        default: {
-          externalPerHour: 1,
-          internalPerHour: 10,
-          perDay: 20,
-          recipientsPerMessage: 60,
-          action: 'block-for-today',
-        },
-      },
-    },
-    withArcKey(),
-  );
+  h = await startHarness(oneExternalAnHour('block-for-today'), withArcKey());
   faults = lostAnswerClient(h.emu.clientConfig('dynamodb').endpoint as string);
 });
 after(async () => {

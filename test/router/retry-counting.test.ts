@@ -11,16 +11,11 @@ import { TransientDependencyError } from '../../functions/core/errors.js';
 import type { Mailer } from '../../functions/core/ports.js';
 import { processReceipt } from '../../functions/router/process.js';
 import { message, NOW, sesEvent } from '../helpers/mail.js';
-import { type Harness, startHarness, withArcKey } from '../helpers/pipeline.js';
+import { type Harness, oneExternalAnHour, startHarness, withArcKey } from '../helpers/pipeline.js';
 
 let h: Harness;
 before(async () => {
-  h = await startHarness(
-    {
-      limits: { default: { externalPerHour: 1, internalPerHour: 10, perDay: 20, recipientsPerMessage: 60 } },
-    },
-    withArcKey(),
-  );
+  h = await startHarness(oneExternalAnHour(), withArcKey());
 });
 after(async () => h?.stop());
 
