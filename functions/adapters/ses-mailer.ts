@@ -4,8 +4,9 @@
  * Errors are sorted by `core/ses-refusals.ts` (SESv2 API Reference, "SendEmail", Errors):
  *
  * - **Throttling** (`TooManyRequestsException`, `LimitExceededException` for the sending rate;
- *   SES "does not send" over the account's maximum send rate) is first retried by the SDK's
- *   standard retry mode; what still comes back throttled is retried here with exponential
+ *   SES "does not send" over the account's maximum send rate) is first retried by the
+ *   `SendEmail` itself (smithy's standard retry mode: the SDK client's, or `ses-direct.ts`'s);
+ *   what still comes back throttled is retried here with exponential
  *   backoff and full jitter ({@link ThrottleBackoff}) for as long as the budget allows and the
  *   invocation has time left, then fails the invocation as a retryable error: SPEC 8,
  *   "throttling by SES is retried with backoff, never dropped".
@@ -13,6 +14,11 @@
  *   {@link SesDeploymentError}: the invocation fails, Lambda retries, then dead-letters.
  * - A refusal of **this copy** becomes {@link SendRejectedError}: recorded as failed.
  * - Anything else goes through `aws-errors.ts` (5xx and network: retryable; else as is).
+ *
+ * {@link SesRawMailer} does that over any `SendEmail` (the router's: `ses-direct.ts`, sent
+ * without the SDK's client, issue 16); {@link SesMailer} over an SDK client (the bench's, the
+ * tests'), kept apart so that a bundle of the router, which imports only the first, leaves the
+ * SESv2 client out.
  */
 import {
   type SESv2Client,
@@ -24,6 +30,7 @@ import { SendRejectedError, SesDeploymentError, TransientDependencyError } from 
 import type { Mailer, SendRequest } from '../core/ports.js';
 import { classifySesError, oneLine } from '../core/ses-refusals.js';
 import { rethrowAws } from './aws-errors.js';
+import type { RawEmailInput } from './ses-direct.js';
 import { rawSendData, STREAM_FROM_BYTES, STREAMED_RAW_BODY_OPTIONS } from './ses-raw-stream.js';
 
 /** SES accepts at most 50 recipients per call (SES quotas). */
@@ -66,14 +73,16 @@ export interface SesMailerOptions {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-export class SesMailer implements Mailer {
-  readonly #client: SESv2Client;
-  readonly #backoff: Required<Omit<ThrottleBackoff, 'remainingMs'>> & Pick<ThrottleBackoff, 'remainingMs'>;
-  readonly #streamFromBytes: number;
+/** One `SendEmail` of a raw message; rejects with an SDK-shaped error (`name` the SES error code). */
+export type SendRawEmail = (input: RawEmailInput) => Promise<{ MessageId?: string }>;
 
-  constructor(client: SESv2Client, options: SesMailerOptions = {}) {
-    this.#client = client;
-    this.#streamFromBytes = options.streamFromBytes ?? STREAM_FROM_BYTES;
+/** The mailer over a `SendEmail` (above): recipients checked, refusals sorted, throttles retried. */
+export class SesRawMailer implements Mailer {
+  readonly #sendEmail: SendRawEmail;
+  readonly #backoff: Required<Omit<ThrottleBackoff, 'remainingMs'>> & Pick<ThrottleBackoff, 'remainingMs'>;
+
+  constructor(sendEmail: SendRawEmail, options: Pick<SesMailerOptions, 'throttle'> = {}) {
+    this.#sendEmail = sendEmail;
     const t = options.throttle ?? {};
     this.#backoff = {
       baseMs: t.baseMs ?? 200,
@@ -128,25 +137,42 @@ export class SesMailer implements Mailer {
   }
 
   async #sendOnce(request: SendRequest): Promise<{ messageId: string }> {
-    const raw = rawSendData<SendEmailCommandInput, SendEmailCommandOutput>(
-      request.raw,
-      this.#streamFromBytes,
-    );
-    const command = new SendEmailCommand({
+    const out = await this.#sendEmail({
       FromEmailAddress: request.fromAddress,
       Destination: { ToAddresses: request.to },
-      Content: { Raw: { Data: raw.data } },
+      raw: request.raw,
       ConfigurationSetName: request.configurationSet,
       TenantName: request.tenant,
       FeedbackForwardingEmailAddress: request.feedbackForwardingAddress,
       EmailTags: request.tags.map((t) => ({ Name: t.name, Value: t.value })),
     });
+    if (!out.MessageId) throw new TransientDependencyError('ses', 'SendEmail returned no message id');
+    return { messageId: out.MessageId };
+  }
+}
+
+/** `SendEmail` through an SDK client, a message of `streamFromBytes` or more streamed. */
+export function sdkSendRawEmail(client: SESv2Client, streamFromBytes = STREAM_FROM_BYTES): SendRawEmail {
+  return async ({ raw: message, ...input }) => {
+    const raw = rawSendData<SendEmailCommandInput, SendEmailCommandOutput>(message, streamFromBytes);
+    const command = new SendEmailCommand({ ...input, Content: { Raw: { Data: raw.data } } });
     if (raw.stream) command.middlewareStack.addRelativeTo(raw.stream, STREAMED_RAW_BODY_OPTIONS);
     // A command with a middleware of its own is sent with options (`{}`): a client built with
     // `cacheMiddleware` then resolves this command's own stack instead of the handler it
     // cached for the class (smithy `Client.send`), which would replay another command's body.
-    const out = await (raw.stream ? this.#client.send(command, {}) : this.#client.send(command));
-    if (!out.MessageId) throw new TransientDependencyError('ses', 'SendEmail returned no message id');
-    return { messageId: out.MessageId };
+    return raw.stream ? client.send(command, {}) : client.send(command);
+  };
+}
+
+/** The mailer over an SDK client's `SendEmail` ({@link SesRawMailer}, {@link sdkSendRawEmail}). */
+export class SesMailer implements Mailer {
+  readonly #mailer: SesRawMailer;
+
+  constructor(client: SESv2Client, options: SesMailerOptions = {}) {
+    this.#mailer = new SesRawMailer(sdkSendRawEmail(client, options.streamFromBytes), options);
+  }
+
+  send(request: SendRequest): Promise<{ messageId: string }> {
+    return this.#mailer.send(request);
   }
 }

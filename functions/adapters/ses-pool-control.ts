@@ -18,6 +18,10 @@
  *
  * IAM: `ses:GetConfigurationSet` and `ses:GetTenant` (router, CLI),
  * `ses:PutConfigurationSetSendingOptions` (pause function, CLI).
+ *
+ * {@link SesPoolStatus} reads over any two lookups (the router's: `ses-direct.ts`, without the
+ * SDK's client, issue 16); {@link SesPoolControl} over an SDK client, with `setSending` (pause
+ * function, CLI). The router imports only the first, so its bundle leaves the SESv2 client out.
  */
 import {
   GetConfigurationSetCommand,
@@ -54,24 +58,31 @@ export interface PoolState {
 /** SES's tenant `SendingStatus` that stops sending (SESv2 `Tenant`: "DISABLED – Sending is prevented"). */
 const TENANT_DISABLED = 'DISABLED';
 
-export interface SesPoolControlOptions {
-  client: SESv2Client;
+/** The two lookups a pool's status takes, SDK-shaped answers and errors (SESv2 output members). */
+export interface PoolStatusReads {
+  getConfigurationSet(name: string): Promise<{ SendingOptions?: { SendingEnabled?: boolean } }>;
+  getTenant(name: string): Promise<{ Tenant?: { SendingStatus?: string } }>;
+}
+
+export interface SesPoolStatusOptions {
+  reads: PoolStatusReads;
   pools: Config['pools'];
   /** How long `paused()` trusts its last answer. Default 30 s; 0 asks every time. */
   cacheMs?: number;
   clock?: () => number;
 }
 
-export class SesPoolControl implements PoolStatus {
-  readonly #client: SESv2Client;
+/** The pools' status (`paused()`, `status()`) over {@link PoolStatusReads}. */
+export class SesPoolStatus implements PoolStatus {
+  readonly #reads: PoolStatusReads;
   readonly #pools: Config['pools'];
   readonly #cacheMs: number;
   readonly #clock: () => number;
   /** Per pool: when it was asked and the answer (pending while SES is being asked). */
   readonly #cached = new Map<Pool, { at: number; paused: Promise<boolean> }>();
 
-  constructor(options: SesPoolControlOptions) {
-    this.#client = options.client;
+  constructor(options: SesPoolStatusOptions) {
+    this.#reads = options.reads;
     this.#pools = options.pools;
     this.#cacheMs = options.cacheMs ?? 30_000;
     this.#clock = options.clock ?? Date.now;
@@ -105,16 +116,8 @@ export class SesPoolControl implements PoolStatus {
     return paused;
   }
 
-  /** Disables (`false`) or enables the pool's sending; the cache is dropped. */
-  async setSending(pool: Pool, enabled: boolean): Promise<void> {
-    const name = this.#pools[pool].configurationSet;
-    try {
-      await this.#client.send(
-        new PutConfigurationSetSendingOptionsCommand({ ConfigurationSetName: name, SendingEnabled: enabled }),
-      );
-    } catch (error) {
-      rethrowAws('ses', 'PutConfigurationSetSendingOptions', error);
-    }
+  /** Forgets every cached answer (a pool's sending was just changed). */
+  forget(): void {
     this.#cached.clear();
   }
 
@@ -146,7 +149,7 @@ export class SesPoolControl implements PoolStatus {
   async #sendingEnabled(pool: Pool): Promise<boolean> {
     const name = this.#pools[pool].configurationSet;
     try {
-      const out = await this.#client.send(new GetConfigurationSetCommand({ ConfigurationSetName: name }));
+      const out = await this.#reads.getConfigurationSet(name);
       // SES: sending is enabled unless it was disabled; an absent flag means enabled.
       return out.SendingOptions?.SendingEnabled !== false;
     } catch (error) {
@@ -157,10 +160,62 @@ export class SesPoolControl implements PoolStatus {
   /** The tenant's `SendingStatus`; `unknown` when SES answers without one. */
   async #tenantSendingStatus(pool: Pool): Promise<string> {
     try {
-      const out = await this.#client.send(new GetTenantCommand({ TenantName: this.#pools[pool].tenant }));
+      const out = await this.#reads.getTenant(this.#pools[pool].tenant);
       return out.Tenant?.SendingStatus ?? 'unknown';
     } catch (error) {
       return rethrowAws('ses', 'GetTenant', error);
     }
+  }
+}
+
+export interface SesPoolControlOptions {
+  client: SESv2Client;
+  pools: Config['pools'];
+  /** How long `paused()` trusts its last answer. Default 30 s; 0 asks every time. */
+  cacheMs?: number;
+  clock?: () => number;
+}
+
+/** {@link SesPoolStatus} over an SDK client, and `setSending` (pause function, CLI). */
+export class SesPoolControl implements PoolStatus {
+  readonly #client: SESv2Client;
+  readonly #pools: Config['pools'];
+  readonly #status: SesPoolStatus;
+
+  constructor(options: SesPoolControlOptions) {
+    const { client, ...rest } = options;
+    this.#client = client;
+    this.#pools = options.pools;
+    this.#status = new SesPoolStatus({
+      ...rest,
+      reads: {
+        getConfigurationSet: (name) =>
+          client.send(new GetConfigurationSetCommand({ ConfigurationSetName: name })),
+        getTenant: (name) => client.send(new GetTenantCommand({ TenantName: name })),
+      },
+    });
+  }
+
+  /** {@link SesPoolStatus.paused}. */
+  paused(pools: readonly Pool[] = POOLS): Promise<ReadonlySet<Pool>> {
+    return this.#status.paused(pools);
+  }
+
+  /** Disables (`false`) or enables the pool's sending; the cache is dropped. */
+  async setSending(pool: Pool, enabled: boolean): Promise<void> {
+    const name = this.#pools[pool].configurationSet;
+    try {
+      await this.#client.send(
+        new PutConfigurationSetSendingOptionsCommand({ ConfigurationSetName: name, SendingEnabled: enabled }),
+      );
+    } catch (error) {
+      rethrowAws('ses', 'PutConfigurationSetSendingOptions', error);
+    }
+    this.#status.forget();
+  }
+
+  /** {@link SesPoolStatus.status}. */
+  status(): Promise<PoolState[]> {
+    return this.#status.status();
   }
 }

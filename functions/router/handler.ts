@@ -6,7 +6,6 @@
  */
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { DynamoDBClient, type DynamoDBClientConfig } from '@aws-sdk/client-dynamodb';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import middy from '@middy/core';
 import type { AwsCredentialIdentity, Logger as SdkLogger } from '@smithy/types';
@@ -19,8 +18,9 @@ import { leanLogger } from '../adapters/log-formatter.js';
 import { s3DirectGet } from '../adapters/s3-direct-get.js';
 import { ObjectMailStore } from '../adapters/s3-mail-store.js';
 import { reuseSigners } from '../adapters/sdk-signers.js';
-import { SesMailer } from '../adapters/ses-mailer.js';
-import { SesPoolControl } from '../adapters/ses-pool-control.js';
+import { sesDirect } from '../adapters/ses-direct.js';
+import { SesRawMailer } from '../adapters/ses-mailer.js';
+import { SesPoolStatus } from '../adapters/ses-pool-control.js';
 import { SnsNoticePublisher } from '../adapters/sns-notice-publisher.js';
 import { ssmParameterReader } from '../adapters/ssm-parameter-reader.js';
 import { loadArcKey, resolveSrsSecrets } from '../adapters/ssm-secrets.js';
@@ -59,24 +59,21 @@ export const QUIET_SDK_LOGGER = {
 } as unknown as SdkLogger;
 
 /**
- * For the SESv2 client: resolve each command class's middleware stack once per client
- * instead of on every `send` (smithy `Client.send`, option `cacheMiddleware`: "saves 0-1 ms per
- * request"). Measured here: about 0.1 ms per GetObject and 0.25 ms per SendEmail. It holds
- * while nothing changes a stack after the first request; the one command that carries a
- * middleware of its own, a big copy's streamed `SendEmail` (`ses-raw-stream.ts`), is sent with
- * options, which bypasses the cache (`ses-mailer.ts`; `test/router/big-message.test.ts` sends
- * an NDR after one). For DynamoDB, on the client of the hot path's low-level updates only
- * (`tables.ts` `updateItem`): lib-dynamodb's document commands resolve into a handler bound to
- * their own inner command (`async () => handler(this.clientCommand)`), which a cache would
- * replay, and the document client refuses the option, so it gets a client of its own.
+ * Resolve each command class's middleware stack once per client instead of on every `send`
+ * (smithy `Client.send`, option `cacheMiddleware`: "saves 0-1 ms per request"), for the
+ * DynamoDB client `createDeps` builds: its `UpdateItem`s go out directly
+ * (`dynamo-direct-update.ts`), any other low-level command it sends reuses its resolved stack.
+ * lib-dynamodb's document commands resolve into a handler bound to their own inner command
+ * (`async () => handler(this.clientCommand)`), which a cache would replay, and the document
+ * client refuses the option, so documents get a client of their own.
  */
 export const CACHE_MIDDLEWARE = { cacheMiddleware: true } as const;
 
 /**
- * SDK client configuration applied to every client `createDeps` builds (DynamoDB, SESv2; the
- * SSM and S3 reads go through the DynamoDB client's; region and credentials to the SNS
- * publisher, which signs its own requests and takes `fetch`): the bench and tests run the real
- * adapters over an in-memory transport with it.
+ * SDK client configuration for the DynamoDB clients `createDeps` builds, whose request handler,
+ * credentials and region the requests it signs itself use too (SSM, S3, SESv2); region and
+ * credentials to the SNS publisher, which signs its own requests and takes `fetch`. The bench
+ * and tests run the real adapters over an in-memory transport with it.
  */
 export interface ClientOptions {
   clientConfig?: Pick<DynamoDBClientConfig, 'requestHandler' | 'credentials' | 'region' | 'endpoint'>;
@@ -107,7 +104,6 @@ export async function createDeps(
     });
     return doc;
   };
-  const sesv2 = reuseSigners(new SESv2Client({ ...sdk, ...CACHE_MIDDLEWARE }));
   // Issue 16: the secrets are read without an SSM client (its code, its construction and its
   // first request were ~15-20 ms of a cold start's CPU), signed by hand and sent through the
   // DynamoDB client's request handler with its credentials and region (what a test or the
@@ -127,6 +123,9 @@ export async function createDeps(
       process.env.AWS_ENDPOINT_URL,
   });
   const parameters = ssmParameterReader(signedByHand('AWS_ENDPOINT_URL_SSM'));
+  // Issue 16: SendEmail, GetConfigurationSet and GetTenant without the SESv2 client (its code
+  // and middleware; `ses-direct.ts`), over the DynamoDB client's configuration as the reads.
+  const ses = sesDirect(signedByHand('AWS_ENDPOINT_URL_SESV2'));
   const [config, arcKey] = await Promise.all([
     resolveSrsSecrets(settings.config, parameters, 'parameter'),
     loadArcKey(settings.config, parameters),
@@ -177,9 +176,9 @@ export async function createDeps(
       tableName: settings.traceTable,
       retentionDays: config.trace.retentionDays,
     }),
-    mailer: new SesMailer(sesv2, { throttle: { remainingMs: () => remainingMs?.() } }),
-    poolStatus: new SesPoolControl({
-      client: sesv2,
+    mailer: new SesRawMailer(ses.sendEmail, { throttle: { remainingMs: () => remainingMs?.() } }),
+    poolStatus: new SesPoolStatus({
+      reads: ses,
       pools: config.pools,
       cacheMs: settings.poolStatusCacheMs,
     }),

@@ -178,6 +178,17 @@ describe('bundled functions', () => {
     assert.ok(sources.some((s) => s.endsWith('functions/adapters/s3-direct-get.ts')));
   });
 
+  it('the router bundle sends and reads without the SESv2 client (signed SendEmail, GetTenant…, issue 16)', () => {
+    const [, router] = Object.entries(assets).find(([id]) => id.includes('Router'))!;
+    const { sources } = sourceMapOf(router);
+    assert.deepEqual(
+      sources.filter((s) => s.includes('@aws-sdk/client-sesv2/')),
+      [],
+      'no module of @aws-sdk/client-sesv2',
+    );
+    assert.ok(sources.some((s) => s.endsWith('functions/adapters/ses-direct.ts')));
+  });
+
   it('no bundle carries libmime’s MIME type table; the router’s has the stand-in', () => {
     for (const [id, dir] of Object.entries(assets)) {
       const { sources } = sourceMapOf(dir);
@@ -225,7 +236,7 @@ describe('bundled functions', () => {
   it('the router bundle has the SDK schemas of the operations it calls, not its clients’ others', () => {
     const [, router] = Object.entries(assets).find(([id]) => id.includes('Router'))!;
     const code = readFileSync(join(router, 'index.mjs'), 'utf8');
-    // Called: SESv2 SendEmail (its HTTP binding); S3 GetObject is signed by hand (above).
+    // Called: SESv2 SendEmail (its path; signed by hand, as S3 GetObject: above).
     assert.ok(code.includes('/v2/email/outbound-emails'), 'SendEmail');
     // Never called by the router, each in the schema module of a client it uses or used (S3's;
     // a schema's shape name and its HTTP path): without lib/sdk-schema-folding.ts all are kept.
