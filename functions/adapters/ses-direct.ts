@@ -26,9 +26,10 @@
  * `Unknown` without any), `message` the body's `message` or `Message` (`UnknownError`), `$fault`
  * the modeled error's (`InternalServiceErrorException` and `ConcurrentModificationException`
  * are server faults whatever the status) or the status's, the body's other members kept — so
- * `core/ses-refusals.ts` classifies it as it classifies the SDK's. Retries: smithy's standard
- * strategy and classifier with clock-skew correction (`direct-retries.ts`), as the SDK's retry
- * middleware retries.
+ * `core/ses-refusals.ts` classifies it as it classifies the SDK's. A body that is not JSON (a
+ * proxy's HTML page), whatever the status, is the SDK's `SyntaxError` with its status.
+ * Retries: smithy's standard strategy and classifier with clock-skew correction
+ * (`direct-retries.ts`), as the SDK's retry middleware retries.
  */
 import { Readable } from 'node:stream';
 import { StandardRetryStrategy } from '@smithy/core/retry';
@@ -140,13 +141,13 @@ const MODELED = new Set([
  * An error answer (status 300 or more) as the SDK's REST-JSON protocol throws it (`handleError`,
  * `loadRestJsonErrorCode`, `decorateServiceException`).
  */
-async function sesError(response: HttpResponse): Promise<AwsAnswerError> {
+async function sesError(response: HttpResponse): Promise<AwsAnswerError | SyntaxError> {
   const text = await bodyText(response.body);
   let parsed: unknown;
   try {
     parsed = text ? JSON.parse(text) : {};
-  } catch {
-    parsed = {};
+  } catch (error) {
+    return notJson(error, response);
   }
   const data =
     typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)
@@ -175,17 +176,50 @@ async function sesError(response: HttpResponse): Promise<AwsAnswerError> {
   return error;
 }
 
-/** A success answer's JSON object (an empty body: `{}`). */
+/**
+ * A success answer's JSON object (an empty body: `{}`); a body that is not JSON throws as the
+ * SDK's does ({@link notJson}).
+ */
 async function jsonAnswer(response: HttpResponse, operation: string): Promise<Record<string, unknown>> {
   const text = await bodyText(response.body);
+  let parsed: unknown;
   try {
-    const parsed: unknown = text ? JSON.parse(text) : {};
-    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
-      return parsed as Record<string, unknown>;
-  } catch {
-    // below
+    parsed = text ? JSON.parse(text) : {};
+  } catch (error) {
+    throw notJson(error, response);
   }
+  if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+    return parsed as Record<string, unknown>;
   throw awsError(MALFORMED, `the ${operation} answer is not a JSON object`, response);
+}
+
+/** The first header whose name matches `pattern` (the SDK's `findHeader`). */
+const headerMatching = (headers: Record<string, string | undefined>, pattern: RegExp) =>
+  Object.entries(headers).find(([name]) => pattern.test(name))?.[1];
+
+/**
+ * A body that is not JSON (a proxy's HTML page, a load balancer's text, blanks), at any status:
+ * the SDK throws `JSON.parse`'s `SyntaxError` itself, its message with the deserializer's hint
+ * added, `$response` and the `$metadata` its schema deserialization middleware gives an error
+ * without one — no `$fault`, no error code read from a header (`HttpBindingProtocol`
+ * `deserializeResponse`, `schemaDeserializationMiddleware`). Retries classify it by its status
+ * (a 5xx is transient) and the clock is corrected from its `Date`, as for any error answer.
+ */
+function notJson(error: unknown, response: HttpResponse): SyntaxError {
+  const e = error instanceof SyntaxError ? error : new SyntaxError(String(error));
+  const h = response.headers;
+  e.message +=
+    '\n  Deserialization error: to see the raw response, inspect the hidden field {error}.$response on this object.';
+  return Object.assign(e, {
+    $metadata: {
+      httpStatusCode: response.statusCode,
+      requestId: headerMatching(h, /^x-[\w-]+-request-?id$/),
+      extendedRequestId: headerMatching(h, /^x-[\w-]+-id-2$/),
+      cfId: headerMatching(h, /^x-[\w-]+-cf-id$/),
+    },
+    // Status and headers (the body was read here), as `awsError` keeps them.
+    $response: { statusCode: response.statusCode, headers: h, body: undefined },
+  });
 }
 
 /** The SDK's `extendedEncodeURIComponent`: RFC 3986 unreserved characters only. */
