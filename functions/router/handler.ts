@@ -110,7 +110,8 @@ export async function createDeps(
   // bench gives the clients, it sees too); both at once: one round trip of cold start.
   const endpoint = clients.clientConfig?.endpoint;
   // What a request signed by hand takes of the DynamoDB client's configuration, and where it
-  // goes when an endpoint is configured (the service's own variable, then the shared one).
+  // goes when an endpoint is configured (the service's own variable, then the shared one; an
+  // empty one is not set, as the SDK reads them).
   const signedByHand = (endpointVariable: string) => ({
     requestHandler: dynamo.config.requestHandler,
     credentials: dynamo.config.credentials,
@@ -118,9 +119,9 @@ export async function createDeps(
     useFipsEndpoint: dynamo.config.useFipsEndpoint,
     useDualstackEndpoint: dynamo.config.useDualstackEndpoint,
     endpoint:
-      (typeof endpoint === 'string' ? endpoint : undefined) ??
-      process.env[endpointVariable] ??
-      process.env.AWS_ENDPOINT_URL,
+      (typeof endpoint === 'string' && endpoint !== '' ? endpoint : undefined) ??
+      (process.env[endpointVariable] || undefined) ??
+      (process.env.AWS_ENDPOINT_URL || undefined),
   });
   const parameters = ssmParameterReader(signedByHand('AWS_ENDPOINT_URL_SSM'));
   // Issue 16: SendEmail, GetConfigurationSet and GetTenant without the SESv2 client (its code
