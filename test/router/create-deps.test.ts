@@ -1,7 +1,7 @@
 /**
- * `createDeps(env, overrides, { clientConfig })`: every SDK client the router builds (SSM at
- * start, S3, DynamoDB, SESv2) sends through the given request handler, signed with the given
- * credentials for the given region — what the bench and tests rely on to run the real adapters
+ * `createDeps(env, overrides, { clientConfig })`: every request the router sends (SSM at start,
+ * S3, DynamoDB, SESv2; most signed by hand over the DynamoDB client's configuration) goes
+ * through the given request handler, signed with the given credentials for the given region — what the bench and tests rely on to run the real adapters
  * over an in-memory transport. The oracle is the requests themselves: host, SigV4 credential
  * scope (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html).
  */
