@@ -38,19 +38,13 @@ import { createHash } from 'node:crypto';
 import { Crc32, Crc32c, Crc64Nvme } from '@aws-sdk/checksums/crc';
 import { StandardRetryStrategy } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type {
-  AwsCredentialIdentity,
-  AwsCredentialIdentityProvider,
-  HttpRequest,
-  HttpResponse,
-  RetryStrategyV2,
-} from '@smithy/types';
+import type { HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
 import { SDK_RETRY } from './aws-errors.js';
 import { type AwsAnswerError, awsError, bodyText, header } from './aws-json-answer.js';
 import { partitionDnsSuffix } from './aws-partitions.js';
 import { type SkewClock, withRetries } from './direct-retries.js';
 import { NodeSha256 } from './node-sha256.js';
-import type { RequestHandlerLike } from './ssm-parameter-reader.js';
+import { encodeRfc3986, resolveOption, type SignedByHandOptions } from './signed-by-hand.js';
 
 /** An object's body as it streams in, and what S3 said of its length. */
 export interface ObjectBody {
@@ -64,28 +58,15 @@ export interface ObjectBody {
 /** Reads one object; rejects with an SDK-shaped error (`name` the S3 error code). */
 export type ObjectReader = (bucket: string, key: string) => Promise<ObjectBody>;
 
-export interface S3DirectGetOptions {
-  requestHandler: RequestHandlerLike;
-  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** A region, or the SDK's resolved region provider. */
-  region: string | (() => Promise<string>);
-  /** Endpoint override (`AWS_ENDPOINT_URL_S3`, an emulator); default S3's regional endpoint. */
-  endpoint?: string;
+export interface S3DirectGetOptions extends SignedByHandOptions {
   /** Path-style addressing (`/<bucket>/<key>`) even for buckets that can be a host name. */
   forcePathStyle?: boolean;
-  /** The SDK's resolved `useFipsEndpoint` / `useDualstackEndpoint` (environment, config files). */
-  useFipsEndpoint?: boolean | (() => Promise<boolean>);
-  useDualstackEndpoint?: boolean | (() => Promise<boolean>);
   /** Default: smithy's standard mode with the SDK clients' attempts ({@link SDK_RETRY}). */
   retryStrategy?: RetryStrategyV2;
 }
 
 /** SHA-256 of the empty payload: a GET's `x-amz-content-sha256`, as the SDK sends it. */
 const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-
-/** The SDK's `extendedEncodeURIComponent`: RFC 3986 unreserved characters only. */
-const encodeSegment = (segment: string) =>
-  encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** A bucket name that is one DNS label (`isVirtualHostableS3Bucket`, without sub-domains). */
 const isVirtualHostable = (bucket: string) =>
@@ -114,7 +95,7 @@ export function objectLocation(
   if (bucket.startsWith('arn:') || bucket.endsWith('--x-s3') || bucket.includes('/')) {
     throw new Error(`S3: not a general purpose bucket name: ${JSON.stringify(bucket)}`);
   }
-  const encodedKey = key.split('/').map(encodeSegment).join('/');
+  const encodedKey = key.split('/').map(encodeRfc3986).join('/');
   let base: URL;
   if (where.endpoint !== undefined) {
     base = new URL(where.endpoint);
@@ -137,7 +118,7 @@ export function objectLocation(
     hostname: pathStyle ? base.hostname : `${bucket}.${base.hostname}`,
     ...(base.port ? { port: Number(base.port) } : {}),
     path: pathStyle
-      ? `${basePath.endsWith('/') ? basePath : `${basePath}/`}${encodeSegment(bucket)}/${encodedKey}`
+      ? `${basePath.endsWith('/') ? basePath : `${basePath}/`}${encodeRfc3986(bucket)}/${encodedKey}`
       : `${basePath === '/' ? '' : basePath}/${encodedKey}`,
   };
 }
@@ -245,9 +226,6 @@ function checkedBody(response: HttpResponse): AsyncIterable<Uint8Array> {
   return checked(source, first!.make(), first!.value, first!.name);
 }
 
-const resolve = async <T>(value: T | (() => Promise<T>) | undefined): Promise<T | undefined> =>
-  typeof value === 'function' ? (value as () => Promise<T>)() : value;
-
 /** An {@link ObjectReader} sending GetObject signed by hand (above). */
 export function s3DirectGet(options: S3DirectGetOptions): ObjectReader {
   const strategy = options.retryStrategy ?? new StandardRetryStrategy(SDK_RETRY.maxAttempts);
@@ -256,15 +234,15 @@ export function s3DirectGet(options: S3DirectGetOptions): ObjectReader {
   const clock: SkewClock = {};
   let prepared: Promise<{ signer: SignatureV4; where: Parameters<typeof objectLocation>[2] }> | undefined;
   const prepare = async () => {
-    const region = (await resolve(options.region))!;
+    const region = (await resolveOption(options.region))!;
     const endpoint = options.endpoint;
     return {
       where: {
         region,
         ...(endpoint !== undefined ? { endpoint } : {}),
         forcePathStyle: options.forcePathStyle ?? false,
-        fips: endpoint === undefined && ((await resolve(options.useFipsEndpoint)) ?? false),
-        dualstack: endpoint === undefined && ((await resolve(options.useDualstackEndpoint)) ?? false),
+        fips: endpoint === undefined && ((await resolveOption(options.useFipsEndpoint)) ?? false),
+        dualstack: endpoint === undefined && ((await resolveOption(options.useDualstackEndpoint)) ?? false),
       },
       signer: new SignatureV4({
         service: 's3',

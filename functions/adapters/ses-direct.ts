@@ -34,13 +34,7 @@
 import { Readable } from 'node:stream';
 import { StandardRetryStrategy } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type {
-  AwsCredentialIdentity,
-  AwsCredentialIdentityProvider,
-  HttpRequest,
-  HttpResponse,
-  RetryStrategyV2,
-} from '@smithy/types';
+import type { HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
 import { SDK_RETRY } from './aws-errors.js';
 import {
   type AwsAnswerError,
@@ -62,7 +56,7 @@ import {
   type StreamedBody,
   splitAtPlaceholder,
 } from './ses-raw-stream.js';
-import type { RequestHandlerLike } from './ssm-parameter-reader.js';
+import { encodeRfc3986, resolveOption, type SignedByHandOptions } from './signed-by-hand.js';
 
 /** A `SendEmail` of a raw message: the SESv2 input's members the router sends. */
 export interface RawEmailInput {
@@ -76,16 +70,7 @@ export interface RawEmailInput {
   raw: Buffer | readonly Buffer[];
 }
 
-export interface SesDirectOptions {
-  requestHandler: RequestHandlerLike;
-  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** A region, or the SDK's resolved region provider. */
-  region: string | (() => Promise<string>);
-  /** Endpoint override (`AWS_ENDPOINT_URL_SESV2`, an emulator); default SES's regional endpoint. */
-  endpoint?: string;
-  /** The SDK's resolved `useFipsEndpoint` / `useDualstackEndpoint` (environment, config files). */
-  useFipsEndpoint?: boolean | (() => Promise<boolean>);
-  useDualstackEndpoint?: boolean | (() => Promise<boolean>);
+export interface SesDirectOptions extends SignedByHandOptions {
   /** Default: smithy's standard mode with the SDK clients' attempts ({@link SDK_RETRY}). */
   retryStrategy?: RetryStrategyV2;
   /** Messages of this many bytes or more are streamed. @default 1 MiB ({@link STREAM_FROM_BYTES}) */
@@ -222,10 +207,6 @@ function notJson(error: unknown, response: HttpResponse): SyntaxError {
   });
 }
 
-/** The SDK's `extendedEncodeURIComponent`: RFC 3986 unreserved characters only. */
-const encodeLabel = (label: string) =>
-  encodeURIComponent(label).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-
 /**
  * The `SendEmail` body as the SDK serializes it (its members in the order of the SDK's
  * serialization, absent ones left out), with `data` (base64) as `Content.Raw.Data`.
@@ -246,9 +227,6 @@ function sendEmailJson(input: RawEmailInput, data: string): string {
 /** A request body: bytes, or a streamed body with its SHA-256 (signed as the payload hash). */
 type Body = { bytes: Buffer } | { streamed: StreamedBody; sha256: string };
 
-const resolve = async <T>(value: T | (() => Promise<T>) | undefined): Promise<T | undefined> =>
-  typeof value === 'function' ? (value as () => Promise<T>)() : value;
-
 /** The router's SESv2 requests, signed and sent by hand (above). */
 export function sesDirect(options: SesDirectOptions): SesDirect {
   const strategy = options.retryStrategy ?? new StandardRetryStrategy(SDK_RETRY.maxAttempts);
@@ -256,13 +234,13 @@ export function sesDirect(options: SesDirectOptions): SesDirect {
   const clock: SkewClock = {};
   let prepared: Promise<{ signer: SignatureV4; url: URL }> | undefined;
   const prepare = async () => {
-    const region = (await resolve(options.region))!;
+    const region = (await resolveOption(options.region))!;
     const url = new URL(
       options.endpoint ??
         sesEndpoint(
           region,
-          (await resolve(options.useFipsEndpoint)) ?? false,
-          (await resolve(options.useDualstackEndpoint)) ?? false,
+          (await resolveOption(options.useFipsEndpoint)) ?? false,
+          (await resolveOption(options.useDualstackEndpoint)) ?? false,
         ),
     );
     const signer = new SignatureV4({
@@ -341,7 +319,7 @@ export function sesDirect(options: SesDirectOptions): SesDirect {
     async getConfigurationSet(name) {
       const out = await call(
         'GET',
-        `/v2/email/configuration-sets/${encodeLabel(name)}`,
+        `/v2/email/configuration-sets/${encodeRfc3986(name)}`,
         undefined,
         'GetConfigurationSet',
       );

@@ -18,35 +18,17 @@
  * network errors are retried as the SDK's standard mode does (full jitter, 100 ms base).
  */
 import { SignatureV4 } from '@smithy/signature-v4';
-import type {
-  AwsCredentialIdentity,
-  AwsCredentialIdentityProvider,
-  HttpRequest,
-  HttpResponse,
-} from '@smithy/types';
+import type { HttpResponse } from '@smithy/types';
 import { isTransientAwsError, SDK_RETRY } from './aws-errors.js';
 import { awsError, MALFORMED, readJsonAnswer } from './aws-json-answer.js';
 import { partitionDnsSuffix } from './aws-partitions.js';
 import { NodeSha256 } from './node-sha256.js';
+import { resolveOption, type SignedByHandOptions } from './signed-by-hand.js';
 
 /** Reads one parameter, decrypted; rejects with an SDK-shaped error (`name` the error code). */
 export type ParameterReader = (name: string) => Promise<string | undefined>;
 
-/** What a smithy request handler (`NodeHttpHandler`, a test transport) offers. */
-export interface RequestHandlerLike {
-  handle(request: HttpRequest, options?: Record<string, unknown>): Promise<{ response: HttpResponse }>;
-}
-
-export interface SsmParameterReaderOptions {
-  requestHandler: RequestHandlerLike;
-  credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
-  /** A region, or the SDK's resolved region provider. */
-  region: string | (() => Promise<string>);
-  /** Endpoint override (`AWS_ENDPOINT_URL_SSM`, an emulator); default `https://ssm.<region>.<dnsSuffix>`. */
-  endpoint?: string;
-  /** The SDK's resolved `useFipsEndpoint` / `useDualstackEndpoint` (environment, config files). */
-  useFipsEndpoint?: () => Promise<boolean>;
-  useDualstackEndpoint?: () => Promise<boolean>;
+export interface SsmParameterReaderOptions extends SignedByHandOptions {
   /** Attempts for throttling, 5xx and network errors. Default: the SDK clients' ({@link SDK_RETRY}). */
   maxAttempts?: number;
   /** Waits between attempts (tests inject one). */
@@ -90,10 +72,10 @@ export function ssmParameterReader(options: SsmParameterReaderOptions): Paramete
     const region = typeof options.region === 'string' ? options.region : await options.region();
     let endpoint = options.endpoint;
     if (endpoint === undefined) {
-      if (await options.useDualstackEndpoint?.()) {
+      if (await resolveOption(options.useDualstackEndpoint)) {
         throw new Error('SSM: dual-stack endpoints are not derived; name one in AWS_ENDPOINT_URL_SSM');
       }
-      endpoint = ssmEndpoint(region, (await options.useFipsEndpoint?.()) ?? false);
+      endpoint = ssmEndpoint(region, (await resolveOption(options.useFipsEndpoint)) ?? false);
     }
     const url = new URL(endpoint);
     // The JSON protocols post to the endpoint's path, ending in `/` (smithy's `RpcProtocol`).
