@@ -40,7 +40,8 @@
  * `countNdr` adds one to the item of the recipient's current clock hour (`ADD n 1`, returning
  * the new value) and sets its TTL to two hours later: one request, atomic, an item per
  * address and hour that DynamoDB deletes by itself. `refundNdr` takes one back (`ADD n -1`
- * if `n > 0`).
+ * if `n > 0`). Both are in `limits-ndr-counters.ts`; the once-per-call tokens of every update
+ * are in `limits-updates.ts`.
  *
  * ## Hot partitions
  *
@@ -60,7 +61,7 @@
  * clears this instance's entry; other Lambda containers see the release within
  * `restrictionCacheMs`.
  */
-import { randomBytes } from 'node:crypto';
+
 import { type DynamoDBDocumentClient, GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { TransientDependencyError } from '../core/errors.js';
 import type { LimitUsage, Restriction, SenderState } from '../core/limits.js';
@@ -72,7 +73,6 @@ import {
   identityKey,
   LIMITS_TTL_SECONDS,
   NO_DELTA,
-  num,
   restrictionOf,
   stateOf,
   str,
@@ -80,27 +80,28 @@ import {
   windowAt,
   windowOfHourKey,
 } from './limits-items.js';
+import { countNdr, refundNdr } from './limits-ndr-counters.js';
 import {
   clearRestriction,
   type LimitsTable,
   listRestrictions,
   writeRestriction,
 } from './limits-restrictions.js';
-import { countUpdate, MESSAGE_COUNT_TOKEN, type Path } from './limits-updates.js';
-import { Expr, isConditionFailed, LIMITS_PARTITION_KEY, LIMITS_TTL_ATTRIBUTE, sendMapped } from './tables.js';
+import {
+  callToken,
+  countUpdate,
+  MESSAGE_COUNT_TOKEN,
+  onceOnly,
+  type Path,
+  REFUND_TOKEN,
+} from './limits-updates.js';
+import { Expr, isConditionFailed, sendMapped } from './tables.js';
 
 export { BLOCK_UNTIL, LIMITS_TTL_SECONDS, PIN_EPOCH_SECONDS } from './limits-items.js';
+export { NDR_COUNTER_PREFIX } from './limits-ndr-counters.js';
 
 export const DEFAULT_RESTRICTION_CACHE_MS = 60_000;
 const MAX_UPDATES = 6;
-/**
- * Prefix of an NDR counter item's key (one per recipient address and clock hour). Not the
- * notice ledger's `N#`: a notice key is `<kind>#<identity>#<hour>`, and an NDR counted for the
- * mailbox `limit-alert#team@example.com` (`#` is allowed in a local part) would take the item
- * of that identity's alert of the hour, which would then never be sent (review of December
- * 2026). Items of either kind expire within two days by TTL.
- */
-export const NDR_COUNTER_PREFIX = 'NDR#';
 /** Bound on the per-container memories (identities), oldest forgotten first. */
 const MEMORY_ENTRIES = 10_000;
 
@@ -125,41 +126,6 @@ class BoundedMap<V> extends Map<string, V> {
     return this;
   }
 }
-
-/**
- * The attribute where a refund leaves its token. A refund is an `ADD` of a negative delta, which
- * is not idempotent, and the SDK's standard retry mode sends an update again after a 5xx or a
- * lost connection even when the first one was applied: a refund applied twice took another
- * message's count back too, under-counting (review, December 2026). Each refund call carries a
- * random token, written with the refund and required absent by its condition, so the SDK's
- * retry of a refund that landed changes nothing. (Another refund of the same item landing in
- * between the two would still let it through: a window of one request's retries.)
- */
-const REFUND_TOKEN = 'rtok';
-
-/** The attribute where an NDR count leaves its token, for the same reason (`countNdr`). */
-const COUNT_TOKEN = 'ctok';
-
-/** A token for one call's update: the same for the SDK's retries of it, new for every call. */
-function callToken(): string {
-  return randomBytes(12).toString('base64url');
-}
-
-/**
- * What makes an update apply once per call: the SET clause that leaves `token` in `attribute`,
- * and the condition that it is not there yet (the SDK's retry of an update that landed finds
- * it and changes nothing).
- */
-function onceOnly(x: Expr, attribute: string, token: string): { set: string; condition: string } {
-  const name = x.n(attribute);
-  const value = x.v(token);
-  return { set: `${name} = ${value}`, condition: `(attribute_not_exists(${name}) OR ${name} <> ${value})` };
-}
-
-/** The item counting NDRs to `recipient` in the clock hour of `at`. */
-const ndrKey = (recipient: string, at: Date) => ({
-  [LIMITS_PARTITION_KEY]: `${NDR_COUNTER_PREFIX}${recipient.toLowerCase()}#${windowAt(at.getTime()).hk}`,
-});
 
 export class DynamoLimitsStore implements LimitsStore {
   private readonly dynamo: DynamoClients;
@@ -282,68 +248,12 @@ export class DynamoLimitsStore implements LimitsStore {
     }
   }
 
-  async countNdr(recipient: string, now: Date): Promise<number> {
-    const x = new Expr();
-    const ttl = Math.floor(now.getTime() / 1000) + 2 * 3600;
-    // Counted once per call, as a refund is (`onceOnly`): the SDK sends the update again after
-    // a lost answer, and an NDR counted twice could be the one an hour that is then not sent
-    // (review, December 2026). The retry that finds its own token reads the count instead.
-    const token = callToken();
-    const once = onceOnly(x, COUNT_TOKEN, token);
-    const key = ndrKey(recipient, now);
-    const read = () =>
-      sendMapped('GetItem', () =>
-        this.doc.send(new GetCommand({ TableName: this.tableName, Key: key, ConsistentRead: true })),
-      );
-    try {
-      const out = await sendMapped('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: key,
-            UpdateExpression: `ADD ${x.n('n')} ${x.v(1)} SET ${x.n(LIMITS_TTL_ATTRIBUTE)} = ${x.v(ttl)}, ${once.set}`,
-            ConditionExpression: once.condition,
-            ReturnValues: 'UPDATED_NEW',
-            ...x.params(),
-          }),
-        ),
-      );
-      return num(out.Attributes ?? {}, 'n');
-    } catch (err) {
-      if (!isConditionFailed(err)) {
-        // Landed although every attempt failed (as `count`'s update can): the item holds this
-        // call's token, and the NDR is counted; else, or when the read fails too, the error
-        // stands (review, December 2026: Lambda's retry counted it again, and at
-        // `ndr.perRecipientPerHour` dropped the NDR).
-        const out = await read().catch(() => null);
-        if (out?.Item?.[COUNT_TOKEN] === token) return num(out.Item, 'n');
-        throw err;
-      }
-      const out = await read();
-      return num(out.Item ?? {}, 'n');
-    }
+  countNdr(recipient: string, now: Date): Promise<number> {
+    return countNdr(this.table, recipient, now);
   }
 
-  async refundNdr(recipient: string, countedAt: Date): Promise<void> {
-    const x = new Expr();
-    const once = onceOnly(x, REFUND_TOKEN, callToken());
-    try {
-      await sendMapped('UpdateItem', () =>
-        this.doc.send(
-          new UpdateCommand({
-            TableName: this.tableName,
-            Key: ndrKey(recipient, countedAt),
-            // Only an existing count above zero: a refund never creates an item nor goes negative;
-            // and only once (`onceOnly`).
-            UpdateExpression: `ADD ${x.n('n')} ${x.v(-1)} SET ${once.set}`,
-            ConditionExpression: `${x.n('n')} > ${x.v(0)} AND ${once.condition}`,
-            ...x.params(),
-          }),
-        ),
-      );
-    } catch (err) {
-      if (!isConditionFailed(err)) throw err;
-    }
+  refundNdr(recipient: string, countedAt: Date): Promise<void> {
+    return refundNdr(this.table, recipient, countedAt);
   }
 
   async restrict(

@@ -4,6 +4,7 @@
  * every message of a path and hour slot, so they are built once (issue 16) and only the
  * values change.
  */
+import { randomBytes } from 'node:crypto';
 import type { Delta } from './limits-items.js';
 import { Expr, LIMITS_TTL_ATTRIBUTE } from './tables.js';
 
@@ -105,4 +106,34 @@ function buildCountUpdate(path: Path, slotOfDay: string): CountUpdate {
       return out;
     },
   };
+}
+
+/**
+ * The attribute where a refund leaves its token. A refund is an `ADD` of a negative delta, which
+ * is not idempotent, and the SDK's standard retry mode sends an update again after a 5xx or a
+ * lost connection even when the first one was applied: a refund applied twice took another
+ * message's count back too, under-counting (review, December 2026). Each refund call carries a
+ * random token, written with the refund and required absent by its condition, so the SDK's
+ * retry of a refund that landed changes nothing. (Another refund of the same item landing in
+ * between the two would still let it through: a window of one request's retries.)
+ */
+export const REFUND_TOKEN = 'rtok';
+
+/** The attribute where an NDR count leaves its token, for the same reason (`countNdr`). */
+export const COUNT_TOKEN = 'ctok';
+
+/** A token for one call's update: the same for the SDK's retries of it, new for every call. */
+export function callToken(): string {
+  return randomBytes(12).toString('base64url');
+}
+
+/**
+ * What makes an update apply once per call: the SET clause that leaves `token` in `attribute`,
+ * and the condition that it is not there yet (the SDK's retry of an update that landed finds
+ * it and changes nothing).
+ */
+export function onceOnly(x: Expr, attribute: string, token: string): { set: string; condition: string } {
+  const name = x.n(attribute);
+  const value = x.v(token);
+  return { set: `${name} = ${value}`, condition: `(attribute_not_exists(${name}) OR ${name} <> ${value})` };
 }
