@@ -110,8 +110,12 @@ export async function createDeps(
   // bench gives the clients, it sees too); both at once: one round trip of cold start.
   const endpoint = clients.clientConfig?.endpoint;
   // What a request signed by hand takes of the DynamoDB client's configuration, and where it
-  // goes when an endpoint is configured (the service's own variable, then the shared one; an
-  // empty one is not set, as the SDK reads them).
+  // goes when an endpoint is configured: the client configuration's, then the service's own
+  // variable, then the shared one — an empty one is not set, and with
+  // AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true the variables are not read, as the SDK reads them
+  // ("Service-specific endpoints", AWS SDKs and Tools Reference Guide).
+  const variablesIgnored = process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === 'true';
+  const variable = (name: string) => (variablesIgnored ? undefined : process.env[name] || undefined);
   const signedByHand = (endpointVariable: string) => ({
     requestHandler: dynamo.config.requestHandler,
     credentials: dynamo.config.credentials,
@@ -120,8 +124,8 @@ export async function createDeps(
     useDualstackEndpoint: dynamo.config.useDualstackEndpoint,
     endpoint:
       (typeof endpoint === 'string' && endpoint !== '' ? endpoint : undefined) ??
-      (process.env[endpointVariable] || undefined) ??
-      (process.env.AWS_ENDPOINT_URL || undefined),
+      variable(endpointVariable) ??
+      variable('AWS_ENDPOINT_URL'),
   });
   const parameters = ssmParameterReader(signedByHand('AWS_ENDPOINT_URL_SSM'));
   // Issue 16: SendEmail, GetConfigurationSet and GetTenant without the SESv2 client (its code

@@ -98,54 +98,66 @@ describe('createDeps with SDK client configuration', () => {
     }
   });
 
-  it('an empty AWS_ENDPOINT_URL_* is not a configured endpoint (the SDK skips it): the regional one is used', async () => {
-    const handler = recordingHandler();
-    const env = settingsEnvironment({
-      config: { ...CONFIG_JSON, srs: { domain: 'fwd.example.com', secretsParameter: '/op/srs' } },
-      mailBucket: 'mail-bucket',
-      mailPrefix: 'raw/',
-      limitsTable: 'limits-t',
-      traceTable: 'trace-t',
-      leaseSeconds: 60,
-      restrictionCacheSeconds: 0,
-    });
-    const names = [
-      'AWS_ENDPOINT_URL_SSM',
-      'AWS_ENDPOINT_URL_S3',
-      'AWS_ENDPOINT_URL_SESV2',
-      'AWS_ENDPOINT_URL',
-    ];
-    const saved = names.map((n) => [n, process.env[n]] as const);
-    for (const n of names) process.env[n] = '';
-    try {
-      const clientConfig = {
-        requestHandler: handler,
-        region: 'eu-west-3',
-        credentials: { accessKeyId: KEY_ID, secretAccessKey: 'test-secret' },
-      };
-      const deps = await createDeps(env, { clock: () => NOW }, { clientConfig });
-      await deps.mailStore.get('m-1', 1_000_000);
-      await deps.mailer.send({
-        fromAddress: 'srs@fwd.example.com',
-        to: ['dest@remote.test'],
-        raw: Buffer.from('From: a@b\r\n\r\nx\r\n'),
-        configurationSet: 'normal',
-        tags: [],
-      } as unknown as Parameters<typeof deps.mailer.send>[0]);
-      const hosts = handler.seen.map((r) => r.host);
-      for (const host of [
-        'ssm.eu-west-3.amazonaws.com',
-        'mail-bucket.s3.eu-west-3.amazonaws.com',
-        'email.eu-west-3.amazonaws.com',
-      ])
-        assert.ok(hosts.includes(host), `${host} in ${hosts.join()}`);
-    } finally {
-      for (const [n, v] of saved) {
-        if (v === undefined) delete process.env[n];
-        else process.env[n] = v;
+  for (const [what, value, ignore] of [
+    ['an empty AWS_ENDPOINT_URL_* is not a configured endpoint (the SDK skips it)', '', undefined],
+    [
+      'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true: the AWS_ENDPOINT_URL_* variables are not read',
+      'http://127.0.0.1:9',
+      'true',
+    ],
+  ] as const) {
+    it(`${what}: the regional endpoints are used`, async () => {
+      const handler = recordingHandler();
+      const env = settingsEnvironment({
+        config: { ...CONFIG_JSON, srs: { domain: 'fwd.example.com', secretsParameter: '/op/srs' } },
+        mailBucket: 'mail-bucket',
+        mailPrefix: 'raw/',
+        limitsTable: 'limits-t',
+        traceTable: 'trace-t',
+        leaseSeconds: 60,
+        restrictionCacheSeconds: 0,
+      });
+      const names = [
+        'AWS_ENDPOINT_URL_SSM',
+        'AWS_ENDPOINT_URL_S3',
+        'AWS_ENDPOINT_URL_SESV2',
+        'AWS_ENDPOINT_URL',
+      ];
+      const saved = [...names, 'AWS_IGNORE_CONFIGURED_ENDPOINT_URLS'].map(
+        (n) => [n, process.env[n]] as const,
+      );
+      for (const n of names) process.env[n] = value;
+      if (ignore) process.env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS = ignore;
+      try {
+        const clientConfig = {
+          requestHandler: handler,
+          region: 'eu-west-3',
+          credentials: { accessKeyId: KEY_ID, secretAccessKey: 'test-secret' },
+        };
+        const deps = await createDeps(env, { clock: () => NOW }, { clientConfig });
+        await deps.mailStore.get('m-1', 1_000_000);
+        await deps.mailer.send({
+          fromAddress: 'srs@fwd.example.com',
+          to: ['dest@remote.test'],
+          raw: Buffer.from('From: a@b\r\n\r\nx\r\n'),
+          configurationSet: 'normal',
+          tags: [],
+        } as unknown as Parameters<typeof deps.mailer.send>[0]);
+        const hosts = handler.seen.map((r) => r.host);
+        for (const host of [
+          'ssm.eu-west-3.amazonaws.com',
+          'mail-bucket.s3.eu-west-3.amazonaws.com',
+          'email.eu-west-3.amazonaws.com',
+        ])
+          assert.ok(hosts.includes(host), `${host} in ${hosts.join()}`);
+      } finally {
+        for (const [n, v] of saved) {
+          if (v === undefined) delete process.env[n];
+          else process.env[n] = v;
+        }
       }
-    }
-  });
+    });
+  }
 
   it('the feedback handler sends its DynamoDB client through the given request handler', async () => {
     const handler = recordingHandler();
