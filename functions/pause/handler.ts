@@ -32,7 +32,8 @@ const logger = leanLogger('outbound-pools-pause');
 
 export interface PauseDeps {
   pools: Config['pools'];
-  control: Pick<SesPoolControl, 'setSending'>;
+  /** Pauses; `paused`, when given, tells a retry's notice whether the pool was resumed since. */
+  control: Pick<SesPoolControl, 'setSending'> & Partial<Pick<SesPoolControl, 'paused'>>;
   notifier: Notifier | null;
   /**
    * Where the pause of each alarm state change is remembered (the notice ledger), so that only
@@ -70,6 +71,7 @@ export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<Paus
   if (request.action === 'ignore' || !request.pool) return { paused: null, pause: 'none', notice: 'none' };
   const pause = await pauseOnce(request.pool, request.stamp, deps);
   if (!deps.notifier) return { paused: request.pool, pause, notice: 'none' };
+  const since = pause === 'earlier' ? await resumedSince(request.pool, deps) : '';
   try {
     const notice = await deps.notifier.tell(
       {
@@ -77,7 +79,7 @@ export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<Paus
         pool: request.pool,
         configurationSet: request.configurationSet ?? deps.pools[request.pool].configurationSet,
         by: 'alarm',
-        detail: `${request.alarmName}: ${request.reason}`.slice(0, 1000),
+        detail: `${since}${request.alarmName}: ${request.reason}`.slice(0, 1000),
       },
       deps.clock(),
       request.stamp,
@@ -90,6 +92,17 @@ export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<Paus
       { cause: error, retryable: true },
     );
   }
+}
+
+/**
+ * What a retry's notice says first when the pool is sending again: the notice of a pause an
+ * earlier attempt applied comes late (its publish failed), and an operator may have resumed
+ * the pool in between; told as it was, the notice announced a pause that had already ended
+ * (review of December 2026). Empty when the pool is still paused or its state is unknown.
+ */
+async function resumedSince(pool: Pool, deps: PauseDeps): Promise<string> {
+  const paused = await deps.control.paused?.([pool]).catch(() => null);
+  return paused && !paused.has(pool) ? 'paused earlier and sending again since (resumed): ' : '';
 }
 
 /**
@@ -162,7 +175,8 @@ function createDeps(env: NodeJS.ProcessEnv): PauseDeps {
     : null;
   return {
     pools,
-    control: new SesPoolControl({ client: new SESv2Client({ ...SDK_RETRY }), pools }),
+    // No cache: a retry asks whether the pool is still paused (`resumedSince`).
+    control: new SesPoolControl({ client: new SESv2Client({ ...SDK_RETRY }), pools, cacheMs: 0 }),
     ledger,
     notifier:
       topic && ledger

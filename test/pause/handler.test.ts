@@ -219,6 +219,8 @@ describe('pause function', () => {
       assert.deepEqual(result, { paused: 'relay', pause: 'earlier', notice: 'published' });
       assert.equal(pausedNotices().length, 1);
       assert.equal(JSON.parse(pausedNotices()[0]!.message).notice.pool, 'relay');
+      // Still paused when the retry tells it: said as it happened.
+      assert.doesNotMatch(JSON.parse(pausedNotices()[0]!.message).notice.detail, /sending again/);
     });
 
     it('an operator who resumes the pool before the retry is not undone: the retry tells, and does not pause again', async () => {
@@ -231,6 +233,11 @@ describe('pause function', () => {
       assert.deepEqual(result, { paused: 'relay', pause: 'earlier', notice: 'published' });
       assert.ok(!emu.ses.disabledConfigurationSets().includes('outbound-relay'), 'still resumed');
       assert.equal(pausedNotices().length, 1, 'the pause was still told');
+      // …and told as it is now: paused by the alarm, sending again since.
+      assert.match(
+        JSON.parse(pausedNotices()[0]!.message).notice.detail,
+        /^paused earlier and sending again since \(resumed\): /,
+      );
       // A new state change of the alarm (a new ALARM after OK) pauses again.
       const again = await handleAlarm(
         alarmEvent('ALARM', 'outbound-relay', '2026-12-06T15:00:00.000+0000'),
