@@ -3,7 +3,8 @@
  * invokes it directly; it disables the pool's configuration set's sending and publishes a
  * "pool paused" notice. Its role holds exactly what that takes: `ses:PutConfigurationSetSendingOptions`
  * on the three configuration sets, and — only when there is a notice topic — `sns:Publish` on
- * that topic (with its key) and `dynamodb:PutItem` on the limits table's notice items, `N#…` (the notice ledger).
+ * that topic (with its key), `ses:GetConfigurationSet` on the three sets (a retry's late notice
+ * says whether the pool sends again by then) and `dynamodb:PutItem` on the limits table's notice items, `N#…` (the notice ledger).
  */
 import { Duration, type RemovalPolicy } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -66,6 +67,8 @@ export class PoolPauseFunction extends Construct {
     }));
     props.deliveryPools.grantPause(this.role);
     if (props.noticeTopic) {
+      // A retry's late notice says whether the pool sends again by then (`resumedSince`).
+      props.deliveryPools.grantReadSendingStatus(this.role);
       grantNoticePublish(props.noticeTopic, this.role);
       props.tables.grantNoticeLedger(this.role);
     }

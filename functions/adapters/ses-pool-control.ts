@@ -146,6 +146,14 @@ export class SesPoolStatus implements PoolStatus {
     );
   }
 
+  /**
+   * Whether the pool's configuration set sends (its own switch only, not its tenant's): what
+   * `setSending` changes, asked anew (not cached).
+   */
+  sendingEnabled(pool: Pool): Promise<boolean> {
+    return this.#sendingEnabled(pool);
+  }
+
   async #sendingEnabled(pool: Pool): Promise<boolean> {
     const name = this.#pools[pool].configurationSet;
     try {
@@ -212,6 +220,11 @@ export class SesPoolControl implements PoolStatus {
       rethrowAws('ses', 'PutConfigurationSetSendingOptions', error);
     }
     this.#status.forget();
+  }
+
+  /** {@link SesPoolStatus.sendingEnabled}. */
+  sendingEnabled(pool: Pool): Promise<boolean> {
+    return this.#status.sendingEnabled(pool);
   }
 
   /** {@link SesPoolStatus.status}. */

@@ -32,8 +32,8 @@ const logger = leanLogger('outbound-pools-pause');
 
 export interface PauseDeps {
   pools: Config['pools'];
-  /** Pauses; `paused`, when given, tells a retry's notice whether the pool was resumed since. */
-  control: Pick<SesPoolControl, 'setSending'> & Partial<Pick<SesPoolControl, 'paused'>>;
+  /** Pauses; `sendingEnabled`, when given, tells a retry's notice whether the pool was resumed since. */
+  control: Pick<SesPoolControl, 'setSending'> & Partial<Pick<SesPoolControl, 'sendingEnabled'>>;
   notifier: Notifier | null;
   /**
    * Where the pause of each alarm state change is remembered (the notice ledger), so that only
@@ -101,8 +101,8 @@ export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<Paus
  * (review of December 2026). Empty when the pool is still paused or its state is unknown.
  */
 async function resumedSince(pool: Pool, deps: PauseDeps): Promise<string> {
-  const paused = await deps.control.paused?.([pool]).catch(() => null);
-  return paused && !paused.has(pool) ? 'paused earlier and sending again since (resumed): ' : '';
+  const sending = await deps.control.sendingEnabled?.(pool).catch(() => null);
+  return sending === true ? 'paused earlier and sending again since (resumed): ' : '';
 }
 
 /**
@@ -175,8 +175,7 @@ function createDeps(env: NodeJS.ProcessEnv): PauseDeps {
     : null;
   return {
     pools,
-    // No cache: a retry asks whether the pool is still paused (`resumedSince`).
-    control: new SesPoolControl({ client: new SESv2Client({ ...SDK_RETRY }), pools, cacheMs: 0 }),
+    control: new SesPoolControl({ client: new SESv2Client({ ...SDK_RETRY }), pools }),
     ledger,
     notifier:
       topic && ledger

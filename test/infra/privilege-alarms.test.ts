@@ -247,6 +247,7 @@ describe('the other roles', () => {
         Resource: getAtt(id('AWS::Logs::LogGroup', 'PoolPauseLogs')),
       },
       { Action: 'ses:PutConfigurationSetSendingOptions', Effect: 'Allow', Resource: configurationSetArns() },
+      { Action: 'ses:GetConfigurationSet', Effect: 'Allow', Resource: configurationSetArns() },
       { Action: 'sns:Publish', Effect: 'Allow', Resource: { Ref: id('AWS::SNS::Topic', 'AlarmTopic') } },
       {
         Action: ['kms:GenerateDataKey', 'kms:Decrypt'],
