@@ -47,8 +47,8 @@ export const TRACE_READ: readonly string[] = ['dynamodb:GetItem', 'dynamodb:Batc
 
 /**
  * The router's calls on the limits table (`DynamoLimitsStore.count`, `refund`, `countNdr`,
- * `restrict`: conditional `UpdateItem`; `learnWindow`, and `restrict`'s read-back after a
- * failed write: `GetItem`). Listing restrictions (a
+ * `restrict`: conditional `UpdateItem`; `learnWindow`, and the read-backs after a failed or
+ * repeated update of `count`, `countNdr` and `restrict`: `GetItem`). Listing restrictions (a
  * Query of `byRestriction`), `release` and `peek` are the CLI's, not the router's. A condition
  * on an `UpdateItem` needs no `ConditionCheckItem` (that action is `TransactWriteItems`'s).
  */

@@ -1,6 +1,6 @@
 /**
  * The DNS suffix of a region's AWS partition, for the requests this project addresses itself
- * (`ssm-parameter-reader.ts`, `s3-direct-get.ts`): the SDK's partitions table (`@aws-sdk/core`,
+ * (`ssm-parameter-reader.ts`, `s3-direct-get.ts`, `ses-direct.ts`): the SDK's partitions table (`@aws-sdk/core`,
  * `util-endpoints/lib/aws/partitions.js`), which the services' endpoint rules read as
  * `{partitionResult#dnsSuffix}`.
  */

@@ -1,6 +1,6 @@
 /**
  * The retry loop of the requests this project signs and sends without an SDK client
- * (`dynamo-direct-update.ts`, `s3-direct-get.ts`), as the SDK's retry middleware and signer run
+ * (`dynamo-direct-update.ts`, `s3-direct-get.ts`, `ses-direct.ts`), as the SDK's retry middleware and signer run
  * it: a retry token from the strategy (standard mode: its attempts, backoff and retry quota),
  * each failure classified by smithy's own classifier (`getRetryErrorInfo` of the retry
  * middleware), and the clock skew correction of the SDK's signer ("Clock skew correction",

@@ -3,10 +3,9 @@
  * hot path that does not go through the document client (issue 16).
  *
  * Per message the router makes three `UpdateItem`s (the trace claim, the limits count, the final
- * trace record). Sent as low-level commands over a client built with `cacheMiddleware`, they
- * skip lib-dynamodb's marshalling walk and reuse the client's resolved middleware stack; their
- * values are marshalled by `dynamo-values.ts` exactly as the document client would marshal
- * them. Everything else (restrictions, notices, a duplicate's read, queries) keeps using the
+ * trace record). Sent as low-level commands (the router's without the SDK's middleware at all,
+ * `dynamo-direct-update.ts`), they skip lib-dynamodb's marshalling walk; their values are
+ * marshalled by `dynamo-values.ts` exactly as the document client would marshal them. Everything else (restrictions, notices, a duplicate's read, queries) keeps using the
  * document client, built on first use.
  */
 import { type AttributeValue, type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
@@ -93,5 +92,7 @@ export async function updateItem(
   };
   const direct = directUpdater(client);
   const out = direct ? await direct(lowLevel) : await client.send(new UpdateItemCommand(lowLevel));
+  // The direct path's Attributes are the wire JSON: binary (B, BS) would still be base64 there,
+  // where the SDK gives bytes. The hot path's items hold no binary attribute.
   return out.Attributes ? fromAttributes(out.Attributes as Record<string, AttributeValue>) : undefined;
 }

@@ -6,7 +6,8 @@
  *
  * ## `count`: requests per message
  *
- * No reads. Three conditional updates, each returning `ALL_NEW`:
+ * No reads (one consistent `GetItem` only after an update failed, or was sent more than once:
+ * whether it landed, by its token `mtok`). Three conditional updates, each returning `ALL_NEW`:
  * - fast path (same hour): `ADD ext, int, day, hNN` if `hk = :hk`;
  * - path A (new hour, same day): `SET hk, ext, int, hNN, kNN ADD day` if `dk = :dk AND hk < :hk`;
  * - path B (new day, or no item yet): `SET hk, dk, ext, int, day, hNN, kNN, identity`
@@ -32,8 +33,8 @@
  * is still in the hour it was counted in, else the day and slot alone if still in that day
  * and slot; else nothing (it has aged out of every window it was in, or nearly). Between the
  * two writes another message sees the counters a little high: conservative, never low. Each
- * refund (and `refundNdr`) is applied once per call, even when the SDK sends it again after
- * a lost answer: see {@link REFUND_TOKEN}.
+ * refund (and `refundNdr`), like each count, is applied once per call, even when it is sent
+ * again after a lost answer: see {@link REFUND_TOKEN} and `MESSAGE_COUNT_TOKEN`.
  *
  * ## NDR counters (`pk = "NDR#" + address + "#" + hour key`)
  *

@@ -24,7 +24,9 @@
  *   Guide, "Checking object integrity") — with the SDK's own CRC64NVME, the algorithm S3 gives
  *   every object written since December 2024. A composite checksum (`…-<parts>`, a multipart
  *   upload's checksum of part checksums) says nothing about the bytes of a whole-object read
- *   and is skipped, as the SDK skips it.
+ *   and is skipped, as the SDK skips it. Always asked and checked: the SDK's
+ *   `AWS_RESPONSE_CHECKSUM_VALIDATION=WHEN_REQUIRED` is not read (an object without a checksum,
+ *   as the emulator's, is read unchecked as with it).
  *
  * An error answer (`<Error><Code>…</Code><Message>…</Message>…</Error>`, S3 API Reference,
  * "Error responses") becomes an error shaped like the SDK's (`name` the code, `$fault`,

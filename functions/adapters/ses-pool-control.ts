@@ -16,8 +16,9 @@
  * anyway, and that send is retried). Issue 16: a cold container's first message asks about
  * its own pool only (two requests, not six).
  *
- * IAM: `ses:GetConfigurationSet` and `ses:GetTenant` (router, CLI),
- * `ses:PutConfigurationSetSendingOptions` (pause function, CLI).
+ * IAM: `ses:GetConfigurationSet` and `ses:GetTenant` (router, CLI; the pause function reads
+ * the configuration set only, `sendingEnabled`), `ses:PutConfigurationSetSendingOptions`
+ * (pause function, CLI).
  *
  * {@link SesPoolStatus} reads over any two lookups (the router's: `ses-direct.ts`, without the
  * SDK's client, issue 16); {@link SesPoolControl} over an SDK client, with `setSending` (pause

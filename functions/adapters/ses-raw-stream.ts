@@ -4,7 +4,9 @@
  *
  * SESv2 is a REST-JSON API: the SDK base64-encodes `Content.Raw.Data` into a string (4/3 of
  * the message), serializes the JSON around it into another string and that into the body's
- * bytes: three more copies of 4/3 the message, held together for a moment. Here the command is serialized with a small placeholder for the data, and a
+ * bytes: three more copies of 4/3 the message, held together for a moment. (`ses-direct.ts`,
+ * the router's `SendEmail` without the SDK, streams its body with `bodyChunks` and
+ * `bodySha256` below, without the middleware.) Here the command is serialized with a small placeholder for the data, and a
  * per-command middleware replaces the body with a stream of the same bytes the SDK would have
  * written — the JSON before the data, the message's pieces base64-encoded in chunks aligned to
  * 3 bytes (so the chunks' encodings concatenate to the whole's), the JSON after it — a few

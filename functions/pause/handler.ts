@@ -102,7 +102,11 @@ export async function handleAlarm(event: unknown, deps: PauseDeps): Promise<Paus
  */
 async function resumedSince(pool: Pool, deps: PauseDeps): Promise<string> {
   const sending = await deps.control.sendingEnabled?.(pool).catch(() => null);
-  return sending === true ? 'paused earlier and sending again since (resumed): ' : '';
+  // "Since": an operator's resume, or (when an earlier attempt's pause failed and its ledger
+  // key could not be given back) a pause that never took; either way the pool sends now.
+  return sending === true
+    ? 'paused earlier and sending again since (resumed, or the pause did not hold): '
+    : '';
 }
 
 /**

@@ -62,7 +62,8 @@ export const QUIET_SDK_LOGGER = {
  * Resolve each command class's middleware stack once per client instead of on every `send`
  * (smithy `Client.send`, option `cacheMiddleware`: "saves 0-1 ms per request"), for the
  * DynamoDB client `createDeps` builds: its `UpdateItem`s go out directly
- * (`dynamo-direct-update.ts`), any other low-level command it sends reuses its resolved stack.
+ * (`dynamo-direct-update.ts`) and the router sends it no other low-level command today; one
+ * added later reuses its resolved stack.
  * lib-dynamodb's document commands resolve into a handler bound to their own inner command
  * (`async () => handler(this.clientCommand)`), which a cache would replay, and the document
  * client refuses the option, so documents get a client of their own.

@@ -34,7 +34,9 @@ export const MAX_SPF_RECORD_OCTETS = 4096;
 
 /**
  * Most addresses read from one A or AAAA answer during SPF (the `a` and `mx` mechanisms, RFC
- * 7208 sections 5.3 and 5.4). The sender's name server answers the names its record names,
+ * 7208 sections 5.3 and 5.4; the bound applies to every A/AAAA answer SPF reads, `exists`'s
+ * too, since the resolver is not told which term asks — an `exists` name answering more than
+ * 256 addresses is as unheard of). The sender's name server answers the names its record names,
  * with up to ~4,000 addresses each (a 64 KB DNS message of 16-octet A records), and mailauth
  * parses and matches every one: nine `a:` terms of 4,000 addresses cost ~23 ms behind a
  * trusted gateway, against ~1 ms for a whole ordinary message (December 2026). An answer over
