@@ -6,14 +6,12 @@
  * and what each made of the answers. Each failed on the code before its fix.
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { describe, it, mock } from 'node:test';
 import * as dynamodb from '@aws-sdk/client-dynamodb';
 import { DynamoDBClient, type DynamoDBClientConfig, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-import type { HttpRequest, HttpResponse } from '@smithy/types';
 import {
   type DirectUpdateInput,
   directUpdater,
@@ -22,37 +20,12 @@ import {
 import { s3DirectGet } from '../../functions/adapters/s3-direct-get.js';
 import { ssmParameterReader } from '../../functions/adapters/ssm-parameter-reader.js';
 import { isTransientDynamoError } from '../../functions/adapters/tables.js';
-import { requestHandler } from '../helpers/request-handler.js';
+import { type Scripted, type ScriptedAnswer, scriptedTransport } from '../helpers/scripted-transport.js';
 import { expectedAuthorization, TEST_CREDENTIALS } from '../helpers/sigv4.js';
 
 const NOW = Date.parse('2026-12-07T10:00:00Z');
 
-interface Answer {
-  status: number;
-  body: string;
-  headers?: Record<string, string>;
-}
-/** An answer, or a transport failure (made anew for each request: the SDK writes on its errors). */
-type Scripted = Answer | (() => Error);
-
-/** A transport that records each request and gives the scripted answers in turn (the last one after). */
-function scripted(answers: Scripted[]) {
-  const requests: HttpRequest[] = [];
-  const handler = requestHandler(async (request) => {
-    requests.push(request);
-    const next = answers[Math.min(requests.length - 1, answers.length - 1)]!;
-    if (typeof next === 'function') throw next();
-    const response: HttpResponse = {
-      statusCode: next.status,
-      headers: { 'content-length': String(Buffer.byteLength(next.body)), ...next.headers },
-      body: Readable.from([Buffer.from(next.body)]),
-    };
-    return { response };
-  });
-  return { requests, handler };
-}
-
-const json = (status: number, body: object, headers: Record<string, string> = {}): Answer => ({
+const json = (status: number, body: object, headers: Record<string, string> = {}): ScriptedAnswer => ({
   status,
   body: JSON.stringify(body),
   headers: { 'content-type': 'application/x-amz-json-1.0', ...headers },
@@ -86,8 +59,8 @@ function errorOutcome(error: unknown) {
 
 /** The same UpdateItem through the SDK and the direct path, each over its own scripted transport. */
 async function bothUpdates(answers: Scripted[], config: DynamoDBClientConfig = {}, calls = 1) {
-  const sdkSide = scripted(answers);
-  const directSide = scripted(answers);
+  const sdkSide = scriptedTransport(answers);
+  const directSide = scriptedTransport(answers);
   const base = {
     region: 'eu-west-1',
     credentials: { ...TEST_CREDENTIALS },
@@ -161,7 +134,7 @@ describe('direct requests review: DynamoDB errors read as the SDK reads them', (
     }
   });
 
-  const codes: [string, Answer][] = [
+  const codes: [string, ScriptedAnswer][] = [
     // Several values of one header, joined by the transport: the first is the code.
     [
       'x-amzn-errortype with several values',
@@ -206,8 +179,8 @@ describe('direct requests review: retries as the SDK ends them', () => {
   });
 
   it('S3: a connection reset on every attempt: the attempts on the error, as the SDK’s', async () => {
-    const sdkSide = scripted([networkError('ECONNRESET')]);
-    const directSide = scripted([networkError('ECONNRESET')]);
+    const sdkSide = scriptedTransport([networkError('ECONNRESET')]);
+    const directSide = scriptedTransport([networkError('ECONNRESET')]);
     const sdk = new S3Client({
       region: 'eu-west-1',
       credentials: { ...TEST_CREDENTIALS },
@@ -255,8 +228,8 @@ describe('direct requests review: the clock', () => {
     try {
       const later = new Date(NOW + 3_600_000).toUTCString();
       const answers = [{ status: 200, body: 'x', headers: { date: later } }];
-      const sdkSide = scripted(answers);
-      const directSide = scripted(answers);
+      const sdkSide = scriptedTransport(answers);
+      const directSide = scriptedTransport(answers);
       const sdk = new S3Client({
         region: 'eu-west-1',
         credentials: { ...TEST_CREDENTIALS },
@@ -305,8 +278,8 @@ describe('direct requests review: a configured endpoint with a path (a proxy)', 
     mock.timers.enable({ apis: ['Date'], now: NOW });
     try {
       const answers = [json(200, { Parameter: { Value: 'v' } })];
-      const sdkSide = scripted(answers);
-      const directSide = scripted(answers);
+      const sdkSide = scriptedTransport(answers);
+      const directSide = scriptedTransport(answers);
       const endpoint = 'https://proxy.internal.test/ssm';
       const sdk = new SSMClient({
         region: 'eu-west-1',
@@ -348,8 +321,8 @@ describe('direct requests review: S3 at a configured endpoint', () => {
   it('a bucket name of several labels: where the SDK sends it (virtual-hosted at an http:// endpoint)', async () => {
     for (const [endpoint, bucket, forcePathStyle] of cases) {
       const label = `${bucket} at ${endpoint}${forcePathStyle ? ' (forcePathStyle)' : ''}`;
-      const sdkSide = scripted([{ status: 200, body: 'x' }]);
-      const directSide = scripted([{ status: 200, body: 'x' }]);
+      const sdkSide = scriptedTransport([{ status: 200, body: 'x' }]);
+      const directSide = scriptedTransport([{ status: 200, body: 'x' }]);
       const config = { region: 'us-east-1', credentials: { ...TEST_CREDENTIALS }, endpoint };
       const sdk = new S3Client({
         ...config,

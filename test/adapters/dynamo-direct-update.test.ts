@@ -6,11 +6,10 @@
  * transport or the same DynamoDB emulator), and an independent SigV4 (`helpers/sigv4.ts`).
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { after, before, describe, it, mock } from 'node:test';
 import { DynamoDBClient, type DynamoDBClientConfig, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
-import type { HttpRequest, HttpResponse } from '@smithy/types';
+import type { HttpRequest } from '@smithy/types';
 import {
   type DirectUpdateInput,
   directUpdater,
@@ -18,19 +17,18 @@ import {
 } from '../../functions/adapters/dynamo-direct-update.js';
 import { createTables, isConditionFailed } from '../../functions/adapters/tables.js';
 import { type DynamoDbEmulator, EMULATOR_CREDENTIALS, startDynamoDb } from '../../sandbox/emulators/index.js';
-import { requestHandler } from '../helpers/request-handler.js';
+import { type Scripted, type ScriptedAnswer, scriptedTransport } from '../helpers/scripted-transport.js';
 import { expectedAuthorization, TEST_CREDENTIALS } from '../helpers/sigv4.js';
+
+/** DynamoDB's answers carry its content type and a request id. */
+const dynamoTransport = (answers: readonly Scripted[]) =>
+  scriptedTransport(answers, {
+    headers: (n) => ({ 'content-type': 'application/x-amz-json-1.0', 'x-amzn-requestid': `req-${n}` }),
+  });
 
 const NOW = Date.parse('2026-12-07T10:00:00Z');
 
-interface Answer {
-  status: number;
-  body: string;
-  headers?: Record<string, string>;
-}
-type Scripted = Answer | Error;
-
-const ok = (body: object = { Attributes: { n: { N: '1' } } }): Answer => ({
+const ok = (body: object = { Attributes: { n: { N: '1' } } }): ScriptedAnswer => ({
   status: 200,
   body: JSON.stringify(body),
 });
@@ -39,33 +37,12 @@ const fault = (
   type: string,
   message = type,
   headers: Record<string, string> = {},
-): Answer => ({
+): ScriptedAnswer => ({
   status,
   body: JSON.stringify({ __type: `com.amazonaws.dynamodb.v20120810#${type}`, message }),
   headers,
 });
 const networkError = (code: string) => Object.assign(new Error(`socket: ${code}`), { code });
-
-/** A transport that records each request and gives the scripted answers in turn (the last one after). */
-function scripted(answers: Scripted[]) {
-  const requests: HttpRequest[] = [];
-  const handler = requestHandler(async (request) => {
-    requests.push(request);
-    const next = answers[Math.min(requests.length - 1, answers.length - 1)]!;
-    if (next instanceof Error) throw next;
-    const response: HttpResponse = {
-      statusCode: next.status,
-      headers: {
-        'content-type': 'application/x-amz-json-1.0',
-        'x-amzn-requestid': `req-${requests.length}`,
-        ...next.headers,
-      },
-      body: Readable.from([Buffer.from(next.body)]),
-    };
-    return { response };
-  });
-  return { requests, handler };
-}
 
 const INPUT: DirectUpdateInput = {
   TableName: 'limits',
@@ -83,8 +60,8 @@ const command = (input: DirectUpdateInput = INPUT) =>
 
 /** Two clients of one configuration over one scripted transport each: the SDK's and a direct one. */
 function pair(config: DynamoDBClientConfig, answers: Scripted[]) {
-  const sdkSide = scripted(answers);
-  const directSide = scripted(answers);
+  const sdkSide = dynamoTransport(answers);
+  const directSide = dynamoTransport(answers);
   const base = {
     region: 'eu-west-1',
     credentials: { ...TEST_CREDENTIALS },

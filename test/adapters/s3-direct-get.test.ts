@@ -7,29 +7,22 @@
  * transport or the same S3 emulator, s3rver), and an independent SigV4 (`helpers/sigv4.ts`).
  */
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { after, before, describe, it, mock } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { GetObjectCommand, PutObjectCommand, S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { HttpRequest, HttpResponse } from '@smithy/types';
+import type { HttpRequest } from '@smithy/types';
 import { crc64nvme } from '../../bench/transport.js';
 import { objectLocation, s3DirectGet } from '../../functions/adapters/s3-direct-get.js';
 import { ObjectMailStore, S3MailStore } from '../../functions/adapters/s3-mail-store.js';
 import { isRetryable, MessageNotFoundError, TransientDependencyError } from '../../functions/core/errors.js';
 import { type S3Emulator, S3RVER_CREDENTIALS, startS3 } from '../../sandbox/emulators/s3.js';
 import { requestHandler } from '../helpers/request-handler.js';
+import { type Scripted, scriptedTransport } from '../helpers/scripted-transport.js';
 import { expectedAuthorization, TEST_CREDENTIALS } from '../helpers/sigv4.js';
 
 const NOW = Date.parse('2026-12-07T10:00:00Z');
-
-interface Answer {
-  status: number;
-  body: Buffer | string;
-  headers?: Record<string, string>;
-}
-type Scripted = Answer | Error;
 
 const ok = (body: Buffer | string = 'From: a@b\r\n\r\nhello\r\n', headers: Record<string, string> = {}) => ({
   status: 200,
@@ -43,33 +36,10 @@ const xmlError = (status: number, code: string, message: string, headers: Record
 });
 const networkError = (code: string) => Object.assign(new Error(`socket: ${code}`), { code });
 
-/** A transport that records each request and gives the scripted answers in turn (the last one after). */
-function scripted(answers: Scripted[]) {
-  const requests: HttpRequest[] = [];
-  const bodies: Readable[] = [];
-  const handler = requestHandler(async (request) => {
-    requests.push(request);
-    const next = answers[Math.min(requests.length - 1, answers.length - 1)]!;
-    if (next instanceof Error) throw next;
-    const body = Buffer.from(next.body);
-    // In two chunks, as a socket gives them: a checksum is computed across chunks.
-    const chunks = [body.subarray(0, body.length >> 1), body.subarray(body.length >> 1)];
-    const stream = Readable.from(chunks);
-    bodies.push(stream);
-    const response: HttpResponse = {
-      statusCode: next.status,
-      headers: { 'content-length': String(body.length), ...next.headers },
-      body: stream,
-    };
-    return { response };
-  });
-  return { requests, bodies, handler };
-}
-
 /** The SDK's client and the direct reader over one configuration, each on its own transport. */
 function pair(config: S3ClientConfig, answers: Scripted[]) {
-  const sdkSide = scripted(answers);
-  const directSide = scripted(answers);
+  const sdkSide = scriptedTransport(answers);
+  const directSide = scriptedTransport(answers);
   const retryStrategy = () => new ConfiguredRetryStrategy(4, () => 0);
   const sdk = new S3Client({
     region: 'eu-west-1',

@@ -20,7 +20,7 @@ import {
 } from '@aws-sdk/client-sesv2';
 import { ConfiguredRetryStrategy } from '@smithy/core/retry';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { HttpRequest, HttpResponse } from '@smithy/types';
+import type { HttpRequest } from '@smithy/types';
 import { type RawEmailInput, sesDirect } from '../../functions/adapters/ses-direct.js';
 import { SesMailer, SesRawMailer, sdkSendRawEmail } from '../../functions/adapters/ses-mailer.js';
 import { SesPoolControl, SesPoolStatus } from '../../functions/adapters/ses-pool-control.js';
@@ -30,48 +30,20 @@ import {
   TransientDependencyError,
 } from '../../functions/core/errors.js';
 import { type Emulators, startEmulators } from '../../sandbox/emulators/index.js';
-import { requestHandler } from '../helpers/request-handler.js';
+import {
+  type RecordedRequest,
+  type Scripted,
+  type ScriptedAnswer,
+  scriptedTransport,
+} from '../helpers/scripted-transport.js';
 import { expectedAuthorization, TEST_CREDENTIALS } from '../helpers/sigv4.js';
 
 const NOW = Date.parse('2026-12-07T10:00:00Z');
 
-interface Answer {
-  status: number;
-  body: string;
-  headers?: Record<string, string>;
-}
-/** An answer, or a transport failure (made anew for each request). */
-type Scripted = Answer | (() => Error);
-
 /** A request as sent, its body read (a stream's too). */
-type Sent = HttpRequest & { bytes: Buffer };
+type Sent = RecordedRequest<true>;
 
-async function readBody(body: unknown): Promise<Buffer> {
-  if (body === undefined || body === null) return Buffer.alloc(0);
-  if (typeof body === 'string' || body instanceof Uint8Array) return Buffer.from(body);
-  const chunks: Buffer[] = [];
-  for await (const chunk of body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
-  return Buffer.concat(chunks);
-}
-
-/** A transport that records each request and gives the scripted answers in turn (the last one after). */
-function scripted(answers: Scripted[]) {
-  const requests: Sent[] = [];
-  const handler = requestHandler(async (request) => {
-    requests.push(Object.assign(request, { bytes: await readBody(request.body) }));
-    const next = answers[Math.min(requests.length - 1, answers.length - 1)]!;
-    if (typeof next === 'function') throw next();
-    const response: HttpResponse = {
-      statusCode: next.status,
-      headers: { 'content-length': String(Buffer.byteLength(next.body)), ...next.headers },
-      body: Readable.from([Buffer.from(next.body)]),
-    };
-    return { response };
-  });
-  return { requests, handler };
-}
-
-const json = (status: number, body: object, headers: Record<string, string> = {}): Answer => ({
+const json = (status: number, body: object, headers: Record<string, string> = {}): ScriptedAnswer => ({
   status,
   body: JSON.stringify(body),
   headers: { 'content-type': 'application/json', 'x-amzn-requestid': 'req-1', ...headers },
@@ -81,8 +53,8 @@ const networkError = (code: string) => () => Object.assign(new Error(`socket: ${
 
 /** The SDK's client and the direct requests over one configuration, each on its own transport. */
 function pair(config: SESv2ClientConfig, answers: Scripted[], streamFromBytes = 1024 * 1024) {
-  const sdkSide = scripted(answers);
-  const directSide = scripted(answers);
+  const sdkSide = scriptedTransport(answers, { readBodies: true });
+  const directSide = scriptedTransport(answers, { readBodies: true });
   const retryStrategy = () => new ConfiguredRetryStrategy(4, () => 0);
   const sdk = new SESv2Client({
     region: 'eu-west-1',
