@@ -19,149 +19,24 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { arcSeal } from '../../functions/core/compose/arc.js';
 import { composeCopy } from '../../functions/core/compose/copy.js';
 import { copySizeBound } from '../../functions/core/compose/copy-size.js';
 import { SES_MAX_MESSAGE_BYTES } from '../../functions/core/config.js';
-import { type Decision, decideMessage } from '../../functions/core/decide.js';
-import { MAX_ARC_SETS } from '../../functions/core/dkim.js';
-import { forgetParsedKeys } from '../../functions/core/dkim-keys.js';
-import { asResolver, type Resolver } from '../../functions/core/dns/resolver.js';
-import { MAX_SPF_ADDRESSES, MAX_SPF_RECORD_OCTETS } from '../../functions/core/dns/spf-resolver.js';
-import { type Zones, zoneResolver } from '../../functions/core/dns/zone-resolver.js';
+import { asResolver } from '../../functions/core/dns/resolver.js';
+import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { DnsTemporaryError } from '../../functions/core/errors.js';
 import { MAX_BLANK_RUN, MAX_SIGNATURE_BLANK_RUN } from '../../functions/core/header-bounds.js';
-import { parseReceiptEvent } from '../../functions/core/ses-event.js';
-import { type DkimKey, dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from '../helpers/mail.js';
-
-const MAX_RATIO = 5;
-const senderKey = dkimKey('sender.test');
-const baseZones = zones([senderKey], { 'attacker.test': { A: ['192.0.2.66'] } });
-
-/** CPU milliseconds (user + system) of `fn`. */
-async function cpuMs(fn: () => Promise<unknown>): Promise<number> {
-  const start = process.cpuUsage();
-  await fn();
-  const used = process.cpuUsage(start);
-  return (used.user + used.system) / 1000;
-}
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-/**
- * The least of the runs: for shapes of a few milliseconds, what the work itself costs. A run
- * can only be slowed by what else the process and the machine do (a collection of an earlier
- * test's garbage, the other test file CI runs beside this one), never sped up: with a median,
- * such shapes read 2× alone and 5× once in five full-suite runs.
- */
-const least = (xs: number[]) => Math.min(...xs);
-
-/**
- * Median (or `pick`) CPU time of `hostile` over that of `ordinary`, runs alternating so that
- * both see the same machine load; three warm-up runs each first (module loading, and the JIT:
- * a shape that runs one parser hundreds of times, such as 190 DKIM signatures, costs twice as
- * much while its code is still being compiled, which a warm container has done long before).
- */
-async function ratio(
-  hostile: () => Promise<unknown>,
-  ordinary: () => Promise<unknown>,
-  runs = 5,
-  warmUps = 3,
-  pick: (xs: number[]) => number = median,
-) {
-  for (let i = 0; i < warmUps; i++) {
-    await hostile();
-    await ordinary();
-  }
-  const h: number[] = [];
-  const o: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    h.push(await cpuMs(hostile));
-    o.push(await cpuMs(ordinary));
-  }
-  // A floor of 1 ms keeps a near-zero baseline from turning noise into a ratio.
-  return { ratio: pick(h) / Math.max(pick(o), 1), hostileMs: pick(h), ordinaryMs: pick(o) };
-}
-
-function decideWith(
-  raw: Buffer,
-  opts: {
-    spf?: 'PASS' | 'FAIL';
-    config?: Record<string, unknown>;
-    resolver?: Resolver;
-    finalAttempt?: boolean;
-  } = {},
-): Promise<Decision> {
-  return decideMessage({
-    received: parseReceiptEvent(sesEvent({ spf: opts.spf ?? 'PASS' })),
-    raw,
-    config: testConfig(opts.config),
-    resolver: opts.resolver ?? zoneResolver(baseZones),
-    now: NOW,
-    ...(opts.finalAttempt ? { finalAttempt: true } : {}),
-  });
-}
-
-/** An ordinary message of exactly `size` bytes: the usual header, a body of text lines. */
-function ordinaryOfSize(size: number): Buffer {
-  const head = message({ body: '' });
-  const line = `${'Lorem ipsum dolor sit amet, consectetur adipiscing elit. '.repeat(1)}\r\n`;
-  const body = line.repeat(Math.ceil((size - head.length) / line.length)).slice(0, size - head.length);
-  return Buffer.concat([head, Buffer.from(body)]);
-}
-
-/** An ordinary message whose header block is `size` bytes: the usual fields, then fillers of 70-odd bytes. */
-function ordinaryHeaderOfSize(size: number): Buffer {
-  const base = message();
-  const filler = (i: number) => `X-Filler-${i}: ${'lorem ipsum dolor sit amet '.repeat(2)}`;
-  const count = Math.max(0, Math.round((size - base.indexOf('\r\n\r\n')) / (filler(100).length + 2)));
-  return message({ headers: Array.from({ length: count }, (_, i) => filler(i)) });
-}
-
-/**
- * A header-shaped hostile message within every bound (decided, not blocked) against an
- * ordinary signed message with a header block of the same size: the least of nine runs after
- * 20 warm-ups (`least`; the address and tag parsers these shapes run cost 3-4× more until
- * the JIT has optimized them, which a warm container did long before). Returns the decision.
- */
-async function assertHeaderShapeBounded(raw: Buffer, what: (d: Decision) => string): Promise<Decision> {
-  const d = await decideWith(raw);
-  assert.equal(d.classification.bounds.exceeded, null);
-  const ordinary = await sign(ordinaryHeaderOfSize(d.classification.bounds.headerBytes), senderKey);
-  assertBounded(
-    await ratio(
-      () => decideWith(raw),
-      () => decideWith(ordinary),
-      9,
-      20,
-      least,
-    ),
-    what(d),
-  );
-  return d;
-}
-
-/** A resolver that counts lookups (to show that nothing was looked up). */
-function counting(inner: Resolver): { resolver: Resolver; calls: string[] } {
-  const calls: string[] = [];
-  return {
-    calls,
-    resolver: asResolver(async (name, rrtype) => {
-      calls.push(`${name}/${rrtype}`);
-      return inner(name, rrtype);
-    }),
-  };
-}
-
-function assertBounded(
-  r: { ratio: number; hostileMs: number; ordinaryMs: number },
-  what: string,
-  max = MAX_RATIO,
-) {
-  assert.ok(
-    r.ratio <= max,
-    `${what}: ${r.hostileMs.toFixed(1)} ms of CPU vs ${r.ordinaryMs.toFixed(1)} ms for an ordinary message (×${r.ratio.toFixed(1)})`,
-  );
-}
+import {
+  assertBounded,
+  assertHeaderShapeBounded,
+  baseZones,
+  counting,
+  decideWith,
+  ordinaryOfSize,
+  ratio,
+  senderKey,
+} from '../helpers/hostile.js';
+import { type DkimKey, dkimKey, message, NOW, sign, testConfig } from '../helpers/mail.js';
 
 describe('hostile input, item 1: the header block is bounded before any parser runs', () => {
   /** `count` continuation lines under one Subject field, then an ordinary message. */
@@ -528,7 +403,7 @@ describe('hostile input, item 5: no copy SES would refuse for size', () => {
  * An RSA key whose public exponent is as long as its modulus (its private exponent small, so
  * signing stays cheap): every verification with it is a full modular exponentiation.
  */
-function hugeExponentKey(domain: string, selector: string, bits = 3072): DkimKey {
+function _hugeExponentKey(domain: string, selector: string, bits = 3072): DkimKey {
   const b64u = (n: bigint) => {
     const hex = n.toString(16);
     return Buffer.from(hex.length % 2 ? `0${hex}` : hex, 'hex').toString('base64url');
@@ -573,7 +448,7 @@ function hugeExponentKey(domain: string, selector: string, bits = 3072): DkimKey
 }
 
 /** An Ed25519 ARC key of relay.test (small sets: the most of them within the header bounds). */
-function edKey(selector: string): DkimKey {
+function _edKey(selector: string): DkimKey {
   const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   const raw = publicKey.export({ type: 'spki', format: 'der' }).subarray(12).toString('base64');
   return {
@@ -583,193 +458,3 @@ function edKey(selector: string): DkimKey {
     record: `v=DKIM1; k=ed25519; p=${raw}`,
   };
 }
-
-describe('hostile input: DNS answers the sender writes (keys, SPF records, ARC chains)', () => {
-  // The parsed-key cache (dkim-keys.ts) is emptied before every run: a sender's name server can
-  // answer every message with a record it has never sent before.
-  const fresh = (run: () => Promise<Decision>) => () => {
-    forgetParsedKeys();
-    return run();
-  };
-
-  // SPF recomputed behind a trusted gateway (gateways.ts), the sender's zones beside ours.
-  const gateway = { trustedGateways: [{ name: 'filter', cidrs: ['198.51.100.0/24'] }] };
-  const date = 'Mon, 23 Nov 2026 10:00:00 +0000';
-  const chainOf = (terms: (i: number) => string): Zones => {
-    const z: Zones = {};
-    for (let i = 0; i < 11; i++) {
-      const next = i < 10 ? ` include:s${i + 1}.attacker.test` : '';
-      z[i === 0 ? 'spf.attacker.test' : `s${i}.attacker.test`] = {
-        TXT: [`v=spf1${next} ${terms(i)} -all`],
-      };
-    }
-    return z;
-  };
-  const decideVia = (source: string, extra: Zones) => {
-    const resolver = zoneResolver({
-      ...baseZones,
-      'sender.test': { ...baseZones['sender.test'], TXT: ['v=spf1 ip4:192.0.2.0/25 -all'] },
-      ...extra,
-    });
-    const raw = message({
-      from: `Alice <${source}>`,
-      headers: [
-        `Received: from mx1.filter.test (mx1.filter.test [198.51.100.7]) by inbound-smtp.us-east-1.amazonaws.com with SMTP id msg-0001 for alias@example.com; ${date} (UTC)`,
-        `Received: from mail.sender.test (mail.sender.test [192.0.2.11]) by mx1.filter.test (Postfix) with ESMTPS id 4Xy7 for <alias@example.com>; ${date}`,
-      ],
-    });
-    return () =>
-      decideMessage({
-        received: parseReceiptEvent(sesEvent({ source, spf: 'FAIL' })),
-        raw,
-        config: testConfig(gateway),
-        resolver,
-        now: NOW,
-      });
-  };
-  it('SPF behind a gateway, 11 chained records of 64 KB: permerror (not passed), in ≤ 5× an ordinary message', async () => {
-    // mailauth splits each record into terms and checks them, one modifier at a time with an
-    // array splice: 70-230 ms of CPU here before the bound (December 2026).
-    const ordinary = decideVia('alice@sender.test', {});
-    assert.equal(
-      (await ordinary()).classification.gateway?.applied && (await ordinary()).classification.spf,
-      'PASS',
-    );
-    const over = decideVia(
-      'm@spf.attacker.test',
-      chainOf(() => 'x=y '.repeat(16_000)),
-    );
-    const d = await over();
-    const g = d.classification.gateway;
-    assert.deepEqual(g?.applied && [g.mailauthResult, g.spf], ['permerror', 'PROCESSING_FAILED']);
-    assertBounded(await ratio(over, ordinary, 9, 20, least), '11 SPF records of 64 KB');
-    // The worst within the bound: eleven records of 4 KB of modifiers, each read.
-    const within = decideVia(
-      'm@spf.attacker.test',
-      chainOf((i) => 'x=y '.repeat((MAX_SPF_RECORD_OCTETS - 60 - (i < 10 ? 30 : 0)) / 4)),
-    );
-    const w = (await within()).classification.gateway;
-    assert.deepEqual(w?.applied && w.mailauthResult, 'fail');
-    assertBounded(
-      await ratio(within, ordinary, 9, 20, least),
-      `11 SPF records of ${MAX_SPF_RECORD_OCTETS} octets`,
-    );
-  });
-
-  it('SPF behind a gateway, 9 a: terms whose names answer 4,000 addresses each: permerror (not passed), in ≤ 5× an ordinary message', async () => {
-    // mailauth parses and matches every address of an `a` or `mx` answer: ~23 ms of CPU here
-    // before the bound (December 2026).
-    const ordinary = decideVia('alice@sender.test', {});
-    const addresses = (host: number, n: number) =>
-      Array.from({ length: n }, (_, i) => `10.${host}.${i >> 8}.${i & 255}`);
-    const hosts = (n: number): Zones => {
-      const z: Zones = {
-        'spf.attacker.test': {
-          TXT: [`v=spf1 ${Array.from({ length: 9 }, (_, i) => `a:h${i}.attacker.test`).join(' ')} -all`],
-        },
-      };
-      for (let i = 0; i < 9; i++) z[`h${i}.attacker.test`] = { A: addresses(i, n) };
-      return z;
-    };
-    const over = decideVia('m@spf.attacker.test', hosts(4000));
-    const g = (await over()).classification.gateway;
-    assert.deepEqual(g?.applied && [g.mailauthResult, g.spf], ['permerror', 'PROCESSING_FAILED']);
-    assertBounded(await ratio(over, ordinary, 9, 20, least), '9 answers of 4,000 addresses');
-    // The worst within the bound: every address of nine full answers read, none matching.
-    const within = decideVia('m@spf.attacker.test', hosts(MAX_SPF_ADDRESSES));
-    const w = (await within()).classification.gateway;
-    assert.deepEqual(w?.applied && w.mailauthResult, 'fail');
-    assertBounded(await ratio(within, ordinary, 9, 20, least), `9 answers of ${MAX_SPF_ADDRESSES} addresses`);
-  });
-
-  it('a key record over MAX_KEY_RECORD_OCTETS is no usable key: a signature made with the key inside it does not pass', async () => {
-    const key = dkimKey('sender.test', 'big');
-    const padded = key.record.replace('p=', `n=${'x'.repeat(63_000)}; p=`);
-    const resolver = zoneResolver({ ...baseZones, 'big._domainkey.sender.test': { TXT: [padded] } });
-    const d = await decideWith(await sign(message(), key), { resolver, spf: 'FAIL' });
-    assert.deepEqual(
-      d.classification.dkim.signatures.map((s) => [s.result, s.comment]),
-      [['neutral', 'invalid public key']],
-    );
-    assert.notEqual(d.pool, 'normal');
-  });
-
-  it('5 signatures whose RSA keys have a 3,068-bit public exponent: no usable key, in ≤ 5× an ordinary message', async () => {
-    // ~6 ms per verification (×120 an ordinary key), ~30× an ordinary message for the five.
-    const keys = Array.from({ length: 5 }, (_, i) => hugeExponentKey('sender.test', `e${i}`));
-    let raw = message();
-    for (const k of keys) raw = await sign(raw, k);
-    const resolver = zoneResolver(zones([senderKey, ...keys], { 'attacker.test': { A: ['192.0.2.66'] } }));
-    const hostile = fresh(() => decideWith(raw, { resolver }));
-    const d = await hostile();
-    assert.deepEqual(
-      d.classification.dkim.signatures.map((s) => s.result),
-      Array(5).fill('neutral'),
-    );
-    const ordinary = await sign(message(), senderKey);
-    assertBounded(
-      await ratio(
-        hostile,
-        fresh(() => decideWith(ordinary)),
-        9,
-        20,
-        least,
-      ),
-      '5 keys with huge exponents',
-    );
-  });
-
-  it(`an ARC chain of more than MAX_ARC_SETS (${MAX_ARC_SETS}) valid sets: cv=fail, no seal key looked up; at the bound, pass in ≤ 5× an ordinary message`, async () => {
-    const keys = Array.from({ length: MAX_ARC_SETS + 1 }, (_, i) => edKey(`arc${i}`));
-    const resolver = zoneResolver(zones([senderKey, ...keys]));
-    const sealed: Buffer[] = [await sign(message(), senderKey)];
-    for (const [i, k] of keys.entries()) {
-      const arrived = sealed[sealed.length - 1]!;
-      sealed.push(
-        await arcSeal(arrived, {
-          key: {
-            domain: k.domain,
-            selector: k.selector,
-            privateKey: k.privateKey,
-            algorithm: 'ed25519-sha256',
-          },
-          authservId: `mx${i}.relay.test`,
-          results: {
-            spf: 'PASS',
-            dmarc: 'PASS',
-            envelopeSender: 'alice@sender.test',
-            fromDomain: 'sender.test',
-            dkim: {
-              signatures: [],
-              alignedPass: false,
-              temperror: false,
-              arcChain: i === 0 ? 'none' : 'pass',
-            },
-          },
-          resolver,
-          now: NOW,
-        }),
-      );
-    }
-    const atBound = sealed[MAX_ARC_SETS]!;
-    const over = sealed[MAX_ARC_SETS + 1]!;
-    const { resolver: counted, calls } = counting(resolver);
-    const d = await decideWith(over, { resolver: counted });
-    assert.equal(d.classification.bounds.exceeded, null);
-    assert.equal(d.classification.dkim.arcChain, 'fail');
-    // The DKIM signature and the newest ARC-Message-Signature only: no key of any seal.
-    assert.ok(calls.filter((c) => c.includes('._domainkey.relay.test')).length <= 1, calls.join(', '));
-    assert.equal((await decideWith(atBound, { resolver })).classification.dkim.arcChain, 'pass');
-    const ordinary = await sign(ordinaryHeaderOfSize(atBound.indexOf('\r\n\r\n')), senderKey);
-    assertBounded(
-      await ratio(
-        fresh(() => decideWith(atBound, { resolver })),
-        fresh(() => decideWith(ordinary, { resolver })),
-        9,
-        20,
-        least,
-      ),
-      `an ARC chain of ${MAX_ARC_SETS} sets`,
-    );
-  });
-});

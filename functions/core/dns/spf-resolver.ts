@@ -6,7 +6,7 @@
  * mailauth splits every TXT record of the answer into terms and checks each of them, one
  * modifier at a time with an array splice: eleven chained records of 64 KB (the first and its
  * ten lookups, RFC 7208 section 4.6.4) cost 70-230 ms of CPU against ~1 ms for a whole
- * ordinary message (December 2026, `test/hardening/hostile-input.test.ts`).
+ * ordinary message (December 2026, `test/hardening/hostile-dns.test.ts`).
  *
  * - An SPF record (a TXT record whose first term is `v=spf1`, as mailauth selects them,
  *   RFC 7208 section 4.5) longer than {@link MAX_SPF_RECORD_OCTETS} is a `permerror`: the
