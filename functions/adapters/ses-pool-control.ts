@@ -177,12 +177,9 @@ export class SesPoolStatus implements PoolStatus {
   }
 }
 
-export interface SesPoolControlOptions {
+/** {@link SesPoolStatusOptions}, the reads made by an SDK client. */
+export interface SesPoolControlOptions extends Omit<SesPoolStatusOptions, 'reads'> {
   client: SESv2Client;
-  pools: Config['pools'];
-  /** How long `paused()` trusts its last answer. Default 30 s; 0 asks every time. */
-  cacheMs?: number;
-  clock?: () => number;
 }
 
 /** {@link SesPoolStatus} over an SDK client, and `setSending` (pause function, CLI). */
