@@ -48,19 +48,24 @@ function recordingHandler() {
   return { seen, ...requestHandler(handle) };
 }
 
+/** The router's environment with its SRS secrets in SSM (so the start reads them). */
+function routerEnvWithSsmSecrets() {
+  return settingsEnvironment({
+    config: { ...CONFIG_JSON, srs: { domain: 'fwd.example.com', secretsParameter: '/op/srs' } },
+    mailBucket: 'mail-bucket',
+    mailPrefix: 'raw/',
+    limitsTable: 'limits-t',
+    traceTable: 'trace-t',
+    leaseSeconds: 60,
+    restrictionCacheSeconds: 0,
+  });
+}
+
 describe('createDeps with SDK client configuration', () => {
   it('sends every client through the request handler, signed with the credentials for the region', async () => {
     // Prepare: SRS secrets in SSM, so the SSM client is built and used at start.
     const handler = recordingHandler();
-    const env = settingsEnvironment({
-      config: { ...CONFIG_JSON, srs: { domain: 'fwd.example.com', secretsParameter: '/op/srs' } },
-      mailBucket: 'mail-bucket',
-      mailPrefix: 'raw/',
-      limitsTable: 'limits-t',
-      traceTable: 'trace-t',
-      leaseSeconds: 60,
-      restrictionCacheSeconds: 0,
-    });
+    const env = routerEnvWithSsmSecrets();
     const clientConfig = {
       requestHandler: handler,
       region: 'eu-west-3',
@@ -108,15 +113,7 @@ describe('createDeps with SDK client configuration', () => {
   ] as const) {
     it(`${what}: the regional endpoints are used`, async () => {
       const handler = recordingHandler();
-      const env = settingsEnvironment({
-        config: { ...CONFIG_JSON, srs: { domain: 'fwd.example.com', secretsParameter: '/op/srs' } },
-        mailBucket: 'mail-bucket',
-        mailPrefix: 'raw/',
-        limitsTable: 'limits-t',
-        traceTable: 'trace-t',
-        leaseSeconds: 60,
-        restrictionCacheSeconds: 0,
-      });
+      const env = routerEnvWithSsmSecrets();
       const names = [
         'AWS_ENDPOINT_URL_SSM',
         'AWS_ENDPOINT_URL_S3',
