@@ -105,8 +105,8 @@ async function setup(input: ChildInput, only?: (name: string) => boolean, lean?:
   const make = (name: RunnerName): Runner =>
     name === 'ours'
       ? oursRunner(router, corpus, env, TABLES)
-      : name === 'authenticate'
-        ? authenticateRunner(corpus)
+      : name === 'authenticate' || name === 'authenticateSeal'
+        ? authenticateRunner(corpus, name === 'authenticateSeal')
         : peerRunner(peer, name === 'peerReuse');
   const raw = (name: string) => {
     const m = corpus.messages.find((x) => x.name === name);

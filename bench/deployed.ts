@@ -42,8 +42,8 @@ export async function buildDeployedCorpus(dir: string): Promise<Record<string, n
   return Object.fromEntries(corpus.messages.map((m) => [m.name, m.raw.length]));
 }
 
-const SMALL: RunnerName[] = ['ours', 'authenticate', 'peer', 'peerReuse'];
-const LARGE: RunnerName[] = ['ours', 'authenticate', 'peer'];
+const SMALL: RunnerName[] = ['ours', 'authenticate', 'authenticateSeal', 'peer', 'peerReuse'];
+const LARGE: RunnerName[] = ['ours', 'authenticate', 'authenticateSeal', 'peer'];
 
 /** Rounds × block size per shape: about 5–10 s of CPU each on this machine (`quick`: ~1 s). */
 export function plans(quick: boolean): ShapePlan[] {

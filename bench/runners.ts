@@ -4,6 +4,8 @@
  *
  * - `ours`: the router bundle's middy handler over its in-memory transport;
  * - `authenticate`: `mailauth.authenticate()` on the same bytes with the same DNS zone;
+ * - `authenticateSeal`: the same with mailauth's own ARC seal (the bench's ARC key): what any
+ *   router that seals, as ours does (SPEC §5), must at least do;
  * - `peer`: aws-lambda-ses-forwarder's bundled handler over its own in-memory transport,
  *   clients built per invocation (its README) — and `peerReuse`, clients built once.
  *
@@ -33,7 +35,7 @@ export function routerEnvironment(config: RouterEnvironmentInput['config']): Rec
   });
 }
 
-export type RunnerName = 'ours' | 'authenticate' | 'peer' | 'peerReuse';
+export type RunnerName = 'ours' | 'authenticate' | 'authenticateSeal' | 'peer' | 'peerReuse';
 
 export interface Runner {
   name: RunnerName;
@@ -128,11 +130,11 @@ export async function authenticateOnce(raw: Buffer, corpus: Corpus, seal = false
   if (!result.dkim?.results?.length) throw new Error('authenticate returned no DKIM result');
 }
 
-export function authenticateRunner(corpus: Corpus): Runner {
+export function authenticateRunner(corpus: Corpus, seal = false): Runner {
   return {
-    name: 'authenticate',
+    name: seal ? 'authenticateSeal' : 'authenticate',
     prepare: async () => {},
-    run: (_id, raw) => authenticateOnce(raw, corpus),
+    run: (_id, raw) => authenticateOnce(raw, corpus, seal),
     cleanup: () => {},
   };
 }
