@@ -295,7 +295,7 @@ export function relaxedAligned(a: string, b: string): boolean {
 export const MAX_ARC_SETS = 10;
 
 /** The `cv=` of a chain as it arrived (RFC 8617 5.2), at most {@link MAX_ARC_SETS} sets long. */
-async function validateArcChain(data: ARCData, resolver: Resolver): Promise<'none' | 'pass' | 'fail'> {
+export async function validateArcChain(data: ARCData, resolver: Resolver): Promise<'none' | 'pass' | 'fail'> {
   const sets = (data as { chain?: unknown[] | false }).chain;
   if (Array.isArray(sets) && sets.length > MAX_ARC_SETS) return 'fail';
   const chain = await arc(data, { resolver });

@@ -27,10 +27,11 @@
 import assert from 'node:assert/strict';
 import { createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { arcSeal } from '../../functions/core/compose/arc.js';
+import { arcSeal, sealArc } from '../../functions/core/compose/arc.js';
 import { type Decision, decideMessage } from '../../functions/core/decide.js';
 import { MAX_ARC_SETS } from '../../functions/core/dkim.js';
 import { forgetParsedKeys } from '../../functions/core/dkim-keys.js';
+import type { Resolver } from '../../functions/core/dns/resolver.js';
 import { MAX_SPF_ADDRESSES, MAX_SPF_RECORD_OCTETS } from '../../functions/core/dns/spf-resolver.js';
 import { type Zones, zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { parseReceiptEvent } from '../../functions/core/ses-event.js';
@@ -282,6 +283,28 @@ describe('hostile input: DNS answers the sender writes (keys, SPF records, ARC c
     // The DKIM signature and the newest ARC-Message-Signature only: no key of any seal.
     assert.ok(calls.filter((c) => c.includes('._domainkey.relay.test')).length <= 1, calls.join(', '));
     assert.equal((await decideWith(atBound, { resolver })).classification.dkim.arcChain, 'pass');
+    // sealArc's own validation (a caller without the arrival pass's `arcChain`) keeps the bound.
+    const sealAgain = async (arrived: Buffer, r: Resolver) =>
+      sealArc(arrived, {
+        key: { ...keys[0]!, algorithm: 'ed25519-sha256' },
+        authservId: 'fwd.example.test',
+        results: {
+          spf: 'PASS',
+          dmarc: 'PASS',
+          envelopeSender: 'alice@sender.test',
+          fromDomain: 'sender.test',
+          dkim: { signatures: [], alignedPass: false, temperror: false },
+        },
+        resolver: r,
+        now: NOW,
+      });
+    const { resolver: countedSeal, calls: sealCalls } = counting(resolver);
+    assert.equal((await sealAgain(over, countedSeal)).cv, 'fail');
+    assert.ok(
+      sealCalls.filter((c) => c.includes('._domainkey.relay.test')).length <= 1,
+      sealCalls.join(', '),
+    );
+    assert.equal((await sealAgain(atBound, resolver)).cv, 'pass');
     const ordinary = await sign(ordinaryHeaderOfSize(atBound.indexOf('\r\n\r\n')), senderKey);
     assertBounded(
       await ratio(

@@ -29,10 +29,11 @@ import type { KeyObject } from 'node:crypto';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
 import type { ARCData, ARCSealOptions } from 'mailauth';
-import { arc, createSeal } from 'mailauth/lib/arc/index.js';
+import { createSeal } from 'mailauth/lib/arc/index.js';
 import { dkimVerify } from 'mailauth/lib/dkim/verify.js';
 import type { Config } from '../config.js';
 import type { Classification } from '../decide.js';
+import { validateArcChain } from '../dkim.js';
 import type { Resolver } from '../dns/resolver.js';
 import { InvalidInputError } from '../errors.js';
 import { parseHeaderRows } from '../header-rows.js';
@@ -201,8 +202,8 @@ export async function sealArc(raw: Buffer | ComposedMessage, opts: ArcSealOption
     cv = opts.results.dkim.arcChain;
   } else {
     const verified = await dkimVerify(opts.received ?? messageInput(raw, copy), { resolver, curTime: now });
-    const validation = await arc(verified.arc as unknown as ARCData, { resolver });
-    cv = (validation.status.result ?? 'none') as ChainStatus;
+    // The same bound as the arrival pass: a chain over MAX_ARC_SETS is `fail`, unvalidated.
+    cv = await validateArcChain(verified.arc as unknown as ARCData, resolver);
   }
   // The chain the copy carries from the message as it arrived, read once per message
   // (arc-chain.ts), and only when needed.
