@@ -32,7 +32,11 @@ import { type Decision, decideMessage } from '../../functions/core/decide.js';
 import { MAX_ARC_SETS } from '../../functions/core/dkim.js';
 import { forgetParsedKeys } from '../../functions/core/dkim-keys.js';
 import type { Resolver } from '../../functions/core/dns/resolver.js';
-import { MAX_SPF_ADDRESSES, MAX_SPF_RECORD_OCTETS } from '../../functions/core/dns/spf-resolver.js';
+import {
+  MAX_SPF_ADDRESSES,
+  MAX_SPF_CHAIN_OCTETS,
+  MAX_SPF_RECORD_OCTETS,
+} from '../../functions/core/dns/spf-resolver.js';
 import { type Zones, zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { parseReceiptEvent } from '../../functions/core/ses-event.js';
 import {
@@ -166,17 +170,40 @@ describe('hostile input: DNS answers the sender writes (keys, SPF records, ARC c
     const g = d.classification.gateway;
     assert.deepEqual(g?.applied && [g.mailauthResult, g.spf], ['permerror', 'PROCESSING_FAILED']);
     assertBounded(await ratio(over, ordinary, 9, 20, least), '11 SPF records of 64 KB');
-    // The worst within the bound: eleven records of 4 KB of modifiers, each read.
-    const within = decideVia(
-      'm@spf.attacker.test',
-      chainOf((i) => 'x=y '.repeat((MAX_SPF_RECORD_OCTETS - 60 - (i < 10 ? 30 : 0)) / 4)),
-    );
-    const w = (await within()).classification.gateway;
-    assert.deepEqual(w?.applied && w.mailauthResult, 'fail');
-    assertBounded(
-      await ratio(within, ordinary, 9, 20, least),
-      `11 SPF records of ${MAX_SPF_RECORD_OCTETS} octets`,
-    );
+  });
+
+  // Eleven chained records (at `s1.` … `s10.` the includes), each with as many `unit` terms
+  // as fit in `octets` (the record's own `v=spf1`, include and `-all` counted), and their total.
+  const filledChain = (unit: string, octets: number) => {
+    const around = (i: number) => `v=spf1 -all${i < 10 ? ` include:s${i + 1}.attacker.test` : ''} `.length;
+    const zones = chainOf((i) => unit.repeat(Math.floor((octets - around(i)) / unit.length)));
+    const total = Object.values(zones).reduce((n, z) => n + (z.TXT as string[])[0]!.length, 0);
+    return { zones, total };
+  };
+  it(`SPF behind a gateway, a chain of records over ${MAX_SPF_CHAIN_OCTETS} octets in all, none over ${MAX_SPF_RECORD_OCTETS}: permerror; the worst within, in ≤ 5× an ordinary message`, async () => {
+    const ordinary = decideVia('alice@sender.test', {});
+    const each = Math.floor(MAX_SPF_CHAIN_OCTETS / 11);
+    // Over: each record fits its own bound, the chain does not.
+    const big = filledChain('ip4:10.1.2.3 ', 2 * each);
+    assert.ok(big.total > MAX_SPF_CHAIN_OCTETS && 2 * each < MAX_SPF_RECORD_OCTETS);
+    const g = (await decideVia('m@spf.attacker.test', big.zones)()).classification.gateway;
+    assert.deepEqual(g?.applied && [g.mailauthResult, g.spf], ['permerror', 'PROCESSING_FAILED']);
+    // The worst within both bounds: the chain's budget spread over eleven records, in `ip4:`
+    // terms (the dearest per octet: each is parsed and matched) or in modifiers.
+    for (const unit of ['ip4:10.1.2.3 ', 'x=y ']) {
+      const { zones, total } = filledChain(unit, each);
+      assert.ok(total <= MAX_SPF_CHAIN_OCTETS && total > MAX_SPF_CHAIN_OCTETS - 11 * 13, `${total} octets`);
+      const within = decideVia('m@spf.attacker.test', zones);
+      const w = (await within()).classification.gateway;
+      assert.deepEqual(w?.applied && w.mailauthResult, 'fail');
+      assertBounded(
+        await ratio(within, ordinary, 9, 20, least),
+        `11 SPF records of "${unit.trim()}" terms, ${total} octets in all`,
+      );
+    }
+    // The budget is one evaluation's: after ~60 of them an ordinary sender still passes.
+    const after = (await ordinary()).classification;
+    assert.deepEqual([after.gateway?.applied, after.spf], [true, 'PASS']);
   });
 
   it('SPF behind a gateway, 9 a: terms whose names answer 4,000 addresses each: permerror (not passed), in ≤ 5× an ordinary message', async () => {

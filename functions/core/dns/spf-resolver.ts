@@ -12,6 +12,8 @@
  *   RFC 7208 section 4.5) longer than {@link MAX_SPF_RECORD_OCTETS} is a `permerror`: the
  *   record is not evaluated, and SPF is not passed (`PROCESSING_FAILED`). Never `none` or
  *   `fail` either: the domain did publish a policy, one we decline to read.
+ * - The SPF records of one evaluation together longer than {@link MAX_SPF_CHAIN_OCTETS} are a
+ *   `permerror` too, at the record that goes over.
  * - Any other TXT record longer than that is left out of the answer: mailauth discards records
  *   that are not SPF records anyway (RFC 7208 section 4.5), after splitting them into terms.
  *   Shorter ones are kept (an `exp=` explanation, RFC 7208 section 6.2, is one).
@@ -27,10 +29,21 @@ import { asResolver, type Resolver } from './resolver.js';
  * is ASCII, RFC 7208 section 3). RFC 7208 section 3.4 asks publishers to keep the whole answer
  * within 512 octets, since a longer one needs DNS over TCP, which "could be silently ignored"
  * by verifiers; large senders split their ranges over `include:`d records of a few hundred
- * octets. 4,096 is eight times that recommendation (sixteen 255-octet strings); at 4 KB the
- * eleven records a chain may reach cost about as much as an ordinary message.
+ * octets. 4,096 is eight times that recommendation (sixteen 255-octet strings); the chain's
+ * records together are bounded apart ({@link MAX_SPF_CHAIN_OCTETS}).
  */
 export const MAX_SPF_RECORD_OCTETS = 4096;
+
+/**
+ * Most octets of SPF records read in one evaluation, the records of the whole chain together
+ * (the first and up to ten `include:`d or `redirect=`ed ones, RFC 7208 section 4.6.4). What an
+ * evaluation costs grows with the terms it reads: eleven records of 4,096 octets of `ip4:`
+ * terms (~3,300 terms, each parsed and matched) cost ~8.6 ordinary messages here (December
+ * 2026), modifiers ~6. Chains of the largest senders total a few kilobytes (their records are
+ * kept within RFC 7208 3.4's 512 octets, ten lookups at most); 8,192 is twice the most one
+ * record may be.
+ */
+export const MAX_SPF_CHAIN_OCTETS = 8192;
 
 /**
  * Most addresses read from one A or AAAA answer during SPF (the `a` and `mx` mechanisms, RFC
@@ -67,8 +80,21 @@ function tooManyAddresses(name: string, rrtype: string, count: number): Error {
   });
 }
 
-/** `inner` with the SPF record and address answers bounded above, for SPF evaluation only. */
+/** The error mailauth reads as `permerror` for records over the chain's budget. */
+function chainOversized(name: string, octets: number): Error {
+  const text = `SPF records read up to ${name} total ${octets} octets, over ${MAX_SPF_CHAIN_OCTETS}`;
+  return Object.assign(new Error(text), {
+    code: 'ESPFCHAINSIZE',
+    spfResult: { error: 'permerror', text },
+  });
+}
+
+/**
+ * `inner` with the SPF record and address answers bounded above, for one SPF evaluation only
+ * (the chain's octets are counted from its first lookup).
+ */
 export function spfResolver(inner: Resolver): Resolver {
+  let chainOctets = 0;
   return asResolver(async (name, rrtype) => {
     const answer = await inner(name, rrtype);
     const type = rrtype.toUpperCase();
@@ -79,8 +105,16 @@ export function spfResolver(inner: Resolver): Resolver {
     const kept: unknown[] = [];
     for (const record of answer as unknown[]) {
       const text = Array.isArray(record) ? record.join('') : String(record);
-      if (text.length <= MAX_SPF_RECORD_OCTETS) kept.push(record);
-      else if (SPF_RECORD.test(text)) throw oversized(name, text.length);
+      const spf = SPF_RECORD.test(text);
+      if (text.length > MAX_SPF_RECORD_OCTETS) {
+        if (spf) throw oversized(name, text.length);
+        continue;
+      }
+      if (spf) {
+        chainOctets += text.length;
+        if (chainOctets > MAX_SPF_CHAIN_OCTETS) throw chainOversized(name, chainOctets);
+      }
+      kept.push(record);
     }
     return kept;
   });
