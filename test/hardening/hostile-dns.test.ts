@@ -33,7 +33,9 @@ import { MAX_ARC_SETS } from '../../functions/core/dkim.js';
 import { forgetParsedKeys } from '../../functions/core/dkim-keys.js';
 import type { Resolver } from '../../functions/core/dns/resolver.js';
 import {
+  MAX_SPF_ADDRESS_QUERIES,
   MAX_SPF_ADDRESSES,
+  MAX_SPF_CHAIN_ADDRESSES,
   MAX_SPF_CHAIN_OCTETS,
   MAX_SPF_RECORD_OCTETS,
 } from '../../functions/core/dns/spf-resolver.js';
@@ -206,30 +208,80 @@ describe('hostile input: DNS answers the sender writes (keys, SPF records, ARC c
     assert.deepEqual([after.gateway?.applied, after.spf], [true, 'PASS']);
   });
 
+  // SPF terms naming hosts of the sender's zone: nine `a:` terms, or nine `mx:` terms of up to
+  // ten exchangers each (whose address lookups RFC 7208 4.6.4 does not count against the ten),
+  // each host answering `n` addresses, none of them the client's.
+  const addresses = (host: number, n: number) =>
+    Array.from({ length: n }, (_, i) => `10.${host % 256}.${i >> 8}.${i & 255}`);
+  const aTerms = (n: number): Zones => {
+    const z: Zones = {
+      'spf.attacker.test': {
+        TXT: [`v=spf1 ${Array.from({ length: 9 }, (_, i) => `a:h${i}.attacker.test`).join(' ')} -all`],
+      },
+    };
+    for (let i = 0; i < 9; i++) z[`h${i}.attacker.test`] = { A: addresses(i, n) };
+    return z;
+  };
+  const mxTerms = (exchangers: number, n: number, terms = 9): Zones => {
+    const z: Zones = {
+      'spf.attacker.test': {
+        TXT: [`v=spf1 ${Array.from({ length: terms }, (_, i) => `mx:m${i}.attacker.test`).join(' ')} -all`],
+      },
+    };
+    for (let i = 0; i < terms; i++) {
+      z[`m${i}.attacker.test`] = {
+        MX: Array.from({ length: exchangers }, (_, j) => ({
+          exchange: `x${i}-${j}.attacker.test`,
+          priority: j,
+        })),
+      };
+      for (let j = 0; j < exchangers; j++) z[`x${i}-${j}.attacker.test`] = { A: addresses(i * 10 + j, n) };
+    }
+    return z;
+  };
+  const permerror = async (zones: Zones) => {
+    const g = (await decideVia('m@spf.attacker.test', zones)()).classification.gateway;
+    assert.deepEqual(g?.applied && [g.mailauthResult, g.spf], ['permerror', 'PROCESSING_FAILED']);
+  };
+
   it('SPF behind a gateway, 9 a: terms whose names answer 4,000 addresses each: permerror (not passed), in ≤ 5× an ordinary message', async () => {
     // mailauth parses and matches every address of an `a` or `mx` answer: ~23 ms of CPU here
     // before the bound (December 2026).
     const ordinary = decideVia('alice@sender.test', {});
-    const addresses = (host: number, n: number) =>
-      Array.from({ length: n }, (_, i) => `10.${host}.${i >> 8}.${i & 255}`);
-    const hosts = (n: number): Zones => {
-      const z: Zones = {
-        'spf.attacker.test': {
-          TXT: [`v=spf1 ${Array.from({ length: 9 }, (_, i) => `a:h${i}.attacker.test`).join(' ')} -all`],
-        },
-      };
-      for (let i = 0; i < 9; i++) z[`h${i}.attacker.test`] = { A: addresses(i, n) };
-      return z;
-    };
-    const over = decideVia('m@spf.attacker.test', hosts(4000));
-    const g = (await over()).classification.gateway;
-    assert.deepEqual(g?.applied && [g.mailauthResult, g.spf], ['permerror', 'PROCESSING_FAILED']);
+    const over = decideVia('m@spf.attacker.test', aTerms(4000));
+    await permerror(aTerms(4000));
     assertBounded(await ratio(over, ordinary, 9, 20, least), '9 answers of 4,000 addresses');
-    // The worst within the bound: every address of nine full answers read, none matching.
-    const within = decideVia('m@spf.attacker.test', hosts(MAX_SPF_ADDRESSES));
-    const w = (await within()).classification.gateway;
-    assert.deepEqual(w?.applied && w.mailauthResult, 'fail');
-    assertBounded(await ratio(within, ordinary, 9, 20, least), `9 answers of ${MAX_SPF_ADDRESSES} addresses`);
+  });
+
+  it(`SPF behind a gateway, address answers over ${MAX_SPF_CHAIN_ADDRESSES} addresses in all (none over ${MAX_SPF_ADDRESSES}), or over ${MAX_SPF_ADDRESS_QUERIES} address questions: permerror; the worst within, in ≤ 5× an ordinary message`, async () => {
+    // Nine mx: terms of ten exchangers of 256 addresses: ~23,000 addresses, ~29 ordinary
+    // messages of CPU before the bounds (December 2026).
+    const ordinary = decideVia('alice@sender.test', {});
+    await permerror(mxTerms(10, MAX_SPF_ADDRESSES));
+    await permerror(aTerms(MAX_SPF_ADDRESSES));
+    // Over by a few addresses: nine answers of 114 (1,026), two mx: terms of ten exchangers
+    // of 52 (1,040: the twenty hosts the question bound allows).
+    await permerror(aTerms(Math.ceil((MAX_SPF_CHAIN_ADDRESSES + 1) / 9)));
+    await permerror(mxTerms(10, Math.ceil((MAX_SPF_CHAIN_ADDRESSES + 1) / 20), 2));
+    // Nine mx: terms of ten exchangers with two addresses each: 180 address questions.
+    await permerror(mxTerms(10, 2));
+    // The worst within: the budgets read whole, none matching (9 × 113 addresses; twenty
+    // hosts, A and AAAA asked of each, of 51).
+    for (const [what, zones] of [
+      ['9 a: answers', aTerms(Math.floor(MAX_SPF_CHAIN_ADDRESSES / 9))],
+      ['2 mx: terms of 10 exchangers', mxTerms(10, Math.floor(MAX_SPF_CHAIN_ADDRESSES / 20), 2)],
+    ] as const) {
+      const within = decideVia('m@spf.attacker.test', zones);
+      const w = (await within()).classification.gateway;
+      assert.deepEqual(w?.applied && w.mailauthResult, 'fail', what);
+      assertBounded(
+        await ratio(within, ordinary, 9, 20, least),
+        `${what}, ${MAX_SPF_CHAIN_ADDRESSES} addresses at most`,
+      );
+    }
+    // The budget is one evaluation's: an ordinary sender still passes.
+    const after = (await ordinary()).classification;
+    assert.deepEqual([after.gateway?.applied, after.spf], [true, 'PASS']);
   });
 
   it('a key record over MAX_KEY_RECORD_OCTETS is no usable key: a signature made with the key inside it does not pass', async () => {

@@ -18,7 +18,10 @@
  *   that are not SPF records anyway (RFC 7208 section 4.5), after splitting them into terms.
  *   Shorter ones are kept (an `exp=` explanation, RFC 7208 section 6.2, is one).
  *
- * - An A or AAAA answer of more than {@link MAX_SPF_ADDRESSES} addresses is a `permerror` too.
+ * - An A or AAAA answer of more than {@link MAX_SPF_ADDRESSES} addresses is a `permerror` too,
+ *   and so are the answers of one evaluation with more than {@link MAX_SPF_CHAIN_ADDRESSES}
+ *   together, and an evaluation asking more than {@link MAX_SPF_ADDRESS_QUERIES} A and AAAA
+ *   questions.
  *
  * Other record types pass unchanged.
  */
@@ -59,6 +62,26 @@ export const MAX_SPF_CHAIN_OCTETS = 8192;
  */
 export const MAX_SPF_ADDRESSES = 256;
 
+/**
+ * Most addresses read in one evaluation, every A and AAAA answer together. An `mx` term looks
+ * up the addresses of up to ten mail exchangers (RFC 7208 section 4.6.4), and those lookups do
+ * not count against the evaluation's ten: nine `mx:` terms of ten exchangers of 256 addresses
+ * each are ~23,000 addresses within the bound above, ~29 ordinary messages of CPU here
+ * (December 2026). A domain's mail exchangers have a few addresses each; 1,024 is four answers
+ * at their bound, and costs ~2 ordinary messages.
+ */
+export const MAX_SPF_CHAIN_ADDRESSES = 1024;
+
+/**
+ * Most A and AAAA questions one evaluation asks. mailauth asks both for every host it looks up
+ * (an IPv4 client's `A`, and `AAAA` to tell a void name from a single-stack host), and RFC 7208
+ * section 4.6.4 lets each `mx` term look up ten exchangers beyond the evaluation's ten lookups:
+ * nine `mx:` terms ask 180 questions, ~6.6 ordinary messages of CPU here even with a few
+ * addresses each (December 2026). 40 is twenty hosts: an `mx` term's ten exchangers and ten
+ * more; a domain's record names its own mail exchangers once.
+ */
+export const MAX_SPF_ADDRESS_QUERIES = 40;
+
 /** How mailauth (lenient mode) recognises an SPF record: `v=spf1` as the first term. */
 const SPF_RECORD = /^\s*v=spf1(?:\s|$)/i;
 
@@ -72,10 +95,21 @@ function oversized(name: string, octets: number): Error {
 }
 
 /** The error mailauth reads as `permerror` for an address answer over the bound. */
-function tooManyAddresses(name: string, rrtype: string, count: number): Error {
-  const text = `${rrtype} answer of ${name} has ${count} addresses, over ${MAX_SPF_ADDRESSES}`;
+function tooManyAddresses(name: string, rrtype: string, count: number, inAll = false): Error {
+  const text = inAll
+    ? `address answers read up to ${rrtype} ${name} have ${count} addresses, over ${MAX_SPF_CHAIN_ADDRESSES}`
+    : `${rrtype} answer of ${name} has ${count} addresses, over ${MAX_SPF_ADDRESSES}`;
   return Object.assign(new Error(text), {
     code: 'ESPFADDRESSES',
+    spfResult: { error: 'permerror', text },
+  });
+}
+
+/** The error mailauth reads as `permerror` for an evaluation asking too many address questions. */
+function tooManyQueries(name: string, rrtype: string): Error {
+  const text = `${rrtype} ${name} is address question ${MAX_SPF_ADDRESS_QUERIES + 1}, over ${MAX_SPF_ADDRESS_QUERIES}`;
+  return Object.assign(new Error(text), {
+    code: 'ESPFQUERIES',
     spfResult: { error: 'permerror', text },
   });
 }
@@ -91,15 +125,23 @@ function chainOversized(name: string, octets: number): Error {
 
 /**
  * `inner` with the SPF record and address answers bounded above, for one SPF evaluation only
- * (the chain's octets are counted from its first lookup).
+ * (the chain's octets and addresses are counted from its first lookup).
  */
 export function spfResolver(inner: Resolver): Resolver {
   let chainOctets = 0;
+  let chainAddresses = 0;
+  let addressQueries = 0;
   return asResolver(async (name, rrtype) => {
-    const answer = await inner(name, rrtype);
     const type = rrtype.toUpperCase();
-    if ((type === 'A' || type === 'AAAA') && Array.isArray(answer) && answer.length > MAX_SPF_ADDRESSES) {
-      throw tooManyAddresses(name, type, answer.length);
+    // Counted before asking: a question over the bound is not sent.
+    if ((type === 'A' || type === 'AAAA') && ++addressQueries > MAX_SPF_ADDRESS_QUERIES) {
+      throw tooManyQueries(name, type);
+    }
+    const answer = await inner(name, rrtype);
+    if ((type === 'A' || type === 'AAAA') && Array.isArray(answer)) {
+      if (answer.length > MAX_SPF_ADDRESSES) throw tooManyAddresses(name, type, answer.length);
+      chainAddresses += answer.length;
+      if (chainAddresses > MAX_SPF_CHAIN_ADDRESSES) throw tooManyAddresses(name, type, chainAddresses, true);
     }
     if (type !== 'TXT' || !Array.isArray(answer)) return answer;
     const kept: unknown[] = [];
