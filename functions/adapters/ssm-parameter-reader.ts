@@ -15,13 +15,17 @@
  *
  * An error answer becomes an error shaped like the SDK's (`aws-json-answer.ts`: `name` the bare
  * code, `$metadata.httpStatusCode`), so `ssm-secrets.ts` maps it as before. Throttling, 5xx and
- * network errors are retried as the SDK's standard mode does (full jitter, 100 ms base).
+ * network errors are retried, and a skewed clock corrected, by the retry loop the other
+ * direct requests share (`direct-retries.ts`: smithy's standard retry strategy and
+ * classifier, as the SDK's SSM client retries).
  */
+import { StandardRetryStrategy } from '@smithy/core/retry';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { HttpResponse } from '@smithy/types';
-import { isTransientAwsError, SDK_RETRY } from './aws-errors.js';
+import type { HttpResponse, RetryStrategyV2 } from '@smithy/types';
+import { SDK_RETRY } from './aws-errors.js';
 import { awsError, MALFORMED, readJsonAnswer } from './aws-json-answer.js';
 import { partitionDnsSuffix } from './aws-partitions.js';
+import { type SkewClock, withRetries } from './direct-retries.js';
 import { NodeSha256 } from './node-sha256.js';
 import { resolveOption, type SignedByHandOptions } from './signed-by-hand.js';
 
@@ -29,10 +33,8 @@ import { resolveOption, type SignedByHandOptions } from './signed-by-hand.js';
 export type ParameterReader = (name: string) => Promise<string | undefined>;
 
 export interface SsmParameterReaderOptions extends SignedByHandOptions {
-  /** Attempts for throttling, 5xx and network errors. Default: the SDK clients' ({@link SDK_RETRY}). */
-  maxAttempts?: number;
-  /** Waits between attempts (tests inject one). */
-  sleep?: (ms: number) => Promise<void>;
+  /** Default: smithy's standard strategy with the SDK clients' attempts ({@link SDK_RETRY}). */
+  retryStrategy?: RetryStrategyV2;
 }
 
 /**
@@ -51,7 +53,7 @@ export function ssmEndpoint(region: string, fips = false): string {
 export { MALFORMED };
 
 /** One answer: the parameter's value, or an SDK-shaped error. */
-async function readAnswer(name: string, response: HttpResponse): Promise<string | undefined> {
+async function readAnswer(name: string, response: HttpResponse): Promise<string> {
   const json = await readJsonAnswer(response);
   const value = (json?.Parameter as { Value?: unknown } | undefined)?.Value;
   if (typeof value !== 'string') {
@@ -60,13 +62,11 @@ async function readAnswer(name: string, response: HttpResponse): Promise<string 
   return value;
 }
 
-/** Full jitter on an exponential base, as the SDK's standard retry strategy (max 20 s). */
-const backoffMs = (attempt: number) => Math.random() * Math.min(20_000, 100 * 2 ** attempt);
-
 /** A {@link ParameterReader} over `GetParameter` with `WithDecryption`, signed by hand. */
 export function ssmParameterReader(options: SsmParameterReaderOptions): ParameterReader {
-  const maxAttempts = options.maxAttempts ?? SDK_RETRY.maxAttempts;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const strategy = options.retryStrategy ?? new StandardRetryStrategy(SDK_RETRY.maxAttempts);
+  // The clock correction the answers taught, as an SDK client's `systemClockOffset`.
+  const clock: SkewClock = {};
   let signer: Promise<{ signer: SignatureV4; url: URL }> | undefined;
   const prepare = async () => {
     const region = typeof options.region === 'string' ? options.region : await options.region();
@@ -97,9 +97,9 @@ export function ssmParameterReader(options: SsmParameterReaderOptions): Paramete
     });
     const { signer: sigv4, url } = await signer;
     const body = JSON.stringify({ Name: name, WithDecryption: true });
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const request = await sigv4.sign({
+    return withRetries(strategy, clock, async (signingDate, answered) => {
+      const request = await sigv4.sign(
+        {
           method: 'POST',
           protocol: url.protocol,
           hostname: url.hostname,
@@ -113,13 +113,13 @@ export function ssmParameterReader(options: SsmParameterReaderOptions): Paramete
             'x-amz-target': 'AmazonSSM.GetParameter',
           },
           body,
-        });
-        const { response } = await options.requestHandler.handle(request);
-        return await readAnswer(name, response);
-      } catch (error) {
-        if (attempt >= maxAttempts || !isTransientAwsError(error)) throw error;
-        await sleep(backoffMs(attempt));
-      }
-    }
+        },
+        { signingDate },
+      );
+      const { response } = await options.requestHandler.handle(request);
+      const value = await readAnswer(name, response);
+      answered(response.headers);
+      return value;
+    });
   };
 }

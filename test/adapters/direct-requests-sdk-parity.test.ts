@@ -206,6 +206,45 @@ describe('direct requests review: retries as the SDK ends them', () => {
   });
 });
 
+describe('direct requests review: SSM retries as the SDK retries them', () => {
+  const cases: [string, Scripted][] = [
+    ['a connection reset', networkError('ECONNRESET')],
+    ['throttling', json(400, { __type: 'com.amazonaws.ssm#ThrottlingException', message: 'Rate exceeded' })],
+    ['an internal error', json(500, { __type: 'InternalServerError', message: 'no' })],
+    ['unavailable', json(503, { __type: 'ServiceUnavailable', message: 'no' })],
+    ['a missing parameter', json(400, { __type: 'ParameterNotFound', message: '' })],
+    ['access denied', json(400, { __type: 'AccessDeniedException', message: 'no' })],
+  ];
+  for (const [what, answer] of cases) {
+    it(`SSM: ${what} on every attempt: the same attempts and error as the SDK’s`, async () => {
+      const sdkSide = scriptedTransport([answer]);
+      const directSide = scriptedTransport([answer]);
+      const sdk = new SSMClient({
+        region: 'eu-west-1',
+        credentials: { ...TEST_CREDENTIALS },
+        retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
+        requestHandler: sdkSide.handler,
+      });
+      const read = ssmParameterReader({
+        requestHandler: directSide.handler,
+        credentials: { ...TEST_CREDENTIALS },
+        region: 'eu-west-1',
+        retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
+      });
+      const sdkError = await sdk.send(new GetParameterCommand({ Name: 'p', WithDecryption: true })).then(
+        () => undefined,
+        (e: unknown) => errorOutcome(e),
+      );
+      const directError = await read('p').then(
+        () => undefined,
+        (e: unknown) => errorOutcome(e),
+      );
+      assert.equal(directSide.requests.length, sdkSide.requests.length, 'attempts');
+      assert.deepEqual(directError, sdkError);
+    });
+  }
+});
+
 describe('direct requests review: the clock', () => {
   it('DynamoDB: a success answer’s Date corrects the clock, as the SDK’s signer does', async () => {
     mock.timers.enable({ apis: ['Date'], now: NOW });
