@@ -104,6 +104,44 @@ async function bothUpdates(answers: Scripted[], config: DynamoDBClientConfig = {
   };
 }
 
+/** What both sides of {@link bothFailures} are built with: no waits between three attempts. */
+interface FailingSide {
+  region: string;
+  credentials: typeof TEST_CREDENTIALS;
+  retryStrategy: ConfiguredRetryStrategy;
+  requestHandler: ReturnType<typeof scriptedTransport>['handler'];
+}
+
+/** The same request through an SDK client and the direct path, each over its own transport answering `answer`. */
+async function bothFailures(
+  answer: Scripted,
+  viaSdk: (side: FailingSide) => Promise<unknown>,
+  viaDirect: (side: FailingSide) => Promise<unknown>,
+) {
+  const outcome = (run: (side: FailingSide) => Promise<unknown>) => {
+    const transport = scriptedTransport([answer]);
+    const side = {
+      region: 'eu-west-1',
+      credentials: { ...TEST_CREDENTIALS },
+      retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
+      requestHandler: transport.handler,
+    };
+    const error = run(side).then(
+      () => undefined,
+      (e: unknown) => errorOutcome(e),
+    );
+    return { error, requests: transport.requests };
+  };
+  const sdk = outcome(viaSdk);
+  const direct = outcome(viaDirect);
+  return {
+    sdk: await sdk.error,
+    direct: await direct.error,
+    sdkRequests: sdk.requests,
+    directRequests: direct.requests,
+  };
+}
+
 describe('direct requests review: DynamoDB errors read as the SDK reads them', () => {
   // The DynamoDB model's @retryable errors: the SDK's classes carry `$retryable`, which smithy
   // classifies as transient (ReplicatedWriteConflictException: a multi-Region strongly
@@ -179,30 +217,13 @@ describe('direct requests review: retries as the SDK ends them', () => {
   });
 
   it('S3: a connection reset on every attempt: the attempts on the error, as the SDK’s', async () => {
-    const sdkSide = scriptedTransport([networkError('ECONNRESET')]);
-    const directSide = scriptedTransport([networkError('ECONNRESET')]);
-    const sdk = new S3Client({
-      region: 'eu-west-1',
-      credentials: { ...TEST_CREDENTIALS },
-      retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
-      requestHandler: sdkSide.handler,
-    });
-    const direct = s3DirectGet({
-      requestHandler: directSide.handler,
-      credentials: { ...TEST_CREDENTIALS },
-      region: 'eu-west-1',
-      retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
-    });
-    const sdkError = await sdk.send(new GetObjectCommand({ Bucket: 'mail', Key: 'k' })).then(
-      () => undefined,
-      (e: unknown) => errorOutcome(e),
+    const { sdk, direct } = await bothFailures(
+      networkError('ECONNRESET'),
+      (c) => new S3Client(c).send(new GetObjectCommand({ Bucket: 'mail', Key: 'k' })),
+      (c) => s3DirectGet(c)('mail', 'k'),
     );
-    const directError = await direct('mail', 'k').then(
-      () => undefined,
-      (e: unknown) => errorOutcome(e),
-    );
-    assert.deepEqual(directError, sdkError);
-    assert.equal(directError?.attempts, 3);
+    assert.deepEqual(direct, sdk);
+    assert.equal(direct?.attempts, 3);
   });
 });
 
@@ -217,30 +238,13 @@ describe('direct requests review: SSM retries as the SDK retries them', () => {
   ];
   for (const [what, answer] of cases) {
     it(`SSM: ${what} on every attempt: the same attempts and error as the SDK’s`, async () => {
-      const sdkSide = scriptedTransport([answer]);
-      const directSide = scriptedTransport([answer]);
-      const sdk = new SSMClient({
-        region: 'eu-west-1',
-        credentials: { ...TEST_CREDENTIALS },
-        retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
-        requestHandler: sdkSide.handler,
-      });
-      const read = ssmParameterReader({
-        requestHandler: directSide.handler,
-        credentials: { ...TEST_CREDENTIALS },
-        region: 'eu-west-1',
-        retryStrategy: new ConfiguredRetryStrategy(3, () => 0),
-      });
-      const sdkError = await sdk.send(new GetParameterCommand({ Name: 'p', WithDecryption: true })).then(
-        () => undefined,
-        (e: unknown) => errorOutcome(e),
+      const { sdk, direct, sdkRequests, directRequests } = await bothFailures(
+        answer,
+        (c) => new SSMClient(c).send(new GetParameterCommand({ Name: 'p', WithDecryption: true })),
+        (c) => ssmParameterReader(c)('p'),
       );
-      const directError = await read('p').then(
-        () => undefined,
-        (e: unknown) => errorOutcome(e),
-      );
-      assert.equal(directSide.requests.length, sdkSide.requests.length, 'attempts');
-      assert.deepEqual(directError, sdkError);
+      assert.equal(directRequests.length, sdkRequests.length, 'attempts');
+      assert.deepEqual(direct, sdk);
     });
   }
 });
