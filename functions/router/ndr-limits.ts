@@ -2,6 +2,12 @@
  * The NDRs a message may send (SPEC 3 rule 1): at most `ndr.perRecipientPerHour` to one
  * address per clock hour, counted atomically in the limits table, whether the decision plans
  * them or SES's refusal of a copy asks for one (`core/refusal-ndr.ts`).
+ *
+ * A bounce reversed to the original sender (`srs-bounce`, SPEC 3 rule 2) is a non-delivery
+ * report to that mailbox too, and shares its count. Its content is whatever the bounce's
+ * sender wrote, and anyone holding one of our SRS addresses (every copy's return path carries
+ * one, valid for days) can send bounces to it: uncapped, one SRS address was a stream of
+ * attacker-written mail through `high-risk` to the sender it names.
  */
 import type { Decision, PlannedSend } from '../core/decide.js';
 import { normalizeIdentity } from '../core/identity.js';
@@ -30,13 +36,15 @@ async function withinNdrLimit(
   const count = await deps.limits.countNdr(mailbox, now);
   counts.ndrs.push({ mailbox, at: now });
   if (count <= max) return true;
-  deps.observer?.warn?.('NDR not sent: over the per-recipient hourly limit', { to, count, max });
+  const what = ndr.kind === 'srs-bounce' ? 'reversed bounce' : 'NDR';
+  deps.observer?.warn?.(`${what} not sent: over the per-recipient hourly limit`, { to, count, max });
   return false;
 }
 
 /**
- * The decision's NDRs within their per-recipient hourly limit ({@link withinNdrLimit}), each
- * count noted in `counts` (taken back if the attempt fails before its decision is recorded).
+ * The decision's NDRs and reversed bounces within their per-recipient hourly limit
+ * ({@link withinNdrLimit}), each count noted in `counts` (taken back if the attempt fails
+ * before its decision is recorded).
  */
 export async function limitNdrs(
   decision: Decision,
@@ -46,7 +54,8 @@ export async function limitNdrs(
 ): Promise<void> {
   const kept: PlannedSend[] = [];
   for (const send of decision.sends) {
-    if (send.kind !== 'ndr' || (await withinNdrLimit(send, deps, now, counts))) kept.push(send);
+    const capped = send.kind === 'ndr' || send.kind === 'srs-bounce';
+    if (!capped || (await withinNdrLimit(send, deps, now, counts))) kept.push(send);
   }
   decision.sends = kept;
 }
