@@ -215,9 +215,11 @@ export async function classify(input: DecisionInput): Promise<Classification> {
   const nullSender = source === '' || (returnPath !== undefined && returnPath === '');
   const envelopeSender = nullSender ? null : source;
 
-  const ct = parseContentType(headers.get('content-type'));
+  // Parsed once: libmime decodes every RFC 2231 section and encoded-word of it (header-bounds.ts).
+  const contentType = headers.get('content-type');
+  const ct = parseContentType(contentType);
   const deliveryReport =
-    ct?.type === 'multipart/report' && reportTypes(headers.get('content-type')).includes('delivery-status');
+    ct?.type === 'multipart/report' && reportTypes(contentType, ct).includes('delivery-status');
 
   const srsBounces = classifySrsBounces(config, receipt.recipients, nullSender, now);
   const nonSrsRecipients = receipt.recipients.filter((r) => domainOf(r) !== config.srs.domain);

@@ -7,7 +7,7 @@ import libmime from 'libmime';
 import type { ARCData, ARCSealOptions } from 'mailauth';
 import { arc } from 'mailauth/lib/arc/index.js';
 import { type BodyHasher, DkimVerifier, type PreparedSignature } from 'mailauth/lib/dkim/dkim-verifier.js';
-import type { ParsedHeaderRow } from 'mailauth/lib/tools.js';
+import type { ParsedHeaderRow, ParsedHeaders } from 'mailauth/lib/tools.js';
 import { writeToStream } from 'mailauth/lib/tools.js';
 import { getDomain } from 'tldts';
 import { shareBodyHashes } from './dkim-body-hashes.js';
@@ -15,7 +15,7 @@ import { crlfBareLineFeeds } from './dkim-canonical-body.js';
 import { createKeyCache } from './dkim-keys.js';
 import type { Resolver } from './dns/resolver.js';
 import { processChunk } from './header-end.js';
-import { parseHeaderRows } from './header-rows.js';
+import { parseHeaderRows, signingRows } from './header-rows.js';
 import { canonicalDomain } from './message.js';
 import { cutText } from './text.js';
 
@@ -77,6 +77,15 @@ export const MIN_PARSED_DKIM_FIELDS = 20;
 /** The DKIM-Signature fields read for a budget of `maxSignatures` verified. */
 export const parsedDkimFields = (maxSignatures: number): number =>
   Math.max(MIN_PARSED_DKIM_FIELDS, maxSignatures);
+
+/**
+ * Header bytes the signatures verified for one message may cover together (the rows their
+ * `h=` names, each counted once per signature). Each signature is computed over its rows
+ * canonicalized: five whose `h=` names every field of a 78 KB block cost ~7 ordinary messages
+ * (review of December 2026). A signature covers a handful of fields (RFC 6376 5.4.1), a few
+ * KB even with long To and Cc lists; the aligned one is counted first.
+ */
+export const MAX_SIGNED_HEADER_BYTES = 64 * 1024;
 
 /** Default number of signatures verified per message (`bounds.dkimSignatures`). */
 export const DEFAULT_MAX_DKIM_SIGNATURES = 5;
@@ -150,11 +159,39 @@ class BudgetedVerifier extends DkimVerifier {
         (r.key !== 'dkim-signature' || ++dkimFields <= readable),
     );
     const unread = Math.max(0, dkimFields - readable);
+    this.rows = headers.parsed;
     await this.messageHeaders(
       shown.length < headers.parsed.length ? { parsed: shown, original: headers.original } : headers,
     );
     this.headers = headers;
     this.unverified += unread;
+  }
+
+  /**
+   * mailauth's, with the rows a signature covers picked in one pass (`signingRows`): its own
+   * `getSigningHeaderLines` scans every row for every name of `h=`, which the sender writes
+   * (2,300 names over 1,900 fields, five signatures: ~25 ordinary messages). It is handed
+   * just the rows it would pick, the first picked last, and the names that pick one: it then
+   * finds each at the end of its list and takes the same rows, in the same order. Both are put
+   * back before anything is awaited (mailauth reads them before its first `await`, the key
+   * lookup).
+   */
+  override verifySignature(signature: PreparedSignature, fallback?: boolean): Promise<unknown> {
+    const headers = this.headers as ParsedHeaders | undefined;
+    const h = signature.parsed?.h;
+    if (!headers?.parsed || !h || typeof h.value !== 'string')
+      return super.verifySignature(signature, fallback);
+    const written = h.value;
+    // An invalid signature is neutral whatever it covers: nothing to canonicalize.
+    const picked = signature.invalid ? { rows: [], names: [] } : signingRows(headers.parsed, written);
+    this.headers = { parsed: picked.rows.reverse(), original: headers.original };
+    h.value = picked.names.join(':');
+    try {
+      return super.verifySignature(signature, fallback);
+    } finally {
+      this.headers = headers;
+      h.value = written;
+    }
   }
 
   declare lastByte: number | undefined;
@@ -199,6 +236,7 @@ class BudgetedVerifier extends DkimVerifier {
     };
     const dkim = this.signatureHeaders.filter((s) => s.type === 'DKIM');
     if (dkim.length > maxSignatures) this.keep(dkim, rank, maxSignatures);
+    this.keepWithinSignedBytes(rank);
     shareBodyHashes(this.bodyHashes, (algorithm) => createHash(algorithm));
     this.prefetchKeys();
   }
@@ -218,6 +256,55 @@ class BudgetedVerifier extends DkimVerifier {
     }
   }
 
+  /** Every row of the header block (`emitHeaders`), what the signatures are computed over. */
+  private rows: ParsedHeaderRow[] = [];
+
+  /**
+   * {@link MAX_SIGNED_HEADER_BYTES}: the header bytes each signature to verify covers (its
+   * `h=` rows, `signingRows`), counted in rank order and the newest ARC-Message-Signature last
+   * (twice when mailauth will also try its fallback canonicalization). A DKIM signature past
+   * the budget is left unverified, as past `maxSignatures`; an ARC-Message-Signature past it is
+   * invalid (neutral: the chain is then `fail`). Signatures already invalid cost nothing: they
+   * are given no rows to canonicalize (`verifySignature`).
+   */
+  private keepWithinSignedBytes(rank: (s: PreparedSignature) => number): void {
+    const covered = (s: PreparedSignature): number => {
+      const h = s.parsed?.h?.value;
+      if (typeof h !== 'string' || s.skip || s.invalid) return 0;
+      return signingRows(this.rows, h).rows.reduce((n, row) => n + row.line.length, 0);
+    };
+    let left = MAX_SIGNED_HEADER_BYTES;
+    const dkim = this.signatureHeaders
+      .map((s, i) => ({ s, i }))
+      .filter(({ s }) => s.type === 'DKIM')
+      .sort((a, b) => rank(a.s) - rank(b.s) || a.i - b.i);
+    const over = new Set<PreparedSignature>();
+    for (const { s } of dkim) {
+      const bytes = covered(s);
+      if (bytes > left) over.add(s);
+      else left -= bytes;
+    }
+    for (const s of this.signatureHeaders) {
+      if (s.type !== 'ARC') continue;
+      const bytes = covered(s) * (s.fallbackCanonicalization ? 2 : 1);
+      if (bytes > left) s.invalid = 'signs too many header bytes';
+      else left -= bytes;
+    }
+    if (over.size === 0) return;
+    this.unverified += over.size;
+    this.signatureHeaders = this.signatureHeaders.filter((s) => !over.has(s));
+    this.dropUnusedBodyHashes();
+  }
+
+  private dropUnusedBodyHashes(): void {
+    const needed = new Set<string>(this.sealBodyHashKey ? [this.sealBodyHashKey] : []);
+    for (const s of this.signatureHeaders) {
+      if (s.bodyHashKey) needed.add(s.bodyHashKey);
+      if (s.fallbackBodyHashKey) needed.add(s.fallbackBodyHashKey);
+    }
+    for (const key of [...this.bodyHashes.keys()]) if (!needed.has(key)) this.bodyHashes.delete(key);
+  }
+
   private keep(dkim: PreparedSignature[], rank: (s: PreparedSignature) => number, maxSignatures: number) {
     const chosen = new Set(
       dkim
@@ -229,12 +316,7 @@ class BudgetedVerifier extends DkimVerifier {
     // mailauth leaves unprocessable (`skip`) signatures out of its lenient results anyway.
     this.unverified = dkim.filter((s) => !chosen.has(s) && !s.skip).length;
     this.signatureHeaders = this.signatureHeaders.filter((s) => s.type !== 'DKIM' || chosen.has(s));
-    const needed = new Set<string>(this.sealBodyHashKey ? [this.sealBodyHashKey] : []);
-    for (const s of this.signatureHeaders) {
-      if (s.bodyHashKey) needed.add(s.bodyHashKey);
-      if (s.fallbackBodyHashKey) needed.add(s.fallbackBodyHashKey);
-    }
-    for (const key of [...this.bodyHashes.keys()]) if (!needed.has(key)) this.bodyHashes.delete(key);
+    this.dropUnusedBodyHashes();
   }
 }
 

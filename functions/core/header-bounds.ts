@@ -35,9 +35,11 @@ export interface HeaderMeasure {
    * `blank-run`: more than {@link MAX_BLANK_RUN} blank bytes in a row, or more than
    * {@link MAX_SIGNATURE_BLANK_RUN} inside a DKIM or ARC field (below). `signature-fields`:
    * more than `bounds.signatureFieldBytes` of DKIM and ARC fields; `author-fields`: more than
-   * `bounds.authorFieldBytes` of From, Sender and Reply-To.
+   * `bounds.authorFieldBytes` of From, Sender and Reply-To, or more than
+   * {@link MAX_AUTHOR_ENCODED_WORDS} encoded-words in them; `content-type`: more than
+   * {@link MAX_CONTENT_TYPE_MARKS} marks (RFC 2231 sections, encoded-words) in Content-Type fields.
    */
-  exceeded: 'bytes' | 'lines' | 'blank-run' | 'signature-fields' | 'author-fields' | null;
+  exceeded: 'bytes' | 'lines' | 'blank-run' | 'signature-fields' | 'author-fields' | 'content-type' | null;
   /**
    * Bytes of the From, Sender and Reply-To fields (continuation lines included): what the
    * copy's rewrite may write again (`X-Original-From`, `Reply-To`...), for its size bound.
@@ -75,6 +77,32 @@ const SIGNATURE_FIELDS: ReadonlySet<string> = new Set([
   'arc-message-signature',
   'arc-authentication-results',
 ]);
+
+/**
+ * Most marks in the Content-Type fields of a header block, together: each `*` (RFC 2231
+ * sections: `name*0=`, `name*1*=...` count one or two) and each encoded-word (`=?`, two). The
+ * Content-Type is parsed with libmime (the type, `report-type` for rule 2, the boundary for
+ * the body hashers), which assembles every RFC 2231 section, decodes each that names a charset
+ * and every encoded-word of a continued value: a charset it does not know costs a thrown
+ * exception, ~20 µs for ~10 bytes of header. 6,000 such sections within the other bounds cost
+ * ~25-40 ordinary messages (review of December 2026); so at most 64 decodings here. Plain
+ * parameters are not counted (~1 µs each: 3,000 in 40 KB cost ~2 ordinary messages). A
+ * Content-Type has a few parameters (boundary, charset, report-type...); a 255-character CJK
+ * file name split into RFC 2231 sections (~33, `name*N*=`) takes ~66 marks. Not a setting.
+ */
+export const MAX_CONTENT_TYPE_MARKS = 128;
+
+/**
+ * Most encoded-words (each `=?`) in the From, Sender and Reply-To fields together. Every
+ * display name is decoded (libmime), and an encoded-word whose charset libmime does not know
+ * costs a thrown exception, ~20 µs for ~10 bytes: 700 of them in one From, within
+ * `bounds.authorFieldBytes`, cost ~5.5 ordinary messages (review of December 2026). Names
+ * cannot be left undecoded instead: "… via <our domain>" in a decoded name is how a copy of
+ * ours is recognised (`isRewrittenByUs`). A display name is a few encoded-words (RFC 2047 2:
+ * at most 75 characters each); the ones we write (100 characters and " via <domain>",
+ * `send-plan.ts`) take at most ~30. Not a setting.
+ */
+export const MAX_AUTHOR_ENCODED_WORDS = 128;
 
 /** How much of an over-bound header block an NDR carries (issue 13: "at most the first 16 KB"). */
 export const NDR_HEADER_EXCERPT_BYTES = 16 * 1024;
@@ -174,6 +202,9 @@ export function measureHeaderBlock(
   // parser, message.ts, drops such lines, so it reads no more than this counts).
   let author = AUTHOR_FIELDS.has(first);
   let signature = SIGNATURE_FIELDS.has(first);
+  let contentType = first === 'content-type';
+  let contentTypeMarks = 0;
+  let authorWords = 0;
   let authorFieldBytes = 0;
   let signatureFieldBytes = 0;
   let blank = 0;
@@ -184,6 +215,15 @@ export function measureHeaderBlock(
         return { headerBytes: i + 1, headerLines: lines, exceeded: 'blank-run', authorFieldBytes };
       }
     } else blank = 0;
+    if (author && b === 0x3f && raw[i - 1] === 0x3d && ++authorWords > MAX_AUTHOR_ENCODED_WORDS) {
+      return { headerBytes: i + 1, headerLines: lines, exceeded: 'author-fields', authorFieldBytes };
+    }
+    if (contentType && (b === 0x2a || (b === 0x3f && raw[i - 1] === 0x3d))) {
+      contentTypeMarks += b === 0x2a ? 1 : 2;
+      if (contentTypeMarks > MAX_CONTENT_TYPE_MARKS) {
+        return { headerBytes: i + 1, headerLines: lines, exceeded: 'content-type', authorFieldBytes };
+      }
+    }
     if (b !== LF) continue;
     lines++;
     if (author) authorFieldBytes += i + 1 - lineStart;
@@ -208,6 +248,7 @@ export function measureHeaderBlock(
       if (name !== null) {
         author = AUTHOR_FIELDS.has(name);
         signature = SIGNATURE_FIELDS.has(name);
+        contentType = name === 'content-type';
       }
     }
   }

@@ -18,6 +18,10 @@ declare module 'mailauth/lib/dkim/dkim-verifier.js' {
     invalid?: string;
     bodyHashKey?: string;
     fallbackBodyHashKey?: string;
+    /** The canonicalization mailauth also tries when the signature's own does not verify. */
+    fallbackCanonicalization?: string;
+    /** Its tags as parsed (`h=`: the fields it covers, as written). */
+    parsed?: { h?: { value?: unknown } };
   }
 
   /** mailauth's body hashers (`lib/dkim/body/relaxed.js`, `simple.js`). */
@@ -56,6 +60,8 @@ declare module 'mailauth/lib/dkim/dkim-verifier.js' {
     results: DKIMVerifyResult['results'];
     arc: unknown;
     messageHeaders(headers: unknown): Promise<void>;
+    /** Verifies one prepared signature (its key looked up, its header hash computed). */
+    verifySignature(signatureHeader: PreparedSignature, fallback?: boolean): Promise<unknown>;
     // The message parser it extends (`lib/dkim/message-parser.js`): see `header-end.ts`.
     state: string;
     stateBytes: number[];

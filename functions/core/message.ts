@@ -225,18 +225,21 @@ export function withoutComments(text: string): string {
 /**
  * Every `report-type` a Content-Type value gives (RFC 6522 3), lower-cased, comments dropped:
  * each occurrence as written, and libmime's reading (which decodes RFC 2231 and keeps the
- * last of a repeated parameter). A DSN is a DSN to whoever reads it first or last, and
+ * last of a repeated parameter; `parsed`, when the caller has already parsed `value`). A DSN is a DSN to whoever reads it first or last, and
  * `delivery-status (rfc3464)` — a comment is allowed there (RFC 2045 5.1) — is one too
  * (review of December 2026: either way it passed for ordinary mail).
  */
-export function reportTypes(value: string | undefined): string[] {
+export function reportTypes(
+  value: string | undefined,
+  parsed: ContentType | undefined = parseContentType(value),
+): string[] {
   if (!value) return [];
   const types = new Set<string>();
   const uncommented = (v: string) => withoutComments(v).trim().toLowerCase();
   for (const m of value.matchAll(/;\s*report-type\s*=\s*(?:"([^"]*)"|([^\s;()"]+))/gi))
     types.add(uncommented(m[1] ?? m[2] ?? ''));
-  const parsed = parseContentType(value)?.params['report-type'];
-  if (parsed !== undefined) types.add(uncommented(parsed));
+  const read = parsed?.params['report-type'];
+  if (read !== undefined) types.add(uncommented(read));
   return [...types];
 }
 

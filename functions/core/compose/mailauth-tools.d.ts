@@ -17,10 +17,14 @@ declare module 'mailauth/lib/tools.js' {
     original: Buffer;
   }
   export function parseHeaders(buf: Buffer): ParsedHeaders;
-  /** The fields `fieldNames` (colon-separated) selects, bottom-up, and their `h=` value. */
+  /**
+   * The fields `fieldNames` (colon-separated) selects, bottom-up, and their `h=` value; with
+   * `verify`, as a verifier reads a signature's `h=` (each name takes one field).
+   */
   export function getSigningHeaderLines(
     parsed: ParsedHeaderRow[],
     fieldNames: string,
+    verify?: boolean,
   ): { keys: string; headers: ParsedHeaderRow[] };
   /** A `DKIM-Signature` (`DKIM`), `ARC-Message-Signature` (`ARC`) or `ARC-Seal` (`AS`) field. */
   export function formatSignatureHeaderLine(
