@@ -6,10 +6,10 @@
  * the DER and exports it to PEM for every signature (issue 16: about 3 % of a plain message's
  * CPU, as much again as the RSA verification it prepares).
  *
- * The result of `getPublicKey` is a function of the TXT answer and the question's options
- * (type, strict mode, `minBitLength`, hash algorithm) only, so it is cached under exactly
- * those: a changed record is a different answer and is parsed afresh, and a lookup that fails
- * (DNS or key error) is never cached. Per message the behaviour is mailauth's: one lookup per
+ * The result of `getPublicKey` is a function of the answer's first TXT record (its strings
+ * joined: the only one it reads) and the question's options (type, strict mode, `minBitLength`,
+ * hash algorithm) only, so it is cached under exactly those: a changed record is parsed afresh,
+ * and a lookup that fails (DNS or key error) is never cached. Per message the behaviour is mailauth's: one lookup per
  * question, shared by the DKIM signatures and the ARC sets that name the same key.
  */
 import { createHash, createPublicKey } from 'node:crypto';
@@ -61,6 +61,23 @@ const copyOf = (r: KeyRecord): KeyRecord => ({
  * the last. An RSA-4096 key record is ~750 octets, an RSA-8192 one ~1,450, Ed25519 ~60.
  */
 export const MAX_KEY_RECORD_OCTETS = 4096;
+
+/**
+ * Most tag-specs read in a key record, counted as its `;` separators (RFC 6376 section 3.2: a
+ * tag-list is tag-specs separated by `;`, the last optionally followed by one). RFC 6376
+ * section 3.6.1 defines seven tags (v, h, k, n, p, s, t) and key records carry three or four;
+ * 16 leaves room for tags defined later. mailauth parses every tag-spec of the record, and an
+ * ARC chain at `MAX_ARC_SETS` (`dkim.ts`) whose ten seal keys were records of 4 KB of `a=b;`
+ * (~800 tags each) cost ~6.5-8.4 ordinary messages of the same header size (December 2026).
+ */
+export const MAX_KEY_RECORD_TAGS = 16;
+
+/** The number of `;` in `text`, counting no further than one past `limit`. */
+function separators(text: string, limit: number): number {
+  let n = 0;
+  for (let i = text.indexOf(';'); i >= 0 && n <= limit; i = text.indexOf(';', i + 1)) n++;
+  return n;
+}
 
 /**
  * Largest RSA modulus a signature is verified with. RFC 8301 section 3.2: verifiers MUST
@@ -125,8 +142,14 @@ async function lookUp(
   if (text !== null && text.length > MAX_KEY_RECORD_OCTETS) {
     throw refused(`key record of ${text.length} octets, over ${MAX_KEY_RECORD_OCTETS}`, text);
   }
+  if (text !== null && separators(text, MAX_KEY_RECORD_TAGS) > MAX_KEY_RECORD_TAGS) {
+    throw refused(`key record of more than ${MAX_KEY_RECORD_TAGS} tags`, text);
+  }
+  // Keyed on the first record, all getPublicKey reads of the answer: the sender writes the rest
+  // too (up to ~64 KB of other records, ~32,000 strings), and serializing it whole for every
+  // key cost five signatures ~5-6 ordinary messages of CPU (December 2026).
   const key = createHash('sha256')
-    .update(JSON.stringify([type, !!options.strict, minBitLength ?? null, options.hashAlgo ?? '', answer]))
+    .update(JSON.stringify([type, !!options.strict, minBitLength ?? null, options.hashAlgo ?? '', text]))
     .digest('base64');
   const known = parsed.get(key);
   if (known) return copyOf(known);

@@ -16,7 +16,12 @@
  *   `permerror` too, at the record that goes over.
  * - Any other TXT record longer than that is left out of the answer: mailauth discards records
  *   that are not SPF records anyway (RFC 7208 section 4.5), after splitting them into terms.
- *   Shorter ones are kept (an `exp=` explanation, RFC 7208 section 6.2, is one).
+ *   Shorter ones are kept when the answer holds only one of them (an `exp=` explanation, RFC
+ *   7208 section 6.2, is one); two or more are handed on as two empty records (no explanation
+ *   is read from an answer of several records, and no SPF record is selected from them).
+ * - The SPF records of one evaluation holding more than {@link MAX_SPF_MACROS} macros together
+ *   are a `permerror`; an explanation holding more than what is left of that budget is handed on empty (no
+ *   explanation).
  *
  * - An A or AAAA answer of more than {@link MAX_SPF_ADDRESSES} addresses is a `permerror` too,
  *   and so are the answers of one evaluation with more than {@link MAX_SPF_CHAIN_ADDRESSES}
@@ -82,6 +87,63 @@ export const MAX_SPF_CHAIN_ADDRESSES = 1024;
  */
 export const MAX_SPF_ADDRESS_QUERIES = 40;
 
+/**
+ * Most macros (`%{...}`, RFC 7208 section 7) in the SPF records of one evaluation together, and
+ * in one explanation record. mailauth expands every modifier's value up front, lookups or not
+ * (an unknown modifier such as `x=%{S}` costs no DNS lookup), and an explanation (`exp=`) is
+ * expanded whole; an upper-case macro letter URL-escapes its value a byte at a time (RFC 7208
+ * section 7.3). The explanation's macros count with the records' (it is read last). 8 KB of `x=%{S}` terms with a sender of 255 octets cost ~20-29 ordinary
+ * messages of CPU here, a 4 KB explanation of `%{S}` ~15 (December 2026). Records that use
+ * macros name a few (`exists:%{i}._spf.example`, `include:%{ir}.%{v}.%{d}.spf.example`, an
+ * explanation with `%{i}` and `%{d}`); 32 is three for every lookup an evaluation may make
+ * and a few for its explanation, and 32 of the dearest (upper case, a sender of 255 octets)
+ * cost about one ordinary message (64 cost ~3.5).
+ */
+export const MAX_SPF_MACROS = 32;
+
+/** Counts the macros of `text` as mailauth reads them (`%%` is a literal percent sign). */
+function macrosIn(text: string): number {
+  let n = 0;
+  for (const m of text.matchAll(/%%|%\{/g)) if (m[0] === '%{') n++;
+  return n;
+}
+
+/** A TXT record's strings joined, as mailauth reads it. */
+function recordText(record: unknown): string {
+  return Array.isArray(record) ? record.join('') : String(record);
+}
+
+/**
+ * True when `record` cannot be an SPF record, seen from its first octet alone: printable ASCII
+ * other than `v` or `V` (an SPF record starts with `v=spf1`, after blanks in mailauth's lenient
+ * reading, which trims any whitespace).
+ */
+function plainlyNotSpf(record: unknown): boolean {
+  const first: unknown = Array.isArray(record) ? record[0] : record;
+  if (typeof first !== 'string' || first.length === 0) return false;
+  const c = first.charCodeAt(0);
+  return c > 0x20 && c < 0x7f && c !== 0x76 && c !== 0x56;
+}
+
+/** The error mailauth reads as `permerror` for an evaluation over the macro budget. */
+function tooManyMacros(name: string, count: number): Error {
+  const text = `SPF records read up to ${name} hold ${count} macros, over ${MAX_SPF_MACROS}`;
+  return Object.assign(new Error(text), {
+    code: 'ESPFMACROS',
+    spfResult: { error: 'permerror', text },
+  });
+}
+
+/**
+ * What stands in for the records of an answer that are not SPF records when there are two or
+ * more of them: mailauth splits every record of a TXT answer into terms, SPF record or not, and
+ * a 64 KB answer holds ~5,000 of them (eleven such answers cost ~14-20 ordinary messages of
+ * CPU, December 2026). Such records matter to SPF only as an explanation, read only from an
+ * answer of exactly one record (RFC 7208 section 6.2): two empty records keep the answer one
+ * of several, and select no SPF record.
+ */
+const NOT_SPF_STAND_INS: readonly string[][] = [[''], ['']];
+
 /** How mailauth (lenient mode) recognises an SPF record: `v=spf1` as the first term. */
 const SPF_RECORD = /^\s*v=spf1(?:\s|$)/i;
 
@@ -131,6 +193,7 @@ export function spfResolver(inner: Resolver): Resolver {
   let chainOctets = 0;
   let chainAddresses = 0;
   let addressQueries = 0;
+  let chainMacros = 0;
   return asResolver(async (name, rrtype) => {
     const type = rrtype.toUpperCase();
     // Counted before asking: a question over the bound is not sent.
@@ -145,18 +208,40 @@ export function spfResolver(inner: Resolver): Resolver {
     }
     if (type !== 'TXT' || !Array.isArray(answer)) return answer;
     const kept: unknown[] = [];
+    let others = 0;
+    let other: unknown;
     for (const record of answer as unknown[]) {
-      const text = Array.isArray(record) ? record.join('') : String(record);
+      // Most records are plainly not SPF records (a first octet that is neither `v` nor a
+      // blank): counted without being joined, since an answer can hold thousands.
+      if (plainlyNotSpf(record)) {
+        others++;
+        other = record;
+        continue;
+      }
+      const text = recordText(record);
       const spf = SPF_RECORD.test(text);
       if (text.length > MAX_SPF_RECORD_OCTETS) {
         if (spf) throw oversized(name, text.length);
         continue;
       }
-      if (spf) {
-        chainOctets += text.length;
-        if (chainOctets > MAX_SPF_CHAIN_OCTETS) throw chainOversized(name, chainOctets);
+      if (!spf) {
+        others++;
+        other = record;
+        continue;
       }
+      chainOctets += text.length;
+      if (chainOctets > MAX_SPF_CHAIN_OCTETS) throw chainOversized(name, chainOctets);
+      chainMacros += macrosIn(text);
+      if (chainMacros > MAX_SPF_MACROS) throw tooManyMacros(name, chainMacros);
       kept.push(record);
+    }
+    if (others > 1) return [...kept, ...NOT_SPF_STAND_INS.map((r) => [...r])];
+    if (others === 1) {
+      // One record that is not SPF: an explanation, perhaps, expanded after the records; over
+      // what is left of the macro budget (or over the size bound), no explanation.
+      const text = recordText(other);
+      const usable = text.length <= MAX_SPF_RECORD_OCTETS && chainMacros + macrosIn(text) <= MAX_SPF_MACROS;
+      kept.push(usable ? other : ['']);
     }
     return kept;
   });
