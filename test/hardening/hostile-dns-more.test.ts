@@ -166,6 +166,29 @@ describe('hostile input: DNS answers the sender writes, continued (TXT records, 
     assert.deepEqual(await gatewayResult(macroPass), ['pass', 'PASS']);
   });
 
+  it('SPF behind a gateway, a macro whose delimiters read as a reversed range (%{l.-+}): evaluated, never a temporary error to retry', async () => {
+    // mailauth splits a value on a character class of the delimiters as written, escaping all
+    // but `-`: `%{l.-+}` became `/[\.-\+]/`, "Range out of order", which it reports as a
+    // temperror: every such message was retried by Lambda twice, then decided as not passed.
+    // RFC 7208 7.3 on the local part `a.b-c+d`: split on the delimiters, reversed with `r`,
+    // the rightmost n parts kept, joined with dots.
+    for (const [macro, passes] of [
+      ['%{l.-+}', true], // a.b.c.d
+      ['%{lr-.}', true], // c+d.b.a
+      ['%{l1r+-=}', true], // a.b
+      ['%{l.-+}x', false], // a.b.c.dx
+    ] as const) {
+      const d = decideVia('a.b-c+d@spf.attacker.test', {
+        'spf.attacker.test': { TXT: [`v=spf1 exists:${macro}.e.attacker.test -all`] },
+        'a.b.c.d.e.attacker.test': { A: ['127.0.0.2'] },
+        'c+d.b.a.e.attacker.test': { A: ['127.0.0.2'] },
+        'a.b.e.attacker.test': { A: ['127.0.0.2'] },
+      });
+      const g = (await d()).classification.gateway;
+      assert.equal(g?.applied && g.mailauthResult, passes ? 'pass' : 'fail', macro);
+    }
+  });
+
   it('5 DKIM signatures whose key answers hold a record of 32,000 control octets after the key: pass, in ≤ 5× an ordinary message', async () => {
     // The parsed-key cache serialized the whole answer for its key: ~5-6 ordinary messages of
     // CPU here (December 2026); getPublicKey reads only the first record.

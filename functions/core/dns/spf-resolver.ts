@@ -108,6 +108,20 @@ function macrosIn(text: string): number {
   return n;
 }
 
+/**
+ * `text` with the delimiters of each macro (RFC 7208 7.1: `%{` letter, digits, `r`, delimiters
+ * `}`) written with `-` last. mailauth splits a value on a character class of the delimiters
+ * in the order written, escaping all but `-`: `%{l.-+}` became `/[\.-\+]/`, "Range out of
+ * order", which it reports as a temperror, so the sender's record had its message retried
+ * twice and then decided as not passed. The delimiters are a set: their order means nothing,
+ * and a `-` last in a character class is itself.
+ */
+export function withDashLast(text: string): string {
+  return text.replace(/%\{([a-z]\d*r?)([-.+,/_=]+)\}/gi, (whole, head: string, delimiters: string) =>
+    delimiters.includes('-') ? `%{${head}${delimiters.replaceAll('-', '')}-}` : whole,
+  );
+}
+
 /** A TXT record's strings joined, as mailauth reads it. */
 function recordText(record: unknown): string {
   return Array.isArray(record) ? record.join('') : String(record);
@@ -233,7 +247,8 @@ export function spfResolver(inner: Resolver): Resolver {
       if (chainOctets > MAX_SPF_CHAIN_OCTETS) throw chainOversized(name, chainOctets);
       chainMacros += macrosIn(text);
       if (chainMacros > MAX_SPF_MACROS) throw tooManyMacros(name, chainMacros);
-      kept.push(record);
+      const mended = withDashLast(text);
+      kept.push(mended === text ? record : mended);
     }
     if (others > 1) return [...kept, ...NOT_SPF_STAND_INS.map((r) => [...r])];
     if (others === 1) {
@@ -241,7 +256,8 @@ export function spfResolver(inner: Resolver): Resolver {
       // what is left of the macro budget (or over the size bound), no explanation.
       const text = recordText(other);
       const usable = text.length <= MAX_SPF_RECORD_OCTETS && chainMacros + macrosIn(text) <= MAX_SPF_MACROS;
-      kept.push(usable ? other : ['']);
+      const mended = withDashLast(text);
+      kept.push(!usable ? [''] : mended === text ? other : mended);
     }
     return kept;
   });
