@@ -93,16 +93,30 @@ const SIGNATURE_FIELDS: ReadonlySet<string> = new Set([
 export const MAX_CONTENT_TYPE_MARKS = 128;
 
 /**
- * Most encoded-words (each `=?`) in the From, Sender and Reply-To fields together. Every
- * display name is decoded (libmime), and an encoded-word whose charset libmime does not know
- * costs a thrown exception, ~20 µs for ~10 bytes: 700 of them in one From, within
- * `bounds.authorFieldBytes`, cost ~5.5 ordinary messages (review of December 2026). Names
- * cannot be left undecoded instead: "… via <our domain>" in a decoded name is how a copy of
- * ours is recognised (`isRewrittenByUs`). A display name is a few encoded-words (RFC 2047 2:
- * at most 75 characters each); the ones we write (100 characters and " via <domain>",
- * `send-plan.ts`) take at most ~30. Not a setting.
+ * Most encoded-words (each `=?`) in a charset other than UTF-8 in the From, Sender and
+ * Reply-To fields together. Every display name is decoded (libmime), and an encoded-word whose
+ * charset libmime does not know costs a thrown exception, ~20 µs for ~10 bytes: 700 of them in
+ * one From, within `bounds.authorFieldBytes`, cost ~5.5 ordinary messages (review of December
+ * 2026). Names cannot be left undecoded instead: "… via <our domain>" in a decoded name is how
+ * a copy of ours is recognised (`isRewrittenByUs`). UTF-8 words are not counted: they decode
+ * without an exception, and they are all our copies write (`formatMailbox`: a From of 100
+ * emoji is 34 words, and a copy carries up to ten Reply-To names more; counted, a copy of ours
+ * coming back would be blocked instead of recognised). A display name in another charset is a
+ * few encoded-words (RFC 2047 2: at most 75 characters each). Not a setting.
  */
 export const MAX_AUTHOR_ENCODED_WORDS = 128;
+
+/** `utf-8?`, the charset of an encoded-word whose `=?` ends at `i`, letters in any case. */
+function utf8WordAt(raw: Uint8Array, i: number): boolean {
+  return (
+    (raw[i + 1]! | 0x20) === 0x75 &&
+    (raw[i + 2]! | 0x20) === 0x74 &&
+    (raw[i + 3]! | 0x20) === 0x66 &&
+    raw[i + 4] === 0x2d &&
+    raw[i + 5] === 0x38 &&
+    raw[i + 6] === 0x3f
+  );
+}
 
 /** How much of an over-bound header block an NDR carries (issue 13: "at most the first 16 KB"). */
 export const NDR_HEADER_EXCERPT_BYTES = 16 * 1024;
@@ -215,7 +229,13 @@ export function measureHeaderBlock(
         return { headerBytes: i + 1, headerLines: lines, exceeded: 'blank-run', authorFieldBytes };
       }
     } else blank = 0;
-    if (author && b === 0x3f && raw[i - 1] === 0x3d && ++authorWords > MAX_AUTHOR_ENCODED_WORDS) {
+    if (
+      author &&
+      b === 0x3f &&
+      raw[i - 1] === 0x3d &&
+      !utf8WordAt(raw, i) &&
+      ++authorWords > MAX_AUTHOR_ENCODED_WORDS
+    ) {
       return { headerBytes: i + 1, headerLines: lines, exceeded: 'author-fields', authorFieldBytes };
     }
     if (contentType && (b === 0x2a || (b === 0x3f && raw[i - 1] === 0x3d))) {

@@ -24,7 +24,7 @@ import {
   MAX_KEY_RECORD_OCTETS,
   MAX_KEY_RECORD_TAGS,
 } from '../../functions/core/dkim-keys.js';
-import { MAX_SPF_MACROS } from '../../functions/core/dns/spf-resolver.js';
+import { MAX_SPF_MACROS, withDashLast } from '../../functions/core/dns/spf-resolver.js';
 import { type Zones, zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { parseReceiptEvent } from '../../functions/core/ses-event.js';
 import {
@@ -187,6 +187,8 @@ describe('hostile input: DNS answers the sender writes, continued (TXT records, 
       const g = (await d()).classification.gateway;
       assert.equal(g?.applied && g.mailauthResult, passes ? 'pass' : 'fail', macro);
     }
+    // Only macros are reordered: `%%` is a literal percent sign, and what follows it is text.
+    assert.equal(withDashLast('%%{l-.} %{l-.} %{L2R+_-}'), '%%{l-.} %{l.-} %{L2R+_-}');
   });
 
   it('5 DKIM signatures whose key answers hold a record of 32,000 control octets after the key: pass, in ≤ 5× an ordinary message', async () => {

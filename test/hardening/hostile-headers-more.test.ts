@@ -21,6 +21,7 @@ import { getSigningHeaderLines } from 'mailauth/lib/tools.js';
 import { MAX_SIGNED_HEADER_BYTES } from '../../functions/core/dkim.js';
 import { MAX_AUTHOR_ENCODED_WORDS, MAX_CONTENT_TYPE_MARKS } from '../../functions/core/header-bounds.js';
 import { parseHeaderRows, signingRows } from '../../functions/core/header-rows.js';
+import { formatMailbox } from '../../functions/core/message.js';
 import {
   assertBounded,
   assertHeaderShapeBounded,
@@ -140,6 +141,24 @@ describe('hostile headers within the bounds, review of December 2026', () => {
       d.classification.replyTo.map((m) => m.name),
       ['b', 'c'],
     );
+    // UTF-8 words are not counted: they decode without an exception (as many as 8 KB holds,
+    // within 5×), and they are what our copies write — a copy of ours coming back, its From of
+    // 100 emoji (34 words) and four Reply-To names of 100 CJK characters (6.7 KB), is not
+    // blocked.
+    const utf8 = Array.from({ length: 560 }, (_, i) => `=?UTF-8?Q?${String.fromCharCode(97 + (i % 26))}?=`);
+    const cheap = message({ from: `${utf8.join(' ')} <alice@sender.test>` });
+    const c = await assertHeaderShapeBounded(cheap, () => '560 UTF-8 encoded-words in From');
+    assert.equal(c.classification.from[0]!.name.length, 560);
+    const cjk = '\u6f22'.repeat(100);
+    const ours = message({
+      from: formatMailbox(`${'\u{1f600}'.repeat(100)} via example.com`, 'alias@example.com'),
+      headers: [
+        `Reply-To: ${Array.from({ length: 4 }, (_, i) => formatMailbox(cjk, `r${i}@sender.test`)).join(', ')}`,
+      ],
+    });
+    const written = ours.toString('latin1').split('=?').length - 1;
+    assert.ok(written > MAX_AUTHOR_ENCODED_WORDS, `${written} encoded-words`);
+    assert.equal((await decideWith(ours)).classification.bounds.exceeded, null);
   });
 
   it("signingRows picks the rows mailauth's getSigningHeaderLines picks, in its order", () => {

@@ -117,8 +117,9 @@ function macrosIn(text: string): number {
  * and a `-` last in a character class is itself.
  */
 export function withDashLast(text: string): string {
-  return text.replace(/%\{([a-z]\d*r?)([-.+,/_=]+)\}/gi, (whole, head: string, delimiters: string) =>
-    delimiters.includes('-') ? `%{${head}${delimiters.replaceAll('-', '')}-}` : whole,
+  // `%%` is a literal percent sign (RFC 7208 7.1): matched first, so `%%{l-.}` stays text.
+  return text.replace(/%%|%\{([a-z]\d*r?)([-.+,/_=]+)\}/gi, (whole, head?: string, delimiters?: string) =>
+    head !== undefined && delimiters?.includes('-') ? `%{${head}${delimiters.replaceAll('-', '')}-}` : whole,
   );
 }
 
@@ -248,7 +249,7 @@ export function spfResolver(inner: Resolver): Resolver {
       chainMacros += macrosIn(text);
       if (chainMacros > MAX_SPF_MACROS) throw tooManyMacros(name, chainMacros);
       const mended = withDashLast(text);
-      kept.push(mended === text ? record : mended);
+      kept.push(mended === text ? record : [mended]);
     }
     if (others > 1) return [...kept, ...NOT_SPF_STAND_INS.map((r) => [...r])];
     if (others === 1) {
@@ -257,7 +258,7 @@ export function spfResolver(inner: Resolver): Resolver {
       const text = recordText(other);
       const usable = text.length <= MAX_SPF_RECORD_OCTETS && chainMacros + macrosIn(text) <= MAX_SPF_MACROS;
       const mended = withDashLast(text);
-      kept.push(!usable ? [''] : mended === text ? other : mended);
+      kept.push(!usable ? [''] : mended === text ? other : [mended]);
     }
     return kept;
   });
