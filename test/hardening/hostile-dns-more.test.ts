@@ -16,8 +16,7 @@
 import assert from 'node:assert/strict';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
-import { arcSeal } from '../../functions/core/compose/arc.js';
-import { type Decision, decideMessage } from '../../functions/core/decide.js';
+import type { Decision } from '../../functions/core/decide.js';
 import { MAX_ARC_SETS } from '../../functions/core/dkim.js';
 import {
   forgetParsedKeys,
@@ -26,17 +25,17 @@ import {
 } from '../../functions/core/dkim-keys.js';
 import { MAX_SPF_MACROS, withDashLast } from '../../functions/core/dns/spf-resolver.js';
 import { type Zones, zoneResolver } from '../../functions/core/dns/zone-resolver.js';
-import { parseReceiptEvent } from '../../functions/core/ses-event.js';
 import {
+  arcSealedChain,
   assertBounded,
-  baseZones,
+  decideViaGateway,
   decideWith,
   least,
   ordinaryHeaderOfSize,
   ratio,
   senderKey,
 } from '../helpers/hostile.js';
-import { type DkimKey, dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from '../helpers/mail.js';
+import { type DkimKey, dkimKey, message, sign, zones } from '../helpers/mail.js';
 
 describe('hostile input: DNS answers the sender writes, continued (TXT records, SPF macros, key answers)', () => {
   const fresh = (run: () => Promise<Decision>) => () => {
@@ -45,30 +44,7 @@ describe('hostile input: DNS answers the sender writes, continued (TXT records, 
   };
 
   // SPF recomputed behind a trusted gateway (gateways.ts), as in hostile-dns.test.ts.
-  const gateway = { trustedGateways: [{ name: 'filter', cidrs: ['198.51.100.0/24'] }] };
-  const date = 'Mon, 23 Nov 2026 10:00:00 +0000';
-  const decideVia = (source: string, extra: Zones) => {
-    const resolver = zoneResolver({
-      ...baseZones,
-      'sender.test': { ...baseZones['sender.test'], TXT: ['v=spf1 ip4:192.0.2.0/25 -all'] },
-      ...extra,
-    });
-    const raw = message({
-      from: `Alice <${source}>`,
-      headers: [
-        `Received: from mx1.filter.test (mx1.filter.test [198.51.100.7]) by inbound-smtp.us-east-1.amazonaws.com with SMTP id msg-0001 for alias@example.com; ${date} (UTC)`,
-        `Received: from mail.sender.test (mail.sender.test [192.0.2.11]) by mx1.filter.test (Postfix) with ESMTPS id 4Xy7 for <alias@example.com>; ${date}`,
-      ],
-    });
-    return () =>
-      decideMessage({
-        received: parseReceiptEvent(sesEvent({ source, spf: 'FAIL' })),
-        raw,
-        config: testConfig(gateway),
-        resolver,
-        now: NOW,
-      });
-  };
+  const decideVia = decideViaGateway;
   const ordinary = decideVia('alice@sender.test', {});
   const gatewayResult = async (run: () => Promise<Decision>) => {
     const g = (await run()).classification.gateway;
@@ -244,27 +220,7 @@ describe('hostile input: DNS answers the sender writes, continued (TXT records, 
       };
     });
     const plain = zoneResolver(zones([senderKey, ...keys]));
-    let chain = await sign(message(), senderKey);
-    for (const [i, k] of keys.entries()) {
-      chain = await arcSeal(chain, {
-        key: {
-          domain: k.domain,
-          selector: k.selector,
-          privateKey: k.privateKey,
-          algorithm: 'ed25519-sha256',
-        },
-        authservId: `mx${i}.relay.test`,
-        results: {
-          spf: 'PASS',
-          dmarc: 'PASS',
-          envelopeSender: 'alice@sender.test',
-          fromDomain: 'sender.test',
-          dkim: { signatures: [], alignedPass: false, temperror: false, arcChain: i === 0 ? 'none' : 'pass' },
-        },
-        resolver: plain,
-        now: NOW,
-      });
-    }
+    const chain = (await arcSealedChain(await sign(message(), senderKey), keys, plain)).at(-1)!;
     // Each record as one-octet strings, its tags padded with `a=b;` (unknown tags, ignored).
     const padded = (tags: (k: DkimKey) => number) => {
       const z = zones([senderKey]);

@@ -4,11 +4,12 @@
  * messages and decisions they compare.
  */
 import assert from 'node:assert/strict';
+import { arcSeal } from '../../functions/core/compose/arc.js';
 import { type Decision, decideMessage } from '../../functions/core/decide.js';
 import { asResolver, type Resolver } from '../../functions/core/dns/resolver.js';
-import { zoneResolver } from '../../functions/core/dns/zone-resolver.js';
+import { type Zones, zoneResolver } from '../../functions/core/dns/zone-resolver.js';
 import { parseReceiptEvent } from '../../functions/core/ses-event.js';
-import { dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from './mail.js';
+import { type DkimKey, dkimKey, message, NOW, sesEvent, sign, testConfig, zones } from './mail.js';
 
 /** The most a hostile shape may cost, in ordinary messages of its kind. */
 export const MAX_RATIO = 5;
@@ -141,4 +142,69 @@ export function assertBounded(
     r.ratio <= max,
     `${what}: ${r.hostileMs.toFixed(1)} ms of CPU vs ${r.ordinaryMs.toFixed(1)} ms for an ordinary message (×${r.ratio.toFixed(1)})`,
   );
+}
+
+/**
+ * SPF recomputed behind a trusted gateway (`gateways.ts`): a message from `source` that came
+ * through the gateway `mx1.filter.test` from `mail.sender.test [192.0.2.11]`, SES's own SPF
+ * verdict FAIL, decided over the base zones, `sender.test`'s SPF record and `extra` (the
+ * sender's answers). Returns a function deciding it afresh.
+ */
+export function decideViaGateway(source: string, extra: Zones): () => Promise<Decision> {
+  const date = 'Mon, 23 Nov 2026 10:00:00 +0000';
+  const resolver = zoneResolver({
+    ...baseZones,
+    'sender.test': { ...baseZones['sender.test'], TXT: ['v=spf1 ip4:192.0.2.0/25 -all'] },
+    ...extra,
+  });
+  const raw = message({
+    from: `Alice <${source}>`,
+    headers: [
+      `Received: from mx1.filter.test (mx1.filter.test [198.51.100.7]) by inbound-smtp.us-east-1.amazonaws.com with SMTP id msg-0001 for alias@example.com; ${date} (UTC)`,
+      `Received: from mail.sender.test (mail.sender.test [192.0.2.11]) by mx1.filter.test (Postfix) with ESMTPS id 4Xy7 for <alias@example.com>; ${date}`,
+    ],
+  });
+  return () =>
+    decideMessage({
+      received: parseReceiptEvent(sesEvent({ source, spf: 'FAIL' })),
+      raw,
+      config: testConfig({ trustedGateways: [{ name: 'filter', cidrs: ['198.51.100.0/24'] }] }),
+      resolver,
+      now: NOW,
+    });
+}
+
+/**
+ * `raw` sealed by one Ed25519 ARC set per key, each set saying the chain below it passed (the
+ * first `none`), as relays `mx<i>.relay.test` would: every stage, `raw` first.
+ */
+export async function arcSealedChain(
+  raw: Buffer,
+  keys: readonly DkimKey[],
+  resolver: Resolver,
+): Promise<Buffer[]> {
+  const sealed = [raw];
+  for (const [i, k] of keys.entries()) {
+    sealed.push(
+      await arcSeal(sealed[i]!, {
+        key: {
+          domain: k.domain,
+          selector: k.selector,
+          privateKey: k.privateKey,
+          algorithm: 'ed25519-sha256',
+        },
+        authservId: `mx${i}.relay.test`,
+        results: {
+          spf: 'PASS',
+          dmarc: 'PASS',
+          envelopeSender: 'alice@sender.test',
+          fromDomain: 'sender.test',
+          dkim: { signatures: [], alignedPass: false, temperror: false, arcChain: i === 0 ? 'none' : 'pass' },
+        },
+        resolver,
+        now: NOW,
+      }),
+    );
+  }
+  return sealed;
 }
