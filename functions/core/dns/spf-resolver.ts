@@ -140,15 +140,6 @@ function plainlyNotSpf(record: unknown): boolean {
   return c > 0x20 && c < 0x7f && c !== 0x76 && c !== 0x56;
 }
 
-/** The error mailauth reads as `permerror` for an evaluation over the macro budget. */
-function tooManyMacros(name: string, count: number): Error {
-  const text = `SPF records read up to ${name} hold ${count} macros, over ${MAX_SPF_MACROS}`;
-  return Object.assign(new Error(text), {
-    code: 'ESPFMACROS',
-    spfResult: { error: 'permerror', text },
-  });
-}
-
 /**
  * What stands in for the records of an answer that are not SPF records when there are two or
  * more of them: mailauth splits every record of a TXT answer into terms, SPF record or not, and
@@ -159,46 +150,16 @@ function tooManyMacros(name: string, count: number): Error {
  */
 const NOT_SPF_STAND_INS: readonly string[][] = [[''], ['']];
 
+/**
+ * The error mailauth's SPF evaluation reads as `permerror` (its `spfResult`), not temperror:
+ * every bound of this resolver ends the evaluation with one, `code` naming the bound.
+ */
+function permerror(code: string, text: string): Error {
+  return Object.assign(new Error(text), { code, spfResult: { error: 'permerror', text } });
+}
+
 /** How mailauth (lenient mode) recognises an SPF record: `v=spf1` as the first term. */
 const SPF_RECORD = /^\s*v=spf1(?:\s|$)/i;
-
-/** The error mailauth's SPF evaluation reads as `permerror` (its `spfResult`), not temperror. */
-function oversized(name: string, octets: number): Error {
-  const text = `SPF record of ${name} is ${octets} octets, over ${MAX_SPF_RECORD_OCTETS}`;
-  return Object.assign(new Error(text), {
-    code: 'ESPFRECORDSIZE',
-    spfResult: { error: 'permerror', text },
-  });
-}
-
-/** The error mailauth reads as `permerror` for an address answer over the bound. */
-function tooManyAddresses(name: string, rrtype: string, count: number, inAll = false): Error {
-  const text = inAll
-    ? `address answers read up to ${rrtype} ${name} have ${count} addresses, over ${MAX_SPF_CHAIN_ADDRESSES}`
-    : `${rrtype} answer of ${name} has ${count} addresses, over ${MAX_SPF_ADDRESSES}`;
-  return Object.assign(new Error(text), {
-    code: 'ESPFADDRESSES',
-    spfResult: { error: 'permerror', text },
-  });
-}
-
-/** The error mailauth reads as `permerror` for an evaluation asking too many address questions. */
-function tooManyQueries(name: string, rrtype: string): Error {
-  const text = `${rrtype} ${name} is address question ${MAX_SPF_ADDRESS_QUERIES + 1}, over ${MAX_SPF_ADDRESS_QUERIES}`;
-  return Object.assign(new Error(text), {
-    code: 'ESPFQUERIES',
-    spfResult: { error: 'permerror', text },
-  });
-}
-
-/** The error mailauth reads as `permerror` for records over the chain's budget. */
-function chainOversized(name: string, octets: number): Error {
-  const text = `SPF records read up to ${name} total ${octets} octets, over ${MAX_SPF_CHAIN_OCTETS}`;
-  return Object.assign(new Error(text), {
-    code: 'ESPFCHAINSIZE',
-    spfResult: { error: 'permerror', text },
-  });
-}
 
 /**
  * `inner` with the SPF record and address answers bounded above, for one SPF evaluation only
@@ -211,15 +172,29 @@ export function spfResolver(inner: Resolver): Resolver {
   let chainMacros = 0;
   return asResolver(async (name, rrtype) => {
     const type = rrtype.toUpperCase();
+    const address = type === 'A' || type === 'AAAA';
     // Counted before asking: a question over the bound is not sent.
-    if ((type === 'A' || type === 'AAAA') && ++addressQueries > MAX_SPF_ADDRESS_QUERIES) {
-      throw tooManyQueries(name, type);
+    if (address && ++addressQueries > MAX_SPF_ADDRESS_QUERIES) {
+      throw permerror(
+        'ESPFQUERIES',
+        `${type} ${name} is address question ${MAX_SPF_ADDRESS_QUERIES + 1}, over ${MAX_SPF_ADDRESS_QUERIES}`,
+      );
     }
     const answer = await inner(name, rrtype);
-    if ((type === 'A' || type === 'AAAA') && Array.isArray(answer)) {
-      if (answer.length > MAX_SPF_ADDRESSES) throw tooManyAddresses(name, type, answer.length);
+    if (address && Array.isArray(answer)) {
+      if (answer.length > MAX_SPF_ADDRESSES) {
+        throw permerror(
+          'ESPFADDRESSES',
+          `${type} answer of ${name} has ${answer.length} addresses, over ${MAX_SPF_ADDRESSES}`,
+        );
+      }
       chainAddresses += answer.length;
-      if (chainAddresses > MAX_SPF_CHAIN_ADDRESSES) throw tooManyAddresses(name, type, chainAddresses, true);
+      if (chainAddresses > MAX_SPF_CHAIN_ADDRESSES) {
+        throw permerror(
+          'ESPFADDRESSES',
+          `address answers read up to ${type} ${name} have ${chainAddresses} addresses, over ${MAX_SPF_CHAIN_ADDRESSES}`,
+        );
+      }
     }
     if (type !== 'TXT' || !Array.isArray(answer)) return answer;
     const kept: unknown[] = [];
@@ -236,7 +211,11 @@ export function spfResolver(inner: Resolver): Resolver {
       const text = recordText(record);
       const spf = SPF_RECORD.test(text);
       if (text.length > MAX_SPF_RECORD_OCTETS) {
-        if (spf) throw oversized(name, text.length);
+        if (spf)
+          throw permerror(
+            'ESPFRECORDSIZE',
+            `SPF record of ${name} is ${text.length} octets, over ${MAX_SPF_RECORD_OCTETS}`,
+          );
         continue;
       }
       if (!spf) {
@@ -245,9 +224,17 @@ export function spfResolver(inner: Resolver): Resolver {
         continue;
       }
       chainOctets += text.length;
-      if (chainOctets > MAX_SPF_CHAIN_OCTETS) throw chainOversized(name, chainOctets);
+      if (chainOctets > MAX_SPF_CHAIN_OCTETS)
+        throw permerror(
+          'ESPFCHAINSIZE',
+          `SPF records read up to ${name} total ${chainOctets} octets, over ${MAX_SPF_CHAIN_OCTETS}`,
+        );
       chainMacros += macrosIn(text);
-      if (chainMacros > MAX_SPF_MACROS) throw tooManyMacros(name, chainMacros);
+      if (chainMacros > MAX_SPF_MACROS)
+        throw permerror(
+          'ESPFMACROS',
+          `SPF records read up to ${name} hold ${chainMacros} macros, over ${MAX_SPF_MACROS}`,
+        );
       const mended = withDashLast(text);
       kept.push(mended === text ? record : [mended]);
     }
