@@ -33,6 +33,7 @@ import { getEndpointFromInstructions } from '@smithy/core/endpoints';
 import type { EndpointV2, HttpRequest, HttpResponse, RetryStrategyV2 } from '@smithy/types';
 import { awsError, MALFORMED, readJsonAnswer } from './aws-json-answer.js';
 import { withRetries } from './direct-retries.js';
+import { jsonProtocolRequest, jsonProtocolUrl } from './signed-by-hand.js';
 
 /** The low-level `UpdateItem` input (attribute values marshalled) and its answer's members. */
 export type DirectUpdateInput = Record<string, unknown> & { TableName?: string };
@@ -131,9 +132,7 @@ async function route(client: DynamoDBClient, config: ResolvedConfig, tableName: 
     client.config as never,
   );
   const authScheme = (endpoint.properties?.authSchemes as Record<string, unknown>[] | undefined)?.[0];
-  const url = new URL(endpoint.url.href);
-  // The JSON protocols post to the endpoint's path, ending in `/` (smithy's `RpcProtocol`).
-  if (!url.pathname.endsWith('/')) url.pathname += '/';
+  const url = jsonProtocolUrl(endpoint.url.href);
   const endpointHeaders = Object.fromEntries(
     Object.entries(endpoint.headers ?? {}).map(([name, values]) => [name.toLowerCase(), values.join(',')]),
   );
@@ -168,25 +167,11 @@ function directUpdate(client: DynamoDBClient): DirectUpdate {
     if (!isRetryStrategyV2(strategy))
       throw new TypeError('DynamoDB direct update: the client has no retry strategy');
     return withRetries(strategy, config, async (signingDate, answered) => {
-      const signed = await signer.sign(
-        {
-          method: 'POST',
-          protocol: url.protocol,
-          hostname: url.hostname,
-          ...(url.port ? { port: Number(url.port) } : {}),
-          path: url.pathname,
-          query: {},
-          headers: {
-            ...headers,
-            host: url.host,
-            'content-type': 'application/x-amz-json-1.0',
-            'content-length': String(Buffer.byteLength(body)),
-            'x-amz-target': TARGET,
-          },
-          body,
-        } as HttpRequest,
-        { signingDate, signingRegion, signingService },
-      );
+      const signed = await signer.sign(jsonProtocolRequest(url, '1.0', TARGET, body, headers), {
+        signingDate,
+        signingRegion,
+        signingService,
+      });
       const { response } = await config.requestHandler.handle(signed);
       let answer: Record<string, unknown> | undefined;
       try {

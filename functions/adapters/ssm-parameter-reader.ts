@@ -27,7 +27,12 @@ import { awsError, MALFORMED, readJsonAnswer } from './aws-json-answer.js';
 import { partitionDnsSuffix } from './aws-partitions.js';
 import { type SkewClock, withRetries } from './direct-retries.js';
 import { NodeSha256 } from './node-sha256.js';
-import { resolveOption, type SignedByHandOptions } from './signed-by-hand.js';
+import {
+  jsonProtocolRequest,
+  jsonProtocolUrl,
+  resolveOption,
+  type SignedByHandOptions,
+} from './signed-by-hand.js';
 
 /** Reads one parameter, decrypted; rejects with an SDK-shaped error (`name` the error code). */
 export type ParameterReader = (name: string) => Promise<string | undefined>;
@@ -77,9 +82,7 @@ export function ssmParameterReader(options: SsmParameterReaderOptions): Paramete
       }
       endpoint = ssmEndpoint(region, (await resolveOption(options.useFipsEndpoint)) ?? false);
     }
-    const url = new URL(endpoint);
-    // The JSON protocols post to the endpoint's path, ending in `/` (smithy's `RpcProtocol`).
-    if (!url.pathname.endsWith('/')) url.pathname += '/';
+    const url = jsonProtocolUrl(endpoint);
     return {
       url,
       signer: new SignatureV4({
@@ -98,24 +101,9 @@ export function ssmParameterReader(options: SsmParameterReaderOptions): Paramete
     const { signer: sigv4, url } = await signer;
     const body = JSON.stringify({ Name: name, WithDecryption: true });
     return withRetries(strategy, clock, async (signingDate, answered) => {
-      const request = await sigv4.sign(
-        {
-          method: 'POST',
-          protocol: url.protocol,
-          hostname: url.hostname,
-          ...(url.port ? { port: Number(url.port) } : {}),
-          path: url.pathname,
-          query: {},
-          headers: {
-            host: url.host,
-            'content-type': 'application/x-amz-json-1.1',
-            'content-length': String(Buffer.byteLength(body)),
-            'x-amz-target': 'AmazonSSM.GetParameter',
-          },
-          body,
-        },
-        { signingDate },
-      );
+      const request = await sigv4.sign(jsonProtocolRequest(url, '1.1', 'AmazonSSM.GetParameter', body), {
+        signingDate,
+      });
       const { response } = await options.requestHandler.handle(request);
       const value = await readAnswer(name, response);
       answered(response.headers);
